@@ -1,0 +1,191 @@
+"""Execute a plan: the only place that writes.
+
+Changes run as a DAG over `depends_on` with bounded parallelism. A failed step skips
+its dependents and nothing else. Each (kind, action) pair is dispatched through
+`HANDLERS`; a plan holding a pair with no handler is rejected before any call.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import json
+import time
+from dataclasses import dataclass
+from typing import Any, Awaitable, Callable
+
+from reconciler.client import VectorsClient
+from reconciler.diff import changed_attributes
+from reconciler.errors import ApiError, ConflictError, NotFoundError
+from reconciler.plan import Action, Change, Plan, parse_address
+from reconciler.resources import index_attrs
+
+
+class Status(str, enum.Enum):
+    DONE = "done"
+    FAILED = "failed"
+    SKIPPED = "skipped"  # a dependency failed or was skipped
+    NOT_STARTED = "not started"  # interrupted before it could start
+
+
+@dataclass(frozen=True)
+class StepResult:
+    address: str
+    action: Action
+    status: Status
+    detail: str = ""  # the API error for failures; why, for skips; notes for successes
+    seconds: float = 0.0
+
+
+@dataclass(frozen=True)
+class ApplyResult:
+    steps: tuple[StepResult, ...]
+    interrupted: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return not self.interrupted and all(s.status == Status.DONE for s in self.steps)
+
+    def count(self, status: Status) -> int:
+        return sum(1 for s in self.steps if s.status == status)
+
+
+class StepConflict(Exception):
+    """A create met an existing object that does not match what was wanted."""
+
+
+Handler = Callable[[VectorsClient, Change], Awaitable[str]]
+
+
+async def _create_bucket(client: VectorsClient, c: Change) -> str:
+    try:
+        await client.create_vector_bucket(c.bucket)
+    except ConflictError as conflict:
+        # Someone (or our own retried request) created it: fine if our account owns it.
+        try:
+            await client.get_vector_bucket(c.bucket)
+        except NotFoundError:
+            raise conflict from None
+        return "already existed"
+    return ""
+
+
+async def _delete_bucket(client: VectorsClient, c: Change) -> str:
+    return await _tolerate_missing(client.delete_vector_bucket(c.bucket))
+
+
+async def _create_index(client: VectorsClient, c: Change) -> str:
+    _, bucket, name = parse_address(c.address)
+    assert name is not None and c.after is not None
+    want = c.after
+    try:
+        await client.create_index(
+            bucket, name,
+            dimension=want["dimension"], distance_metric=want["distanceMetric"], data_type=want["dataType"],
+            non_filterable_metadata_keys=want["nonFilterableMetadataKeys"] or None,
+        )
+    except ConflictError:
+        got = await client.get_index(bucket, name)
+        have = index_attrs(got.data_type, got.dimension, got.distance_metric, got.non_filterable_metadata_keys)
+        differing = changed_attributes(have, want)
+        if differing:
+            raise StepConflict(
+                f"CreateIndex: index already exists with different attributes: "
+                + ", ".join(f"{a} is {have[a]} (wanted {want[a]})" for a in differing)
+            ) from None
+        return "already existed with the wanted attributes"
+    return ""
+
+
+async def _delete_index(client: VectorsClient, c: Change) -> str:
+    _, bucket, name = parse_address(c.address)
+    return await _tolerate_missing(client.delete_index(bucket, name or ""))
+
+
+async def _replace_index(client: VectorsClient, c: Change) -> str:
+    await _delete_index(client, c)
+    return await _create_index(client, c)
+
+
+async def _put_policy(client: VectorsClient, c: Change) -> str:
+    assert c.after is not None
+    await client.put_vector_bucket_policy(c.bucket, json.dumps(c.after["document"], separators=(",", ":")))
+    return ""
+
+
+async def _delete_policy(client: VectorsClient, c: Change) -> str:
+    return await _tolerate_missing(client.delete_vector_bucket_policy(c.bucket))
+
+
+async def _tolerate_missing(call: Awaitable[Any]) -> str:
+    """A delete that finds nothing reached the wanted state (e.g. a retried delete)."""
+    try:
+        await call
+    except NotFoundError:
+        return "already gone"
+    return ""
+
+
+HANDLERS: dict[tuple[str, Action], Handler] = {
+    ("bucket", Action.CREATE): _create_bucket,
+    ("bucket", Action.DELETE): _delete_bucket,
+    ("index", Action.CREATE): _create_index,
+    ("index", Action.DELETE): _delete_index,
+    ("index", Action.REPLACE): _replace_index,
+    ("policy", Action.CREATE): _put_policy,
+    ("policy", Action.UPDATE): _put_policy,
+    ("policy", Action.DELETE): _delete_policy,
+}
+
+
+async def execute(
+    plan: Plan,
+    client: VectorsClient,
+    *,
+    parallelism: int = 10,
+    on_step: Callable[[StepResult], None] | None = None,
+    on_start: Callable[[Change], None] | None = None,
+    stop: asyncio.Event | None = None,
+) -> ApplyResult:
+    """Run every change once its dependencies are done. `stop` set: start nothing new."""
+    unknown = [(c.kind, c.action.value) for c in plan.changes if (c.kind, c.action) not in HANDLERS]
+    if unknown:
+        raise ValueError(f"plan holds changes no handler can execute: {unknown}")
+    stop = stop or asyncio.Event()
+    sem = asyncio.Semaphore(max(1, parallelism))
+    finished = {c.address: asyncio.Event() for c in plan.changes}
+    results: dict[str, StepResult] = {}
+
+    async def run(c: Change) -> None:
+        try:
+            for dep in c.depends_on:
+                await finished[dep].wait()
+            bad = [d for d in c.depends_on if results[d].status != Status.DONE]
+            if bad:
+                results[c.address] = StepResult(c.address, c.action, Status.SKIPPED,
+                                                f"{bad[0]} was {results[bad[0]].status.value}")
+            else:
+                async with sem:
+                    results[c.address] = await _run_step(c, client, stop, on_start)
+            if on_step:
+                on_step(results[c.address])
+        finally:
+            finished[c.address].set()
+
+    await asyncio.gather(*(run(c) for c in plan.changes))
+    return ApplyResult(tuple(results[c.address] for c in plan.changes), interrupted=stop.is_set())
+
+
+async def _run_step(
+    c: Change, client: VectorsClient, stop: asyncio.Event, on_start: Callable[[Change], None] | None
+) -> StepResult:
+    if stop.is_set():
+        return StepResult(c.address, c.action, Status.NOT_STARTED, "interrupted")
+    if on_start:
+        on_start(c)
+    t0 = time.monotonic()
+    try:
+        note = await HANDLERS[(c.kind, c.action)](client, c)
+    except (ApiError, StepConflict) as e:
+        return StepResult(c.address, c.action, Status.FAILED, str(e), time.monotonic() - t0)
+    return StepResult(c.address, c.action, Status.DONE, note, time.monotonic() - t0)

@@ -1,0 +1,205 @@
+"""Live state: what exists in the service, read concurrently and only as far as needed.
+
+`refresh` reads the buckets a manifest's scope names: the declared ones, plus the
+account's bucket list when a `prune.buckets` scope asks for it. Per bucket it lists
+indexes and reads the policy in parallel, then reads each index it must compare or
+may delete. A 404 means absent. Everything is gathered under one bounded semaphore.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import fnmatch
+import json
+from dataclasses import dataclass, field
+from typing import Any, Awaitable, Callable, Iterable, TypeVar
+
+from reconciler.client import VectorsClient
+from reconciler.errors import NotFoundError
+from reconciler.manifest import Manifest
+from reconciler.resources import index_attrs
+
+T = TypeVar("T")
+Progress = Callable[[int, int], None]  # (reads done, reads started)
+
+
+@dataclass(frozen=True)
+class LiveIndex:
+    bucket: str
+    name: str
+    attrs: dict[str, Any] | None  # None when only listed, not read with GetIndex
+
+
+@dataclass(frozen=True)
+class LiveBucket:
+    name: str
+    indexes: dict[str, LiveIndex]  # every index listed in the bucket
+    policy: dict[str, Any] | None  # parsed document; None = no policy
+    policy_text: str | None = None
+
+
+@dataclass
+class LiveState:
+    """The buckets that were read; `absent` ones were read and not found.
+
+    `listed` holds the account's bucket names when the scope needed the list
+    (a `prune.buckets` pattern), else None.
+    """
+
+    buckets: dict[str, LiveBucket] = field(default_factory=dict)
+    absent: set[str] = field(default_factory=set)
+    listed: tuple[str, ...] | None = None
+
+    def bucket(self, name: str) -> LiveBucket | None:
+        return self.buckets.get(name)
+
+
+def policy_object(text: str) -> dict[str, Any] | None:
+    """The policy text as a JSON object, or None when it is not one."""
+    try:
+        doc = json.loads(text)
+    except ValueError:
+        return None
+    return doc if isinstance(doc, dict) else None
+
+
+def parse_live_policy(text: str) -> dict[str, Any]:
+    """A live policy that is not a JSON object still compares (as raw text)."""
+    doc = policy_object(text)
+    return {"raw": text} if doc is None else doc
+
+
+def in_prune_scope(bucket: str, patterns: Iterable[str]) -> bool:
+    return any(fnmatch.fnmatchcase(bucket, p) for p in patterns)
+
+
+class _Reader:
+    """Bounded-parallel reads with a progress count."""
+
+    def __init__(self, client: VectorsClient, parallelism: int, progress: Progress | None):
+        self.client = client
+        self._sem = asyncio.Semaphore(max(1, parallelism))
+        self._progress = progress
+        self.started = 0
+        self.done = 0
+
+    async def run(self, call: Callable[[], Awaitable[T]]) -> T:
+        self.started += 1
+        async with self._sem:
+            try:
+                return await call()
+            finally:
+                self.done += 1
+                if self._progress:
+                    self._progress(self.done, self.started)
+
+    async def maybe(self, call: Callable[[], Awaitable[T]]) -> T | None:
+        """A read where 404 means absent."""
+        try:
+            return await self.run(call)
+        except NotFoundError:
+            return None
+
+
+async def refresh(
+    client: VectorsClient,
+    manifest: Manifest,
+    *,
+    parallelism: int = 10,
+    only_buckets: set[str] | None = None,
+    progress: Progress | None = None,
+) -> LiveState:
+    """Read the live state the manifest's scope needs.
+
+    `only_buckets` narrows the read (used by --target); prune scopes still list.
+    """
+    reader = _Reader(client, parallelism, progress)
+    state = LiveState()
+    names = {b.name for b in manifest.buckets}
+    if manifest.prune_buckets:
+        listed = await reader.run(lambda: client.all_vector_buckets())
+        state.listed = tuple(sorted(b.name for b in listed))
+        names |= {n for n in state.listed if in_prune_scope(n, manifest.prune_buckets)}
+    if only_buckets is not None:
+        names &= only_buckets
+
+    async def read_bucket(name: str) -> None:
+        spec = manifest.bucket(name)
+        wanted = {i.name for i in spec.indexes} if spec else None  # None: read them all
+        bucket = await _read_bucket(reader, name, wanted_indexes=wanted, all_indexes=not spec or spec.prune_indexes)
+        if bucket is None:
+            state.absent.add(name)
+        else:
+            state.buckets[name] = bucket
+
+    await asyncio.gather(*(read_bucket(n) for n in sorted(names)))
+    return state
+
+
+async def _read_bucket(
+    reader: _Reader, name: str, *, wanted_indexes: set[str] | None, all_indexes: bool
+) -> LiveBucket | None:
+    """ListIndexes doubles as the existence check (404 VectorBucketNotFound)."""
+    client = reader.client
+    listing, policy_text = await asyncio.gather(
+        reader.maybe(lambda: client.all_indexes(name)),
+        reader.maybe(lambda: client.get_vector_bucket_policy(name)),
+    )
+    if listing is None:
+        return None
+    listed = sorted(i.name for i in listing)
+    to_read = listed if all_indexes else [n for n in listed if wanted_indexes and n in wanted_indexes]
+    read = await asyncio.gather(*(reader.maybe(lambda n=n: client.get_index(name, n)) for n in to_read))
+    indexes = {n: LiveIndex(name, n, None) for n in listed}
+    for idx in read:
+        if idx is not None:  # deleted between list and get: treat as listed-only
+            indexes[idx.name] = LiveIndex(
+                name, idx.name,
+                index_attrs(idx.data_type, idx.dimension, idx.distance_metric, idx.non_filterable_metadata_keys),
+            )
+    policy = parse_live_policy(policy_text) if policy_text is not None else None
+    return LiveBucket(name, indexes, policy, policy_text)
+
+
+async def probe_holds_vectors(
+    client: VectorsClient, pairs: Iterable[tuple[str, str]], *, parallelism: int = 10
+) -> dict[tuple[str, str], bool | None]:
+    """ListVectors maxResults=1 per (bucket, index): does it hold any vector?"""
+    reader = _Reader(client, parallelism, None)
+
+    async def probe(bucket: str, index: str) -> bool | None:
+        try:
+            page = await reader.run(lambda: client.list_vectors(bucket, index, max_results=1))
+        except NotFoundError:
+            return None
+        return bool(page.items)
+
+    pairs = list(pairs)
+    results = await asyncio.gather(*(probe(b, i) for b, i in pairs))
+    return dict(zip(pairs, results))
+
+
+async def read_objects(
+    client: VectorsClient, addresses: Iterable[str], *, parallelism: int = 10
+) -> LiveState:
+    """Re-read exactly the objects a saved plan's fingerprints name."""
+    from reconciler.plan import parse_address
+
+    wanted: dict[str, set[str]] = {}
+    for address in addresses:
+        _, bucket, index = parse_address(address)
+        wanted.setdefault(bucket, set())
+        if index:
+            wanted[bucket].add(index)
+    reader = _Reader(client, parallelism, None)
+    state = LiveState()
+
+    async def one(name: str) -> None:
+        bucket = await _read_bucket(reader, name, wanted_indexes=wanted[name], all_indexes=False)
+        if bucket is None:
+            state.absent.add(name)
+        else:
+            state.buckets[name] = bucket
+
+    await asyncio.gather(*(one(n) for n in sorted(wanted)))
+    return state

@@ -1,0 +1,198 @@
+"""The plan: a value describing every change `apply` will make, and nothing else.
+
+A Plan is frozen data. It is built by `planner.build_plan` (pure), rendered by
+`reconciler.render` (pure) and executed by `executor.execute` (the only writer).
+It round-trips through JSON without loss (`to_dict` / `from_dict`), which is the
+form `plan --out` saves and `schemas/plan.schema.json` describes.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+FORMAT_VERSION = 1
+
+
+class Action(str, enum.Enum):
+    """What a change does; `symbol` is what people see, as in Terraform."""
+
+    CREATE = "create"
+    UPDATE = "update"
+    REPLACE = "replace"
+    DELETE = "delete"
+
+    @property
+    def symbol(self) -> str:
+        return {"create": "+", "update": "~", "replace": "-/+", "delete": "-"}[self.value]
+
+
+@dataclass(frozen=True)
+class Change:
+    """One step of a plan.
+
+    `before` / `after` are the normalised attributes of the live and desired object
+    (None when absent). `reason` and `forces_replacement` exist only to explain the
+    change to people; apply never reads them. `depends_on` holds the addresses of
+    changes in the same plan that must finish first.
+    """
+
+    address: str
+    kind: str  # "bucket" | "index" | "policy"
+    action: Action
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
+    reason: str
+    destroys_data: bool = False
+    holds_vectors: bool | None = None  # from a one-item ListVectors probe; None = not probed
+    prevent_destroy: bool = False
+    forces_replacement: tuple[str, ...] = ()
+    depends_on: tuple[str, ...] = ()
+
+    @property
+    def bucket(self) -> str:
+        return bucket_of(self.address)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "address": self.address,
+            "kind": self.kind,
+            "action": self.action.value,
+            "before": self.before,
+            "after": self.after,
+            "reason": self.reason,
+            "destroys_data": self.destroys_data,
+            "holds_vectors": self.holds_vectors,
+            "prevent_destroy": self.prevent_destroy,
+            "forces_replacement": list(self.forces_replacement),
+            "depends_on": list(self.depends_on),
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Change:
+        return cls(
+            address=d["address"],
+            kind=d["kind"],
+            action=Action(d["action"]),
+            before=d["before"],
+            after=d["after"],
+            reason=d["reason"],
+            destroys_data=bool(d["destroys_data"]),
+            holds_vectors=d["holds_vectors"],
+            prevent_destroy=bool(d["prevent_destroy"]),
+            forces_replacement=tuple(d["forces_replacement"]),
+            depends_on=tuple(d["depends_on"]),
+        )
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where a plan applies. Never holds credentials."""
+
+    endpoint: str
+    region: str
+    account_id: str
+    embedded: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "endpoint": self.endpoint,
+            "region": self.region,
+            "account_id": self.account_id,
+            "embedded": self.embedded,
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Target:
+        return cls(d["endpoint"], d["region"], d["account_id"], bool(d.get("embedded", False)))
+
+
+@dataclass(frozen=True)
+class Plan:
+    """An ordered list of changes plus what is needed to apply it safely later.
+
+    `fingerprints` maps the address of every live object the changes depend on to a
+    digest of its normalised state ("absent" when it did not exist), so a saved plan
+    can refuse to run against a world that moved. `unmanaged` lists live resources
+    seen inside the refresh that the manifest neither declares nor prunes.
+    """
+
+    target: Target
+    changes: tuple[Change, ...]
+    fingerprints: dict[str, str] = field(default_factory=dict)
+    unmanaged: tuple[str, ...] = ()
+    format_version: int = FORMAT_VERSION
+
+    @property
+    def is_empty(self) -> bool:
+        return not self.changes
+
+    def change(self, address: str) -> Change | None:
+        return next((c for c in self.changes if c.address == address), None)
+
+    def counts(self) -> dict[str, int]:
+        counts = {a.value: 0 for a in Action}
+        for c in self.changes:
+            counts[c.action.value] += 1
+        return counts
+
+    def destroying(self) -> tuple[Change, ...]:
+        return tuple(c for c in self.changes if is_destroying(c))
+
+    def with_changes(self, changes: tuple[Change, ...]) -> Plan:
+        return replace(self, changes=changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "format_version": self.format_version,
+            "target": self.target.to_dict(),
+            "summary": self.counts(),
+            "changes": [c.to_dict() for c in self.changes],
+            "unmanaged": list(self.unmanaged),
+            "fingerprints": dict(sorted(self.fingerprints.items())),
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Plan:
+        return cls(
+            target=Target.from_dict(d["target"]),
+            changes=tuple(Change.from_dict(c) for c in d["changes"]),
+            fingerprints=dict(d.get("fingerprints", {})),
+            unmanaged=tuple(d.get("unmanaged", ())),
+            format_version=int(d["format_version"]),
+        )
+
+
+def is_destroying(change: Change) -> bool:
+    """Deleting or replacing an index, or deleting a bucket, destroys data."""
+    return change.destroys_data
+
+
+def bucket_address(bucket: str) -> str:
+    return f"bucket.{bucket}"
+
+
+def index_address(bucket: str, index: str) -> str:
+    return f"index.{bucket}/{index}"
+
+
+def policy_address(bucket: str) -> str:
+    return f"policy.{bucket}"
+
+
+def parse_address(address: str) -> tuple[str, str, str | None]:
+    """'index.b/i' -> ('index', 'b', 'i'); 'bucket.b' -> ('bucket', 'b', None)."""
+    kind, sep, rest = address.partition(".")
+    if not sep or kind not in ("bucket", "index", "policy") or not rest:
+        raise ValueError(f"not a resource address: {address!r} (want bucket.NAME, index.BUCKET/NAME or policy.BUCKET)")
+    if kind == "index":
+        bucket, slash, name = rest.partition("/")
+        if not slash or not bucket or not name:
+            raise ValueError(f"not an index address: {address!r} (want index.BUCKET/NAME)")
+        return kind, bucket, name
+    return kind, rest, None
+
+
+def bucket_of(address: str) -> str:
+    return parse_address(address)[1]

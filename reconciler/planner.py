@@ -1,0 +1,313 @@
+"""Build a plan from desired (manifest) and live state. Pure: no I/O.
+
+Rules (DESIGN.md §2): buckets and indexes are create/delete only, an index whose
+immutable attributes differ is replaced, policies are compared semantically and
+updated in place. Ownership is stateless: the manifest owns what it declares plus
+what its prune scope claims; every other live resource it saw is `unmanaged`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, replace
+from typing import Any, Iterable, Sequence
+
+from reconciler.diff import changed_attributes
+from reconciler.live import LiveBucket, LiveState, in_prune_scope
+from reconciler.manifest import BucketSpec, IndexSpec, Manifest
+from reconciler.plan import (
+    Action,
+    Change,
+    Plan,
+    Target,
+    bucket_address,
+    index_address,
+    parse_address,
+    policy_address,
+)
+from reconciler.resources import INDEX, KINDS, bucket_attrs, index_attrs, policy_attrs
+
+
+@dataclass(frozen=True)
+class PlanOptions:
+    destroy: bool = False  # plan the deletion of everything declared
+    targets: tuple[str, ...] = ()  # limit to these addresses and what they depend on
+
+
+def build_plan(manifest: Manifest, live: LiveState, target: Target, options: PlanOptions = PlanOptions()) -> Plan:
+    changes: list[Change] = []
+    unmanaged: list[str] = []
+    declared = {b.name for b in manifest.buckets}
+    for spec in sorted(manifest.buckets, key=lambda b: b.name):
+        bucket = live.bucket(spec.name)
+        if spec.name not in live.buckets and spec.name not in live.absent:
+            continue  # not read (outside --target)
+        if options.destroy:
+            changes += _destroy_bucket(spec, bucket, unmanaged)
+        else:
+            changes += _converge_bucket(spec, bucket, unmanaged)
+    if not options.destroy:
+        for name in live.listed or ():
+            if name in declared:
+                continue
+            if in_prune_scope(name, manifest.prune_buckets) and name in live.buckets:
+                pattern = next(p for p in manifest.prune_buckets if in_prune_scope(name, [p]))
+                changes += _delete_bucket(live.buckets[name], f"not declared; matches prune pattern '{pattern}'")
+            elif not in_prune_scope(name, manifest.prune_buckets):
+                unmanaged.append(bucket_address(name))
+    changes = _link(changes)
+    if options.targets:
+        changes = _select(changes, options.targets)
+    plan = Plan(target=target, changes=tuple(changes), unmanaged=tuple(sorted(unmanaged)))
+    return replace(plan, fingerprints=fingerprints(plan, live))
+
+
+# --- converging one declared bucket -------------------------------------------------
+
+
+def _converge_bucket(spec: BucketSpec, bucket: LiveBucket | None, unmanaged: list[str]) -> list[Change]:
+    out: list[Change] = []
+    if bucket is None:
+        out.append(_change(bucket_address(spec.name), "bucket", Action.CREATE, None, bucket_attrs(spec.name),
+                           "declared; does not exist"))
+    live_indexes = bucket.indexes if bucket else {}
+    for ispec in sorted(spec.indexes, key=lambda i: i.name):
+        out += _converge_index(ispec, live_indexes.get(ispec.name))
+    declared = {i.name for i in spec.indexes}
+    for name in sorted(set(live_indexes) - declared):
+        addr = index_address(spec.name, name)
+        if spec.prune_indexes:
+            out.append(_change(addr, "index", Action.DELETE, live_indexes[name].attrs, None,
+                               f"not declared; bucket '{spec.name}' has pruneIndexes: true", destroys=True))
+        else:
+            unmanaged.append(addr)
+    out += _converge_policy(spec, bucket, unmanaged)
+    return out
+
+
+def _converge_index(spec: IndexSpec, live: Any) -> list[Change]:
+    addr = index_address(spec.bucket, spec.name)
+    after = _index_after(spec)
+    if live is None:
+        return [_change(addr, "index", Action.CREATE, None, after, "declared; does not exist")]
+    before = live.attrs
+    if before is None:  # listed but vanished before GetIndex: treat as absent
+        return [_change(addr, "index", Action.CREATE, None, after, "declared; does not exist")]
+    changed = changed_attributes(before, after)
+    if not changed:
+        return []
+    forced = tuple(a for a in changed if a in INDEX.immutable)
+    detail = "; ".join(f"{a}: {_show(before.get(a))} → {_show(after.get(a))}" for a in changed)
+    return [_change(addr, "index", Action.REPLACE, before, after,
+                    f"{detail} (fixed at creation: forces replacement)", destroys=True,
+                    prevent=spec.prevent_destroy, forces=forced)]
+
+
+def _converge_policy(spec: BucketSpec, bucket: LiveBucket | None, unmanaged: list[str]) -> list[Change]:
+    addr = policy_address(spec.name)
+    live_doc = bucket.policy if bucket else None
+    if spec.policy is None:
+        if live_doc is not None:
+            unmanaged.append(addr)  # not declared: left alone
+        return []
+    after = policy_attrs(spec.policy)
+    if live_doc is None:
+        return [_change(addr, "policy", Action.CREATE, None, after, "declared; bucket has no policy")]
+    before = policy_attrs(live_doc)
+    if before == after:
+        return []
+    return [_change(addr, "policy", Action.UPDATE, before, after, "policy document differs")]
+
+
+def _index_after(spec: IndexSpec) -> dict[str, Any]:
+    return index_attrs(spec.data_type, spec.dimension, spec.distance_metric, spec.non_filterable_metadata_keys)
+
+
+# --- deleting ------------------------------------------------------------------------
+
+
+def _delete_bucket(bucket: LiveBucket, reason: str, prevent: bool = False,
+                   index_prevent: dict[str, bool] | None = None) -> list[Change]:
+    """Delete a bucket with everything in it, children first."""
+    out: list[Change] = []
+    if bucket.policy is not None:
+        out.append(_change(policy_address(bucket.name), "policy", Action.DELETE, policy_attrs(bucket.policy), None,
+                           reason))
+    for name in sorted(bucket.indexes):
+        out.append(_change(index_address(bucket.name, name), "index", Action.DELETE, bucket.indexes[name].attrs,
+                           None, reason, destroys=True, prevent=(index_prevent or {}).get(name, False)))
+    out.append(_change(bucket_address(bucket.name), "bucket", Action.DELETE, bucket_attrs(bucket.name), None,
+                       reason, destroys=True, prevent=prevent))
+    return out
+
+
+def _destroy_bucket(spec: BucketSpec, bucket: LiveBucket | None, unmanaged: list[str]) -> list[Change]:
+    """`destroy`: delete what is declared. A bucket that still holds indexes the
+    manifest does not own is kept (deleting it would destroy what is not ours)."""
+    if bucket is None:
+        return []
+    declared = {i.name: i for i in spec.indexes}
+    foreign = sorted(set(bucket.indexes) - set(declared)) if not spec.prune_indexes else []
+    prevent = {n: i.prevent_destroy for n, i in declared.items()}
+    if not foreign:
+        return _delete_bucket(bucket, "destroy: declared in the manifest", spec.prevent_destroy, prevent)
+    unmanaged += [index_address(spec.name, n) for n in foreign]
+    out = []
+    for name in sorted(set(bucket.indexes) & set(declared)):
+        out.append(_change(index_address(spec.name, name), "index", Action.DELETE, bucket.indexes[name].attrs, None,
+                           "destroy: declared in the manifest", destroys=True, prevent=prevent[name]))
+    if spec.policy is not None and bucket.policy is not None:
+        out.append(_change(policy_address(spec.name), "policy", Action.DELETE, policy_attrs(bucket.policy), None,
+                           "destroy: declared in the manifest"))
+    return out
+
+
+# --- dependencies and selection ----------------------------------------------------------
+
+
+def _link(changes: list[Change]) -> list[Change]:
+    """Fill `depends_on`: bucket → indexes → policy going up, the reverse going down."""
+    by_bucket: dict[str, list[Change]] = {}
+    for c in changes:
+        by_bucket.setdefault(c.bucket, []).append(c)
+    linked = []
+    for c in changes:
+        siblings = by_bucket[c.bucket]
+
+        def addrs(kind: str, actions: Iterable[Action]) -> list[str]:
+            return [s.address for s in siblings if s.kind == kind and s.action in actions]
+
+        up = (Action.CREATE, Action.REPLACE, Action.UPDATE)
+        deps: list[str] = []
+        if c.action in up:
+            if c.kind in ("index", "policy"):
+                deps += addrs("bucket", [Action.CREATE])
+            if c.kind == "policy":
+                deps += addrs("index", [Action.CREATE, Action.REPLACE])
+        else:
+            if c.kind == "index":
+                deps += addrs("policy", [Action.DELETE])
+            if c.kind == "bucket":
+                deps += addrs("policy", [Action.DELETE]) + addrs("index", [Action.DELETE])
+        linked.append(replace(c, depends_on=tuple(deps)))
+    return _ordered(linked)
+
+
+def _ordered(changes: list[Change]) -> list[Change]:
+    """Stable topological order (dependencies first), else by bucket then kind."""
+    rank = {"bucket": 0, "index": 1, "policy": 2}
+    pending = sorted(changes, key=lambda c: (c.bucket, rank[c.kind], c.address))
+    done: set[str] = set()
+    out: list[Change] = []
+    while pending:
+        ready = [c for c in pending if set(c.depends_on) <= done]
+        if not ready:  # cannot happen with the rules above; fail loudly if it does
+            raise AssertionError(f"dependency cycle among {[c.address for c in pending]}")
+        for c in ready:
+            out.append(c)
+            done.add(c.address)
+        pending = [c for c in pending if c.address not in done]
+    return out
+
+
+def _select(changes: list[Change], targets: Sequence[str]) -> list[Change]:
+    """Keep the targeted changes and, transitively, what they depend on.
+
+    A bucket address also selects its own indexes and policy (as Terraform's
+    -target of a module selects its contents)."""
+    by_addr = {c.address: c for c in changes}
+    wanted: set[str] = set()
+    for t in targets:
+        kind, bucket, _ = parse_address(t)
+        wanted |= {c.address for c in changes if c.address == t or (kind == "bucket" and c.bucket == bucket)}
+    stack = list(wanted)
+    while stack:
+        for dep in by_addr[stack.pop()].depends_on:
+            if dep not in wanted:
+                wanted.add(dep)
+                stack.append(dep)
+    return [c for c in changes if c.address in wanted]
+
+
+def target_buckets(targets: Sequence[str]) -> set[str]:
+    return {parse_address(t)[1] for t in targets}
+
+
+# --- fingerprints ---------------------------------------------------------------------------
+
+
+def _digest(value: Any) -> str:
+    return hashlib.sha256(json.dumps(value, sort_keys=True, separators=(",", ":")).encode()).hexdigest()[:16]
+
+
+def live_digest(address: str, live: LiveState, with_contents: bool = False) -> str:
+    """Digest of one live object's normalised state; "absent" when it does not exist.
+
+    A bucket's digest covers its index names only when the plan deletes it (an index
+    appearing in a bucket we are about to delete makes the plan stale)."""
+    kind, bucket_name, index = parse_address(address)
+    bucket = live.bucket(bucket_name)
+    if bucket is None:
+        return "absent"
+    if kind == "bucket":
+        return _digest(sorted(bucket.indexes)) if with_contents else "present"
+    if kind == "policy":
+        return _digest(policy_attrs(bucket.policy)) if bucket.policy is not None else "absent"
+    idx = bucket.indexes.get(index or "")
+    return _digest(idx.attrs) if idx is not None else "absent"
+
+
+def fingerprint_addresses(plan: Plan) -> dict[str, bool]:
+    """Every live object the plan's changes depend on → whether its contents count."""
+    out: dict[str, bool] = {}
+    for c in plan.changes:
+        out[c.address] = out.get(c.address, False) or (c.kind == "bucket" and c.action == Action.DELETE)
+        out.setdefault(bucket_address(c.bucket), False)
+    return out
+
+
+def fingerprints(plan: Plan, live: LiveState) -> dict[str, str]:
+    return {a: live_digest(a, live, contents) for a, contents in fingerprint_addresses(plan).items()}
+
+
+def stale_objects(plan: Plan, live: LiveState) -> list[str]:
+    """Addresses whose live state no longer matches what the plan was computed from."""
+    now = fingerprints(plan, live)
+    return sorted(a for a, d in plan.fingerprints.items() if now.get(a) != d)
+
+
+# --- small helpers --------------------------------------------------------------------------
+
+
+def _change(address: str, kind: str, action: Action, before: Any, after: Any, reason: str, *,
+            destroys: bool = False, prevent: bool = False, forces: tuple[str, ...] = ()) -> Change:
+    assert kind in KINDS
+    return Change(address=address, kind=kind, action=action, before=before, after=after, reason=reason,
+                  destroys_data=destroys, prevent_destroy=prevent, forces_replacement=forces)
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, list):
+        return "[" + ", ".join(str(v) for v in value) + "]"
+    return str(value)
+
+
+def with_vector_probe(plan: Plan, holds: dict[tuple[str, str], bool | None]) -> Plan:
+    """Annotate destroying index changes with the ListVectors probe result."""
+    out = []
+    for c in plan.changes:
+        if c.kind == "index" and c.destroys_data:
+            _, b, i = parse_address(c.address)
+            c = replace(c, holds_vectors=holds.get((b, i or "")))
+        out.append(c)
+    return plan.with_changes(tuple(out))
+
+
+def destroying_index_pairs(plan: Plan) -> list[tuple[str, str]]:
+    pairs = []
+    for c in plan.changes:
+        if c.kind == "index" and c.destroys_data:
+            _, b, i = parse_address(c.address)
+            pairs.append((b, i or ""))
+    return pairs
