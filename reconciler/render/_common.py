@@ -1,0 +1,199 @@
+"""What every renderer shares: wording, ordering, attribute rows, document diffs, ANSI.
+
+The plan renderers read the plan's JSON form (`Plan.to_dict()`, described by
+schemas/plan.schema.json) and nothing else, as Terraform's human renderer reads its
+JSON plan: what a person is shown is exactly what a saved plan holds.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+from dataclasses import dataclass
+from typing import Any
+
+ChangeDict = dict[str, Any]
+
+ACTIONS = ("create", "update", "replace", "delete")
+SYMBOL = {"create": "+", "update": "~", "replace": "-/+", "delete": "-"}
+NO_CHANGES = "No changes. The live state matches the manifest."
+LEFT_ALONE = "not managed by this manifest, left alone"
+PREVENTED = "preventDestroy is set: this change will be refused, even with --allow-destroy"
+FORCES = "forces replacement"
+
+_PAST = {"create": "created", "update": "updated in place", "replace": "replaced (deleted, then created)",
+         "delete": "deleted"}
+_HOLDS = {True: "its vectors are lost: it holds vectors", False: "it holds no vectors",
+          None: "any vectors in it are lost: whether it holds any is unknown"}
+
+
+def target_phrase(target: dict[str, Any]) -> str:
+    """'account 2100000000 in cn-beijing at https://…' (or the embedded emulator)."""
+    where = target["endpoint"]
+    if target.get("embedded"):
+        where = "the embedded emulator (" + where.removeprefix("embedded:") + ")"
+    return f"account {target['account_id']} in {target['region']} at {where}"
+
+
+def ordered(changes: list[ChangeDict]) -> list[ChangeDict]:
+    """Destroying changes first, as they are what a reviewer must see; plan order within."""
+    return [c for c in changes if c["destroys_data"]] + [c for c in changes if not c["destroys_data"]]
+
+
+def plan_summary(counts: dict[str, int]) -> str:
+    """The closing line: `Plan: N to create, …` or `No changes. …`."""
+    if not any(counts.get(a, 0) for a in ACTIONS):
+        return NO_CHANGES
+    return "Plan: {create} to create, {update} to update, {replace} to replace, {delete} to delete.".format(
+        **{a: counts.get(a, 0) for a in ACTIONS})
+
+
+def plural(n: int, word: str) -> str:
+    return f"{n} {word}" + ("" if n == 1 else "s")
+
+
+def headline(c: ChangeDict) -> str:
+    """'index.b/i will be DESTROYED and re-created (its vectors are lost: it holds vectors)'."""
+    if not c["destroys_data"]:
+        return f"{c['address']} will be {_PAST[c['action']]}"
+    verb = "DESTROYED and re-created" if c["action"] == "replace" else "DESTROYED"
+    return f"{c['address']} will be {verb}{data_note(c)}"
+
+
+def data_note(c: ChangeDict) -> str:
+    """What a destroying index change loses, with the ListVectors probe's answer."""
+    if c["kind"] != "index" and c["holds_vectors"] is None:
+        return ""
+    return f" ({_HOLDS[c['holds_vectors']]})"
+
+
+def destroy_warning(changes: list[ChangeDict]) -> str:
+    """One sentence on the destroying changes of a plan; empty when there are none."""
+    destroying = [c for c in changes if c["destroys_data"]]
+    if not destroying:
+        return ""
+    text = f"{plural(len(destroying), 'change')} destroy{'s' if len(destroying) == 1 else ''} data"
+    prevented = sum(1 for c in destroying if c["prevent_destroy"])
+    if prevented:
+        text += f"; {prevented} of them {'has' if prevented == 1 else 'have'} preventDestroy and will be refused"
+    return text + "."
+
+
+# --- the difference inside one change --------------------------------------------------------
+
+_ABSENT: Any = object()
+
+
+@dataclass(frozen=True)
+class AttrRow:
+    """One scalar attribute of a change: its live and desired value (`_ABSENT` when none)."""
+
+    name: str
+    before: Any
+    after: Any
+    forced: bool = False
+
+    @property
+    def tag(self) -> str:
+        if self.before is _ABSENT:
+            return "add"
+        if self.after is _ABSENT:
+            return "del"
+        return "same" if self.before == self.after else "chg"
+
+    def old(self) -> str:
+        return value(self.before)
+
+    def new(self) -> str:
+        return value(self.after)
+
+
+def value(v: Any) -> str:
+    """An attribute value as people read it: JSON for strings and lists, '(none)' when absent."""
+    if v is _ABSENT or v is None:
+        return "(none)"
+    return json.dumps(v, ensure_ascii=False)
+
+
+def attr_rows(c: ChangeDict) -> list[AttrRow]:
+    """Scalar attributes (not documents) worth showing; a bucket's only one is its name."""
+    if c["kind"] == "bucket":
+        return []
+    before, after = c["before"] or {}, c["after"] or {}
+    names = list(dict.fromkeys([*after, *before]))
+    forced = set(c["forces_replacement"])
+    return [AttrRow(n, before.get(n, _ABSENT), after.get(n, _ABSENT), n in forced)
+            for n in names if not isinstance(before.get(n, after.get(n)), dict)]
+
+
+def document_diffs(c: ChangeDict) -> list[tuple[str, list[str]]]:
+    """(attribute, unified-diff lines) for each document-valued attribute (a policy).
+
+    Documents are pretty-printed with sorted keys so that the diff shows meaning, not
+    formatting; a created or deleted document is shown whole, every line + or -."""
+    before, after = c["before"] or {}, c["after"] or {}
+    out = []
+    for name in dict.fromkeys([*after, *before]):
+        old, new = before.get(name), after.get(name)
+        if not isinstance(old if old is not None else new, dict):
+            continue
+        old_lines = _pretty(old) if old is not None else []
+        new_lines = _pretty(new) if new is not None else []
+        if old_lines and new_lines:
+            lines = list(difflib.unified_diff(old_lines, new_lines, "live", "manifest", lineterm=""))
+        else:
+            lines = [("+" if new_lines else "-") + line for line in new_lines or old_lines]
+        out.append((name, lines))
+    return out
+
+
+def diff_view(c: ChangeDict) -> list[str]:
+    """The whole difference as diff lines (`- dimension = 768`, `+ dimension = 1024`),
+    for ```diff blocks where only a leading + or - is coloured."""
+    lines = []
+    for r in attr_rows(c):
+        note = f"  # {FORCES}" if r.forced else ""
+        if r.tag in ("del", "chg"):
+            lines.append(f"- {r.name} = {r.old()}")
+        if r.tag in ("add", "chg"):
+            lines.append(f"+ {r.name} = {r.new()}{note}")
+        if r.tag == "same":
+            lines.append(f"  {r.name} = {r.old()}")
+    for _, diff in document_diffs(c):
+        lines += diff
+    return lines
+
+
+def _pretty(doc: Any) -> list[str]:
+    return json.dumps(doc, indent=2, sort_keys=True, ensure_ascii=False).splitlines()
+
+
+# --- ANSI --------------------------------------------------------------------------------------
+
+BOLD, DIM, RED, GREEN, YELLOW, MAGENTA, CYAN = "1", "2", "31", "32", "33", "35", "36"
+ACTION_COLOR = {"create": GREEN, "update": YELLOW, "replace": MAGENTA, "delete": RED}
+
+
+class Paint:
+    """Wraps text in ANSI codes when enabled; a no-op otherwise (no escape ever leaks)."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+
+    def __call__(self, text: str, *codes: str) -> str:
+        codes = tuple(c for c in codes if c)
+        if not self.enabled or not text or not codes:
+            return text
+        return f"\x1b[{';'.join(codes)}m{text}\x1b[0m"
+
+    def diff_line(self, line: str) -> str:
+        """Colour one unified-diff line by its first character."""
+        if line.startswith(("---", "+++")):
+            return self(line, BOLD)
+        if line.startswith("@@"):
+            return self(line, CYAN)
+        if line.startswith("+"):
+            return self(line, GREEN)
+        if line.startswith("-"):
+            return self(line, RED)
+        return line

@@ -1,0 +1,53 @@
+"""Apply results for people and CI logs: one plain-word line per step, then the verdict.
+
+Status words (`done`, `failed`, `skipped`, `not started`) carry the meaning, so a log
+without colour, or one that mangles non-ASCII symbols, reads the same.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from reconciler.render._common import BOLD, DIM, GREEN, RED, YELLOW, Paint
+
+if TYPE_CHECKING:
+    from reconciler.executor import ApplyResult, StepResult
+
+_STATUSES = ("done", "failed", "skipped", "not started")
+_COLOR = {"done": GREEN, "failed": RED, "skipped": YELLOW, "not started": DIM}
+_WIDTH = max(len(s) for s in _STATUSES)
+
+
+def step_line(step: StepResult, *, color: bool = False) -> str:
+    """`failed      -/+ index.b/i (1.50s): <error>`, one line as each step finishes (no newline)."""
+    paint = Paint(color)
+    status = step.status.value
+    symbol = step.action.symbol
+    pad = " " * (_WIDTH - len(status))
+    line = f"{paint(status, _COLOR[status], BOLD)}{pad} {symbol.rjust(3)} {paint(step.address, BOLD)}"
+    if status in ("done", "failed"):
+        line += f" ({step.seconds:.2f}s)"
+    if step.detail:
+        # keep one step on one line even when an error message spans several
+        line += ": " + " ".join(step.detail.split())
+    return line
+
+
+def apply_verdict(result: ApplyResult, *, color: bool = False) -> str:
+    """`Apply complete|failed|interrupted: N done, N failed, N skipped, N not started.`"""
+    paint = Paint(color)
+    counts = {s: sum(1 for step in result.steps if step.status.value == s) for s in _STATUSES}
+    if result.interrupted:
+        verdict, tint = "Apply interrupted", RED
+    elif counts["done"] < len(result.steps):
+        verdict, tint = "Apply failed", RED
+    else:
+        verdict, tint = "Apply complete", GREEN
+    tally = ", ".join(f"{counts[s]} {s}" for s in _STATUSES)
+    return paint(f"{verdict}: {tally}.", tint, BOLD)
+
+
+def apply_summary(result: ApplyResult, *, color: bool = False) -> str:
+    """Every step's line, then the verdict line."""
+    lines = [step_line(s, color=color) for s in result.steps]
+    return "\n".join([*lines, *([""] if lines else []), apply_verdict(result, color=color)]) + "\n"

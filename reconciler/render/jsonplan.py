@@ -1,0 +1,21 @@
+"""The stable machine forms: schemas/plan.schema.json and schemas/drift.schema.json."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from reconciler.drift import DriftReport
+    from reconciler.plan import Plan
+
+
+def plan_json(plan: Plan) -> str:
+    """The plan as `plan --out` saves it (ASCII, so any file encoding reads it back);
+    `Plan.from_dict(json.loads(...))` gives back an equal plan."""
+    return json.dumps(plan.to_dict(), indent=2, sort_keys=False) + "\n"
+
+
+def drift_json(report: DriftReport) -> str:
+    """The drift report in the form schemas/drift.schema.json describes."""
+    return json.dumps(report.to_dict(), indent=2, sort_keys=False) + "\n"

@@ -1,0 +1,200 @@
+"""The plan as a pull-request comment: summary, a loud data-loss warning, collapsed details.
+
+GitHub rejects comments over 65,536 characters; the output never exceeds `max_chars`
+(65,000 by default). When the full plan would, change details are shortened to one
+line each, then changes are left out, and a note says how many and how to see them all.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from typing import TYPE_CHECKING
+
+from reconciler.render._common import (
+    ACTIONS,
+    FORCES,
+    LEFT_ALONE,
+    PREVENTED,
+    SYMBOL,
+    ChangeDict,
+    attr_rows,
+    destroy_warning,
+    document_diffs,
+    headline,
+    ordered,
+    plan_summary,
+    target_phrase,
+)
+
+if TYPE_CHECKING:
+    from reconciler.plan import Plan
+
+MAX_CHARS = 65_000
+_NOTE_RESERVE = 600  # room kept for the truncation note
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|#~])")
+
+
+def plan_markdown(plan: Plan, *, max_chars: int = MAX_CHARS) -> str:
+    """Markdown for a PR comment, at most `max_chars` characters long."""
+    doc = plan.to_dict()
+    changes: list[ChangeDict] = ordered(doc["changes"])
+    head = ["### reconciler plan", "",
+            f"**{plan_summary(doc['summary'])}**", "",
+            f"Target: {escape(target_phrase(doc['target']))}", ""]
+    if changes:
+        head += ["| " + " | ".join(f"`{SYMBOL[a]}` {a}" for a in ACTIONS) + " |",
+                 "|" + "---:|" * len(ACTIONS),
+                 "| " + " | ".join(str(doc["summary"][a]) for a in ACTIONS) + " |", ""]
+    budget = max_chars - _NOTE_RESERVE - size(head)
+    warning = _warning(changes, budget // 4)
+    unmanaged = address_list(f"{LEFT_ALONE.capitalize()} ({len(doc['unmanaged'])})", doc["unmanaged"], budget // 8)
+    budget -= size(warning) + size(unmanaged)
+    body, shown, brief = _changes(changes, budget)
+    out = head + warning + body + unmanaged
+    left_out = len(changes) - shown - brief
+    if left_out or brief:
+        out += truncation_note(len(changes), left_out, brief, max_chars, "changes", "reconciler plan", "plan")
+    return finish(out)
+
+
+def _warning(changes: list[ChangeDict], cap: int) -> list[str]:
+    text = destroy_warning(changes)
+    if not text:
+        return []
+    lines = ["> [!CAUTION]", f"> **{escape(text)}** They are listed first.", ">"]
+    items = [f"> - {inline(c)}" for c in changes if c["destroys_data"]]
+    kept, rest = fit(items, cap - size(lines) - 80)
+    lines += kept
+    if rest:
+        lines.append(f"> - … and {rest} more")
+    return lines + [""]
+
+
+def _changes(changes: list[ChangeDict], budget: int) -> tuple[list[str], int, int]:
+    """Every change with details if all fit; else details for half the room, then one
+    line per change while they fit, so that a reviewer sees as many as possible.
+    Returns (lines, shown with details, shown as one line)."""
+    if not changes:
+        return [], 0, 0
+    out = [f"#### Changes ({len(changes)})", ""]
+    room = budget - size(out)
+    blocks: list[list[str]] = []
+    used = 0
+    for c in changes:  # sections are built only until they stop fitting
+        blocks.append(section(c))
+        used += size(blocks[-1])
+        if used > room:
+            break
+    else:
+        return out + [line for b in blocks for line in b], len(blocks), 0
+    detail_room, full = room // 2, 0
+    for block in blocks:
+        if size(block) > detail_room:
+            break
+        out += block
+        detail_room -= size(block)
+        room -= size(block)
+        full += 1
+    lines, _ = fit([f"- {inline(c)}" for c in changes[full:]], room - 1)
+    if lines:
+        out += lines + [""]
+    return out, full, len(lines)
+
+
+def section(c: ChangeDict) -> list[str]:
+    """One change in a collapsed <details> block: reason, attributes table, document diff."""
+    summary = f"<code>{SYMBOL[c['action']]} {html.escape(c['address'])}</code> "
+    summary += html.escape(headline(c).removeprefix(c["address"]).strip())
+    if c["prevent_destroy"]:
+        summary += " <b>(preventDestroy: will be refused)</b>"
+    lines = [f"<details><summary>{summary}</summary>", "", f"**Reason:** {escape(c['reason'])}", ""]
+    if c["prevent_destroy"]:
+        lines += [f"**{escape(PREVENTED)}**", ""]
+    rows = attr_rows(c)
+    if rows and c["before"] is not None and c["after"] is not None:
+        lines += ["| attribute | live | manifest | |", "|---|---|---|---|"]
+        lines += [f"| {r.name} | {code(r.old())} | {code(r.new())} | {('**' + FORCES + '**') if r.forced else ''} |"
+                  for r in rows]
+        lines.append("")
+    elif rows:
+        lines += ["| attribute | value |", "|---|---|"]
+        lines += [f"| {r.name} | {code(r.new() if r.tag == 'add' else r.old())} |" for r in rows]
+        lines.append("")
+    for name, diff in document_diffs(c):
+        lines += [f"`{name}`:", ""] + fenced("diff", diff) + [""]
+    return lines + ["</details>", ""]
+
+
+def inline(c: ChangeDict) -> str:
+    """One line: `-/+` `index.b/i` will be **DESTROYED** and re-created (…)."""
+    rest = escape(headline(c).removeprefix(c["address"]).strip()).replace("DESTROYED", "**DESTROYED**")
+    text = f"`{SYMBOL[c['action']]}` `{c['address']}` {rest}"
+    return text + (" — **preventDestroy: will be refused**" if c["prevent_destroy"] else "")
+
+
+# --- helpers shared with the drift renderer ----------------------------------------------------
+
+
+def finish(lines: list[str]) -> str:
+    """Join, with runs of blank lines squeezed to one (no fence we emit holds blank lines)."""
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip("\n") + "\n"
+
+
+def escape(text: str) -> str:
+    """Free text (reasons, details) made inert: `rag-*` must not start emphasis."""
+    return _MD_SPECIAL.sub(r"\\\1", text)
+
+
+def code(text: str) -> str:
+    """An inline code span that survives backticks and table pipes in the value."""
+    ticks = "``" if "`" in text else "`"
+    pad = " " if ticks == "``" else ""
+    return f"{ticks}{pad}{text}{pad}{ticks}".replace("|", "\\|")
+
+
+def fenced(lang: str, lines: list[str]) -> list[str]:
+    """A code fence longer than any backtick run inside it."""
+    longest = max((len(m) for line in lines for m in re.findall(r"`+", line)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return [fence + lang, *lines, fence]
+
+
+def size(lines: list[str]) -> int:
+    """Characters these lines take once joined with newlines (one per line)."""
+    return sum(len(line) + 1 for line in lines)
+
+
+def fit(items: list[str], budget: int) -> tuple[list[str], int]:
+    """The leading items whose lines fit in `budget`; and how many did not."""
+    kept: list[str] = []
+    used = 0
+    for item in items:
+        if used + len(item) + 1 > budget:
+            break
+        kept.append(item)
+        used += len(item) + 1
+    return kept, len(items) - len(kept)
+
+
+def address_list(title: str, addresses: list[str], cap: int) -> list[str]:
+    """A titled bullet list of addresses, cut to `cap` characters with a count of the rest."""
+    if not addresses:
+        return []
+    lines = [f"#### {escape(title)}", ""]
+    kept, rest = fit([f"- `{a}`" for a in addresses], cap - size(lines) - 40)
+    lines += kept + ([f"- … and {rest} more"] if rest else [])
+    return lines + [""]
+
+
+def truncation_note(total: int, left_out: int, brief: int, max_chars: int, what: str, command: str,
+                    whole: str) -> list[str]:
+    """Says what was cut to fit the comment and how to see everything."""
+    parts = []
+    if left_out:
+        parts.append(f"{left_out:,} of {total:,} {what} {'is' if left_out == 1 else 'are'} not shown")
+    if brief:
+        parts.append(f"{brief:,} {'is' if brief == 1 else 'are'} shown without details")
+    note = (f"> This comment is cut to stay under {max_chars:,} characters: {', and '.join(parts)}. "
+            f"Run `{command}` locally for the full {whole}.")
+    return ["> [!NOTE]", note, ""]

@@ -1,0 +1,92 @@
+"""The plan for a terminal: Terraform-like, destroying changes first, ANSI only on request."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from reconciler.render._common import (
+    ACTION_COLOR,
+    BOLD,
+    FORCES,
+    GREEN,
+    LEFT_ALONE,
+    PREVENTED,
+    RED,
+    SYMBOL,
+    YELLOW,
+    ChangeDict,
+    Paint,
+    attr_rows,
+    destroy_warning,
+    document_diffs,
+    headline,
+    ordered,
+    plan_summary,
+    target_phrase,
+)
+
+if TYPE_CHECKING:
+    from reconciler.plan import Plan
+
+_LEGEND = {"create": "create", "update": "update in place", "delete": "delete",
+           "replace": "replace (delete, then create)"}
+_ROW_SYMBOL = {"add": "+", "del": "-", "chg": "~", "same": " "}
+_ROW_COLOR = {"add": GREEN, "del": RED, "chg": YELLOW, "same": ""}
+
+
+def plan_text(plan: Plan, *, color: bool = False) -> str:
+    """The whole plan as terminal text, ending with the `Plan: …` / `No changes.` line."""
+    doc = plan.to_dict()
+    paint = Paint(color)
+    changes: list[ChangeDict] = doc["changes"]
+    out = [paint(f"reconciler plan for {target_phrase(doc['target'])}", BOLD), ""]
+    if changes:
+        used = {c["action"] for c in changes}
+        out += ["Symbols: " + ", ".join(f"{paint(SYMBOL[a], ACTION_COLOR[a])} {text}"
+                                         for a, text in _LEGEND.items() if a in used), ""]
+        warning = destroy_warning(changes)
+        if warning:
+            out += [paint("Warning:", BOLD, RED) + f" {warning} They are listed first.", ""]
+        for c in ordered(changes):
+            out += change_block(c, paint) + [""]
+    out += unmanaged_lines(doc["unmanaged"])
+    out.append(paint(plan_summary(doc["summary"]), BOLD))
+    return "\n".join(out) + "\n"
+
+
+def change_block(c: ChangeDict, paint: Paint) -> list[str]:
+    """Comment lines (what happens, why), the symbol and address, then the difference."""
+    head = headline(c).replace("DESTROYED", paint("DESTROYED", BOLD, RED), 1)
+    lines = [f"  # {head}"]
+    if c["prevent_destroy"]:
+        lines.append("  # " + paint(PREVENTED, RED))
+    lines.append(f"  # reason: {c['reason']}")
+    symbol = SYMBOL[c["action"]]
+    lines.append(" " * (3 - len(symbol)) + f"{paint(symbol, ACTION_COLOR[c['action']], BOLD)} {paint(c['address'], BOLD)}")
+    return lines + body_lines(c, paint, indent=6)
+
+
+def body_lines(c: ChangeDict, paint: Paint, *, indent: int) -> list[str]:
+    """Attribute lines (`~ dimension = 768 → 1024  # forces replacement`) and document diffs."""
+    pad = " " * indent
+    rows = attr_rows(c)
+    width = max((len(r.name) for r in rows), default=0)
+    lines = []
+    for r in rows:
+        shown = f"{r.old()} → {r.new()}" if r.tag == "chg" else (r.old() if r.tag == "del" else r.new())
+        line = f"{pad}{paint(_ROW_SYMBOL[r.tag], _ROW_COLOR[r.tag])} {r.name.ljust(width)} = {shown}"
+        if r.forced:
+            line += "  " + paint(f"# {FORCES}", RED)
+        lines.append(line.rstrip())
+    for name, diff in document_diffs(c):
+        tag = "chg" if c["before"] and c["after"] else ("add" if c["after"] else "del")
+        lines.append(f"{pad}{paint(_ROW_SYMBOL[tag], _ROW_COLOR[tag])} {name}:")
+        lines += [f"{pad}    {paint.diff_line(d)}" for d in diff]
+    return lines
+
+
+def unmanaged_lines(addresses: list[Any]) -> list[str]:
+    """The brief list of live resources seen but not owned, with a blank line after."""
+    if not addresses:
+        return []
+    return [f"{LEFT_ALONE.capitalize()} ({len(addresses)}):"] + [f"  {a}" for a in addresses] + [""]

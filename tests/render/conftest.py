@@ -1,0 +1,29 @@
+"""Fixtures for the renderer tests; the values themselves live in render_samples.py."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from render_samples import (
+    applied_failed,
+    applied_interrupted,
+    applied_ok,
+    create_plan,
+    empty_drift,
+    empty_plan,
+    mixed_drift,
+    mixed_plan,
+)
+
+from reconciler.executor import ApplyResult
+
+
+@pytest.fixture
+def samples() -> dict[str, Any]:
+    return {
+        "create": create_plan(), "mixed": mixed_plan(), "empty": empty_plan(),
+        "drift": mixed_drift(), "drift_empty": empty_drift(),
+        "apply_ok": applied_ok(), "apply_failed": applied_failed(), "apply_interrupted": applied_interrupted(),
+        "apply_empty": ApplyResult(()),
+    }

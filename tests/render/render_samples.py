@@ -1,0 +1,135 @@
+"""Hand-made plans, drift reports and apply results shaped like the planner's and executor's.
+
+Each builder returns a fresh value; the golden tests and the unit tests share them.
+(A module of its own, with a name no other test folder uses: `conftest` is not
+importable reliably when several test folders have one.)
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from reconciler.drift import DriftReport, drift_report
+from reconciler.executor import ApplyResult, Status, StepResult
+from reconciler.plan import Action, Change, Plan, Target
+
+TARGET = Target("https://tosvectors-cn-beijing.volces.com", "cn-beijing", "2100000000")
+EMBEDDED = Target("embedded:.reconciler/local", "cn-beijing", "2100000000", embedded=True)
+RES = "trn:tosvectors:cn-beijing:2100000000:bucket/{}/index/*"
+
+
+def index(dim: int = 768, metric: str = "cosine", keys: tuple[str, ...] = ("body", "source_url")) -> dict[str, Any]:
+    return {"dataType": "float32", "dimension": dim, "distanceMetric": metric,
+            "nonFilterableMetadataKeys": sorted(keys)}
+
+
+def policy(bucket: str, principals: list[str], actions: list[str]) -> dict[str, Any]:
+    return {"document": {"Statement": [{"Action": sorted(actions), "Effect": "Allow",
+                                        "Principal": sorted(principals), "Resource": [RES.format(bucket)]}],
+                         "Version": "2025-12-01"}}
+
+
+READ = ["tosvectors:GetVectors", "tosvectors:QueryVectors"]
+
+
+def change(address: str, action: Action, before: Any, after: Any, reason: str, **kw: Any) -> Change:
+    return Change(address=address, kind=address.split(".", 1)[0], action=action, before=before, after=after,
+                  reason=reason, **kw)
+
+
+def create_plan() -> Plan:
+    """A new bucket with two indexes and a policy."""
+    why = "declared; does not exist"
+    return Plan(TARGET, (
+        change("bucket.rag-dev", Action.CREATE, None, {"name": "rag-dev"}, why),
+        change("index.rag-dev/docs-v1", Action.CREATE, None, index(), why, depends_on=("bucket.rag-dev",)),
+        change("index.rag-dev/faq", Action.CREATE, None, index(384, "euclidean", ()), why,
+               depends_on=("bucket.rag-dev",)),
+        change("policy.rag-dev", Action.CREATE, None, policy("rag-dev", ["2100000001/ci-bot"], READ),
+               "declared; bucket has no policy",
+               depends_on=("bucket.rag-dev", "index.rag-dev/docs-v1", "index.rag-dev/faq")),
+    ), fingerprints={"bucket.rag-dev": "absent", "index.rag-dev/docs-v1": "absent",
+                     "index.rag-dev/faq": "absent", "policy.rag-dev": "absent"})
+
+
+def mixed_plan() -> Plan:
+    """Every action: create, replace with forces, policy update, prunes (holds vectors yes/no/unknown)."""
+    prune = "not declared; matches prune pattern 'rag-*'"
+    changes = (
+        change("bucket.rag-dev", Action.CREATE, None, {"name": "rag-dev"}, "declared; does not exist"),
+        change("index.rag-prod/docs-v1", Action.REPLACE, index(768, "cosine"), index(1024, "euclidean"),
+               "dimension: 768 → 1024; distanceMetric: cosine → euclidean (fixed at creation: forces replacement)",
+               destroys_data=True, holds_vectors=True, prevent_destroy=True,
+               forces_replacement=("dimension", "distanceMetric")),
+        change("index.rag-prod/scratch", Action.DELETE, index(128, "euclidean", ()), None,
+               "not declared; bucket 'rag-prod' has pruneIndexes: true", destroys_data=True, holds_vectors=False),
+        change("policy.rag-tmp", Action.DELETE, policy("rag-tmp", ["2100000001/ci-bot"], READ), None, prune),
+        change("index.rag-dev/docs-v1", Action.CREATE, None, index(), "declared; does not exist",
+               depends_on=("bucket.rag-dev",)),
+        change("policy.rag-prod", Action.UPDATE, policy("rag-prod", ["2100000001/ci-bot"], READ),
+               policy("rag-prod", ["2100000001/ci-bot", "2100000001/search-api"], READ),
+               "policy document differs", depends_on=("index.rag-prod/docs-v1",)),
+        change("index.rag-tmp/old", Action.DELETE, index(256, "cosine", ("raw",)), None, prune,
+               destroys_data=True, depends_on=("policy.rag-tmp",)),
+        change("policy.rag-dev", Action.CREATE, None, policy("rag-dev", ["2100000001/ci-bot"], READ),
+               "declared; bucket has no policy", depends_on=("bucket.rag-dev", "index.rag-dev/docs-v1")),
+        change("bucket.rag-tmp", Action.DELETE, {"name": "rag-tmp"}, None, prune, destroys_data=True,
+               depends_on=("policy.rag-tmp", "index.rag-tmp/old")),
+    )
+    fingerprints = {c.address: "absent" if c.action == Action.CREATE else "9f86d081884c7d65" for c in changes}
+    fingerprints |= {"bucket.rag-prod": "present"}
+    return Plan(TARGET, changes, fingerprints=fingerprints,
+                unmanaged=("bucket.analytics", "index.rag-prod/experiments", "policy.team-shared"))
+
+
+def empty_plan() -> Plan:
+    return Plan(EMBEDDED, (), unmanaged=("bucket.analytics",))
+
+
+def big_plan(n: int = 5000) -> Plan:
+    """Thousands of index deletes (each destroying) and policy updates: tests the Markdown cap."""
+    changes = []
+    for i in range(n):
+        if i % 2:
+            changes.append(change(f"index.rag-big/idx-{i:05d}", Action.DELETE, index(), None,
+                                  "not declared; bucket 'rag-big' has pruneIndexes: true", destroys_data=True,
+                                  holds_vectors=bool(i % 3)))
+        else:
+            changes.append(change(f"policy.rag-{i:05d}", Action.UPDATE, policy(f"rag-{i:05d}", ["1/a"], READ),
+                                  policy(f"rag-{i:05d}", ["1/a", "1/b"], READ), "policy document differs"))
+    return Plan(TARGET, tuple(changes), unmanaged=tuple(f"bucket.other-{i:04d}" for i in range(2000)))
+
+
+def mixed_drift() -> DriftReport:
+    return drift_report(mixed_plan())
+
+
+def empty_drift() -> DriftReport:
+    return DriftReport(TARGET, (), ("bucket.analytics",))
+
+
+def applied_ok() -> ApplyResult:
+    return ApplyResult((
+        StepResult("bucket.rag-dev", Action.CREATE, Status.DONE, "", 0.21),
+        StepResult("index.rag-dev/docs-v1", Action.CREATE, Status.DONE, "already existed with the wanted attributes",
+                   0.34),
+        StepResult("policy.rag-dev", Action.CREATE, Status.DONE, "", 0.05),
+    ))
+
+
+def applied_failed() -> ApplyResult:
+    return ApplyResult((
+        StepResult("policy.rag-tmp", Action.DELETE, Status.DONE, "already gone", 0.12),
+        StepResult("index.rag-tmp/old", Action.DELETE, Status.FAILED,
+                   "DeleteIndex: 409 ConflictException: index is being created (request id 7f3a9c)", 1.5),
+        StepResult("bucket.rag-tmp", Action.DELETE, Status.SKIPPED, "index.rag-tmp/old was failed"),
+        StepResult("policy.rag-prod", Action.UPDATE, Status.DONE, "", 0.08),
+    ))
+
+
+def applied_interrupted() -> ApplyResult:
+    return ApplyResult((
+        StepResult("bucket.rag-dev", Action.CREATE, Status.DONE, "", 0.2),
+        StepResult("index.rag-dev/docs-v1", Action.CREATE, Status.NOT_STARTED, "interrupted"),
+        StepResult("policy.rag-dev", Action.CREATE, Status.SKIPPED, "index.rag-dev/docs-v1 was not started"),
+    ), interrupted=True)
