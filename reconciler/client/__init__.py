@@ -1,0 +1,29 @@
+"""Async client for Volcengine TOS Vectors, wire-compatible with the official Python SDK.
+
+    async with VectorsClient(account_id="2100000000", credentials=Credentials.from_env()) as c:
+        await c.create_vector_bucket("rag-prod")
+        for b in await c.all_vector_buckets():
+            ...
+
+Modules: signing (TOS4-HMAC-SHA256), addressing (hosts), transport (send, retry, errors,
+logging), limits (AIMD concurrency, rate cap), retry (policy), clock (time seam),
+models (results), api (VectorsClient). Errors come from reconciler.errors.
+"""
+
+from reconciler.client.api import VectorsClient
+from reconciler.client.credentials import Credentials
+from reconciler.client.models import Index, IndexSummary, Page, QueryMatch, Vector, VectorBucket, VectorBucketSummary
+from reconciler.client.retry import RetryPolicy
+
+__all__ = [
+    "Credentials",
+    "Index",
+    "IndexSummary",
+    "Page",
+    "QueryMatch",
+    "RetryPolicy",
+    "Vector",
+    "VectorBucket",
+    "VectorBucketSummary",
+    "VectorsClient",
+]

@@ -1,0 +1,406 @@
+"""VectorsClient: one async method per TOS Vectors action, plus `all_*` pagination helpers.
+
+Request bodies use the official SDK's keys and key order (WIRE.md §3), so the same call
+gives the same bytes and the same signature as `tos.vector_client.VectorClient`.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from datetime import datetime
+from types import TracebackType
+from typing import Any, TypeVar
+
+import httpx
+
+from reconciler.client import models
+from reconciler.client.addressing import Endpoint, bucket_name_problem
+from reconciler.client.clock import Clock, as_clock
+from reconciler.client.credentials import Credentials
+from reconciler.client.limits import AimdLimiter, TokenBucket
+from reconciler.client.models import Index, IndexSummary, Page, QueryMatch, Vector, VectorBucket, VectorBucketSummary
+from reconciler.client.retry import RetryPolicy
+from reconciler.client.transport import BASE_HEADERS, USER_AGENT, Transport, one_line
+from reconciler.errors import ApiError, ConfigError
+
+T = TypeVar("T")
+
+
+class VectorsClient:
+    """Async client for TOS Vectors. Use as `async with VectorsClient(...) as client:`.
+
+    `transport` is an httpx transport (e.g. MockTransport, ASGITransport) for tests and the
+    embedded emulator. `clock` is a Clock, or a `() -> datetime` fixing the signing date.
+    """
+
+    def __init__(
+        self,
+        *,
+        region: str = "cn-beijing",
+        endpoint: str | None = None,
+        account_id: str | None = None,
+        credentials: Credentials | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+        retry: RetryPolicy | None = None,
+        timeout: float = 30.0,
+        max_connections: int = 64,
+        max_rps: float | None = None,
+        clock: Clock | Callable[[], datetime] | None = None,
+        rng: random.Random | None = None,
+        user_agent: str | None = None,
+    ):
+        region = (region or "").strip()
+        if not region:
+            raise ConfigError("a region is required (e.g. cn-beijing)")
+        if account_id is not None:
+            account_id = str(account_id).strip() or None
+        if account_id is not None and not account_id.isdigit():
+            raise ConfigError(f"invalid account ID {account_id!r}: expected digits only")
+        if timeout <= 0:
+            raise ConfigError("timeout must be > 0")
+        if max_connections < 1:
+            raise ConfigError("max_connections must be >= 1")
+        if max_rps is not None and max_rps <= 0:
+            raise ConfigError("max_rps must be > 0")
+        self._region = region
+        self._account_id = account_id
+        self._endpoint = Endpoint.parse(endpoint, region)
+        self._credentials = credentials
+        clk = as_clock(clock)
+        ua = user_agent or USER_AGENT
+        self._http = httpx.AsyncClient(
+            transport=transport,
+            headers={"User-Agent": ua, **BASE_HEADERS},
+            limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
+            timeout=timeout,
+            follow_redirects=False,
+        )
+        self._transport = Transport(
+            endpoint=self._endpoint,
+            region=region,
+            credentials=credentials,
+            http=self._http,
+            retry=retry or RetryPolicy(),
+            clock=clk,
+            limiter=AimdLimiter(max_connections),
+            rate=TokenBucket(max_rps, clk) if max_rps is not None else None,
+            rng=rng or random.Random(),
+            timeout=timeout,
+            user_agent=ua,
+        )
+
+    # --- lifecycle and target -------------------------------------------------------
+
+    @property
+    def endpoint(self) -> str:
+        """The normalised endpoint URL, e.g. https://tosvectors-cn-beijing.volces.com."""
+        return self._endpoint.url
+
+    @property
+    def region(self) -> str:
+        return self._region
+
+    @property
+    def account_id(self) -> str | None:
+        return self._account_id
+
+    def __repr__(self) -> str:
+        who = self._credentials.masked_access_key if self._credentials else None
+        return (
+            f"VectorsClient(endpoint={self.endpoint!r}, region={self._region!r}, "
+            f"account_id={self._account_id!r}, access_key={who!r})"
+        )
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def __aenter__(self) -> VectorsClient:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.aclose()
+
+    # --- plumbing -------------------------------------------------------------------
+
+    async def _region_call(self, action: str, payload: dict[str, Any]) -> httpx.Response:
+        return await self._transport.call(action, payload)
+
+    async def _bucket_call(self, action: str, bucket: str, payload: dict[str, Any]) -> httpx.Response:
+        _check_bucket(action, bucket)
+        if self._account_id is None:
+            raise ConfigError(
+                f"{action} needs an account ID: pass account_id= (TOS_ACCOUNT_ID / --account-id)"
+            )
+        return await self._transport.call(action, payload, bucket=bucket, account_id=self._account_id)
+
+    # --- vector buckets ------------------------------------------------------------
+
+    async def create_vector_bucket(self, bucket: str) -> None:
+        """CreateVectorBucket (sent to the region host)."""
+        _check_bucket("CreateVectorBucket", bucket)
+        await self._region_call("CreateVectorBucket", {"vectorBucketName": bucket})
+
+    async def get_vector_bucket(self, bucket: str) -> VectorBucket:
+        """GetVectorBucket."""
+        action = "GetVectorBucket"
+        body = _json(action, await self._bucket_call(action, bucket, {"vectorBucketName": bucket}))
+        return models.parse_vector_bucket(_wrapped(action, body, "vectorBucket"), bucket)
+
+    async def list_vector_buckets(
+        self, *, prefix: str | None = None, max_results: int | None = None, next_token: str | None = None
+    ) -> Page[VectorBucketSummary]:
+        """ListVectorBuckets: one page (sent to the region host)."""
+        payload: dict[str, Any] = {}
+        _put(payload, "prefix", prefix)
+        _put(payload, "nextToken", next_token)
+        _put(payload, "maxResults", max_results)
+        action = "ListVectorBuckets"
+        return models.parse_bucket_page(_json(action, await self._region_call(action, payload)))
+
+    async def all_vector_buckets(self, *, prefix: str | None = None) -> list[VectorBucketSummary]:
+        """ListVectorBuckets, every page."""
+        return await _walk(
+            "ListVectorBuckets", lambda token: self.list_vector_buckets(prefix=prefix, next_token=token)
+        )
+
+    async def delete_vector_bucket(self, bucket: str) -> None:
+        """DeleteVectorBucket (the bucket must have no indexes)."""
+        await self._bucket_call("DeleteVectorBucket", bucket, {"vectorBucketName": bucket})
+
+    # --- bucket policy ---------------------------------------------------------------
+
+    async def put_vector_bucket_policy(self, bucket: str, policy: str) -> None:
+        """PutVectorBucketPolicy; `policy` is the policy document as a JSON string."""
+        payload = {"vectorBucketName": bucket, "policy": policy}
+        await self._bucket_call("PutVectorBucketPolicy", bucket, payload)
+
+    async def get_vector_bucket_policy(self, bucket: str) -> str:
+        """GetVectorBucketPolicy: the raw policy text; NotFoundError if the bucket has none."""
+        response = await self._bucket_call("GetVectorBucketPolicy", bucket, {"vectorBucketName": bucket})
+        return response.content.decode("utf-8")
+
+    async def delete_vector_bucket_policy(self, bucket: str) -> None:
+        """DeleteVectorBucketPolicy."""
+        await self._bucket_call("DeleteVectorBucketPolicy", bucket, {"vectorBucketName": bucket})
+
+    # --- indexes -----------------------------------------------------------------------
+
+    async def create_index(
+        self,
+        bucket: str,
+        index: str,
+        *,
+        dimension: int,
+        distance_metric: str,
+        data_type: str = "float32",
+        non_filterable_metadata_keys: Sequence[str] | None = None,
+    ) -> None:
+        """CreateIndex. metadataConfiguration is sent only when keys are given (as the SDK)."""
+        payload: dict[str, Any] = {
+            "vectorBucketName": bucket,
+            "indexName": index,
+            "dataType": _enum(data_type),
+            "dimension": dimension,
+            "distanceMetric": _enum(distance_metric),
+        }
+        if non_filterable_metadata_keys is not None:
+            payload["metadataConfiguration"] = {"nonFilterableMetadataKeys": list(non_filterable_metadata_keys)}
+        await self._bucket_call("CreateIndex", bucket, payload)
+
+    async def get_index(self, bucket: str, index: str) -> Index:
+        """GetIndex."""
+        action = "GetIndex"
+        payload = {"indexName": index, "vectorBucketName": bucket}
+        body = _json(action, await self._bucket_call(action, bucket, payload))
+        return models.parse_index(_wrapped(action, body, "index"), bucket, index)
+
+    async def list_indexes(
+        self,
+        bucket: str,
+        *,
+        prefix: str | None = None,
+        max_results: int | None = None,
+        next_token: str | None = None,
+    ) -> Page[IndexSummary]:
+        """ListIndexes: one page."""
+        payload: dict[str, Any] = {"vectorBucketName": bucket}
+        _put(payload, "maxResults", max_results)
+        _put(payload, "nextToken", next_token)
+        _put(payload, "prefix", prefix)
+        action = "ListIndexes"
+        return models.parse_index_page(_json(action, await self._bucket_call(action, bucket, payload)), bucket)
+
+    async def all_indexes(self, bucket: str, *, prefix: str | None = None) -> list[IndexSummary]:
+        """ListIndexes, every page."""
+        return await _walk("ListIndexes", lambda token: self.list_indexes(bucket, prefix=prefix, next_token=token))
+
+    async def delete_index(self, bucket: str, index: str) -> None:
+        """DeleteIndex (destroys the index's vectors)."""
+        await self._bucket_call("DeleteIndex", bucket, {"vectorBucketName": bucket, "indexName": index})
+
+    # --- vectors ------------------------------------------------------------------------
+
+    async def put_vectors(self, bucket: str, index: str, vectors: Sequence[Vector]) -> None:
+        """PutVectors (existing keys are overwritten)."""
+        items = []
+        for vector in vectors:
+            item: dict[str, Any] = {"key": vector.key, "data": {}}
+            data = _floats(vector.data)
+            if data:
+                item["data"]["float32"] = data
+            if vector.metadata:
+                item["metadata"] = vector.metadata
+            items.append(item)
+        payload = {"indexName": index, "vectorBucketName": bucket, "vectors": items}
+        await self._bucket_call("PutVectors", bucket, payload)
+
+    async def get_vectors(
+        self,
+        bucket: str,
+        index: str,
+        keys: Sequence[str],
+        *,
+        return_data: bool = False,
+        return_metadata: bool = False,
+    ) -> list[Vector]:
+        """GetVectors; missing keys are simply absent from the result."""
+        payload = {
+            "indexName": index,
+            "keys": list(keys),
+            "returnData": return_data,
+            "returnMetadata": return_metadata,
+            "vectorBucketName": bucket,
+        }
+        action = "GetVectors"
+        return models.parse_vectors(_json(action, await self._bucket_call(action, bucket, payload)))
+
+    async def delete_vectors(self, bucket: str, index: str, keys: Sequence[str]) -> None:
+        """DeleteVectors."""
+        payload = {"indexName": index, "keys": list(keys), "vectorBucketName": bucket}
+        await self._bucket_call("DeleteVectors", bucket, payload)
+
+    async def list_vectors(
+        self,
+        bucket: str,
+        index: str,
+        *,
+        max_results: int | None = None,
+        next_token: str | None = None,
+        return_data: bool = False,
+        return_metadata: bool = False,
+    ) -> Page[Vector]:
+        """ListVectors: one page. False flags are left out, as the SDK does for its None default."""
+        payload: dict[str, Any] = {"indexName": index, "vectorBucketName": bucket}
+        _put(payload, "maxResults", max_results)
+        _put(payload, "nextToken", next_token)
+        _put(payload, "returnData", return_data or None)
+        _put(payload, "returnMetadata", return_metadata or None)
+        action = "ListVectors"
+        return models.parse_vector_page(_json(action, await self._bucket_call(action, bucket, payload)))
+
+    async def all_vectors(
+        self, bucket: str, index: str, *, return_data: bool = False, return_metadata: bool = False
+    ) -> list[Vector]:
+        """ListVectors, every page."""
+        return await _walk(
+            "ListVectors",
+            lambda token: self.list_vectors(
+                bucket, index, next_token=token, return_data=return_data, return_metadata=return_metadata
+            ),
+        )
+
+    async def query_vectors(
+        self,
+        bucket: str,
+        index: str,
+        query: Sequence[float],
+        *,
+        top_k: int = 10,
+        filter: dict[str, Any] | None = None,
+        return_distance: bool = False,
+        return_metadata: bool = False,
+    ) -> list[QueryMatch]:
+        """QueryVectors: nearest first. An empty `filter` is not sent (as the SDK)."""
+        query_vector: dict[str, Any] = {}
+        values = _floats(query)
+        if values:
+            query_vector["float32"] = values
+        payload: dict[str, Any] = {
+            "vectorBucketName": bucket,
+            "indexName": index,
+            "returnDistance": return_distance,
+            "returnMetadata": return_metadata,
+            "topK": top_k,
+            "queryVector": query_vector,
+        }
+        if filter:
+            payload["filter"] = filter
+        action = "QueryVectors"
+        return models.parse_matches(_json(action, await self._bucket_call(action, bucket, payload)))
+
+
+# --- helpers ---------------------------------------------------------------------------
+
+
+def _check_bucket(action: str, bucket: str) -> None:
+    problem = bucket_name_problem(bucket)
+    if problem:
+        # attempts=0: refused before anything was sent (the name would become a host name).
+        raise ApiError(action, problem, attempts=0)
+
+
+def _put(payload: dict[str, Any], key: str, value: Any) -> None:
+    if value is not None:
+        payload[key] = value
+
+
+def _enum(value: Any) -> Any:
+    """Accept plain strings or the SDK's enums (DataType.DataTypeFloat32 -> 'float32')."""
+    return getattr(value, "value", value)
+
+
+def _floats(values: Sequence[float] | None) -> list[float] | None:
+    """A JSON-ready list; Python ints and floats are kept as they are (SDK-identical bytes),
+    other numbers (e.g. numpy scalars) become float."""
+    if values is None:
+        return None
+    return [v if type(v) in (float, int) else float(v) for v in values]
+
+
+def _json(action: str, response: httpx.Response) -> dict[str, Any]:
+    try:
+        body = json.loads(response.content)
+    except ValueError:
+        body = None
+    if not isinstance(body, dict):
+        rid = response.headers.get("x-tos-request-id", "")
+        text = one_line(response.content.decode("utf-8", errors="replace"), 120) or "<empty>"
+        where = f" (request id {rid})" if rid else ""
+        raise ApiError(action, f"expected a JSON object in the response{where}, got: {text}")
+    return body
+
+
+def _wrapped(action: str, body: Mapping[str, Any], key: str) -> Mapping[str, Any]:
+    inner = body.get(key)
+    if not isinstance(inner, Mapping):
+        raise ApiError(action, f"the response has no {key!r} object")
+    return inner
+
+
+async def _walk(action: str, fetch: Callable[[str | None], Awaitable[Page[T]]]) -> list[T]:
+    items: list[T] = []
+    token: str | None = None
+    seen: set[str] = set()
+    while True:
+        page = await fetch(token)
+        items.extend(page.items)
+        if not page.next_token:
+            return items
+        if page.next_token in seen:
+            raise ApiError(action, f"pagination did not advance (nextToken {page.next_token!r} repeated)")
+        seen.add(page.next_token)
+        token = page.next_token

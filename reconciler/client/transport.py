@@ -1,0 +1,228 @@
+"""Sending one action: addressing, headers and signing, retries, flow control, error
+mapping and the debug request log. VectorsClient (api.py) builds bodies and parses results;
+everything about getting a request to the service and an answer back lives here.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import platform
+import random
+import sys
+from typing import Any
+
+import httpx
+
+from reconciler import __version__
+from reconciler.client import signing
+from reconciler.client.addressing import Endpoint
+from reconciler.client.clock import Clock
+from reconciler.client.credentials import Credentials
+from reconciler.client.limits import AimdLimiter, TokenBucket
+from reconciler.client.retry import RetryPolicy, parse_retry_after, retryable_exception, retryable_status
+from reconciler.errors import ApiError, ServiceError, TransportError, service_error_class
+
+logger = logging.getLogger("reconciler.client")
+
+USER_AGENT = (
+    f"reconciler/{__version__} (python-httpx/{httpx.__version__}; "
+    f"{sys.platform}/{platform.machine()}; python/{platform.python_version()})"
+)
+# The SDK's (requests') values; set explicitly because httpx's defaults differ.
+BASE_HEADERS = {"Accept-Encoding": "gzip, deflate", "Accept": "*/*", "Connection": "keep-alive"}
+MAX_MESSAGE = 300
+
+
+def encode_body(payload: dict[str, Any]) -> bytes:
+    """json.dumps with default separators and ensure_ascii, exactly as the SDK sends it."""
+    return json.dumps(payload).encode("ascii")
+
+
+def one_line(text: str, limit: int = MAX_MESSAGE) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+class Transport:
+    """Sends `POST /{Action}` with retries; returns the 2xx response or raises ApiError."""
+
+    def __init__(
+        self,
+        *,
+        endpoint: Endpoint,
+        region: str,
+        credentials: Credentials | None,
+        http: httpx.AsyncClient,
+        retry: RetryPolicy,
+        clock: Clock,
+        limiter: AimdLimiter,
+        rate: TokenBucket | None,
+        rng: random.Random,
+        timeout: float,
+        user_agent: str = USER_AGENT,
+    ):
+        self.endpoint = endpoint
+        self.region = region.strip()
+        self.credentials = None if credentials is None or credentials.anonymous else credentials
+        self.http = http
+        self.retry = retry
+        self.clock = clock
+        self.limiter = limiter
+        self.rate = rate
+        self.rng = rng
+        self.timeout = timeout
+        self.user_agent = user_agent
+        self._who = self.credentials.masked_access_key if self.credentials else "anonymous"
+
+    def headers(self, action: str, host: str, attempt: int) -> dict[str, str]:
+        """Headers for one attempt, signed with a fresh date (SDK order and names)."""
+        headers = {"User-Agent": self.user_agent, **BASE_HEADERS}
+        headers["x-tos-content-sha256"] = signing.UNSIGNED_PAYLOAD
+        headers["Host"] = host
+        if attempt > 1:
+            headers["x-sdk-retry-count"] = f"attempt={attempt - 1}; max={self.retry.max_attempts - 1}"
+        creds = self.credentials
+        if creds is not None:
+            signing.sign(
+                "POST",
+                "/" + action,
+                headers,
+                access_key=creds.access_key,
+                secret_key=creds.secret_key,
+                security_token=creds.security_token,
+                region=self.region,
+                date=signing.format_date(self.clock.now()),
+            )
+        return headers
+
+    async def call(
+        self, action: str, payload: dict[str, Any], *, bucket: str | None = None, account_id: str | None = None
+    ) -> httpx.Response:
+        base_url, host = self.endpoint.target(bucket, account_id)
+        where = host if base_url.endswith("://" + host) else f"{host} via {base_url}"
+        url = f"{base_url}/{action}"
+        body = encode_body(payload)
+        policy = self.retry
+        started: float | None = None  # the budget starts at the first send, not in the queue
+        error: ApiError | None = None
+        attempt = 0
+        while True:
+            attempt += 1
+            ticket = await self.limiter.acquire()
+            try:
+                if self.rate is not None:
+                    await self.rate.acquire()
+                now = self.clock.monotonic()
+                started = now if started is None else started
+                budget = min(self.timeout, policy.total_timeout - (now - started))
+                if budget <= 0 and error is not None:
+                    raise _final(error)  # waiting for a rate-limit token used up the budget
+                request = self.http.build_request(
+                    "POST", url, content=body, headers=self.headers(action, host, attempt), timeout=budget
+                )
+                outcome = await self._send(action, request, where, attempt)
+            finally:
+                self.limiter.release()
+
+            if isinstance(outcome, httpx.Response):
+                self.limiter.on_success()
+                return outcome
+            error = outcome
+            error.attempts = attempt
+            if isinstance(error, ServiceError):
+                if error.status == 429:
+                    self.limiter.on_throttled(ticket)
+                retry, retry_after = retryable_status(error.status, error.ec), error.retry_after
+            else:
+                cause = error.__cause__
+                retry, retry_after = isinstance(cause, Exception) and retryable_exception(cause), None
+            if not retry or attempt >= policy.max_attempts:
+                raise _final(error)
+            delay = policy.backoff(attempt, self.rng)
+            if retry_after is not None:
+                delay = max(delay, retry_after)
+            if self.clock.monotonic() - started + delay >= policy.total_timeout:
+                logger.debug("giving up %s after %d attempts: %.1fs budget", action, attempt, policy.total_timeout)
+                raise _final(error)
+            logger.debug("retry %s in %.3fs (attempt %d/%d)", action, delay, attempt + 1, policy.max_attempts)
+            await self.clock.sleep(delay)
+
+    async def _send(self, action: str, request: httpx.Request, where: str, attempt: int) -> httpx.Response | ApiError:
+        """One attempt: the 2xx response, or the error it amounts to (not raised)."""
+        of = f"{attempt}/{self.retry.max_attempts}"
+        logger.debug("request %s host=%s attempt=%s ak=%s", action, where, of, self._who)
+        start = self.clock.monotonic()
+        try:
+            response = await self.http.send(request)
+        except httpx.RequestError as exc:
+            error = transport_error(action, where, exc)
+            error.__cause__ = exc
+            logger.debug(
+                "failed %s host=%s attempt=%s elapsed=%.3fs error=%s",
+                action, where, of, self.clock.monotonic() - start, error.message,
+            )
+            return error
+        logger.debug(
+            "response %s host=%s status=%d request_id=%s attempt=%s elapsed=%.3fs",
+            action, where, response.status_code, response.headers.get("x-tos-request-id", ""), of,
+            self.clock.monotonic() - start,
+        )
+        if response.status_code < 300:
+            return response
+        return service_error(action, response, self.clock)
+
+
+def _final(error: ApiError) -> ApiError:
+    """The error as raised to the caller; a transport failure says how often it was tried
+    (a ServiceError's one-line str is fixed by reconciler.errors; it has `.attempts`)."""
+    if isinstance(error, TransportError) and error.attempts > 1 and "attempts)" not in error.message:
+        error.message = f"{error.message} (after {error.attempts} attempts)"
+        error.args = (error.message,)
+    return error
+
+
+def transport_error(action: str, where: str, exc: httpx.RequestError) -> TransportError:
+    detail = one_line(str(exc)) or type(exc).__name__
+    if isinstance(exc, httpx.ConnectTimeout):
+        message = f"timed out connecting to {where}"
+    elif isinstance(exc, httpx.TimeoutException):
+        message = f"timed out waiting for {where} ({type(exc).__name__})"
+    elif isinstance(exc, httpx.ConnectError):
+        message = f"cannot connect to {where}: {detail}"
+    elif isinstance(exc, httpx.RemoteProtocolError):
+        message = f"connection to {where} closed unexpectedly: {detail}"
+    else:
+        message = f"request to {where} failed: {detail}"
+    return TransportError(action, message)
+
+
+def service_error(action: str, response: httpx.Response, clock: Clock) -> ServiceError:
+    """Map an error response (status >= 300) to the error tree, like the SDK's TosServerError."""
+    status = response.status_code
+    raw = response.content
+    body: dict[str, Any] = {}
+    try:
+        parsed = json.loads(raw) if raw else None
+        if isinstance(parsed, dict):
+            body = parsed
+    except ValueError:
+        pass
+    headers = response.headers
+    code = str(body.get("Code") or "") or response.reason_phrase.replace(" ", "") or f"HTTP{status}"
+    if body:
+        message = str(body.get("Message") or "")
+    else:
+        message = raw.decode("utf-8", errors="replace")
+    message = one_line(message) or response.reason_phrase or f"HTTP {status}"
+    cls = service_error_class(status, code)
+    return cls(
+        action,
+        status,
+        code,
+        message,
+        request_id=headers.get("x-tos-request-id") or str(body.get("RequestId") or ""),
+        ec=str(body.get("EC") or "") or headers.get("x-tos-ec", ""),
+        host_id=str(body.get("HostId") or "") or headers.get("x-tos-id-2", ""),
+        retry_after=parse_retry_after(headers.get("retry-after"), clock.now()),
+    )
