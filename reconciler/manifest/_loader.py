@@ -1,0 +1,395 @@
+"""load_manifests: files -> YAML documents -> schema -> semantic checks -> Manifest.
+
+Every problem is collected as a Diagnostic and all are raised together, sorted by
+file, line and column (STYLE practice 6). Nothing here touches the network.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping, Sequence
+
+from reconciler.errors import ConfigError, Diagnostic, ManifestError
+from reconciler.manifest import _schema
+from reconciler.manifest._interpolate import Interpolator
+from reconciler.manifest._rules import bucket_name_problem, index_name_problem, prune_pattern_problem
+from reconciler.manifest._yaml import Doc, Path, json_positions, load_documents
+from reconciler.manifest.model import BucketSpec, IndexSpec, Manifest, Source
+from reconciler.policy import PolicyParseError, parse_policy_text, policy_findings
+
+YAML_SUFFIXES = (".yaml", ".yml")
+
+
+@dataclass
+class _PolicyAt:
+    """A bucket's policy document and how to locate a path inside it."""
+
+    document: Any
+    locate: Callable[[Path], Source]
+    valid: bool = True
+
+
+@dataclass
+class _Bucket:
+    doc: Doc
+    path: Path  # ("buckets", i)
+    data: dict[str, Any]
+    policy: _PolicyAt | None = None
+
+
+@dataclass
+class _State:
+    interp: Interpolator
+    diags: list[Diagnostic] = field(default_factory=list)
+    buckets: list[_Bucket] = field(default_factory=list)
+
+    def error(self, src: Source, message: str) -> None:
+        self.diags.append(Diagnostic(src.file, src.line, src.col, message))
+
+    def warn(self, src: Source, message: str) -> None:
+        self.diags.append(Diagnostic(src.file, src.line, src.col, message, "warning"))
+
+
+def load_manifests(
+    paths: Sequence[str],
+    variables: Mapping[str, str] = {},  # noqa: B006 - read only
+    environ: Mapping[str, str] | None = None,
+) -> Manifest:
+    """Load, validate and merge manifests.
+
+    `paths` are files and directories; a directory contributes every `*.yaml` / `*.yml`
+    file directly inside it (not recursively, hidden files skipped), in sorted order, so
+    per-environment subdirectories are never merged by accident. A file reached twice is
+    read once. `variables` (the --var flags) win over `environ` (default: os.environ).
+
+    Raises ManifestError with every error; warnings come back in `Manifest.warnings`.
+    Raises ConfigError when `paths` is empty.
+    """
+    if not paths:
+        raise ConfigError("no manifest given: pass -f FILE or -f DIRECTORY")
+    state = _State(Interpolator(variables, os.environ if environ is None else environ))
+    files = _expand_paths(paths, state)
+    docs: list[Doc] = []
+    for file in files:
+        text = _read_text(file, state)
+        if text is not None:
+            docs.extend(load_documents(text, file, state.interp, state.diags))
+    if not docs and not state.diags:
+        state.error(Source(files[0] if files else paths[0], 1, 1), "no manifest documents found (the files are empty)")
+
+    for doc in docs:
+        _check_document(doc, state)
+    account = _merge_setting("account", docs, state)
+    region = _merge_setting("region", docs, state)
+    _check_duplicates(state)
+    _lint_policies(state, account, region)
+
+    errors = sorted((d for d in state.diags if d.severity == "error"), key=_order)
+    if errors:
+        raise ManifestError(list(dict.fromkeys(errors)))
+    warnings = tuple(dict.fromkeys(sorted((d for d in state.diags if d.severity != "error"), key=_order)))
+    return _build(docs, state, files, account, region, warnings)
+
+
+def _order(d: Diagnostic) -> tuple[str, int, int, str]:
+    return (d.file, d.line, d.col, d.message)
+
+
+# --- files ------------------------------------------------------------------------------
+
+
+def _expand_paths(paths: Sequence[str], state: _State) -> list[str]:
+    files: list[str] = []
+    seen: set[str] = set()
+
+    def add(path: str) -> None:
+        key = os.path.realpath(path)
+        if key not in seen:
+            seen.add(key)
+            files.append(path)
+
+    for p in paths:
+        if os.path.isdir(p):
+            names = sorted(
+                n for n in os.listdir(p)
+                if n.endswith(YAML_SUFFIXES) and not n.startswith(".") and os.path.isfile(os.path.join(p, n))
+            )
+            if not names:
+                state.error(Source(p, 1, 1), "directory has no *.yaml or *.yml files")
+            for n in names:
+                add(os.path.normpath(os.path.join(p, n)))
+        else:
+            add(p)
+    return files
+
+
+def _read_text(file: str, state: _State) -> str | None:
+    try:
+        with open(file, "rb") as f:
+            data = f.read()
+    except OSError as e:
+        state.error(Source(file, 1, 1), f"cannot read file: {e.strerror or e}")
+        return None
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        before = data[: e.start]
+        line = before.count(b"\n") + 1
+        col = len(before) - (before.rfind(b"\n") + 1) + 1
+        state.error(Source(file, line, col), "file is not UTF-8 text")
+        return None
+
+
+# --- one document ----------------------------------------------------------------------------
+
+
+def _convert(doc: Doc) -> None:
+    """Schema-guided scalar conversion (see _schema.convert_scalar), in place."""
+    for path in sorted(doc.interpolated | set(doc.plain_raw), key=len):
+        if not path:
+            continue
+        try:
+            parent = doc.value
+            for seg in path[:-1]:
+                parent = parent[seg]
+            old = parent[path[-1]]
+        except (KeyError, IndexError, TypeError):
+            continue
+        parent[path[-1]] = _schema.convert_scalar(
+            old, path, interpolated=path in doc.interpolated, plain_raw=doc.plain_raw.get(path)
+        )
+
+
+def _check_document(doc: Doc, state: _State) -> None:
+    if not isinstance(doc.value, dict):
+        state.error(doc.start, f"a manifest document must be a mapping (version, buckets, ...), got "
+                               f"{_schema.describe(doc.value)}")
+        return
+    _convert(doc)
+    problems = [
+        p for p in _schema.validate(_schema.manifest_validator(), doc.value)
+        if p.at_key or not doc.is_broken(p.path)  # a key is wrong even when its value is broken
+    ]
+    for p in problems:
+        state.error(doc.key_at(p.path) if p.at_key else doc.at(p.path), p.message)
+    bad_paths = [p.path for p in problems]
+
+    prune = doc.value.get("prune")
+    if isinstance(prune, dict) and isinstance(prune.get("buckets"), list):
+        for i, pattern in enumerate(prune["buckets"]):
+            if isinstance(pattern, str) and pattern and not doc.is_broken(("prune", "buckets", i)):
+                where = doc.at(("prune", "buckets", i))
+                problem = prune_pattern_problem(pattern)
+                if problem:
+                    state.error(where, problem)
+                elif pattern.strip("*") == "":
+                    state.warn(where, f"prune pattern {pattern!r} claims every vector bucket of the account")
+
+    buckets = doc.value.get("buckets")
+    if not isinstance(buckets, list):
+        return
+    for i, bucket in enumerate(buckets):
+        if not isinstance(bucket, dict):
+            continue
+        path: Path = ("buckets", i)
+        b = _Bucket(doc, path, bucket)
+        state.buckets.append(b)
+        name = bucket.get("name")
+        if isinstance(name, str) and not doc.is_broken(path + ("name",)):
+            problem = bucket_name_problem(name)
+            if problem:
+                state.error(doc.at(path + ("name",)), problem)
+        indexes = bucket.get("indexes")
+        if isinstance(indexes, list):
+            for j, index in enumerate(indexes):
+                if (isinstance(index, dict) and isinstance(index.get("name"), str)
+                        and not doc.is_broken(path + ("indexes", j, "name"))):
+                    problem = index_name_problem(index["name"])
+                    if problem:
+                        state.error(doc.at(path + ("indexes", j, "name")), problem)
+        b.policy = _load_policy(b, state, bad_paths)
+
+
+def _load_policy(b: _Bucket, state: _State, bad_paths: list[Path]) -> _PolicyAt | None:
+    doc, path, data = b.doc, b.path, b.data
+    if "policy" in data and "policyFile" in data:
+        return None  # the schema reported it
+    if doc.is_broken(path + ("policy",)) or doc.is_broken(path + ("policyFile",)):
+        return None
+    if isinstance(data.get("policy"), dict):
+        ppath = path + ("policy",)
+        valid = not any(p[: len(ppath)] == ppath for p in bad_paths)
+        return _PolicyAt(data["policy"], lambda rel: doc.at(ppath + tuple(rel)), valid)
+    if isinstance(data.get("policy"), str):
+        ppath = path + ("policy",)
+        text = data["policy"]
+        offset = _string_offset(doc, ppath)
+        try:
+            document = parse_policy_text(text)
+        except PolicyParseError as e:
+            src = offset(Source(doc.file, e.line, e.col))
+            state.error(src, f"policy: {e}")
+            return None
+        positions = json_positions(text, doc.file, offset)
+        return _checked_policy(document, positions, path, state)
+    if isinstance(data.get("policyFile"), str) and data["policyFile"]:
+        ref = data["policyFile"]
+        file = ref if os.path.isabs(ref) else os.path.normpath(os.path.join(os.path.dirname(doc.file), ref))
+        where = doc.at(path + ("policyFile",))
+        text = _read_policy_file(file, where, state)
+        if text is None:
+            return None
+        try:
+            document = parse_policy_text(text)
+        except PolicyParseError as e:
+            state.error(Source(file, e.line, e.col), f"policy: {e}")
+            return None
+        positions = json_positions(text, file)
+        before = len(state.diags)
+        document = _interpolate_json(document, (), positions, state)
+        if len(state.diags) > before:
+            return None
+        return _checked_policy(document, positions, path, state)
+    return None
+
+
+def _read_policy_file(file: str, where: Source, state: _State) -> str | None:
+    try:
+        with open(file, "rb") as f:
+            data = f.read()
+    except OSError as e:
+        state.error(where, f"policyFile: cannot read {file!r}: {e.strerror or e}")
+        return None
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        state.error(where, f"policyFile: {file!r} is not UTF-8 text")
+        return None
+
+
+def _string_offset(doc: Doc, path: Path) -> Callable[[Source], Source]:
+    """Maps a position inside a JSON string value to the manifest file (exact for '|' blocks)."""
+    if path in doc.literal_blocks:
+        line0, col0 = doc.literal_blocks[path]
+        return lambda s: Source(doc.file, line0 + s.line, col0 + s.col)
+    here = doc.at(path)
+    return lambda s: here
+
+
+def _interpolate_json(value: Any, path: Path, positions: Doc, state: _State) -> Any:
+    if isinstance(value, str):
+        result, _, problems = state.interp.expand(value)
+        for p in problems:
+            state.error(positions.at(path), p.message)
+        return result
+    if isinstance(value, list):
+        return [_interpolate_json(v, path + (i,), positions, state) for i, v in enumerate(value)]
+    if isinstance(value, dict):
+        return {k: _interpolate_json(v, path + (k,), positions, state) for k, v in value.items()}
+    return value
+
+
+def _checked_policy(document: dict[str, Any], positions: Doc, bucket_path: Path, state: _State) -> _PolicyAt:
+    problems = _schema.validate(_schema.policy_validator(), document, prefix=bucket_path + ("policy",))
+    for p in problems:
+        state.error(positions.key_at(p.path) if p.at_key else positions.at(p.path), p.message)
+    return _PolicyAt(document, positions.at, valid=not problems)
+
+
+# --- across documents ------------------------------------------------------------------------
+
+
+def _merge_setting(key: str, docs: list[Doc], state: _State) -> str | None:
+    first: tuple[str, Source] | None = None
+    for doc in docs:
+        value = doc.value.get(key) if isinstance(doc.value, dict) else None
+        if not isinstance(value, str) or not value or doc.is_broken((key,)):
+            continue  # "" means not set: "${TOS_ACCOUNT_ID:-}" is allowed
+        where = doc.at((key,))
+        if first is None:
+            first = (value, where)
+        elif value != first[0]:
+            state.error(where, f"{key} {value!r} conflicts with {key} {first[0]!r} at {first[1]}")
+    return first[0] if first else None
+
+
+def _check_duplicates(state: _State) -> None:
+    seen: dict[str, Source] = {}
+    for b in state.buckets:
+        name = b.data.get("name")
+        if not isinstance(name, str) or b.doc.is_broken(b.path + ("name",)):
+            continue
+        where = b.doc.at(b.path + ("name",))
+        if name in seen:
+            state.error(where, f"bucket {name!r} is declared twice: here and at {seen[name]}")
+        else:
+            seen[name] = where
+        indexes = b.data.get("indexes")
+        if not isinstance(indexes, list):
+            continue
+        seen_ix: dict[str, Source] = {}
+        for j, index in enumerate(indexes):
+            iname = index.get("name") if isinstance(index, dict) else None
+            if not isinstance(iname, str) or b.doc.is_broken(b.path + ("indexes", j, "name")):
+                continue
+            iwhere = b.doc.at(b.path + ("indexes", j, "name"))
+            if iname in seen_ix:
+                state.error(iwhere, f"index {iname!r} is declared twice in bucket {name!r}: here and at {seen_ix[iname]}")
+            else:
+                seen_ix[iname] = iwhere
+
+
+def _lint_policies(state: _State, account: str | None, region: str | None) -> None:
+    for b in state.buckets:
+        name = b.data.get("name")
+        if b.policy is None or not b.policy.valid or not isinstance(name, str):
+            continue
+        for finding in policy_findings(b.policy.document, name, account, region):
+            state.warn(b.policy.locate(finding.path), finding.message)
+
+
+# --- the model -----------------------------------------------------------------------------
+
+
+def _build(
+    docs: list[Doc], state: _State, files: list[str], account: str | None, region: str | None,
+    warnings: tuple[Diagnostic, ...],
+) -> Manifest:
+    buckets: list[BucketSpec] = []
+    for b in state.buckets:
+        data = b.data
+        indexes = tuple(
+            IndexSpec(
+                bucket=data["name"],
+                name=ix["name"],
+                dimension=int(ix["dimension"]),
+                distance_metric=ix["distanceMetric"],
+                data_type=ix.get("dataType", "float32"),
+                non_filterable_metadata_keys=frozenset(ix.get("nonFilterableMetadataKeys", ())),
+                prevent_destroy=bool(ix.get("preventDestroy", False)),
+                source=b.doc.at(b.path + ("indexes", j)),
+            )
+            for j, ix in enumerate(data.get("indexes", ()))
+        )
+        buckets.append(BucketSpec(
+            name=data["name"],
+            prevent_destroy=bool(data.get("preventDestroy", False)),
+            prune_indexes=bool(data.get("pruneIndexes", False)),
+            policy=b.policy.document if b.policy is not None else None,
+            indexes=indexes,
+            source=b.doc.at(b.path),
+        ))
+    prune: list[str] = []
+    for doc in docs:
+        for pattern in (doc.value.get("prune") or {}).get("buckets", ()):
+            if pattern not in prune:
+                prune.append(pattern)
+    return Manifest(
+        account=account,
+        region=region,
+        prune_buckets=tuple(prune),
+        buckets=tuple(buckets),
+        files=tuple(files),
+        warnings=warnings,
+    )

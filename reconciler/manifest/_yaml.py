@@ -1,0 +1,295 @@
+"""Safe YAML to plain data, remembering where every value and key came from.
+
+PyYAML composes nodes (which carry marks); this module builds the Python values from
+the nodes itself, so that it can record positions by JSON path, refuse every tag that
+is not plain data (no object construction, ever), report duplicate keys, and apply
+`${VAR}` interpolation with a precise location. Deviations from `yaml.safe_load`:
+
+- timestamps stay strings (the manifest has no dates; `Version: 2025-12-01` is a string);
+- mapping keys are always the scalar's text (`1: x` has the key "1");
+- a repeated key is an error instead of "last one wins".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterator
+
+import yaml
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from reconciler.errors import Diagnostic
+from reconciler.manifest._interpolate import Interpolator
+from reconciler.manifest.model import Source
+
+Path = tuple[Any, ...]
+
+_STD = "tag:yaml.org,2002:"
+_MAX_NODES = 200_000  # alias expansion beyond this is an attack or a mistake
+
+
+class _Loader(yaml.SafeLoader):
+    """Used to compose nodes; of its constructors only the int/float/bool scalar ones are called."""
+
+
+@dataclass
+class Doc:
+    """One YAML document (or JSON text) as plain data plus where each part came from."""
+
+    file: str
+    value: Any
+    start: Source
+    positions: dict[Path, Source] = field(default_factory=dict)  # path -> value start
+    key_positions: dict[Path, Source] = field(default_factory=dict)  # path -> its key
+    interpolated: set[Path] = field(default_factory=set)  # strings that had ${...}
+    plain_raw: dict[Path, str] = field(default_factory=dict)  # unquoted non-strings: source text
+    literal_blocks: dict[Path, tuple[int, int]] = field(default_factory=dict)  # '|' strings: 0-based content start
+    broken: set[Path] = field(default_factory=set)  # values already reported (bad tag, undefined ${VAR}, ...)
+
+    def is_broken(self, path: Path) -> bool:
+        """Whether `path` is at or under a value that already has an error (so no more are piled on)."""
+        return any(tuple(path[:n]) in self.broken for n in range(len(path) + 1))
+
+    def at(self, path: Path) -> Source:
+        path = tuple(path)
+        while path:
+            if path in self.positions:
+                return self.positions[path]
+            path = path[:-1]
+        return self.positions.get((), self.start)
+
+    def key_at(self, path: Path) -> Source:
+        return self.key_positions.get(tuple(path)) or self.at(path)
+
+
+class _TooBig(Exception):
+    pass
+
+
+def _source(file: str, mark: Any) -> Source:
+    return Source(file, mark.line + 1, mark.column + 1)
+
+
+def _tag_text(tag: str) -> str:
+    return "!!" + tag[len(_STD):] if tag.startswith(_STD) else tag
+
+
+class _Builder:
+    def __init__(self, doc: Doc, interp: Interpolator | None, diags: list[Diagnostic]):
+        self.doc = doc
+        self.interp = interp
+        self.diags = diags
+        self.count = 0
+        self.active: set[int] = set()
+        self._constructor = _Loader("")
+
+    def error(self, src: Source, message: str, path: Path | None = None) -> None:
+        self.diags.append(Diagnostic(src.file, src.line, src.col, message))
+        if path is not None:
+            self.doc.broken.add(path)
+
+    def build(self, node: Node, path: Path) -> Any:
+        self.count += 1
+        if self.count > _MAX_NODES:
+            raise _TooBig
+        src = _source(self.doc.file, node.start_mark)
+        self.doc.positions[path] = src
+        if id(node) in self.active:
+            self.error(src, "recursive YAML alias: a node cannot contain itself", path)
+            return None
+        self.active.add(id(node))
+        try:
+            if isinstance(node, ScalarNode):
+                return self.scalar(node, path, src)
+            if isinstance(node, SequenceNode):
+                if node.tag != _STD + "seq":
+                    self.error(src, f"unsupported YAML tag {_tag_text(node.tag)!r}: only plain lists are allowed", path)
+                    return None
+                return [self.build(child, path + (i,)) for i, child in enumerate(node.value)]
+            if isinstance(node, MappingNode):
+                if node.tag != _STD + "map":
+                    self.error(src, f"unsupported YAML tag {_tag_text(node.tag)!r}: only plain mappings are allowed", path)
+                    return None
+                return self.mapping(node, path)
+            return None  # pragma: no cover - PyYAML has no other node kinds
+        finally:
+            self.active.discard(id(node))
+
+    def scalar(self, node: ScalarNode, path: Path, src: Source) -> Any:
+        tag = node.tag
+        if tag in (_STD + "str", _STD + "timestamp"):
+            return self.string(node, path)
+        try:
+            if tag == _STD + "null":
+                return None
+            if tag == _STD + "bool":
+                value = self._constructor.construct_yaml_bool(node)
+            elif tag == _STD + "int":
+                value = self._constructor.construct_yaml_int(node)
+            elif tag == _STD + "float":
+                value = self._constructor.construct_yaml_float(node)
+            else:
+                self.error(src, f"unsupported YAML tag {_tag_text(tag)!r}: only strings, numbers, "
+                                f"booleans, null, lists and mappings are allowed", path)
+                return None
+        except Exception as e:  # int() of 10,000 digits, a bad explicit !!int, ...
+            self.error(src, f"invalid {_tag_text(tag)[2:]} {node.value[:40]!r}: {e}", path)
+            return None
+        if node.style is None:
+            self.doc.plain_raw[path] = node.value
+        return value
+
+    def string(self, node: ScalarNode, path: Path) -> str:
+        text = node.value
+        if node.style == "|":
+            self.doc.literal_blocks[path] = _block_content_start(node)
+        if self.interp is None:
+            return text
+        result, substituted, problems = self.interp.expand(text)
+        if substituted:
+            self.doc.interpolated.add(path)
+        for p in problems:
+            self.error(_token_source(self.doc.file, node, p.token), p.message, path)
+        return result
+
+    def mapping(self, node: MappingNode, path: Path) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        merged: list[tuple[Node, Node]] = []
+        seen: dict[str, Source] = {}
+        for key_node, value_node in node.value:
+            if key_node.tag == _STD + "merge":
+                merged.extend(self.merge_pairs(value_node))
+                continue
+            ksrc = _source(self.doc.file, key_node.start_mark)
+            if not isinstance(key_node, ScalarNode):
+                self.error(ksrc, "mapping keys must be plain strings")
+                continue
+            key = key_node.value
+            if key in seen:
+                first = seen[key]
+                self.error(ksrc, f"duplicate key {key!r} (first at line {first.line}, column {first.col})")
+                continue
+            seen[key] = ksrc
+            self.doc.key_positions[path + (key,)] = ksrc
+            out[key] = self.build(value_node, path + (key,))
+        for key_node, value_node in merged:  # explicit keys win over merged ones
+            if isinstance(key_node, ScalarNode) and key_node.value not in out:
+                key = key_node.value
+                self.doc.key_positions[path + (key,)] = _source(self.doc.file, key_node.start_mark)
+                out[key] = self.build(value_node, path + (key,))
+        return out
+
+    def merge_pairs(self, node: Node) -> Iterator[tuple[Node, Node]]:
+        sources = node.value if isinstance(node, SequenceNode) else [node]
+        for src in sources:
+            if not isinstance(src, MappingNode):
+                self.error(_source(self.doc.file, src.start_mark), "'<<' (merge) needs a mapping or a list of mappings")
+                continue
+            yield from src.value
+
+
+def _block_content_start(node: ScalarNode) -> tuple[int, int]:
+    """(0-based line, 0-based column) of the first content line of a '|' block scalar."""
+    buf, ptr = node.start_mark.buffer, node.start_mark.pointer
+    if not buf:
+        return node.start_mark.line + 1, 0
+    nl = buf.find("\n", ptr)
+    if nl < 0:
+        return node.start_mark.line + 1, 0
+    line, i = node.start_mark.line + 1, nl + 1
+    while True:  # skip blank lines before the content
+        j = i
+        while j < len(buf) and buf[j] == " ":
+            j += 1
+        if j < len(buf) and buf[j] == "\n":
+            line, i = line + 1, j + 1
+            continue
+        return line, j - i
+
+
+def _token_source(file: str, node: ScalarNode, token: str) -> Source:
+    """The position of `token` (e.g. "${NAME}") in the raw text of `node`, else the node's."""
+    start, end = node.start_mark, node.end_mark
+    buf = start.buffer
+    if buf and token:
+        raw = buf[start.pointer:end.pointer]
+        off = raw.find(token)
+        if off >= 0:
+            before = raw[:off]
+            newlines = before.count("\n")
+            if newlines:
+                return Source(file, start.line + newlines + 1, off - before.rfind("\n"))
+            return Source(file, start.line + 1, start.column + off + 1)
+    return _source(file, start)
+
+
+def _yaml_error(file: str, text: str, e: Exception) -> Diagnostic:
+    if isinstance(e, yaml.MarkedYAMLError):
+        mark = e.problem_mark or e.context_mark
+        parts = [p for p in (e.context, e.problem) if p]
+        msg = "invalid YAML: " + ("; ".join(parts) if parts else str(e))
+        if mark is not None:
+            return Diagnostic(file, mark.line + 1, mark.column + 1, msg)
+        return Diagnostic(file, 1, 1, msg)
+    if isinstance(e, yaml.reader.ReaderError):
+        before = text[: e.position]
+        line = before.count("\n") + 1
+        col = e.position - (before.rfind("\n") + 1) + 1
+        ch = e.character if isinstance(e.character, str) else chr(e.character)
+        return Diagnostic(file, line, col, f"invalid YAML: special character U+{ord(ch):04X} is not allowed")
+    return Diagnostic(file, 1, 1, f"invalid YAML: {e}")
+
+
+def load_documents(
+    text: str, file: str, interp: Interpolator | None, diags: list[Diagnostic]
+) -> list[Doc]:
+    """Every non-empty document of `text`; problems are appended to `diags`.
+
+    With `interp` None, strings are left alone (used to locate values in JSON files).
+    """
+    docs: list[Doc] = []
+    loader: _Loader | None = None
+    try:
+        loader = _Loader(text)
+        loader.name = file
+        while loader.check_node():
+            node = loader.get_node()
+            if node is None or (isinstance(node, ScalarNode) and node.tag == _STD + "null" and node.value in ("", "~", "null")):
+                continue  # an empty document
+            start = _source(file, node.start_mark)
+            doc = Doc(file=file, value=None, start=start)
+            builder = _Builder(doc, interp, diags)
+            try:
+                doc.value = builder.build(node, ())
+            except _TooBig:
+                diags.append(Diagnostic(file, start.line, start.col,
+                                        f"document expands to more than {_MAX_NODES} values (YAML aliases?)"))
+                continue
+            docs.append(doc)
+    except (yaml.YAMLError, ValueError) as e:
+        diags.append(_yaml_error(file, text, e))
+    except RecursionError:
+        diags.append(Diagnostic(file, 1, 1, "invalid YAML: nested too deeply"))
+    finally:
+        if loader is not None:
+            loader.dispose()
+    return docs
+
+
+def json_positions(text: str, file: str, offset: Callable[[Source], Source] | None = None) -> Doc:
+    """Best-effort positions of the values of a JSON text (JSON is nearly YAML).
+
+    Returns a Doc whose `at()` falls back to the start when the text is not YAML-readable.
+    """
+    fallback = Source(file, 1, 1)
+    diags: list[Diagnostic] = []
+    try:
+        docs = load_documents(text.replace("\t", " "), file, None, diags)
+    except Exception:  # positions are a nicety; never let them fail a load
+        docs = []
+    doc = docs[0] if len(docs) == 1 and not diags else Doc(file=file, value=None, start=fallback)
+    if offset is not None:
+        doc.positions = {p: offset(s) for p, s in doc.positions.items()}
+        doc.key_positions = {p: offset(s) for p, s in doc.key_positions.items()}
+        doc.start = offset(doc.start)
+    return doc

@@ -1,0 +1,60 @@
+"""The desired state as loaded from manifests: frozen values, already validated."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from reconciler.errors import Diagnostic
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where something was declared: file and 1-based line and column."""
+
+    file: str
+    line: int
+    col: int
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.col}"
+
+
+@dataclass(frozen=True)
+class IndexSpec:
+    bucket: str
+    name: str
+    dimension: int
+    distance_metric: str  # "euclidean" | "cosine"
+    data_type: str  # "float32"
+    non_filterable_metadata_keys: frozenset[str]
+    prevent_destroy: bool
+    source: Source
+
+
+@dataclass(frozen=True)
+class BucketSpec:
+    name: str
+    prevent_destroy: bool
+    prune_indexes: bool
+    # The policy document as written (mapping, JSON string or policyFile), parsed and
+    # interpolated but not canonicalised; None when the manifest leaves it unmanaged.
+    policy: dict[str, Any] | None
+    indexes: tuple[IndexSpec, ...]
+    source: Source
+
+
+@dataclass(frozen=True)
+class Manifest:
+    account: str | None
+    region: str | None
+    prune_buckets: tuple[str, ...]
+    buckets: tuple[BucketSpec, ...]
+    files: tuple[str, ...]
+    warnings: tuple[Diagnostic, ...]
+
+    def bucket(self, name: str) -> BucketSpec | None:
+        for b in self.buckets:
+            if b.name == name:
+                return b
+        return None

@@ -1,0 +1,342 @@
+"""Bucket policy documents: parsing, canonical form, semantic equality and lint.
+
+Shared by the manifest layer (validation and lint warnings) and the planner (a policy
+changes only when its canonical form changes, DESIGN §2).
+
+Canonical form (`canonical_policy`):
+
+- key order is irrelevant (every mapping comes out with sorted keys);
+- `Statement` given as one object equals a one-element list;
+- in Principal / NotPrincipal / Action / NotAction / Resource / NotResource, a single
+  string equals a one-element list, and entries are sorted and de-duplicated; a
+  Principal mapping such as ``{"TOS": [...]}`` has each of its values treated the same
+  way (it does not equal the plain-list form: that is a different dialect);
+- Condition values (``{operator: {key: value-or-list}}``) are sorted and de-duplicated;
+- `Effect` is case-insensitive and comes out as "Allow" / "Deny";
+- statement order and duplicate statements are irrelevant.
+
+`Version`, `Id` and `Sid` are data and compare exactly. Sid is kept on purpose: it is
+part of the document the service stores and echoes, people change it deliberately, and
+a plan that silently ignored a Sid edit would never converge the live document. Two
+statements that differ only in Sid are therefore two statements.
+
+Every function here accepts any JSON value without raising (live policies can be
+anything); only `parse_policy_text` raises, with a short ValueError.
+"""
+
+from __future__ import annotations
+
+import copy
+import fnmatch
+import json
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = [
+    "ACTIONS",
+    "ALL_ACTIONS",
+    "PolicyFinding",
+    "PolicyParseError",
+    "canonical_policy",
+    "parse_policy_text",
+    "policies_equal",
+    "policy_findings",
+    "policy_lint",
+    "pretty_policy",
+]
+
+ALL_ACTIONS = "tosvectors:*"
+# The service's actions that a bucket policy can grant (ListVectorBuckets included: the
+# reference's own PutVectorBucketPolicy example grants it).
+ACTIONS: tuple[str, ...] = tuple(
+    f"tosvectors:{name}"
+    for name in (
+        "CreateVectorBucket", "DeleteVectorBucket", "GetVectorBucket", "ListVectorBuckets",
+        "PutVectorBucketPolicy", "GetVectorBucketPolicy", "DeleteVectorBucketPolicy",
+        "CreateIndex", "DeleteIndex", "GetIndex", "ListIndexes",
+        "PutVectors", "GetVectors", "DeleteVectors", "ListVectors", "QueryVectors",
+    )
+)
+
+LIST_KEYS = ("Principal", "NotPrincipal", "Action", "NotAction", "Resource", "NotResource")
+_PRINCIPAL_KEYS = ("Principal", "NotPrincipal")
+
+
+# --- parsing -------------------------------------------------------------------------
+
+
+class PolicyParseError(ValueError):
+    """Policy text that is not a JSON object. `line` / `col` (1-based) locate JSON syntax errors."""
+
+    def __init__(self, message: str, line: int = 1, col: int = 1):
+        super().__init__(message)
+        self.line = line
+        self.col = col
+
+
+def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise PolicyParseError(f"duplicate key {key!r} in policy JSON")
+        out[key] = value
+    return out
+
+
+def _no_constants(name: str) -> Any:
+    raise PolicyParseError(f"{name} is not valid JSON")
+
+
+def parse_policy_text(text: str) -> dict[str, Any]:
+    """Parse a policy document from JSON text; raise PolicyParseError (a ValueError)."""
+    if not text.strip():
+        raise PolicyParseError("policy is empty")
+    try:
+        doc = json.loads(text, object_pairs_hook=_no_duplicate_keys, parse_constant=_no_constants)
+    except json.JSONDecodeError as e:
+        raise PolicyParseError(
+            f"invalid JSON at line {e.lineno} column {e.colno}: {e.msg}", e.lineno, e.colno
+        ) from None
+    except RecursionError:
+        raise PolicyParseError("invalid JSON: nested too deeply") from None
+    if not isinstance(doc, dict):
+        raise PolicyParseError(f"policy must be a JSON object, got {_json_kind(doc)}")
+    return doc
+
+
+def _json_kind(value: Any) -> str:
+    if isinstance(value, bool):
+        return "a boolean"
+    if value is None:
+        return "null"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "an array"
+    return "an object"
+
+
+# --- canonical form --------------------------------------------------------------------
+
+
+def _sort_key(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, ensure_ascii=False, default=str)
+
+
+def _canon_list(value: Any) -> Any:
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list):
+        return value
+    unique = {_sort_key(v): v for v in value}
+    return [unique[k] for k in sorted(unique)]
+
+
+def _canon_principal(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _canon_list(value[k]) for k in sorted(value)}
+    return _canon_list(value)
+
+
+def _canon_condition(value: Any) -> Any:
+    if not isinstance(value, dict):
+        return value
+    out: dict[str, Any] = {}
+    for op in sorted(value):
+        inner = value[op]
+        if isinstance(inner, dict):
+            out[op] = {k: _canon_list(inner[k]) for k in sorted(inner)}
+        else:
+            out[op] = inner
+    return out
+
+
+def _canon_effect(value: Any) -> Any:
+    if isinstance(value, str) and value.strip().lower() in ("allow", "deny"):
+        return value.strip().capitalize()
+    return value
+
+
+def _canon_statement(statement: Any) -> Any:
+    if not isinstance(statement, dict):
+        return statement
+    out: dict[str, Any] = {}
+    for key in sorted(statement):
+        value = statement[key]
+        if key in _PRINCIPAL_KEYS:
+            out[key] = _canon_principal(value)
+        elif key in LIST_KEYS:
+            out[key] = _canon_list(value)
+        elif key == "Effect":
+            out[key] = _canon_effect(value)
+        elif key == "Condition":
+            out[key] = _canon_condition(value)
+        else:
+            out[key] = value
+    return out
+
+
+def canonical_policy(doc: dict[str, Any]) -> dict[str, Any]:
+    """The canonical form of a policy document (see the module docstring). Pure."""
+    if not isinstance(doc, dict):
+        return copy.deepcopy(doc)
+    out: dict[str, Any] = {}
+    for key in sorted(doc):
+        value = copy.deepcopy(doc[key])
+        if key == "Statement":
+            if isinstance(value, dict):
+                value = [value]
+            if isinstance(value, list):
+                unique = {_sort_key(s): s for s in (_canon_statement(s) for s in value)}
+                value = [unique[k] for k in sorted(unique)]
+        out[key] = value
+    return out
+
+
+def policies_equal(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    """True when two documents mean the same (equal canonical forms; 1 != true != "1")."""
+    return _sort_key(canonical_policy(a)) == _sort_key(canonical_policy(b))
+
+
+def pretty_policy(doc: dict[str, Any]) -> str:
+    """The canonical form as stable, sorted, indent-2 JSON: two of these diff line by line."""
+    return json.dumps(canonical_policy(doc), indent=2, sort_keys=True, ensure_ascii=False, default=str)
+
+
+# --- lint -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PolicyFinding:
+    """A lint warning and where in the document it applies (a JSON path of keys/indexes)."""
+
+    path: tuple[str | int, ...]
+    message: str
+
+
+def _statements(doc: Any) -> list[tuple[tuple[str | int, ...], dict[str, Any]]]:
+    if not isinstance(doc, dict):
+        return []
+    raw = doc.get("Statement")
+    if isinstance(raw, dict):
+        return [(("Statement",), raw)]
+    if isinstance(raw, list):
+        return [(("Statement", i), s) for i, s in enumerate(raw) if isinstance(s, dict)]
+    return []
+
+
+def _located_strings(value: Any, path: tuple[str | int, ...]) -> list[tuple[tuple[str | int, ...], str]]:
+    """The strings of a string-or-list value, each with its path."""
+    if isinstance(value, str):
+        return [(path, value)]
+    if isinstance(value, list):
+        return [(path + (i,), v) for i, v in enumerate(value) if isinstance(v, str)]
+    return []
+
+
+def _principals(value: Any, path: tuple[str | int, ...]) -> list[tuple[tuple[str | int, ...], str]]:
+    if isinstance(value, dict):  # {"TOS": [...]} and similar dialects
+        return [x for k, v in value.items() for x in _located_strings(v, path + (k,))]
+    return _located_strings(value, path)
+
+
+def _principal_account(principal: str) -> str | None:
+    """"2100000001/ci-bot" -> "2100000001"; "2100000001" -> itself; trn:iam::ACCT:... -> ACCT."""
+    if principal.startswith("trn:"):
+        parts = principal.split(":")
+        return (parts[3] or None) if len(parts) > 4 else None
+    account = principal.split("/", 1)[0]
+    return account if account and "*" not in account else None
+
+
+def _is_allow(statement: dict[str, Any]) -> bool:
+    return _canon_effect(statement.get("Effect")) == "Allow"
+
+
+def _resource_findings(
+    resource: str, bucket: str, account: str | None, region: str | None
+) -> list[str]:
+    if resource == "*":
+        return []
+    parts = resource.split(":", 4)
+    if len(parts) != 5 or parts[0] != "trn" or not fnmatch.fnmatchcase("tosvectors", parts[1]):
+        return [
+            f"Resource {resource!r} is not a TOS Vectors TRN "
+            f"(trn:tosvectors:REGION:ACCOUNT:bucket/BUCKET[/index/INDEX])"
+        ]
+    _, _, res_region, res_account, path = parts
+    found = []
+    probes = [f"bucket/{bucket}", f"bucket/{bucket}/index/x"]
+    if "/index/" in path:
+        probes.append(f"bucket/{bucket}/index/{path.split('/index/', 1)[1]}")
+    if not any(fnmatch.fnmatchcase(p, path) for p in probes):
+        found.append(
+            f"Resource {resource!r} is outside bucket {bucket!r}, the bucket this policy is attached to"
+        )
+    if account and not fnmatch.fnmatchcase(account, res_account):
+        found.append(f"Resource {resource!r} names account {res_account!r}, but the manifest's account is {account!r}")
+    if region and not fnmatch.fnmatchcase(region, res_region):
+        found.append(f"Resource {resource!r} names region {res_region!r}, but the manifest's region is {region!r}")
+    return found
+
+
+def policy_findings(
+    doc: dict[str, Any], bucket: str, account: str | None, region: str | None = None
+) -> list[PolicyFinding]:
+    """Lint warnings with the path (inside `doc`) of what they are about. Never raises.
+
+    - an Allow to a Principal that is or contains "*" (a Deny to "*" is a normal pattern);
+    - tosvectors:* allowed to a principal of another account (when `account` is known;
+      the account of "2100000001/ci-bot" is "2100000001");
+    - a Resource that cannot refer to `bucket`, or names another account / region
+      (when known), or is not a tosvectors TRN at all;
+    - a principal allowed QueryVectors but not GetVectors across all Allow statements
+      (filtered queries and returnMetadata then fail).
+    """
+    findings: list[PolicyFinding] = []
+    granted: dict[str, set[str]] = {}  # principal -> lower-cased actions it is allowed
+    first_query: dict[str, tuple[str | int, ...]] = {}
+    for path, st in _statements(doc):
+        allow = _is_allow(st)
+        principals = _principals(st.get("Principal"), path + ("Principal",))
+        actions = _located_strings(st.get("Action"), path + ("Action",))
+        names = {a.lower() for _, a in actions}
+        if allow:
+            for where, p in principals:
+                if "*" in p:
+                    what = "allows anyone" if p == "*" else "contains a wildcard and matches more than one identity"
+                    findings.append(PolicyFinding(where, f"Principal {p!r} {what}"))
+            if ALL_ACTIONS in names and account:
+                for where, p in principals:
+                    other = _principal_account(p)
+                    if other is not None and other != account:
+                        findings.append(PolicyFinding(
+                            where,
+                            f"tosvectors:* is granted to {p!r} of another account "
+                            f"({other}; the manifest's account is {account})",
+                        ))
+            query_at = next((w for w, a in actions if a.lower() == "tosvectors:queryvectors"), None)
+            for _, p in principals:
+                granted.setdefault(p, set()).update(names)
+                if query_at is not None and p not in first_query:
+                    first_query[p] = query_at
+        for where, r in _located_strings(st.get("Resource"), path + ("Resource",)):
+            findings.extend(PolicyFinding(where, m) for m in _resource_findings(r, bucket, account, region))
+    for p, where in first_query.items():
+        actions = granted[p]
+        if ALL_ACTIONS not in actions and "tosvectors:getvectors" not in actions:
+            findings.append(PolicyFinding(
+                where,
+                f"{p!r} is allowed QueryVectors but not GetVectors: queries that use a metadata "
+                f"filter or return metadata will be denied",
+            ))
+    return findings
+
+
+def policy_lint(
+    doc: dict[str, Any], bucket: str, account: str | None, region: str | None = None
+) -> list[str]:
+    """Lint warning messages for a policy attached to `bucket` (the manifest adds locations)."""
+    return [f.message for f in policy_findings(doc, bucket, account, region)]
