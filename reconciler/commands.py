@@ -1,0 +1,302 @@
+"""One function per CLI verb: load, resolve the target, call the engine, render.
+
+Each returns the exit code of DESIGN.md §4. Errors are raised as ReconcilerError and
+turned into one line each by cli.main.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import signal
+import sys
+from contextlib import asynccontextmanager
+from typing import Any, AsyncIterator, Awaitable, TypeVar
+
+from reconciler import engine, render
+from reconciler.client import VectorsClient
+from reconciler.drift import drift_report
+from reconciler.errors import ConfigError, RefusedError
+from reconciler.executor import ApplyResult, StepResult
+from reconciler.export import export_manifest, to_yaml
+from reconciler.guardrails import refusals
+from reconciler.manifest import Manifest, load_manifests, parse_var_assignments
+from reconciler.plan import Plan, parse_address
+from reconciler.planner import PlanOptions
+from reconciler.progress import Progress
+from reconciler.target import Resolved, Settings, open_client, resolve
+
+T = TypeVar("T")
+EXIT_OK, EXIT_ERROR, EXIT_CHANGES, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+
+# --- shared steps ----------------------------------------------------------------------------
+
+
+def _say(*lines: str) -> None:
+    for line in lines:
+        print(line, file=sys.stderr)
+
+
+def _out(text: str) -> None:
+    sys.stdout.write(text if text.endswith("\n") else text + "\n")
+    sys.stdout.flush()
+
+
+def _color() -> bool:
+    return sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+
+
+def _load(args: argparse.Namespace) -> Manifest:
+    if not args.files:
+        raise ConfigError("no manifest given: pass -f PATH (a file or a directory)")
+    manifest = load_manifests(args.files, parse_var_assignments(args.vars))
+    for warning in manifest.warnings:
+        _say(str(warning))
+    return manifest
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    return Settings(endpoint=args.endpoint, region=args.region, account_id=args.account_id,
+                    parallelism=args.parallelism, max_rps=args.max_rps)
+
+
+def _resolve(args: argparse.Namespace, account: str | None, region: str | None) -> Resolved:
+    resolved = resolve(_settings(args), manifest_account=account, manifest_region=region)
+    if resolved.announcement:
+        _say(resolved.announcement)
+    return resolved
+
+
+def _options(args: argparse.Namespace, *, destroy: bool = False) -> PlanOptions:
+    targets = tuple(getattr(args, "targets", ()) or ())
+    for t in targets:
+        try:
+            parse_address(t)
+        except ValueError as e:
+            raise ConfigError(f"--target: {e}") from None
+    return PlanOptions(destroy=destroy, targets=targets)
+
+
+@asynccontextmanager
+async def _client(resolved: Resolved, args: argparse.Namespace) -> AsyncIterator[VectorsClient]:
+    async with open_client(resolved, _settings(args)) as client:
+        yield client
+
+
+def _run(coro: Awaitable[T]) -> T:
+    return asyncio.run(coro)  # type: ignore[arg-type]
+
+
+async def _plan(args: argparse.Namespace, manifest: Manifest, resolved: Resolved, client: VectorsClient,
+                options: PlanOptions, probe: bool = True) -> Plan:
+    bar = Progress("refreshing")
+    try:
+        return await engine.make_plan(client, manifest, resolved.target, options, parallelism=args.parallelism,
+                                      progress=bar.update, probe=probe)
+    finally:
+        bar.close()
+
+
+# --- verbs ----------------------------------------------------------------------------------
+
+
+def validate(args: argparse.Namespace) -> int:
+    manifest = _load(args)
+    indexes = sum(len(b.indexes) for b in manifest.buckets)
+    files = len(manifest.files)
+    _out(f"Valid: {files} file{'s' if files != 1 else ''}, {len(manifest.buckets)} bucket"
+         f"{'s' if len(manifest.buckets) != 1 else ''}, {indexes} index{'es' if indexes != 1 else ''}.")
+    return EXIT_OK
+
+
+def plan(args: argparse.Namespace) -> int:
+    manifest = _load(args)
+    resolved = _resolve(args, manifest.account, manifest.region)
+
+    async def go() -> Plan:
+        async with _client(resolved, args) as client:
+            return await _plan(args, manifest, resolved, client, _options(args))
+
+    result = _run(go())
+    renderer = {"text": lambda p: render.plan_text(p, color=_color()), "json": render.plan_json,
+                "markdown": render.plan_markdown}[args.format]
+    _out(renderer(result))
+    if args.out:
+        engine.save_plan(result, args.out)
+        _say(f"Saved the plan to {args.out}; apply it with: reconciler apply {args.out}")
+    if args.detailed_exitcode and not result.is_empty:
+        return EXIT_CHANGES
+    return EXIT_OK
+
+
+def apply(args: argparse.Namespace) -> int:
+    if args.plan_file:
+        if args.files:
+            raise ConfigError("give either a saved plan FILE or -f manifests, not both")
+        return _apply_saved(args)
+    manifest = _load(args)
+    resolved = _resolve(args, manifest.account, manifest.region)
+
+    async def go() -> int:
+        async with _client(resolved, args) as client:
+            the_plan = await _plan(args, manifest, resolved, client, _options(args))
+            _out(render.plan_text(the_plan, color=_color()))
+            if the_plan.is_empty:
+                return EXIT_OK
+            _guard(the_plan, allow_destroy=args.allow_destroy)
+            _confirm(args, "apply")
+            return await _execute(args, client, the_plan)
+
+    return _run(go())
+
+
+def _apply_saved(args: argparse.Namespace) -> int:
+    saved = engine.load_plan(args.plan_file)
+    resolved = _resolve(args, saved.target.account_id, saved.target.region)
+    mismatch = engine.target_mismatch(saved.target, resolved.target)
+    if mismatch:
+        raise RefusedError(f"{args.plan_file}: {mismatch}; nothing was changed")
+
+    async def go() -> int:
+        async with _client(resolved, args) as client:
+            stale = await engine.stale_in(client, saved, parallelism=args.parallelism)
+            if stale:
+                raise RefusedError(
+                    f"{args.plan_file} is stale: {', '.join(stale)} changed since the plan was made; "
+                    "nothing was changed. Run `reconciler plan --out` again.")
+            _out(render.plan_text(saved, color=_color()))
+            if saved.is_empty:
+                return EXIT_OK
+            _guard(saved, allow_destroy=args.allow_destroy)
+            return await _execute(args, client, saved)
+
+    return _run(go())
+
+
+def destroy(args: argparse.Namespace) -> int:
+    manifest = _load(args)
+    resolved = _resolve(args, manifest.account, manifest.region)
+
+    async def go() -> int:
+        async with _client(resolved, args) as client:
+            the_plan = await _plan(args, manifest, resolved, client, _options(args, destroy=True))
+            _out(render.plan_text(the_plan, color=_color()))
+            if the_plan.is_empty:
+                return EXIT_OK
+            _guard(the_plan, allow_destroy=True)  # destroy exists to delete; preventDestroy still wins
+            _confirm(args, "destroy")
+            return await _execute(args, client, the_plan)
+
+    return _run(go())
+
+
+def drift(args: argparse.Namespace) -> int:
+    manifest = _load(args)
+    resolved = _resolve(args, manifest.account, manifest.region)
+
+    async def go() -> Plan:
+        async with _client(resolved, args) as client:
+            return await _plan(args, manifest, resolved, client, PlanOptions(), probe=False)
+
+    report = drift_report(_run(go()))
+    renderer = {"text": lambda r: render.drift_text(r, color=_color()), "json": render.drift_json,
+                "markdown": render.drift_markdown}[args.format]
+    _out(renderer(report))
+    return EXIT_OK if report.in_sync else EXIT_CHANGES
+
+
+def export(args: argparse.Namespace) -> int:
+    resolved = _resolve(args, None, None)
+
+    async def go() -> dict[str, Any]:
+        async with _client(resolved, args) as client:
+            return await export_manifest(client, buckets=args.buckets, prefix=args.prefix,
+                                         region=resolved.target.region, account_id=resolved.target.account_id,
+                                         parallelism=args.parallelism)
+
+    _out(to_yaml(_run(go())))
+    return EXIT_OK
+
+
+def graph(args: argparse.Namespace) -> int:
+    manifest = _load(args)
+    resolved = _resolve(args, manifest.account, manifest.region)
+
+    async def go() -> Plan:
+        async with _client(resolved, args) as client:
+            return await _plan(args, manifest, resolved, client, _options(args), probe=False)
+
+    the_plan = _run(go())
+    _out(render.graph_dot(the_plan) if args.format == "dot" else render.graph_mermaid(the_plan))
+    return EXIT_OK
+
+
+def serve(args: argparse.Namespace) -> int:
+    from reconciler.emulator import server
+
+    return server.run_from_args(args)
+
+
+# --- guardrails, confirmation and execution ---------------------------------------------------
+
+
+def _guard(the_plan: Plan, *, allow_destroy: bool) -> None:
+    refused = refusals(the_plan, allow_destroy=allow_destroy)
+    if refused:
+        _say(*(f"refused: {line}" for line in refused))
+        raise RefusedError(f"{len(refused)} destroying change{'s' if len(refused) != 1 else ''} refused; "
+                           "nothing was changed")
+
+
+def _confirm(args: argparse.Namespace, verb: str) -> None:
+    if args.auto_approve:
+        return
+    if not sys.stdin.isatty():
+        raise RefusedError(f"{verb} needs confirmation but stdin is not a terminal; pass --auto-approve. "
+                           "Nothing was changed")
+    print(f"\nDo you want to {verb} these changes? Only 'yes' will be accepted.", file=sys.stderr)
+    answer = input("Enter a value: ").strip()
+    if answer != "yes":
+        raise RefusedError(f"{verb} cancelled; nothing was changed")
+
+
+async def _execute(args: argparse.Namespace, client: VectorsClient, the_plan: Plan) -> int:
+    """Run the plan; the first SIGINT stops new steps and lets running ones finish."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+
+    def on_sigint() -> None:
+        _say("interrupt received: finishing steps in flight, starting no new ones (Ctrl-C again to abort)")
+        stop.set()
+        loop.remove_signal_handler(signal.SIGINT)
+
+    try:
+        loop.add_signal_handler(signal.SIGINT, on_sigint)
+    except (NotImplementedError, RuntimeError):  # not the main thread, or no signal support
+        pass
+    color = _color()
+    bar = Progress("applying")
+    done = 0
+
+    def on_step(step: StepResult) -> None:
+        nonlocal done
+        done += 1
+        bar.close()
+        _out(render.step_line(step, color=color))
+        bar.update(done, len(the_plan.changes))
+
+    try:
+        result: ApplyResult = await engine.apply_plan(client, the_plan, parallelism=args.parallelism,
+                                                      on_step=on_step, stop=stop)
+    finally:
+        bar.close()
+        try:
+            loop.remove_signal_handler(signal.SIGINT)
+        except (NotImplementedError, RuntimeError):
+            pass
+    _out("\n" + render.apply_verdict(result, color=color))
+    if result.interrupted:
+        return EXIT_INTERRUPTED
+    return EXIT_OK if result.ok else EXIT_ERROR

@@ -1,0 +1,70 @@
+"""Export: a manifest of what is live, so an existing estate can be adopted.
+
+Planning against the exported manifest right away shows no changes: every index
+attribute is written out, and policies become readable mappings.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any, Sequence
+
+import yaml
+
+from reconciler.client import VectorsClient
+from reconciler.errors import NotFoundError
+from reconciler.live import policy_object
+
+HEADER = "# yaml-language-server: $schema=../schemas/manifest.schema.json\n"
+
+
+async def export_manifest(
+    client: VectorsClient,
+    *,
+    buckets: Sequence[str] = (),
+    prefix: str | None = None,
+    region: str,
+    account_id: str,
+    parallelism: int = 10,
+) -> dict[str, Any]:
+    """The live buckets named (or all, or those with `prefix`) as a manifest document."""
+    sem = asyncio.Semaphore(max(1, parallelism))
+
+    async def bounded(coro: Any) -> Any:
+        async with sem:
+            return await coro
+
+    if buckets:
+        names = sorted(set(buckets))
+    else:
+        names = sorted(b.name for b in await client.all_vector_buckets(prefix=prefix))
+
+    async def one(name: str) -> dict[str, Any]:
+        listing = await bounded(client.all_indexes(name))  # a missing bucket raises NotFoundError
+        try:
+            policy_text: str | None = await bounded(client.get_vector_bucket_policy(name))
+        except NotFoundError:
+            policy_text = None
+        details = await asyncio.gather(*(bounded(client.get_index(name, i.name)) for i in listing))
+        doc: dict[str, Any] = {"name": name}
+        if policy_text is not None:
+            parsed = policy_object(policy_text)
+            doc["policy"] = policy_text if parsed is None else parsed
+        doc["indexes"] = [
+            {
+                "name": idx.name,
+                "dimension": idx.dimension,
+                "distanceMetric": idx.distance_metric,
+                "dataType": idx.data_type,
+                "nonFilterableMetadataKeys": sorted(idx.non_filterable_metadata_keys),
+            }
+            for idx in sorted(details, key=lambda i: i.name)
+        ]
+        return doc
+
+    bucket_docs = await asyncio.gather(*(one(n) for n in names))
+    return {"version": 1, "account": account_id, "region": region, "buckets": list(bucket_docs)}
+
+
+def to_yaml(manifest: dict[str, Any]) -> str:
+    return HEADER + yaml.safe_dump(manifest, sort_keys=False, allow_unicode=True, default_flow_style=False)

@@ -1,0 +1,95 @@
+"""Which service a command talks to, and the client for it (DESIGN.md §4).
+
+With no endpoint and no credentials the target is the embedded emulator, in-process,
+with its data under `.reconciler/local/` in the working directory.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Mapping
+
+from reconciler.client import Credentials, VectorsClient
+from reconciler.errors import ConfigError
+from reconciler.plan import Target
+
+DEFAULT_REGION = "cn-beijing"
+EMBEDDED_ACCOUNT = "2100000000"
+EMBEDDED_DIR = Path(".reconciler") / "local"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Target flags as given on the command line (None = not given)."""
+
+    endpoint: str | None = None
+    region: str | None = None
+    account_id: str | None = None
+    parallelism: int = 10
+    max_rps: float | None = None
+
+
+@dataclass(frozen=True)
+class Resolved:
+    target: Target
+    credentials: Credentials | None
+    data_dir: Path | None  # set for the embedded emulator
+
+    @property
+    def announcement(self) -> str | None:
+        if self.data_dir is None:
+            return None
+        return (f"reconciler: no TOS_ENDPOINT or credentials set; using the embedded emulator "
+                f"(data in {EMBEDDED_DIR}/)")
+
+
+def _pick(name: str, flag: str | None, env: str | None, manifest: str | None) -> str | None:
+    """Flag, then environment, must agree with what the manifest declares."""
+    given = flag or env
+    if manifest and given and manifest != given:
+        raise ConfigError(f"the manifest declares {name} '{manifest}' but the command line/environment says '{given}'")
+    return manifest or given
+
+
+def resolve(settings: Settings, *, manifest_account: str | None = None, manifest_region: str | None = None,
+            environ: Mapping[str, str] | None = None, cwd: Path | None = None) -> Resolved:
+    env = os.environ if environ is None else environ
+    region = _pick("region", settings.region, env.get("TOS_REGION"), manifest_region) or DEFAULT_REGION
+    account = _pick("account", settings.account_id, env.get("TOS_ACCOUNT_ID"), manifest_account)
+    endpoint = settings.endpoint or env.get("TOS_ENDPOINT") or None
+    credentials = Credentials.from_env(env)
+    if account is not None and not account.isdigit():
+        raise ConfigError(f"account id must be digits, got '{account}'")
+    if endpoint is None and credentials is None:
+        # one emulator store per region: regions are separate services, as in TOS Vectors
+        data_dir = (cwd or Path.cwd()) / EMBEDDED_DIR / region
+        target = Target(f"embedded:{EMBEDDED_DIR}", region, account or EMBEDDED_ACCOUNT, embedded=True)
+        return Resolved(target, None, data_dir)
+    if account is None:
+        raise ConfigError("no account id: set TOS_ACCOUNT_ID, pass --account-id, or declare account in the manifest")
+    endpoint = endpoint or f"https://tosvectors-{region}.volces.com"
+    return Resolved(Target(endpoint.rstrip("/"), region, account), credentials, None)
+
+
+def open_client(resolved: Resolved, settings: Settings) -> VectorsClient:
+    """A client for the resolved target; the embedded emulator runs in-process."""
+    transport = None
+    endpoint = resolved.target.endpoint
+    if resolved.data_dir is not None:
+        from reconciler.emulator import embedded_transport
+
+        resolved.data_dir.mkdir(parents=True, exist_ok=True)
+        transport = embedded_transport(resolved.data_dir, account_id=resolved.target.account_id,
+                                       region=resolved.target.region)
+        endpoint = "http://127.0.0.1"
+    return VectorsClient(
+        region=resolved.target.region,
+        endpoint=endpoint,
+        account_id=resolved.target.account_id,
+        credentials=resolved.credentials,
+        transport=transport,
+        max_connections=max(settings.parallelism, 1) * 2,
+        max_rps=settings.max_rps,
+    )

@@ -1,0 +1,57 @@
+"""Integration fixtures: `reconciler serve` over HTTP, the real CLI as a subprocess,
+and the official SDK for out-of-band changes."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+
+from tests.support.emulator import running_emulator
+from tests.support.sdk import ACCOUNT, sdk_client
+
+
+@dataclass
+class Cli:
+    url: str
+    cwd: Path
+    extra_env: dict[str, str]
+
+    def env(self) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("TOS_")}
+        env.update({"TOS_ENDPOINT": self.url, "TOS_ACCOUNT_ID": ACCOUNT, "NO_COLOR": "1"})
+        env.update(self.extra_env)
+        return env
+
+    def __call__(self, *args: str, input: str | None = None, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "reconciler", *args], cwd=self.cwd, env=self.env(),
+                              input=input, capture_output=True, text=True, timeout=timeout)
+
+    def write(self, name: str, text: str) -> str:
+        path = self.cwd / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+        return str(path)
+
+
+@pytest.fixture
+def emulator(tmp_path: Path) -> Iterator[object]:
+    with running_emulator(tmp_path / "emulator-data") as emu:
+        yield emu
+
+
+@pytest.fixture
+def cli(emulator: object, tmp_path: Path) -> Cli:
+    work = tmp_path / "work"
+    work.mkdir()
+    return Cli(emulator.url, work, {})  # type: ignore[attr-defined]
+
+
+@pytest.fixture
+def sdk(emulator: object):  # type: ignore[no-untyped-def]
+    return sdk_client(emulator.url)  # type: ignore[attr-defined]
