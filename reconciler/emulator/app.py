@@ -1,0 +1,277 @@
+"""The ASGI application: routing on method, path and Host; errors as TOS JSON bodies.
+
+Every request is `POST /{Action}` (moto's urls.py is this one table). An absolute-form
+target (`POST http://b-2100000000.host/GetIndex`, the SDK's proxy mode) is cut down to its
+path. The Host header picks the account and bucket, as DNS does for the real service:
+
+- `{bucket}-{account}.anything` (first label ending in `-digits`) is a bucket endpoint,
+  for the 14 bucket-scoped actions; the body's vectorBucketName must name the same bucket;
+- anything else (`tosvectors-cn-beijing.volces.com`, `127.0.0.1:8765`, `localhost`) is
+  the region endpoint, for CreateVectorBucket and ListVectorBuckets, whose account is the
+  emulator's own (--account-id), as the real service takes it from the credentials.
+Sending an action to the wrong kind of endpoint is a 400 that says which one to use.
+
+Every answer, success or error, carries x-tos-request-id and x-tos-id-2; errors also
+carry x-tos-ec and the JSON body {"Code","Message","RequestId","HostId","EC"}. A request
+never gets a traceback: bad input is a 4xx, and an emulator bug is logged and answered
+with a 500 InternalServerException.
+
+State is opened lazily on the first request, because httpx.ASGITransport (the embedded
+target) sends no lifespan events; under uvicorn, lifespan shutdown closes it. Handlers
+run synchronously in the event loop, so concurrent requests never interleave inside one
+action and each sees a consistent state.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import random
+import re
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Awaitable, Callable, MutableMapping
+
+from reconciler.emulator import errors
+from reconciler.emulator.auth import Verifier
+from reconciler.emulator.responses import HANDLERS, Context, Reply, TokenCodec
+from reconciler.emulator.search import VectorSearch
+from reconciler.emulator.store import Store
+from reconciler.emulator.validation import PARSERS, check_bucket_name
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+
+log = logging.getLogger("reconciler.emulator")
+
+REGION_ACTIONS = frozenset({"CreateVectorBucket", "ListVectorBuckets"})
+HOST_ID = "reconciler-emulator"
+MAX_BODY_BYTES = 64 << 20  # 500 vectors x 4096 floats of JSON is about 40 MB
+
+_ABSOLUTE_FORM = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://[^/]*")
+_BUCKET_LABEL = re.compile(r"(.+)-([0-9]+)")
+
+
+@dataclass(frozen=True)
+class EmulatorConfig:
+    """How an emulator instance behaves; `data_dir` may be ":memory:" for tests."""
+
+    data_dir: str | Path = Path(".reconciler") / "serve"
+    account_id: str = "2100000000"
+    region: str = "cn-beijing"
+    access_key: str | None = None
+    secret_key: str | None = None
+    latency_ms: float = 0.0
+    fault_rate: float = 0.0
+    seed: int | None = None
+    retry_after: str = "0"  # Retry-After of injected 429s, in seconds
+
+
+def route_host(host: str) -> tuple[str, str] | None:
+    """(bucket, account) of a bucket endpoint Host, or None for the region endpoint."""
+    name = host.strip()
+    if name.startswith("["):  # an IPv6 literal is never a bucket endpoint
+        return None
+    name = name.rpartition(":")[0] if ":" in name else name
+    first, _, rest = name.partition(".")
+    match = _BUCKET_LABEL.fullmatch(first)
+    if match is None or not rest:
+        return None
+    return match.group(1), match.group(2)
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def parse_body(body: bytes) -> dict[str, Any]:
+    """The JSON object of a request; an empty body counts as {}."""
+    if not body.strip():
+        return {}
+    try:
+        document = json.loads(body.decode("utf-8"), parse_constant=_reject_constant)
+    except (ValueError, UnicodeDecodeError, RecursionError) as e:
+        raise errors.ValidationException(f"the request body is not valid JSON: {str(e)[:200]}") from None
+    if not isinstance(document, dict):
+        raise errors.ValidationException("the request body must be a JSON object")
+    return document
+
+
+def _headers(scope: Scope) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for raw_name, raw_value in scope.get("headers", []):
+        name, value = raw_name.decode("latin-1").lower(), raw_value.decode("latin-1")
+        out[name] = f"{out[name]},{value}" if name in out else value
+    return out
+
+
+def _path(scope: Scope) -> str:
+    path = str(scope.get("path", ""))
+    return _ABSOLUTE_FORM.sub("", path) or "/"
+
+
+class EmulatorApp:
+    """The emulator as an ASGI callable. Call `close()` when done with it outside uvicorn."""
+
+    def __init__(self, config: EmulatorConfig, clock: Callable[[], float] = time.time) -> None:
+        self.config = config
+        self._clock = clock
+        self._random = random.Random(config.seed)
+        self._verifier = (Verifier(config.access_key, config.secret_key or "", clock)
+                          if config.access_key else None)
+        self._tokens = TokenCodec()
+        self._state: tuple[Store, VectorSearch] | None = None
+        self._state_lock = threading.Lock()
+
+    # --- state --------------------------------------------------------------------------
+
+    def open(self) -> tuple[Store, VectorSearch]:
+        """Open the database now (it otherwise opens on the first request); idempotent."""
+        with self._state_lock:
+            if self._state is None:
+                store = Store(self.config.data_dir)
+                self._state = (store, VectorSearch(store))
+            return self._state
+
+    @property
+    def store(self) -> Store:
+        return self.open()[0]
+
+    def close(self) -> None:
+        with self._state_lock:
+            if self._state is not None:
+                self._state[0].close()
+                self._state = None
+
+    # --- ASGI ---------------------------------------------------------------------------
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await self._lifespan(receive, send)
+            return
+        if scope["type"] != "http":
+            return
+        request_id = uuid.uuid4().hex
+        try:
+            body = await self._read_body(receive)
+            if body is None:  # the client went away
+                return
+            if self.config.latency_ms > 0:
+                await asyncio.sleep(self.config.latency_ms / 1000.0)
+            self._maybe_fault()
+            payload = self._handle(scope, body)
+            data = payload if isinstance(payload, bytes) else json.dumps(payload, ensure_ascii=False).encode()
+            status, headers = 200, dict[str, str]()
+        except errors.EmulatorError as e:
+            status, data, headers = self._error(e, request_id)
+        except Exception:  # an emulator bug: log it, answer like the service would
+            log.exception("emulator error while serving %s %s", scope.get("method"), scope.get("path"))
+            status, data, headers = self._error(
+                errors.InternalServerException("internal error in the emulator; see its log"), request_id)
+        # every body is JSON, even GetVectorBucketPolicy's (the stored policy document)
+        out = [(b"content-type", b"application/json"), (b"content-length", str(len(data)).encode()),
+               (b"x-tos-request-id", request_id.encode()), (b"x-tos-id-2", f"{HOST_ID}-{request_id[:16]}".encode())]
+        out += [(k.encode("latin-1"), val.encode("latin-1")) for k, val in headers.items()]
+        await send({"type": "http.response.start", "status": status, "headers": out})
+        await send({"type": "http.response.body", "body": data})
+
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                try:
+                    self.open()
+                except Exception as e:  # e.g. an unwritable data directory
+                    await send({"type": "lifespan.startup.failed", "message": f"cannot open the database: {e}"})
+                    return
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                self.close()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+    async def _read_body(self, receive: Receive) -> bytes | None:
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return None
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > MAX_BODY_BYTES:
+                raise errors.ValidationException(f"the request body is larger than {MAX_BODY_BYTES >> 20} MiB")
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                return b"".join(chunks)
+
+    def _maybe_fault(self) -> None:
+        """--fault-rate: answer this share of requests with a 429, 503 or 500, before anything else."""
+        if self.config.fault_rate <= 0 or self._random.random() >= self.config.fault_rate:
+            return
+        kind = self._random.choice((429, 503, 500))
+        if kind == 429:
+            raise errors.TooManyRequestsException("injected fault: request rate too high, slow down",
+                                                  retry_after=self.config.retry_after)
+        if kind == 503:
+            raise errors.ServiceUnavailableException("injected fault: service unavailable, retry later")
+        raise errors.InternalServerException("injected fault: internal server error")
+
+    @staticmethod
+    def _error(e: errors.EmulatorError, request_id: str) -> tuple[int, bytes, dict[str, str]]:
+        body = json.dumps({"Code": e.code, "Message": e.message, "RequestId": request_id,
+                           "HostId": HOST_ID, "EC": e.ec}).encode()
+        return e.status, body, {**e.headers, "x-tos-ec": e.ec}
+
+    # --- one request --------------------------------------------------------------------
+
+    def _handle(self, scope: Scope, body: bytes) -> Reply:
+        try:
+            return self._dispatch(scope, body)
+        except RecursionError:  # JSON nested deeper than Python's stack: a bad request, not a crash
+            raise errors.ValidationException("the request body is nested too deeply") from None
+
+    def _dispatch(self, scope: Scope, body: bytes) -> Reply:
+        method, path, headers = str(scope.get("method", "")), _path(scope), _headers(scope)
+        if method != "POST":
+            raise errors.MethodNotAllowed(f"method {method} is not allowed: every action is POST /{{Action}}")
+        action = path[1:]
+        if action not in HANDLERS:
+            raise errors.ValidationException(f"unknown action {action[:100]!r}: expected POST /{{Action}} "
+                                             f"with one of {', '.join(sorted(HANDLERS))}")
+        if self._verifier is not None:
+            self._verifier.verify(method, path, headers, body)
+        host = headers.get("host", "")
+        routed = route_host(host)
+        if action in REGION_ACTIONS:
+            if routed is not None:
+                raise errors.ValidationException(
+                    f"{action} must be sent to the region endpoint, not to the bucket endpoint {host!r}")
+            account = self.config.account_id
+        else:
+            if routed is None:
+                raise errors.ValidationException(
+                    f"{action} must be sent to the bucket endpoint {{vectorBucketName}}-{{accountId}}.<region "
+                    f"endpoint>, but the Host header is {host!r}")
+            host_bucket, account = routed
+        request = PARSERS[action](parse_body(body))
+        if action not in REGION_ACTIONS:
+            bucket = getattr(request, "bucket", None)
+            if bucket != host_bucket:
+                check_bucket_name(host_bucket, "the Host header's bucket")
+                raise errors.ValidationException(
+                    f"vectorBucketName {bucket!r} does not match the bucket {host_bucket!r} of the Host header")
+        store, search = self.open()
+        context = Context(store, search, account, self.config.region, self._clock, self._tokens)
+        return HANDLERS[action](context, request)
+
+
+def create_app(config: EmulatorConfig | None = None) -> EmulatorApp:
+    """A new emulator ASGI app (its database opens on the first request)."""
+    return EmulatorApp(config or EmulatorConfig())

@@ -1,0 +1,302 @@
+"""One handler per action: check a parsed request against state, act, shape the answer.
+
+Handlers take the validated request of validation.py and return the JSON document of the
+success response (WIRE.md §3), or `bytes` for GetVectorBucketPolicy, whose body is the
+stored policy text itself. Lists are always present ([]), never null, because the Python
+SDK crashes on null; optional fields (`nextToken`, `distance`, `metadata`, `data`) are
+left out rather than sent as null.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import Any, Callable, Union
+
+import numpy as np
+
+from reconciler.emulator import validation as v
+from reconciler.emulator.errors import ValidationException
+from reconciler.emulator.filters import check_filterable
+from reconciler.emulator.search import VectorSearch
+from reconciler.emulator.store import BucketRow, IndexRow, Store, VectorRow
+
+Reply = Union[dict[str, Any], bytes]
+PROJECT_NAME = "default"
+LIST_VECTORS_PAGE_BYTES = 1 << 20  # the reference: a ListVectors page stops at about 1 MB
+
+
+class TokenCodec:
+    """Opaque page tokens: base64 of the last name/key returned (the reference's own examples).
+
+    A token must fit the request limit (512, or 2048 for ListVectors). A key too long for
+    that (over ~1.5 KB of UTF-8) gets a short token remembered in memory instead, so such
+    a token does not survive a restart: the client then gets a 400 and starts over.
+    """
+
+    _REMEMBERED = 10_000
+
+    def __init__(self) -> None:
+        self._long: OrderedDict[str, str] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def encode(self, last: str, max_len: int) -> str:
+        token = base64.b64encode(last.encode("utf-8")).decode("ascii")
+        if len(token) <= max_len:
+            return token
+        token = "~" + hashlib.sha256(last.encode("utf-8")).hexdigest()[:40]
+        with self._lock:
+            self._long[token] = last
+            while len(self._long) > self._REMEMBERED:
+                self._long.popitem(last=False)
+        return token
+
+    def decode(self, token: str | None) -> str | None:
+        if token is None:
+            return None
+        if token.startswith("~"):
+            with self._lock:
+                last = self._long.get(token)
+            if last is None:
+                raise ValidationException("nextToken has expired or is not a token this service issued")
+            return last
+        try:
+            return base64.b64decode(token.encode("ascii"), validate=True).decode("utf-8")
+        except (ValueError, binascii.Error, UnicodeError):
+            raise ValidationException("nextToken is not a valid pagination token") from None
+
+
+@dataclass
+class Context:
+    """What a handler needs beyond its request: state, and who/where the caller is."""
+
+    store: Store
+    search: VectorSearch
+    account: str
+    region: str
+    clock: Callable[[], float] = time.time
+    tokens: TokenCodec = field(default_factory=TokenCodec)
+
+    def now(self) -> int:
+        return int(self.clock())
+
+    def bucket_trn(self, bucket: str) -> str:
+        return f"trn:tosvectors:{self.region}:{self.account}:bucket/{bucket}"
+
+    def index_trn(self, bucket: str, index: str) -> str:
+        return f"{self.bucket_trn(bucket)}/index/{index}"
+
+
+# --- shapes ---------------------------------------------------------------------------------
+
+
+def _bucket_summary(ctx: Context, row: BucketRow) -> dict[str, Any]:
+    return {"creationTime": row.creation_time, "vectorBucketName": row.name,
+            "vectorBucketTrn": ctx.bucket_trn(row.name), "projectName": PROJECT_NAME}
+
+
+def _index_summary(ctx: Context, row: IndexRow) -> dict[str, Any]:
+    return {"creationTime": row.creation_time, "indexName": row.name,
+            "indexTrn": ctx.index_trn(row.bucket, row.name), "vectorBucketName": row.bucket}
+
+
+def _float32_list(values: np.ndarray) -> list[float]:
+    # str() of a float32 is its shortest decimal, so 0.1 goes back out as 0.1, not 0.10000000149
+    return [float(str(x)) for x in values]
+
+
+def _vector_out(row: VectorRow) -> dict[str, Any]:
+    out: dict[str, Any] = {"key": row.key}
+    if row.data is not None:
+        out["data"] = {"float32": _float32_list(np.frombuffer(row.data, dtype="<f4"))}
+    if row.metadata is not None:
+        out["metadata"] = row.metadata
+    return out
+
+
+def _page(items: list[Any], limit: int, last: Callable[[Any], str], ctx: Context, max_len: int
+          ) -> dict[str, Any]:
+    # a token whenever a page is full, as the live service did ([PY-T]); none on a short page
+    return {"nextToken": ctx.tokens.encode(last(items[-1]), max_len)} if items and len(items) >= limit else {}
+
+
+def _check_vector(index: IndexRow, values: np.ndarray, field_name: str) -> None:
+    if values.size != index.dimension:
+        raise ValidationException(
+            f"{field_name} has {values.size} dimensions but index {index.name!r} has dimension {index.dimension}")
+    if index.distance_metric == "cosine" and not values.any():
+        raise ValidationException(f"{field_name} must not be a zero vector: index {index.name!r} uses cosine distance")
+
+
+# --- bucket actions -------------------------------------------------------------------------
+
+
+def create_vector_bucket(ctx: Context, req: v.BucketRequest) -> Reply:
+    """CreateVectorBucket: in the caller's account (the region endpoint's)."""
+    ctx.store.create_bucket(ctx.account, req.bucket, ctx.now())
+    return {}
+
+
+def get_vector_bucket(ctx: Context, req: v.BucketRequest) -> Reply:
+    """GetVectorBucket."""
+    return {"vectorBucket": _bucket_summary(ctx, ctx.store.get_bucket(ctx.account, req.bucket))}
+
+
+def list_vector_buckets(ctx: Context, req: v.ListBucketsRequest) -> Reply:
+    """ListVectorBuckets: by name, after the token's name, optionally by prefix."""
+    after = ctx.tokens.decode(req.next_token)
+    rows = ctx.store.list_buckets(ctx.account, req.prefix, after, req.max_results)
+    return {"vectorBuckets": [_bucket_summary(ctx, r) for r in rows],
+            **_page(rows, req.max_results, lambda r: r.name, ctx, 512)}
+
+
+def delete_vector_bucket(ctx: Context, req: v.BucketRequest) -> Reply:
+    """DeleteVectorBucket: only once its indexes are gone (409 otherwise)."""
+    ctx.store.delete_bucket(ctx.account, req.bucket)
+    return {}
+
+
+def put_vector_bucket_policy(ctx: Context, req: v.PutPolicyRequest) -> Reply:
+    """PutVectorBucketPolicy: replaces the policy, text kept as sent."""
+    ctx.store.put_policy(ctx.account, req.bucket, req.policy)
+    return {}
+
+
+def get_vector_bucket_policy(ctx: Context, req: v.BucketRequest) -> Reply:
+    """GetVectorBucketPolicy: the body is the stored policy text itself."""
+    return ctx.store.get_policy(ctx.account, req.bucket).encode("utf-8")
+
+
+def delete_vector_bucket_policy(ctx: Context, req: v.BucketRequest) -> Reply:
+    """DeleteVectorBucketPolicy."""
+    ctx.store.delete_policy(ctx.account, req.bucket)
+    return {}
+
+
+# --- index actions --------------------------------------------------------------------------
+
+
+def create_index(ctx: Context, req: v.CreateIndexRequest) -> Reply:
+    """CreateIndex."""
+    ctx.store.create_index(ctx.account, req.bucket, req.index, data_type=req.data_type,
+                           dimension=req.dimension, distance_metric=req.distance_metric,
+                           non_filterable=req.non_filterable_keys, now=ctx.now())
+    return {}
+
+
+def get_index(ctx: Context, req: v.IndexRequest) -> Reply:
+    """GetIndex: the summary plus dataType, dimension, metric and metadata configuration."""
+    row = ctx.store.get_index(ctx.account, req.bucket, req.index)
+    return {"index": {
+        **_index_summary(ctx, row),
+        "dataType": row.data_type,
+        "dimension": row.dimension,
+        "distanceMetric": row.distance_metric,
+        "metadataConfiguration": {"nonFilterableMetadataKeys": list(row.non_filterable)},
+    }}
+
+
+def list_indexes(ctx: Context, req: v.ListIndexesRequest) -> Reply:
+    """ListIndexes: by name, after the token's name, optionally by prefix."""
+    after = ctx.tokens.decode(req.next_token)
+    rows = ctx.store.list_indexes(ctx.account, req.bucket, req.prefix, after, req.max_results)
+    return {"indexes": [_index_summary(ctx, r) for r in rows],
+            **_page(rows, req.max_results, lambda r: r.name, ctx, 512)}
+
+
+def delete_index(ctx: Context, req: v.IndexRequest) -> Reply:
+    """DeleteIndex, with its vectors."""
+    row = ctx.store.get_index(ctx.account, req.bucket, req.index)
+    ctx.store.delete_index(ctx.account, req.bucket, req.index)
+    ctx.search.forget(row.id)
+    return {}
+
+
+# --- vector actions -------------------------------------------------------------------------
+
+
+def put_vectors(ctx: Context, req: v.PutVectorsRequest) -> Reply:
+    """PutVectors: every vector checked against the index first, then one transaction."""
+    index = ctx.store.get_index(ctx.account, req.bucket, req.index)
+    for i, item in enumerate(req.vectors):
+        _check_vector(index, item.values, f"vectors[{i}].data.float32")
+    ctx.store.put_vectors(index, [(x.key, x.values.astype("<f4").tobytes(), x.metadata) for x in req.vectors])
+    return {}
+
+
+def get_vectors(ctx: Context, req: v.KeysRequest) -> Reply:
+    """GetVectors: found keys in request order; missing keys are left out ([PY-T])."""
+    index = ctx.store.get_index(ctx.account, req.bucket, req.index)
+    found = ctx.store.get_vectors(index, req.keys, data=req.return_data, metadata=req.return_metadata)
+    # each key once, even if the request repeats it
+    return {"vectors": [_vector_out(found[k]) for k in dict.fromkeys(req.keys) if k in found]}
+
+
+def delete_vectors(ctx: Context, req: v.KeysRequest) -> Reply:
+    """DeleteVectors: missing keys are ignored."""
+    index = ctx.store.get_index(ctx.account, req.bucket, req.index)
+    ctx.store.delete_vectors(index, req.keys)
+    return {}
+
+
+def list_vectors(ctx: Context, req: v.ListVectorsRequest) -> Reply:
+    """ListVectors: by key; a page also stops at about 1 MB (the reference)."""
+    index = ctx.store.get_index(ctx.account, req.bucket, req.index)
+    after = ctx.tokens.decode(req.next_token)
+    rows = ctx.store.list_vectors(index, after, req.max_results, data=req.return_data,
+                                  metadata=req.return_metadata)
+    out: list[dict[str, Any]] = []
+    size = 0
+    for row in rows:
+        if size >= LIST_VECTORS_PAGE_BYTES:  # page cut short at ~1 MB: the token says "more"
+            return {"vectors": out, "nextToken": ctx.tokens.encode(out[-1]["key"], 2048)}
+        out.append(_vector_out(row))
+        size += len(row.key) + 12 * (len(row.data) // 4 if row.data else 0) + len(str(row.metadata or ""))
+    return {"vectors": out, **_page(out, req.max_results, lambda r: r["key"], ctx, 2048)}
+
+
+def query_vectors(ctx: Context, req: v.QueryRequest) -> Reply:
+    """QueryVectors: exact top-K after the filter; distance/metadata only when asked."""
+    index = ctx.store.get_index(ctx.account, req.bucket, req.index)
+    _check_vector(index, req.vector, "queryVector.float32")
+    if req.filter is not None:
+        check_filterable(req.filter, index.non_filterable)
+    hits = ctx.search.query(index, req.vector, req.top_k, req.filter)
+    metadata: dict[str, VectorRow] = {}
+    if req.return_metadata and hits:
+        metadata = ctx.store.get_vectors(index, [k for k, _ in hits], data=False, metadata=True)
+    out: list[dict[str, Any]] = []
+    for key, distance in hits:
+        item: dict[str, Any] = {"key": key}
+        if req.return_distance:
+            item["distance"] = distance
+        row = metadata.get(key)
+        if req.return_metadata and row is not None and row.metadata is not None:
+            item["metadata"] = row.metadata
+        out.append(item)
+    return {"vectors": out}
+
+
+HANDLERS: dict[str, Callable[[Context, Any], Reply]] = {
+    "CreateVectorBucket": create_vector_bucket,
+    "DeleteVectorBucket": delete_vector_bucket,
+    "GetVectorBucket": get_vector_bucket,
+    "ListVectorBuckets": list_vector_buckets,
+    "PutVectorBucketPolicy": put_vector_bucket_policy,
+    "GetVectorBucketPolicy": get_vector_bucket_policy,
+    "DeleteVectorBucketPolicy": delete_vector_bucket_policy,
+    "CreateIndex": create_index,
+    "DeleteIndex": delete_index,
+    "GetIndex": get_index,
+    "ListIndexes": list_indexes,
+    "PutVectors": put_vectors,
+    "GetVectors": get_vectors,
+    "DeleteVectors": delete_vectors,
+    "ListVectors": list_vectors,
+    "QueryVectors": query_vectors,
+}

@@ -1,0 +1,484 @@
+"""Request parsing and validation: one parser per action, every limit of the API reference.
+
+A parser turns the JSON body of one action into a frozen request dataclass, or raises
+ValidationException (400) whose message names the field and the limit it breaks, e.g.
+"dimension must be between 1 and 4096, got 5000". Only checks that need no state live
+here; checks against an index (vector length == dimension, no zero vector on a cosine
+index, filters on non-filterable keys) are made by the handlers once the index is known,
+so a malformed request is a 400 whether or not its bucket exists.
+
+Where the reference is silent the emulator follows WIRE.md §0 and, after that, AWS S3
+Vectors (noted "[AWS]" below). Unknown body fields are ignored (SDKs add fields over
+time); JSON null counts as "absent".
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from dataclasses import dataclass
+from typing import Any, Callable, Mapping
+
+import numpy as np
+
+from reconciler.emulator.errors import ValidationException
+from reconciler.emulator.filters import Filter, json_kind, parse_filter
+
+BUCKET_NAME_RE = re.compile(r"[a-z0-9-]+")
+INDEX_NAME_RE = re.compile(r"[a-z0-9.-]+")
+DATA_TYPES = ("float32",)  # the reference documents float32 only; so does the manifest schema
+DISTANCE_METRICS = ("euclidean", "cosine")
+MAX_DIMENSION = 4096
+MAX_KEY_LENGTH = 1024
+MAX_KEYS_PER_CALL = 100  # GetVectors and DeleteVectors (the reference; AWS allows 500 deletes)
+MAX_VECTORS_PER_PUT = 500
+MAX_TOP_K = 1000
+MAX_NON_FILTERABLE_KEYS = 10  # [AWS]
+MAX_METADATA_KEY_LENGTH = 63  # [AWS] for non-filterable keys
+MAX_METADATA_KEYS = 50  # [AWS] keys per vector
+MAX_METADATA_BYTES = 40 * 1024  # [AWS] total metadata per vector
+MAX_POLICY_LENGTH = 20 * 1024  # [AWS] bucket policy size
+
+
+# --- request types --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BucketRequest:
+    """CreateVectorBucket, DeleteVectorBucket, GetVectorBucket, Get/DeleteVectorBucketPolicy."""
+
+    bucket: str
+
+
+@dataclass(frozen=True)
+class ListBucketsRequest:
+    """ListVectorBuckets."""
+
+    prefix: str | None
+    next_token: str | None
+    max_results: int
+
+
+@dataclass(frozen=True)
+class PutPolicyRequest:
+    """PutVectorBucketPolicy; `policy` is kept as the caller's text, byte for byte."""
+
+    bucket: str
+    policy: str
+
+
+@dataclass(frozen=True)
+class CreateIndexRequest:
+    """CreateIndex."""
+
+    bucket: str
+    index: str
+    data_type: str
+    dimension: int
+    distance_metric: str
+    non_filterable_keys: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class IndexRequest:
+    """GetIndex, DeleteIndex."""
+
+    bucket: str
+    index: str
+
+
+@dataclass(frozen=True)
+class ListIndexesRequest:
+    """ListIndexes."""
+
+    bucket: str
+    prefix: str | None
+    next_token: str | None
+    max_results: int
+
+
+@dataclass(frozen=True)
+class VectorInput:
+    """One vector of PutVectors; `values` is float32 and already known to be finite."""
+
+    key: str
+    values: np.ndarray
+    metadata: dict[str, Any] | None
+
+
+@dataclass(frozen=True)
+class PutVectorsRequest:
+    """PutVectors."""
+
+    bucket: str
+    index: str
+    vectors: tuple[VectorInput, ...]
+
+
+@dataclass(frozen=True)
+class KeysRequest:
+    """GetVectors and DeleteVectors (DeleteVectors ignores the return flags)."""
+
+    bucket: str
+    index: str
+    keys: tuple[str, ...]
+    return_data: bool
+    return_metadata: bool
+
+
+@dataclass(frozen=True)
+class ListVectorsRequest:
+    """ListVectors."""
+
+    bucket: str
+    index: str
+    max_results: int
+    next_token: str | None
+    return_data: bool
+    return_metadata: bool
+
+
+@dataclass(frozen=True)
+class QueryRequest:
+    """QueryVectors."""
+
+    bucket: str
+    index: str
+    vector: np.ndarray
+    top_k: int
+    filter: Filter | None
+    return_distance: bool
+    return_metadata: bool
+
+
+# --- field readers --------------------------------------------------------------------------
+
+
+def read_string(body: Mapping[str, Any], name: str, *, required: bool = False,
+                min_len: int = 1, max_len: int | None = None) -> str | None:
+    value = body.get(name)
+    if value is None:
+        if required:
+            raise ValidationException(f"{name} is required")
+        return None
+    if not isinstance(value, str):
+        raise ValidationException(f"{name} must be a string, got {json_kind(value)}")
+    if len(value) < min_len or (max_len is not None and len(value) > max_len):
+        limit = f"between {min_len} and {max_len}" if max_len is not None else f"at least {min_len}"
+        raise ValidationException(f"{name} length must be {limit} characters, got {len(value)}")
+    return value
+
+
+def read_int(body: Mapping[str, Any], name: str, low: int, high: int, *,
+             default: int | None = None) -> int:
+    value = body.get(name)
+    if value is None:
+        if default is None:
+            raise ValidationException(f"{name} is required")
+        return default
+    if isinstance(value, bool) or not isinstance(value, int):  # bool is an int in Python, not in JSON
+        got = repr(value) if isinstance(value, float) else json_kind(value)
+        raise ValidationException(f"{name} must be an integer, got {got}")
+    if not low <= value <= high:
+        raise ValidationException(f"{name} must be between {low} and {high}, got {value}")
+    return value
+
+
+def read_bool(body: Mapping[str, Any], name: str, default: bool = False) -> bool:
+    value = body.get(name)
+    if value is None:
+        return default
+    if not isinstance(value, bool):
+        raise ValidationException(f"{name} must be a boolean, got {json_kind(value)}")
+    return value
+
+
+def _read_object(body: Mapping[str, Any], name: str) -> dict[str, Any] | None:
+    value = body.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise ValidationException(f"{name} must be an object, got {json_kind(value)}")
+    return value
+
+
+def check_bucket_name(name: str, field: str = "vectorBucketName") -> str:
+    """3-32 characters of a-z 0-9 '-', not starting or ending with '-' (the reference)."""
+    if not 3 <= len(name) <= 32:
+        raise ValidationException(f"{field} length must be between 3 and 32 characters, got {len(name)}")
+    if not BUCKET_NAME_RE.fullmatch(name):
+        raise ValidationException(
+            f"{field} may contain only lowercase letters, digits and '-', got {name!r}")
+    if name[0] == "-" or name[-1] == "-":
+        raise ValidationException(f"{field} must not start or end with '-', got {name!r}")
+    return name
+
+
+def check_index_name(name: str, field: str = "indexName") -> str:
+    """3-63 characters of a-z 0-9 '-' '.', starting and ending alphanumeric (WIRE.md §0)."""
+    if not 3 <= len(name) <= 63:
+        raise ValidationException(f"{field} length must be between 3 and 63 characters, got {len(name)}")
+    if not INDEX_NAME_RE.fullmatch(name):
+        raise ValidationException(
+            f"{field} may contain only lowercase letters, digits, '-' and '.', got {name!r}")
+    if not (name[0].isalnum() and name[-1].isalnum()):
+        raise ValidationException(f"{field} must start and end with a letter or digit, got {name!r}")
+    return name
+
+
+def _bucket(body: Mapping[str, Any]) -> str:
+    name = read_string(body, "vectorBucketName", required=True, min_len=0)
+    assert name is not None
+    return check_bucket_name(name)
+
+
+def _index(body: Mapping[str, Any]) -> str:
+    name = read_string(body, "indexName", required=True, min_len=0)
+    assert name is not None
+    return check_index_name(name)
+
+
+def _key(value: Any, field: str) -> str:
+    if not isinstance(value, str):
+        raise ValidationException(f"{field} must be a string, got {json_kind(value)}")
+    if not 1 <= len(value) <= MAX_KEY_LENGTH:
+        raise ValidationException(
+            f"{field} length must be between 1 and {MAX_KEY_LENGTH} characters, got {len(value)}")
+    return value
+
+
+def _keys(body: Mapping[str, Any]) -> tuple[str, ...]:
+    value = body.get("keys")
+    if value is None:
+        raise ValidationException("keys is required")
+    if not isinstance(value, list):
+        raise ValidationException(f"keys must be an array, got {json_kind(value)}")
+    if not 1 <= len(value) <= MAX_KEYS_PER_CALL:
+        raise ValidationException(
+            f"keys must have between 1 and {MAX_KEYS_PER_CALL} items, got {len(value)}")
+    return tuple(_key(k, f"keys[{i}]") for i, k in enumerate(value))
+
+
+def _not_finite(field: str, position: int) -> str:
+    return f"{field}.float32[{position}] must be a finite float32 value (no NaN, Infinity or overflow)"
+
+
+def _float32_values(data: Any, field: str) -> np.ndarray:
+    """`{"float32": [...]}` as a finite float32 array (shape checks come later, per index)."""
+    if not isinstance(data, dict):
+        raise ValidationException(f"{field} must be an object, got {json_kind(data)}")
+    values = data.get("float32")
+    if values is None:
+        if data.get("int8") is not None:
+            raise ValidationException(
+                f"{field}.int8 is not supported: the only data type is float32")
+        raise ValidationException(f"{field}.float32 is required")
+    if not isinstance(values, list):
+        raise ValidationException(f"{field}.float32 must be an array, got {json_kind(values)}")
+    if not values:
+        raise ValidationException(f"{field}.float32 must not be empty")
+    # one pass of type() is far cheaper than per-element isinstance on 500 x 4096 floats
+    if not all(type(v) is float or type(v) is int for v in values):
+        bad = next(i for i, v in enumerate(values) if type(v) is not float and type(v) is not int)
+        raise ValidationException(
+            f"{field}.float32[{bad}] must be a number, got {json_kind(values[bad])}")
+    try:
+        array = np.asarray(values, dtype=np.float64)
+    except OverflowError:  # an integer beyond float64
+        bad = next(i for i, v in enumerate(values) if type(v) is int and abs(v) > 1e308)
+        raise ValidationException(_not_finite(field, bad)) from None
+    with np.errstate(over="ignore"):
+        as32 = array.astype(np.float32)
+    if not np.isfinite(as32).all():
+        raise ValidationException(_not_finite(field, int(np.flatnonzero(~np.isfinite(as32))[0])))
+    return as32
+
+
+def _metadata_value_ok(value: Any) -> bool:
+    if isinstance(value, (str, bool, int)):
+        return True
+    if isinstance(value, float):
+        return math.isfinite(value)
+    if isinstance(value, list):
+        return all(_metadata_value_ok(v) and not isinstance(v, list) for v in value)
+    return False
+
+
+def _metadata(value: Any, field: str) -> dict[str, Any] | None:
+    """A map of string keys to string/number/boolean values or arrays of them ([AWS] types)."""
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise ValidationException(f"{field} must be an object, got {json_kind(value)}")
+    if len(value) > MAX_METADATA_KEYS:
+        raise ValidationException(
+            f"{field} must have at most {MAX_METADATA_KEYS} keys, got {len(value)}")
+    for name, item in value.items():
+        if not name:
+            raise ValidationException(f"{field} keys must not be empty")
+        if not _metadata_value_ok(item):
+            raise ValidationException(
+                f"{field}.{name} must be a string, number, boolean or an array of them, got {json_kind(item)}")
+    size = len(json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode())
+    if size > MAX_METADATA_BYTES:
+        raise ValidationException(
+            f"{field} must be at most {MAX_METADATA_BYTES} bytes as JSON, got {size}")
+    return value or None
+
+
+def _list_paging(body: Mapping[str, Any], default: int, high: int, token_max: int
+                 ) -> tuple[str | None, int]:
+    token = read_string(body, "nextToken", max_len=token_max)
+    return token, read_int(body, "maxResults", 1, high, default=default)
+
+
+# --- one parser per action ------------------------------------------------------------------
+
+
+def parse_bucket(body: Mapping[str, Any]) -> BucketRequest:
+    return BucketRequest(_bucket(body))
+
+
+def parse_list_buckets(body: Mapping[str, Any]) -> ListBucketsRequest:
+    prefix = read_string(body, "prefix", max_len=63)
+    token, limit = _list_paging(body, default=100, high=500, token_max=512)
+    return ListBucketsRequest(prefix, token, limit)
+
+
+def parse_put_policy(body: Mapping[str, Any]) -> PutPolicyRequest:
+    bucket = _bucket(body)
+    policy = read_string(body, "policy", required=True, max_len=MAX_POLICY_LENGTH)
+    assert policy is not None
+    try:
+        document = json.loads(policy)
+    except ValueError:
+        raise ValidationException("policy must be a JSON document, and this is not valid JSON") from None
+    if not isinstance(document, dict):
+        raise ValidationException(f"policy must be a JSON object, got {json_kind(document)}")
+    return PutPolicyRequest(bucket, policy)
+
+
+def parse_create_index(body: Mapping[str, Any]) -> CreateIndexRequest:
+    bucket, index = _bucket(body), _index(body)
+    data_type = read_string(body, "dataType", required=True)
+    if data_type not in DATA_TYPES:
+        raise ValidationException(f"dataType must be one of {', '.join(DATA_TYPES)}, got {data_type!r}")
+    dimension = read_int(body, "dimension", 1, MAX_DIMENSION)
+    metric = read_string(body, "distanceMetric", required=True)
+    if metric not in DISTANCE_METRICS:
+        raise ValidationException(
+            f"distanceMetric must be one of {', '.join(DISTANCE_METRICS)}, got {metric!r}")
+    config = _read_object(body, "metadataConfiguration") or {}
+    keys = config.get("nonFilterableMetadataKeys")
+    field = "metadataConfiguration.nonFilterableMetadataKeys"
+    if keys is None:
+        keys = []
+    if not isinstance(keys, list):
+        raise ValidationException(f"{field} must be an array, got {json_kind(keys)}")
+    # An empty list means "none", like leaving it out (the Go SDK always sends {}).
+    if len(keys) > MAX_NON_FILTERABLE_KEYS:
+        raise ValidationException(
+            f"{field} must have at most {MAX_NON_FILTERABLE_KEYS} keys, got {len(keys)}")
+    for i, key in enumerate(keys):
+        if not isinstance(key, str):
+            raise ValidationException(f"{field}[{i}] must be a string, got {json_kind(key)}")
+        if not 1 <= len(key) <= MAX_METADATA_KEY_LENGTH:
+            raise ValidationException(
+                f"{field}[{i}] length must be between 1 and {MAX_METADATA_KEY_LENGTH} characters, got {len(key)}")
+    if len(set(keys)) != len(keys):
+        dup = next(k for k in keys if keys.count(k) > 1)
+        raise ValidationException(f"{field} must be unique, {dup!r} appears more than once")
+    return CreateIndexRequest(bucket, index, data_type, dimension, metric, tuple(keys))
+
+
+def parse_index(body: Mapping[str, Any]) -> IndexRequest:
+    return IndexRequest(_bucket(body), _index(body))
+
+
+def parse_list_indexes(body: Mapping[str, Any]) -> ListIndexesRequest:
+    bucket = _bucket(body)
+    prefix = read_string(body, "prefix", max_len=63)
+    token, limit = _list_paging(body, default=100, high=500, token_max=512)
+    return ListIndexesRequest(bucket, prefix, token, limit)
+
+
+def parse_put_vectors(body: Mapping[str, Any]) -> PutVectorsRequest:
+    bucket, index = _bucket(body), _index(body)
+    items = body.get("vectors")
+    if items is None:
+        raise ValidationException("vectors is required")
+    if not isinstance(items, list):
+        raise ValidationException(f"vectors must be an array, got {json_kind(items)}")
+    if not 1 <= len(items) <= MAX_VECTORS_PER_PUT:
+        raise ValidationException(
+            f"vectors must have between 1 and {MAX_VECTORS_PER_PUT} items, got {len(items)}")
+    parsed: list[VectorInput] = []
+    seen: set[str] = set()
+    for i, item in enumerate(items):
+        where = f"vectors[{i}]"
+        if not isinstance(item, dict):
+            raise ValidationException(f"{where} must be an object, got {json_kind(item)}")
+        if item.get("key") is None:
+            raise ValidationException(f"{where}.key is required")
+        key = _key(item["key"], f"{where}.key")
+        if key in seen:
+            raise ValidationException(f"{where}.key {key!r} appears more than once in this request")
+        seen.add(key)
+        if item.get("data") is None:
+            raise ValidationException(f"{where}.data is required")
+        values = _float32_values(item["data"], f"{where}.data")
+        parsed.append(VectorInput(key, values, _metadata(item.get("metadata"), f"{where}.metadata")))
+    return PutVectorsRequest(bucket, index, tuple(parsed))
+
+
+def parse_get_vectors(body: Mapping[str, Any]) -> KeysRequest:
+    bucket, index = _bucket(body), _index(body)
+    return KeysRequest(bucket, index, _keys(body), read_bool(body, "returnData"),
+                       read_bool(body, "returnMetadata"))
+
+
+def parse_delete_vectors(body: Mapping[str, Any]) -> KeysRequest:
+    bucket, index = _bucket(body), _index(body)
+    return KeysRequest(bucket, index, _keys(body), False, False)
+
+
+def parse_list_vectors(body: Mapping[str, Any]) -> ListVectorsRequest:
+    bucket, index = _bucket(body), _index(body)
+    token, limit = _list_paging(body, default=500, high=1000, token_max=2048)
+    return ListVectorsRequest(bucket, index, limit, token, read_bool(body, "returnData"),
+                              read_bool(body, "returnMetadata"))
+
+
+def parse_query(body: Mapping[str, Any]) -> QueryRequest:
+    bucket, index = _bucket(body), _index(body)
+    top_k = read_int(body, "topK", 1, MAX_TOP_K)  # required by the reference
+    if body.get("queryVector") is None:
+        raise ValidationException("queryVector is required")
+    vector = _float32_values(body["queryVector"], "queryVector")
+    raw_filter = body.get("filter")
+    if raw_filter is not None and not isinstance(raw_filter, dict):
+        raise ValidationException(f"filter must be an object, got {json_kind(raw_filter)}")
+    parsed_filter = parse_filter(raw_filter) if raw_filter else None
+    return QueryRequest(bucket, index, vector, top_k, parsed_filter,
+                        read_bool(body, "returnDistance"), read_bool(body, "returnMetadata"))
+
+
+PARSERS: dict[str, Callable[[Mapping[str, Any]], object]] = {
+    "CreateVectorBucket": parse_bucket,
+    "DeleteVectorBucket": parse_bucket,
+    "GetVectorBucket": parse_bucket,
+    "ListVectorBuckets": parse_list_buckets,
+    "PutVectorBucketPolicy": parse_put_policy,
+    "GetVectorBucketPolicy": parse_bucket,
+    "DeleteVectorBucketPolicy": parse_bucket,
+    "CreateIndex": parse_create_index,
+    "DeleteIndex": parse_index,
+    "GetIndex": parse_index,
+    "ListIndexes": parse_list_indexes,
+    "PutVectors": parse_put_vectors,
+    "GetVectors": parse_get_vectors,
+    "DeleteVectors": parse_delete_vectors,
+    "ListVectors": parse_list_vectors,
+    "QueryVectors": parse_query,
+}

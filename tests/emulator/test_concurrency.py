@@ -1,0 +1,81 @@
+"""50 clients at once get correct, isolated answers, over HTTP and in-process."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Awaitable, Callable
+
+import httpx
+
+from reconciler.emulator import EmulatorConfig, create_app
+from tests.support.emulator import bucket_host
+
+CLIENTS = 50
+
+
+async def _one_client(post: Callable[[str, dict[str, Any], str], Awaitable[httpx.Response]], n: int,
+                      stem: str) -> None:
+    """One client's whole story; every answer must be about its own data only."""
+    bucket = f"{stem}-{n}"
+    host = bucket_host(bucket)
+
+    async def ok(action: str, body: dict[str, Any], at: str = host) -> Any:
+        r = await post(action, body, at)
+        assert r.status_code == 200, (n, action, r.text)
+        return r.json()
+
+    await ok("CreateVectorBucket", {"vectorBucketName": bucket}, "127.0.0.1")
+    ref = {"vectorBucketName": bucket, "indexName": "idx"}
+    await ok("CreateIndex", {**ref, "dataType": "float32", "dimension": 4, "distanceMetric": "euclidean"})
+    vectors = [{"key": f"c{n}-k{i:02d}", "data": {"float32": [float(n), float(i), 0.0, 1.0]},
+                "metadata": {"owner": n, "i": i}} for i in range(20)]
+    await ok("PutVectors", {**ref, "vectors": vectors})
+    hits = (await ok("QueryVectors", {**ref, "topK": 3, "queryVector": {"float32": [float(n), 5.0, 0.0, 1.0]},
+                                      "returnDistance": True, "returnMetadata": True}))["vectors"]
+    assert [h["key"] for h in hits] == [f"c{n}-k05", f"c{n}-k04", f"c{n}-k06"]
+    assert [h["distance"] for h in hits] == [0.0, 1.0, 1.0]
+    assert all(h["metadata"]["owner"] == n for h in hits)
+    filtered = (await ok("QueryVectors", {**ref, "topK": 50, "queryVector": {"float32": [0.0, 0.0, 0.0, 1.0]},
+                                          "filter": {"i": {"$gte": 18}}}))["vectors"]
+    assert sorted(h["key"] for h in filtered) == [f"c{n}-k18", f"c{n}-k19"]
+    listed = (await ok("ListVectors", {**ref, "maxResults": 1000}))["vectors"]
+    assert [v["key"] for v in listed] == [v["key"] for v in vectors]
+    await ok("DeleteVectors", {**ref, "keys": [v["key"] for v in vectors[:10]]})
+    got = (await ok("GetVectors", {**ref, "keys": [v["key"] for v in vectors]}))["vectors"]
+    assert [v["key"] for v in got] == [v["key"] for v in vectors[10:]]
+    await ok("DeleteIndex", ref)
+    await ok("DeleteVectorBucket", {"vectorBucketName": bucket})
+
+
+def test_fifty_concurrent_http_clients(http_server: Any) -> None:
+    def run(n: int) -> None:
+        with httpx.Client(base_url=http_server.url, timeout=60) as client:
+            async def post(action: str, body: dict[str, Any], host: str) -> httpx.Response:
+                return client.post(f"/{action}", content=json.dumps(body), headers={"host": host})
+
+            asyncio.run(_one_client(post, n, "thr"))
+
+    with ThreadPoolExecutor(max_workers=CLIENTS) as pool:
+        for future in [pool.submit(run, n) for n in range(CLIENTS)]:
+            future.result()
+    with httpx.Client(base_url=http_server.url) as client:
+        left = client.post("/ListVectorBuckets", json={"prefix": "thr-"}, headers={"host": "127.0.0.1"}).json()
+    assert left == {"vectorBuckets": []}
+
+
+def test_fifty_concurrent_asgi_clients(tmp_path: Any) -> None:
+    app = create_app(EmulatorConfig(data_dir=tmp_path, latency_ms=5))  # latency makes requests interleave
+
+    async def main() -> None:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://127.0.0.1") as client:
+            async def post(action: str, body: dict[str, Any], host: str) -> httpx.Response:
+                return await client.post(f"/{action}", content=json.dumps(body), headers={"host": host})
+
+            await asyncio.gather(*(_one_client(post, n, "aio") for n in range(CLIENTS)))
+
+    try:
+        asyncio.run(main())
+    finally:
+        app.close()

@@ -1,0 +1,138 @@
+"""Method, path and Host routing: the parts of a request outside its JSON body."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+from typing import Any, MutableMapping
+
+import pytest
+
+from reconciler.emulator import EmulatorConfig, create_app
+from reconciler.emulator.app import route_host
+from tests.emulator.helpers import Api
+
+
+@pytest.mark.parametrize("host,expected", [
+    ("my-bucket-2100000000.tosvectors-cn-beijing.volces.com", ("my-bucket", "2100000000")),
+    ("my-bucket-2100000000.127.0.0.1:8765", ("my-bucket", "2100000000")),
+    ("a-b-c-42.localhost", ("a-b-c", "42")),
+    ("tosvectors-cn-beijing.volces.com", None),
+    ("127.0.0.1:8765", None),
+    ("localhost", None),
+    ("[::1]:8765", None),
+    ("bucket-123", None),  # no endpoint after the bucket label
+    ("", None),
+])
+def test_route_host(host: str, expected: tuple[str, str] | None) -> None:
+    assert route_host(host) == expected
+
+
+def test_region_and_bucket_endpoints_are_not_interchangeable(asgi: Api) -> None:
+    asgi.bucket("route")
+    asgi.err("CreateVectorBucket", {"vectorBucketName": "other"}, 400, "ValidationException",
+             "region endpoint", host="route-2100000000.127.0.0.1")
+    asgi.err("ListVectorBuckets", {}, 400, "ValidationException", "region endpoint", host="route-2100000000.127.0.0.1")
+    asgi.err("GetVectorBucket", {"vectorBucketName": "route"}, 400, "ValidationException", "bucket endpoint",
+             host="127.0.0.1:8765")
+    asgi.err("GetVectorBucket", {"vectorBucketName": "route"}, 400, "ValidationException",
+             "does not match the bucket 'other'", host="other-2100000000.127.0.0.1")
+    asgi.err("GetVectorBucket", {"vectorBucketName": "route"}, 400, "ValidationException",
+             "Host header's bucket", host="Route-2100000000.127.0.0.1")
+    for host in ("route-2100000000.tosvectors-cn-beijing.volces.com", "route-2100000000.localhost:1",
+                 "route-2100000000.127.0.0.1"):
+        asgi.ok("GetVectorBucket", {"vectorBucketName": "route"}, host=host)
+    for host in ("tosvectors-cn-beijing.volces.com", "localhost:9", "127.0.0.1"):
+        assert [b["vectorBucketName"] for b in asgi.ok("ListVectorBuckets", {}, host=host)["vectorBuckets"]] == ["route"]
+
+
+def test_accounts_are_isolated(asgi: Api) -> None:
+    asgi.bucket("mine")
+    asgi.err("GetVectorBucket", {"vectorBucketName": "mine"}, 404, "VectorBucketNotFound",
+             host="mine-2100000099.127.0.0.1")
+    trn = asgi.ok("GetVectorBucket", {"vectorBucketName": "mine"})["vectorBucket"]["vectorBucketTrn"]
+    assert trn == "trn:tosvectors:cn-beijing:2100000000:bucket/mine"
+
+
+def test_configured_account_and_region() -> None:
+    from tests.emulator.helpers import asgi_api
+
+    api, post = asgi_api(EmulatorConfig(data_dir=":memory:", account_id="2155555555", region="cn-shanghai"))
+    api.account = "2155555555"
+    try:
+        api.bucket("acct")
+        got = api.ok("GetVectorBucket", {"vectorBucketName": "acct"})["vectorBucket"]
+        assert got["vectorBucketTrn"] == "trn:tosvectors:cn-shanghai:2155555555:bucket/acct"
+    finally:
+        post.close()
+
+
+def test_method_path_and_body_errors(asgi: Api) -> None:
+    post: Any = asgi.post
+    r = post.request("GET", "/ListVectorBuckets", b"", {"host": "127.0.0.1"})
+    assert r.status_code == 405 and r.json()["Code"] == "MethodNotAllowed" and r.headers["allow"] == "POST"
+    asgi.err("NoSuchAction", {}, 400, "ValidationException", "unknown action 'NoSuchAction'")
+    r = asgi.post("/", b"{}", {"host": "127.0.0.1"})
+    assert r.status_code == 400 and "unknown action" in r.json()["Message"]
+    r = asgi.post("/ListVectorBuckets/extra", b"{}", {"host": "127.0.0.1"})
+    assert r.status_code == 400
+    asgi.err("ListVectorBuckets", None, 400, "ValidationException", "not valid JSON", raw=b"{nope")
+    asgi.err("ListVectorBuckets", None, 400, "ValidationException", "must be a JSON object", raw=b"[]")
+    asgi.err("ListVectorBuckets", None, 400, "ValidationException", "not valid JSON", raw=b"\xff\xfe")
+    assert asgi.ok("ListVectorBuckets", None, raw=b"") == {"vectorBuckets": []}  # empty body counts as {}
+    assert asgi.ok("ListVectorBuckets", {"unknownField": 1}) == {"vectorBuckets": []}
+
+
+def _call_asgi(scope_path: str, body: dict[str, Any], host: str) -> tuple[int, dict[str, Any]]:
+    """Drive the ASGI callable directly, to hand it a path httpx would never produce."""
+    app = create_app(EmulatorConfig(data_dir=":memory:"))
+    sent: list[MutableMapping[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": json.dumps(body).encode(), "more_body": False}
+
+    async def send(message: MutableMapping[str, Any]) -> None:
+        sent.append(message)
+
+    scope = {"type": "http", "method": "POST", "path": scope_path, "headers": [(b"host", host.encode())]}
+    asyncio.run(app(scope, receive, send))
+    app.close()
+    return sent[0]["status"], json.loads(sent[1]["body"])
+
+
+def test_absolute_form_target_is_cut_to_its_path() -> None:
+    status, doc = _call_asgi("http://tosvectors-cn-beijing.volces.com/ListVectorBuckets", {},
+                             "tosvectors-cn-beijing.volces.com")
+    assert (status, doc) == (200, {"vectorBuckets": []})
+
+
+def test_absolute_form_over_http(http_server: Any) -> None:
+    """The SDK's proxy mode sends `POST http://host/Action HTTP/1.1` (WIRE.md §6 A)."""
+    host = "tosvectors-cn-beijing.volces.com"
+    request = (f"POST http://{host}/ListVectorBuckets HTTP/1.1\r\nHost: {host}\r\nContent-Length: 17\r\n"
+               f"Connection: close\r\n\r\n{{\"maxResults\": 1}}").encode()
+    with socket.create_connection(("127.0.0.1", http_server.port), timeout=10) as s:
+        s.sendall(request)
+        data = b""
+        while chunk := s.recv(65536):
+            data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200"), data
+    assert b"x-tos-request-id" in head.lower()
+    assert "vectorBuckets" in json.loads(body)
+
+
+def test_lifespan_events_are_answered() -> None:
+    app = create_app(EmulatorConfig(data_dir=":memory:"))
+    messages = iter([{"type": "lifespan.startup"}, {"type": "lifespan.shutdown"}])
+    sent: list[str] = []
+
+    async def receive() -> dict[str, Any]:
+        return next(messages)
+
+    async def send(message: MutableMapping[str, Any]) -> None:
+        sent.append(message["type"])
+
+    asyncio.run(app({"type": "lifespan"}, receive, send))
+    assert sent == ["lifespan.startup.complete", "lifespan.shutdown.complete"]

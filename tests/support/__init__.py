@@ -1,0 +1,1 @@
+"""Helpers shared by the test suites: a `reconciler serve` subprocess and an SDK client for it."""
