@@ -54,7 +54,9 @@ class Api:
         body = {} if body is None else body
         if host is None:
             bucket = body.get("vectorBucketName") if isinstance(body, dict) else None
-            use_region = action in REGION_ACTIONS or not isinstance(bucket, str)
+            # a name that cannot travel in a Host header goes to the region endpoint (a 400 there)
+            use_region = action in REGION_ACTIONS or not (isinstance(bucket, str) and bucket.isascii()
+                                                          and bucket.isprintable())
             host = "127.0.0.1" if use_region else bucket_host(str(bucket), self.account)
         content = raw if raw is not None else json.dumps(body).encode()
         return self.post(f"/{action}", content, {"host": host, **(headers or {})})
