@@ -104,7 +104,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("graph", parents=[common, manifest, api, targets], help="print the plan's dependency graph")
     p.add_argument("--format", choices=["mermaid", "dot"], default="mermaid")
 
-    from reconciler.emulator import server
+    from reconciler.emulator import server  # light: the app itself loads only for `serve`
 
     p = sub.add_parser("serve", parents=[common], help="run the TOS Vectors emulator over HTTP")
     server.add_serve_arguments(p)
