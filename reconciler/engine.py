@@ -18,7 +18,7 @@ from reconciler.client import VectorsClient
 from reconciler.errors import PlanFileError
 from reconciler.executor import ApplyResult, StepResult, execute
 from reconciler.manifest import Manifest
-from reconciler.plan import FORMAT_VERSION, Change, Plan, Target, parse_address
+from reconciler.plan import FORMAT_VERSION, Change, Plan, Target, graph_problem, index_address, parse_address
 from reconciler.planner import (
     PlanOptions,
     build_plan,
@@ -70,14 +70,27 @@ async def apply_plan(
 async def stale_in(client: VectorsClient, plan: Plan, *, parallelism: int = 10) -> list[str]:
     """Re-read exactly the objects the saved plan depends on; list the ones that moved."""
     state = await live_state.read_objects(client, fingerprint_addresses(plan), parallelism=parallelism)
-    return stale_objects(plan, state)
+    stale = stale_objects(plan, state)
+    # An index the plan destroys was shown as holding no vectors: that must still be true.
+    shown_empty: list[tuple[str, str]] = []
+    for c in plan.changes:
+        if c.kind == "index" and c.destroys_data and c.holds_vectors is False and c.address not in stale:
+            _, bucket, index = parse_address(c.address)
+            shown_empty.append((bucket, index or ""))
+    if shown_empty:
+        holds = await live_state.probe_holds_vectors(client, shown_empty, parallelism=parallelism)
+        stale += [index_address(b, i) for (b, i), now in holds.items() if now]
+    return sorted(stale)
 
 
 # --- saved plan files ------------------------------------------------------------------
 
 
 def save_plan(plan: Plan, path: str) -> None:
-    Path(path).write_text(json.dumps(plan.to_dict(), indent=2) + "\n", encoding="utf-8")
+    try:
+        Path(path).write_text(json.dumps(plan.to_dict(), indent=2) + "\n", encoding="utf-8")
+    except OSError as e:
+        raise PlanFileError(f"{path}: cannot write plan file: {e.strerror or e}") from None
 
 
 def load_plan(path: str) -> Plan:
@@ -86,10 +99,14 @@ def load_plan(path: str) -> Plan:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as e:
         raise PlanFileError(f"{path}: cannot read plan file: {e.strerror or e}") from None
+    except UnicodeDecodeError:
+        raise PlanFileError(f"{path}: not a reconciler plan file (not UTF-8 text)") from None
     try:
         data: Any = json.loads(text)
     except ValueError as e:
         raise PlanFileError(f"{path}: not a reconciler plan file (invalid JSON: {e})") from None
+    except RecursionError:
+        raise PlanFileError(f"{path}: not a reconciler plan file (nested too deeply)") from None
     if not isinstance(data, dict) or "format_version" not in data:
         raise PlanFileError(f"{path}: not a reconciler plan file (no format_version)")
     if data["format_version"] != FORMAT_VERSION:
@@ -98,7 +115,10 @@ def load_plan(path: str) -> Plan:
             f"(this reconciler reads version {FORMAT_VERSION}); run `reconciler plan --out` again"
         )
     schema = json.loads((SCHEMAS / "plan.schema.json").read_text())
-    error = jsonschema.exceptions.best_match(jsonschema.Draft202012Validator(schema).iter_errors(data))
+    try:
+        error = jsonschema.exceptions.best_match(jsonschema.Draft202012Validator(schema).iter_errors(data))
+    except RecursionError:
+        raise PlanFileError(f"{path}: not a reconciler plan file (nested too deeply)") from None
     if error is not None:
         where = "/".join(str(p) for p in error.absolute_path) or "(top level)"
         raise PlanFileError(f"{path}: corrupt plan file at {where}: {error.message}")
@@ -108,6 +128,13 @@ def load_plan(path: str) -> Plan:
             parse_address(c.address)
     except (KeyError, ValueError, TypeError) as e:
         raise PlanFileError(f"{path}: corrupt plan file: {e}") from None
+    broken = graph_problem(plan.changes)
+    if broken:
+        raise PlanFileError(f"{path}: corrupt plan file: {broken}")
+    # without a fingerprint a change could not be checked for staleness: refuse the file
+    unchecked = sorted(set(fingerprint_addresses(plan)) - set(plan.fingerprints))
+    if unchecked:
+        raise PlanFileError(f"{path}: corrupt plan file: no fingerprint for {', '.join(unchecked)}")
     return plan
 
 

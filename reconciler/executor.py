@@ -2,7 +2,8 @@
 
 Changes run as a DAG over `depends_on` with bounded parallelism. A failed step skips
 its dependents and nothing else. Each (kind, action) pair is dispatched through
-`HANDLERS`; a plan holding a pair with no handler is rejected before any call.
+`HANDLERS`; a plan holding a pair with no handler, or whose `depends_on` is not a DAG
+over its changes (a hand-edited plan file), is rejected before any call.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import Any, Awaitable, Callable
 from reconciler.client import VectorsClient
 from reconciler.diff import changed_attributes
 from reconciler.errors import ApiError, ConflictError, NotFoundError
-from reconciler.plan import Action, Change, Plan, parse_address
+from reconciler.plan import Action, Change, Plan, graph_problem, parse_address
 from reconciler.resources import index_attrs
 
 
@@ -48,6 +49,9 @@ class ApplyResult:
 
     def count(self, status: Status) -> int:
         return sum(1 for s in self.steps if s.status == status)
+
+
+_OUTCOME = {Status.FAILED: "failed", Status.SKIPPED: "was skipped", Status.NOT_STARTED: "was not started"}
 
 
 class StepConflict(Exception):
@@ -151,6 +155,9 @@ async def execute(
     unknown = [(c.kind, c.action.value) for c in plan.changes if (c.kind, c.action) not in HANDLERS]
     if unknown:
         raise ValueError(f"plan holds changes no handler can execute: {unknown}")
+    broken = graph_problem(plan.changes)
+    if broken:  # a hand-edited plan file: refuse before any call rather than hang or stop half-way
+        raise ValueError(f"plan cannot be executed: {broken}")
     stop = stop or asyncio.Event()
     sem = asyncio.Semaphore(max(1, parallelism))
     finished = {c.address: asyncio.Event() for c in plan.changes}
@@ -163,7 +170,7 @@ async def execute(
             bad = [d for d in c.depends_on if results[d].status != Status.DONE]
             if bad:
                 results[c.address] = StepResult(c.address, c.action, Status.SKIPPED,
-                                                f"{bad[0]} was {results[bad[0]].status.value}")
+                                                f"{bad[0]} {_OUTCOME[results[bad[0]].status]}")
             else:
                 async with sem:
                     results[c.address] = await _run_step(c, client, stop, on_start)

@@ -9,6 +9,7 @@ form `plan --out` saves and `schemas/plan.schema.json` describes.
 from __future__ import annotations
 
 import enum
+from collections import Counter
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -162,6 +163,37 @@ class Plan:
             unmanaged=tuple(d.get("unmanaged", ())),
             format_version=int(d["format_version"]),
         )
+
+
+def graph_problem(changes: tuple[Change, ...] | list[Change]) -> str | None:
+    """Why `depends_on` is not a DAG over these changes (a hand-edited plan file), or None."""
+    counts = Counter(c.address for c in changes)
+    duplicates = sorted(a for a, n in counts.items() if n > 1)
+    if duplicates:
+        return f"changes appear more than once: {', '.join(duplicates)}"
+    dangling = sorted(f"{c.address} -> {d}" for c in changes for d in c.depends_on if d not in counts)
+    if dangling:
+        return f"changes depend on addresses that are not in the plan: {', '.join(dangling)}"
+    try:
+        topological(list(changes))
+    except ValueError as e:
+        return str(e)
+    return None
+
+
+def topological(changes: list[Change]) -> list[Change]:
+    """Dependencies first, otherwise keeping the given order; ValueError on a cycle."""
+    done: set[str] = set()
+    out: list[Change] = []
+    pending = changes
+    while pending:
+        ready = [c for c in pending if set(c.depends_on) <= done]
+        if not ready:
+            raise ValueError(f"dependency cycle among {', '.join(sorted(c.address for c in pending))}")
+        out += ready
+        done |= {c.address for c in ready}
+        pending = [c for c in pending if c.address not in done]
+    return out
 
 
 def is_destroying(change: Change) -> bool:

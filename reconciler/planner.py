@@ -25,6 +25,7 @@ from reconciler.plan import (
     index_address,
     parse_address,
     policy_address,
+    topological,
 )
 from reconciler.resources import INDEX, KINDS, bucket_attrs, index_attrs, policy_attrs
 
@@ -197,18 +198,7 @@ def _link(changes: list[Change]) -> list[Change]:
 def _ordered(changes: list[Change]) -> list[Change]:
     """Stable topological order (dependencies first), else by bucket then kind."""
     rank = {"bucket": 0, "index": 1, "policy": 2}
-    pending = sorted(changes, key=lambda c: (c.bucket, rank[c.kind], c.address))
-    done: set[str] = set()
-    out: list[Change] = []
-    while pending:
-        ready = [c for c in pending if set(c.depends_on) <= done]
-        if not ready:  # cannot happen with the rules above; fail loudly if it does
-            raise AssertionError(f"dependency cycle among {[c.address for c in pending]}")
-        for c in ready:
-            out.append(c)
-            done.add(c.address)
-        pending = [c for c in pending if c.address not in done]
-    return out
+    return topological(sorted(changes, key=lambda c: (c.bucket, rank[c.kind], c.address)))
 
 
 def _select(changes: list[Change], targets: Sequence[str]) -> list[Change]:
@@ -244,14 +234,17 @@ def _digest(value: Any) -> str:
 def live_digest(address: str, live: LiveState, with_contents: bool = False) -> str:
     """Digest of one live object's normalised state; "absent" when it does not exist.
 
-    A bucket's digest covers its index names only when the plan deletes it (an index
-    appearing in a bucket we are about to delete makes the plan stale)."""
+    A bucket's digest covers its contents (index names, policy) only when the plan deletes
+    it: anything appearing in a bucket we are about to delete makes the plan stale."""
     kind, bucket_name, index = parse_address(address)
     bucket = live.bucket(bucket_name)
     if bucket is None:
         return "absent"
     if kind == "bucket":
-        return _digest(sorted(bucket.indexes)) if with_contents else "present"
+        if not with_contents:
+            return "present"
+        policy = policy_attrs(bucket.policy) if bucket.policy is not None else None
+        return _digest({"indexes": sorted(bucket.indexes), "policy": policy})
     if kind == "policy":
         return _digest(policy_attrs(bucket.policy)) if bucket.policy is not None else "absent"
     idx = bucket.indexes.get(index or "")
