@@ -12,20 +12,20 @@ import os
 import signal
 import sys
 from contextlib import asynccontextmanager
-from typing import Any, AsyncIterator, Awaitable, TypeVar
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any, AsyncIterator, Awaitable, TypeVar
 
-from reconciler import engine, render
-from reconciler.client import VectorsClient
-from reconciler.drift import drift_report
 from reconciler.errors import ConfigError, RefusedError
-from reconciler.executor import ApplyResult, StepResult
-from reconciler.export import export_manifest, to_yaml
-from reconciler.guardrails import refusals
 from reconciler.manifest import Manifest, load_manifests, parse_var_assignments
 from reconciler.plan import Plan, parse_address
-from reconciler.planner import PlanOptions
 from reconciler.progress import Progress
 from reconciler.target import Resolved, Settings, open_client, resolve
+
+# The engine, client and renderers (httpx, deepdiff, numpy: most of start-up time) load on
+# first use, so `validate` in a pre-commit hook stays quick.
+if TYPE_CHECKING:
+    from reconciler.client import VectorsClient
+    from reconciler.planner import PlanOptions
 
 T = TypeVar("T")
 EXIT_OK, EXIT_ERROR, EXIT_CHANGES, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -70,6 +70,8 @@ def _resolve(args: argparse.Namespace, account: str | None, region: str | None) 
 
 
 def _options(args: argparse.Namespace, *, destroy: bool = False) -> PlanOptions:
+    from reconciler.planner import PlanOptions
+
     targets = tuple(getattr(args, "targets", ()) or ())
     for t in targets:
         try:
@@ -91,6 +93,8 @@ def _run(coro: Awaitable[T]) -> T:
 
 async def _plan(args: argparse.Namespace, manifest: Manifest, resolved: Resolved, client: VectorsClient,
                 options: PlanOptions, probe: bool = True) -> Plan:
+    from reconciler import engine
+
     bar = Progress("refreshing")
     try:
         return await engine.make_plan(client, manifest, resolved.target, options, parallelism=args.parallelism,
@@ -112,6 +116,8 @@ def validate(args: argparse.Namespace) -> int:
 
 
 def plan(args: argparse.Namespace) -> int:
+    from reconciler import engine, render
+
     manifest = _load(args)
     resolved = _resolve(args, manifest.account, manifest.region)
 
@@ -132,9 +138,13 @@ def plan(args: argparse.Namespace) -> int:
 
 
 def apply(args: argparse.Namespace) -> int:
+    from reconciler import render
+
     if args.plan_file:
         if args.files:
             raise ConfigError("give either a saved plan FILE or -f manifests, not both")
+        if args.targets:
+            raise ConfigError("--target cannot narrow a saved plan; make the plan with `plan --target ... --out`")
         return _apply_saved(args)
     manifest = _load(args)
     resolved = _resolve(args, manifest.account, manifest.region)
@@ -153,8 +163,18 @@ def apply(args: argparse.Namespace) -> int:
 
 
 def _apply_saved(args: argparse.Namespace) -> int:
+    from reconciler import engine, render
+
     saved = engine.load_plan(args.plan_file)
-    resolved = _resolve(args, saved.target.account_id, saved.target.region)
+    # The plan says where it goes: flags and environment only fill in what they leave open,
+    # and a disagreement is reported below against the plan file (there is no manifest here).
+    settings = _settings(args)
+    settings = replace(settings,
+                       account_id=settings.account_id or os.environ.get("TOS_ACCOUNT_ID") or saved.target.account_id,
+                       region=settings.region or os.environ.get("TOS_REGION") or saved.target.region)
+    resolved = resolve(settings)
+    if resolved.announcement:
+        _say(resolved.announcement)
     mismatch = engine.target_mismatch(saved.target, resolved.target)
     if mismatch:
         raise RefusedError(f"{args.plan_file}: {mismatch}; nothing was changed")
@@ -176,6 +196,8 @@ def _apply_saved(args: argparse.Namespace) -> int:
 
 
 def destroy(args: argparse.Namespace) -> int:
+    from reconciler import render
+
     manifest = _load(args)
     resolved = _resolve(args, manifest.account, manifest.region)
 
@@ -193,6 +215,10 @@ def destroy(args: argparse.Namespace) -> int:
 
 
 def drift(args: argparse.Namespace) -> int:
+    from reconciler import render
+    from reconciler.drift import drift_report
+    from reconciler.planner import PlanOptions
+
     manifest = _load(args)
     resolved = _resolve(args, manifest.account, manifest.region)
 
@@ -208,6 +234,8 @@ def drift(args: argparse.Namespace) -> int:
 
 
 def export(args: argparse.Namespace) -> int:
+    from reconciler.export import export_manifest, to_yaml
+
     resolved = _resolve(args, None, None)
 
     async def go() -> dict[str, Any]:
@@ -221,6 +249,8 @@ def export(args: argparse.Namespace) -> int:
 
 
 def graph(args: argparse.Namespace) -> int:
+    from reconciler import render
+
     manifest = _load(args)
     resolved = _resolve(args, manifest.account, manifest.region)
 
@@ -243,6 +273,8 @@ def serve(args: argparse.Namespace) -> int:
 
 
 def _guard(the_plan: Plan, *, allow_destroy: bool) -> None:
+    from reconciler.guardrails import refusals
+
     refused = refusals(the_plan, allow_destroy=allow_destroy)
     if refused:
         _say(*(f"refused: {line}" for line in refused))
@@ -264,6 +296,9 @@ def _confirm(args: argparse.Namespace, verb: str) -> None:
 
 async def _execute(args: argparse.Namespace, client: VectorsClient, the_plan: Plan) -> int:
     """Run the plan; the first SIGINT stops new steps and lets running ones finish."""
+    from reconciler import engine, render
+    from reconciler.executor import ApplyResult, StepResult
+
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
 

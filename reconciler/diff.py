@@ -5,8 +5,6 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from deepdiff import DeepDiff
-
 _ROOT_KEY = re.compile(r"^root\['([^']+)'\]")
 
 
@@ -16,6 +14,8 @@ def changed_attributes(before: dict[str, Any], after: dict[str, Any]) -> list[st
     Inputs are already normalised (sets as sorted lists, policies canonical), so
     order inside lists is significant only where it means something.
     """
+    from deepdiff import DeepDiff  # imported here: it pulls in numpy, which `validate` need not pay for
+
     diff = DeepDiff(before, after, ignore_order=True, view="tree")
     changed: set[str] = set()
     for items in diff.values():

@@ -9,11 +9,13 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping
+from typing import TYPE_CHECKING, Mapping
 
-from reconciler.client import Credentials, VectorsClient
 from reconciler.errors import ConfigError
 from reconciler.plan import Target
+
+if TYPE_CHECKING:  # the client (httpx) loads only when a command talks to a service
+    from reconciler.client import Credentials, VectorsClient
 
 DEFAULT_REGION = "cn-beijing"
 EMBEDDED_ACCOUNT = "2100000000"
@@ -55,6 +57,8 @@ def _pick(name: str, flag: str | None, env: str | None, manifest: str | None) ->
 
 def resolve(settings: Settings, *, manifest_account: str | None = None, manifest_region: str | None = None,
             environ: Mapping[str, str] | None = None, cwd: Path | None = None) -> Resolved:
+    from reconciler.client import Credentials
+
     env = os.environ if environ is None else environ
     region = _pick("region", settings.region, env.get("TOS_REGION"), manifest_region) or DEFAULT_REGION
     account = _pick("account", settings.account_id, env.get("TOS_ACCOUNT_ID"), manifest_account)
@@ -65,7 +69,8 @@ def resolve(settings: Settings, *, manifest_account: str | None = None, manifest
     if endpoint is None and credentials is None:
         # one emulator store per region: regions are separate services, as in TOS Vectors
         data_dir = (cwd or Path.cwd()) / EMBEDDED_DIR / region
-        target = Target(f"embedded:{EMBEDDED_DIR}", region, account or EMBEDDED_ACCOUNT, embedded=True)
+        # the absolute store path: a plan saved in one directory is for that store only
+        target = Target(f"embedded:{data_dir}", region, account or EMBEDDED_ACCOUNT, embedded=True)
         return Resolved(target, None, data_dir)
     if account is None:
         raise ConfigError("no account id: set TOS_ACCOUNT_ID, pass --account-id, or declare account in the manifest")
@@ -75,6 +80,8 @@ def resolve(settings: Settings, *, manifest_account: str | None = None, manifest
 
 def open_client(resolved: Resolved, settings: Settings) -> VectorsClient:
     """A client for the resolved target; the embedded emulator runs in-process."""
+    from reconciler.client import VectorsClient
+
     transport = None
     endpoint = resolved.target.endpoint
     if resolved.data_dir is not None:
