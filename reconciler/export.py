@@ -34,10 +34,9 @@ async def export_manifest(
         async with sem:
             return await coro
 
-    if buckets:
-        names = sorted(set(buckets))
-    else:
-        names = sorted(b.name for b in await client.all_vector_buckets(prefix=prefix))
+    names = set(buckets)
+    if prefix is not None or not buckets:  # --bucket and --prefix together: both selections
+        names |= {b.name for b in await client.all_vector_buckets(prefix=prefix)}
 
     async def one(name: str) -> dict[str, Any]:
         listing = await bounded(client.all_indexes(name))  # a missing bucket raises NotFoundError
@@ -49,7 +48,7 @@ async def export_manifest(
         doc: dict[str, Any] = {"name": name}
         if policy_text is not None:
             parsed = policy_object(policy_text)
-            doc["policy"] = policy_text if parsed is None else parsed
+            doc["policy"] = policy_text if parsed is None else readable_policy(parsed)
         doc["indexes"] = [
             {
                 "name": idx.name,
@@ -62,8 +61,30 @@ async def export_manifest(
         ]
         return doc
 
-    bucket_docs = await asyncio.gather(*(one(n) for n in names))
+    bucket_docs = await asyncio.gather(*(one(n) for n in sorted(names)))
     return {"version": 1, "account": account_id, "region": region, "buckets": list(bucket_docs)}
+
+
+_POLICY_KEYS = ("Version", "Id", "Statement")
+_STATEMENT_KEYS = ("Sid", "Effect", "Principal", "NotPrincipal", "Action", "NotAction", "Resource", "NotResource",
+                   "Condition")
+
+
+def _keys_in_order(doc: dict[str, Any], order: Sequence[str]) -> dict[str, Any]:
+    return {**{k: doc[k] for k in order if k in doc}, **{k: v for k, v in doc.items() if k not in order}}
+
+
+def readable_policy(doc: dict[str, Any]) -> dict[str, Any]:
+    """The live document with its keys in the usual order (Version, Statement; Sid, Effect,
+    Principal, Action, Resource, Condition), so equal policies export alike however they
+    were written. Values are kept as they are."""
+    out = _keys_in_order(doc, _POLICY_KEYS)
+    statements = out.get("Statement")
+    if isinstance(statements, dict):
+        out["Statement"] = _keys_in_order(statements, _STATEMENT_KEYS)
+    elif isinstance(statements, list):
+        out["Statement"] = [_keys_in_order(s, _STATEMENT_KEYS) if isinstance(s, dict) else s for s in statements]
+    return out
 
 
 def to_yaml(manifest: dict[str, Any]) -> str:
