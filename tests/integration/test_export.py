@@ -1,0 +1,142 @@
+"""`reconciler export` end to end: an estate built with the official SDK (policies written
+with odd spacing, key order and string-vs-list values) exports to a manifest that
+validates and plans to no changes; --bucket and --prefix select; errors are one line."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import yaml
+from tos.exceptions import TosServerError
+
+from reconciler.cli import main
+from tests.integration.conftest import Cli
+from tests.support.emulator import running_emulator
+from tests.support.recording_proxy import recording_proxy
+from tests.support.sdk import ACCOUNT
+
+
+@pytest.fixture(scope="module")
+def emulator(tmp_path_factory: pytest.TempPathFactory):
+    with running_emulator(tmp_path_factory.mktemp("emulator-data")) as emu:
+        yield emu
+
+
+@pytest.fixture(autouse=True)
+def _empty_service(sdk) -> None:
+    for bucket in sdk.list_vector_buckets().vector_buckets:
+        name = bucket.vector_bucket_name
+        for index in sdk.list_indexes(name, ACCOUNT).indexes:
+            sdk.delete_index(name, ACCOUNT, index.index_name)
+        try:
+            sdk.delete_vector_bucket_policy(name, ACCOUNT)
+        except TosServerError:
+            pass
+        sdk.delete_vector_bucket(name, ACCOUNT)
+
+
+def trn(bucket: str, index: str | None = "*") -> str:
+    base = f"trn:tosvectors:cn-beijing:{ACCOUNT}:bucket/{bucket}"
+    return base if index is None else f"{base}/index/{index}"
+
+
+# a bare string where a list is usual, keys in no usual order, tabs and stray spaces
+ODD_POLICY = ('  {\n\t"Statement" :[{ "Resource":"%s","Action" : "tosvectors:QueryVectors",'
+              '  "Principal":"%s/bot", "Effect":"Allow"}],"Version":"2025-12-01"}\n') % (trn("ex-alpha"), ACCOUNT)
+TWO_STATEMENTS = json.dumps({"Version": "2025-12-01", "Statement": [
+    {"Sid": "no-deletes", "Effect": "Deny", "Principal": ["*"],
+     "Action": ["tosvectors:DeleteIndex", "tosvectors:DeleteIndex"],  # a duplicate entry
+     "Resource": [trn("ex-gamma"), trn("ex-gamma", None)]},
+    {"Resource": trn("ex-gamma"), "Action": ["tosvectors:GetVectors", "tosvectors:QueryVectors"],
+     "Principal": [f"{ACCOUNT}/ops", f"{ACCOUNT}/ci"], "Effect": "Allow"},
+]}, separators=(",", ":"))
+
+
+def build_estate(sdk) -> None:
+    sdk.create_vector_bucket("ex-alpha")
+    sdk.create_index("ex-alpha", ACCOUNT, "alpha-docs", "float32", 4, "cosine",
+                     {"nonFilterableMetadataKeys": ["url", "body"]})
+    sdk.create_index("ex-alpha", ACCOUNT, "alpha-wide", "float32", 4096, "euclidean")
+    sdk.put_vector_bucket_policy("ex-alpha", ACCOUNT, ODD_POLICY)
+    sdk.create_vector_bucket("ex-beta")
+    sdk.create_index("ex-beta", ACCOUNT, "beta-tiny", "float32", 1, "euclidean",
+                     {"nonFilterableMetadataKeys": ["z", "a", "m"]})
+    for tricky in ("007", "1.5", "yes", "null"):  # names YAML would read as numbers, booleans, null
+        sdk.create_index("ex-beta", ACCOUNT, tricky, "float32", 2, "cosine")
+    sdk.create_vector_bucket("ex-gamma")  # no index, a two-statement policy
+    sdk.put_vector_bucket_policy("ex-gamma", ACCOUNT, TWO_STATEMENTS)
+    sdk.create_vector_bucket("zz-other")
+    sdk.create_index("zz-other", ACCOUNT, "theirs", "float32", 8, "cosine")
+
+
+def export(cli: Cli, *args: str) -> tuple[str, dict]:
+    r = cli("export", *args)
+    assert r.returncode == 0, r.stdout + r.stderr
+    return r.stdout, yaml.safe_load(r.stdout)
+
+
+def test_round_trip_validates_and_plans_to_no_changes(cli: Cli, sdk, emulator) -> None:
+    build_estate(sdk)
+    text, doc = export(cli)
+    path = cli.write("exported.yaml", text)
+    assert doc["version"] == 1 and doc["account"] == ACCOUNT and doc["region"] == "cn-beijing"
+    buckets = {b["name"]: b for b in doc["buckets"]}
+    assert list(buckets) == ["ex-alpha", "ex-beta", "ex-gamma", "zz-other"]
+    # indexes with every attribute
+    assert buckets["ex-alpha"]["indexes"] == [
+        {"name": "alpha-docs", "dimension": 4, "distanceMetric": "cosine", "dataType": "float32",
+         "nonFilterableMetadataKeys": ["body", "url"]},
+        {"name": "alpha-wide", "dimension": 4096, "distanceMetric": "euclidean", "dataType": "float32",
+         "nonFilterableMetadataKeys": []},
+    ]
+    assert [i["name"] for i in buckets["ex-beta"]["indexes"]] == ["007", "1.5", "beta-tiny", "null", "yes"]
+    assert buckets["ex-beta"]["indexes"][2]["nonFilterableMetadataKeys"] == ["a", "m", "z"]
+    assert buckets["ex-gamma"]["indexes"] == [] and "policy" not in buckets["ex-beta"]
+    # policies as readable mappings, keys in the usual order, values as they were
+    alpha = buckets["ex-alpha"]["policy"]
+    assert isinstance(alpha, dict) and list(alpha) == ["Version", "Statement"]
+    assert list(alpha["Statement"][0]) == ["Effect", "Principal", "Action", "Resource"]
+    assert alpha["Statement"][0]["Principal"] == f"{ACCOUNT}/bot"
+    gamma = buckets["ex-gamma"]["policy"]
+    assert gamma == json.loads(TWO_STATEMENTS)  # duplicates and order of entries kept
+    assert [list(s) for s in gamma["Statement"]] == [["Sid", "Effect", "Principal", "Action", "Resource"],
+                                                      ["Effect", "Principal", "Action", "Resource"]]
+    assert "  policy:\n    Version: '2025-12-01'\n    Statement:\n" in text  # YAML, not a JSON string
+
+    r = cli("validate", "-f", path)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "4 buckets, 8 indexes" in r.stdout
+
+    with recording_proxy(emulator.url) as proxy:
+        pcli = Cli(proxy.url, cli.cwd, {})
+        r = pcli("plan", "-f", path, "--detailed-exitcode")
+        assert r.returncode == 0, r.stdout + r.stderr
+        assert "No changes." in r.stdout and "unmanaged" not in r.stdout.lower()
+        assert proxy.writes() == []
+
+
+def test_bucket_and_prefix_select(cli: Cli, sdk) -> None:
+    build_estate(sdk)
+    _, doc = export(cli, "--bucket", "zz-other", "--bucket", "ex-beta")
+    assert [b["name"] for b in doc["buckets"]] == ["ex-beta", "zz-other"]
+    assert doc["buckets"][1]["indexes"][0] == {"name": "theirs", "dimension": 8, "distanceMetric": "cosine",
+                                               "dataType": "float32", "nonFilterableMetadataKeys": []}
+    _, doc = export(cli, "--prefix", "ex-")
+    assert [b["name"] for b in doc["buckets"]] == ["ex-alpha", "ex-beta", "ex-gamma"]
+    # both: the named buckets and the ones with the prefix, nothing silently dropped
+    _, doc = export(cli, "--prefix", "ex-g", "--bucket", "zz-other")
+    assert [b["name"] for b in doc["buckets"]] == ["ex-gamma", "zz-other"]
+    # a prefix that matches nothing: an empty manifest, still a valid one
+    text, doc = export(cli, "--prefix", "nothing-")
+    assert doc["buckets"] == []
+    assert main(["validate", "-f", cli.write("empty.yaml", text)]) == 0
+
+
+def test_missing_bucket_is_one_line(cli: Cli, sdk) -> None:
+    sdk.create_vector_bucket("ex-alpha")
+    r = cli("export", "--bucket", "ex-alpha", "--bucket", "no-such-bucket")
+    assert r.returncode == 1
+    assert r.stdout == ""  # no half manifest
+    lines = [line for line in r.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and "no-such-bucket" in lines[0] and "Traceback" not in r.stderr, r.stderr
