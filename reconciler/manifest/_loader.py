@@ -7,6 +7,7 @@ file, line and column (STYLE practice 6). Nothing here touches the network.
 from __future__ import annotations
 
 import os
+import stat
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Sequence
 
@@ -124,10 +125,23 @@ def _expand_paths(paths: Sequence[str], state: _State) -> list[str]:
     return files
 
 
+MAX_FILE_BYTES = 16 << 20  # far above any real manifest or policy; stops /dev/zero and the like
+
+
+def _read_bounded(file: str) -> bytes:
+    """A regular file's bytes, refusing devices, pipes and anything absurdly large."""
+    if not stat.S_ISREG(os.stat(file).st_mode):  # before open(): opening a FIFO would block
+        raise OSError(0, "not a regular file")
+    with open(file, "rb") as f:
+        data = f.read(MAX_FILE_BYTES + 1)
+    if len(data) > MAX_FILE_BYTES:
+        raise OSError(0, f"larger than {MAX_FILE_BYTES >> 20} MiB")
+    return data
+
+
 def _read_text(file: str, state: _State) -> str | None:
     try:
-        with open(file, "rb") as f:
-            data = f.read()
+        data = _read_bounded(file)
     except OSError as e:
         state.error(Source(file, 1, 1), f"cannot read file: {e.strerror or e}")
         return None
@@ -256,8 +270,7 @@ def _load_policy(b: _Bucket, state: _State, bad_paths: list[Path]) -> _PolicyAt 
 
 def _read_policy_file(file: str, where: Source, state: _State) -> str | None:
     try:
-        with open(file, "rb") as f:
-            data = f.read()
+        data = _read_bounded(file)
     except OSError as e:
         state.error(where, f"policyFile: cannot read {file!r}: {e.strerror or e}")
         return None
