@@ -14,6 +14,8 @@ def changed_attributes(before: dict[str, Any], after: dict[str, Any]) -> list[st
     Inputs are already normalised (sets as sorted lists, policies canonical), so
     order inside lists is significant only where it means something.
     """
+    if before == after:  # the common case (an estate in sync) costs 1 µs instead of ~0.7 ms
+        return []
     from deepdiff import DeepDiff  # imported here: it pulls in numpy, which `validate` need not pay for
 
     diff = DeepDiff(before, after, ignore_order=True, view="tree")

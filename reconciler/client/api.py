@@ -21,6 +21,7 @@ from reconciler.client.clock import Clock, as_clock
 from reconciler.client.credentials import Credentials
 from reconciler.client.limits import AimdLimiter, TokenBucket
 from reconciler.client.models import Index, IndexSummary, Page, QueryMatch, Vector, VectorBucket, VectorBucketSummary
+from reconciler.client.pool import HttpPool
 from reconciler.client.retry import RetryPolicy
 from reconciler.client.transport import BASE_HEADERS, USER_AGENT, Transport, one_line
 from reconciler.errors import ApiError, ConfigError
@@ -70,10 +71,11 @@ class VectorsClient:
         self._credentials = credentials
         clk = as_clock(clock)
         ua = user_agent or USER_AGENT
-        self._http = httpx.AsyncClient(
+        self._http = HttpPool(
             transport=transport,
+            max_connections=max_connections,
+            tls=self._endpoint.scheme == "https",
             headers={"User-Agent": ua, **BASE_HEADERS},
-            limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
             timeout=timeout,
             follow_redirects=False,
         )

@@ -20,6 +20,7 @@ from reconciler.client.addressing import Endpoint
 from reconciler.client.clock import Clock
 from reconciler.client.credentials import Credentials
 from reconciler.client.limits import AimdLimiter, TokenBucket
+from reconciler.client.pool import HttpPool
 from reconciler.client.retry import RetryPolicy, parse_retry_after, retryable_exception, retryable_status
 from reconciler.errors import ApiError, ServiceError, TransportError, service_error_class
 
@@ -53,7 +54,7 @@ class Transport:
         endpoint: Endpoint,
         region: str,
         credentials: Credentials | None,
-        http: httpx.AsyncClient,
+        http: HttpPool,
         retry: RetryPolicy,
         clock: Clock,
         limiter: AimdLimiter,
