@@ -9,12 +9,11 @@ from pathlib import Path
 
 import jsonschema
 import pytest
-from tos.exceptions import TosServerError
 
 from tests.integration.conftest import Cli
 from tests.support.emulator import free_port, running_emulator
 from tests.support.recording_proxy import recording_proxy
-from tests.support.sdk import ACCOUNT
+from tests.support.sdk import ACCOUNT, wipe
 
 SCHEMA = json.loads((Path(__file__).resolve().parents[2] / "schemas" / "drift.schema.json").read_text())
 
@@ -27,15 +26,7 @@ def emulator(tmp_path_factory: pytest.TempPathFactory):
 
 @pytest.fixture(autouse=True)
 def _empty_service(sdk) -> None:
-    for bucket in sdk.list_vector_buckets().vector_buckets:
-        name = bucket.vector_bucket_name
-        for index in sdk.list_indexes(name, ACCOUNT).indexes:
-            sdk.delete_index(name, ACCOUNT, index.index_name)
-        try:
-            sdk.delete_vector_bucket_policy(name, ACCOUNT)
-        except TosServerError:
-            pass
-        sdk.delete_vector_bucket(name, ACCOUNT)
+    wipe(sdk)
 
 
 @pytest.fixture

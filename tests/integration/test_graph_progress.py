@@ -19,14 +19,13 @@ import threading
 from pathlib import Path
 
 import pytest
-from tos.exceptions import TosServerError
 
 from reconciler import progress as progress_module
 from reconciler.progress import Progress
 from tests.integration.conftest import Cli
 from tests.support.emulator import free_port, running_emulator
 from tests.support.recording_proxy import recording_proxy
-from tests.support.sdk import ACCOUNT, sdk_client
+from tests.support.sdk import ACCOUNT, sdk_client, wipe
 
 MANIFEST = """\
 version: 1
@@ -56,15 +55,7 @@ def _empty_service(request: pytest.FixtureRequest) -> None:
     if "emulator" not in request.fixturenames:
         return
     sdk = request.getfixturevalue("sdk")
-    for bucket in sdk.list_vector_buckets().vector_buckets:
-        name = bucket.vector_bucket_name
-        for index in sdk.list_indexes(name, ACCOUNT).indexes:
-            sdk.delete_index(name, ACCOUNT, index.index_name)
-        try:
-            sdk.delete_vector_bucket_policy(name, ACCOUNT)
-        except TosServerError:
-            pass
-        sdk.delete_vector_bucket(name, ACCOUNT)
+    wipe(sdk)
 
 
 # --- graph -------------------------------------------------------------------------------------

@@ -12,14 +12,13 @@ import os
 from pathlib import Path
 
 import pytest
-from tos.exceptions import TosServerError
 from tos.models2 import Vector, VectorData
 
 from reconciler.cli import main
 from tests.integration.conftest import Cli
 from tests.support.emulator import free_port, running_emulator
 from tests.support.recording_proxy import recording_proxy
-from tests.support.sdk import ACCOUNT, sdk_client
+from tests.support.sdk import ACCOUNT, sdk_client, wipe
 
 WRITES_NONE: list[str] = []
 
@@ -48,18 +47,6 @@ def proxy(emulator):
 def pcli(cli: Cli, proxy) -> Cli:
     """The CLI pointed at the recording proxy (TOS_ENDPOINT = the proxy)."""
     return Cli(proxy.url, cli.cwd, {})
-
-
-def wipe(sdk) -> None:
-    for bucket in sdk.list_vector_buckets().vector_buckets:
-        name = bucket.vector_bucket_name
-        for index in sdk.list_indexes(name, ACCOUNT).indexes:
-            sdk.delete_index(name, ACCOUNT, index.index_name)
-        try:
-            sdk.delete_vector_bucket_policy(name, ACCOUNT)
-        except TosServerError:
-            pass
-        sdk.delete_vector_bucket(name, ACCOUNT)
 
 
 # --- helpers ------------------------------------------------------------------------------------

@@ -65,3 +65,18 @@ def sdk_client(url: str, ak: str = "", sk: str = "", *, region: str = REGION,
     client.session.mount("https://", adapter)
     client.session.mount("http://", adapter)
     return client
+
+
+def wipe(client: VectorClient, account: str = ACCOUNT) -> None:
+    """Delete every bucket, index and policy the account holds (a shared emulator between tests)."""
+    from tos.exceptions import TosServerError
+
+    for bucket in client.list_vector_buckets().vector_buckets:
+        name = bucket.vector_bucket_name
+        for index in client.list_indexes(name, account).indexes:
+            client.delete_index(name, account, index.index_name)
+        try:
+            client.delete_vector_bucket_policy(name, account)
+        except TosServerError:  # it had none
+            pass
+        client.delete_vector_bucket(name, account)
