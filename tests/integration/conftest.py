@@ -13,6 +13,7 @@ from typing import Iterator
 import pytest
 
 from tests.support.emulator import running_emulator
+from tests.support.recording_proxy import recording_proxy
 from tests.support.sdk import ACCOUNT, sdk_client
 
 
@@ -55,3 +56,16 @@ def cli(emulator: object, tmp_path: Path) -> Cli:
 @pytest.fixture
 def sdk(emulator: object):  # type: ignore[no-untyped-def]
     return sdk_client(emulator.url)  # type: ignore[attr-defined]
+
+
+@pytest.fixture
+def proxy(emulator: object) -> Iterator[object]:
+    """A recording proxy in front of the emulator: which actions did the CLI send?"""
+    with recording_proxy(emulator.url) as p:  # type: ignore[attr-defined]
+        yield p
+
+
+@pytest.fixture
+def pcli(cli: Cli, proxy: object) -> Cli:
+    """The CLI pointed at the recording proxy (TOS_ENDPOINT = the proxy)."""
+    return Cli(proxy.url, cli.cwd, {})  # type: ignore[attr-defined]

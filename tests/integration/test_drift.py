@@ -12,7 +12,7 @@ import pytest
 
 from tests.integration.conftest import Cli
 from tests.support.emulator import free_port, running_emulator
-from tests.support.recording_proxy import recording_proxy
+from tests.support.policies import policy
 from tests.support.sdk import ACCOUNT, wipe
 
 SCHEMA = json.loads((Path(__file__).resolve().parents[2] / "schemas" / "drift.schema.json").read_text())
@@ -27,23 +27,6 @@ def emulator(tmp_path_factory: pytest.TempPathFactory):
 @pytest.fixture(autouse=True)
 def _empty_service(sdk) -> None:
     wipe(sdk)
-
-
-@pytest.fixture
-def proxy(emulator):
-    with recording_proxy(emulator.url) as p:
-        yield p
-
-
-@pytest.fixture
-def pcli(cli: Cli, proxy) -> Cli:
-    return Cli(proxy.url, cli.cwd, {})
-
-
-def policy(bucket: str, *actions: str) -> dict:
-    return {"Version": "2025-12-01", "Statement": [{
-        "Effect": "Allow", "Principal": [f"{ACCOUNT}/ci-bot"], "Action": list(actions),
-        "Resource": [f"trn:tosvectors:cn-beijing:{ACCOUNT}:bucket/{bucket}/index/*"]}]}
 
 
 ACTIONS = ("tosvectors:GetVectors", "tosvectors:QueryVectors")

@@ -17,7 +17,7 @@ from tos.models2 import Vector, VectorData
 from reconciler.cli import main
 from tests.integration.conftest import Cli
 from tests.support.emulator import free_port, running_emulator
-from tests.support.recording_proxy import recording_proxy
+from tests.support.policies import policy
 from tests.support.sdk import ACCOUNT, sdk_client, wipe
 
 WRITES_NONE: list[str] = []
@@ -37,25 +37,7 @@ def _empty_service(sdk) -> None:
     wipe(sdk)
 
 
-@pytest.fixture
-def proxy(emulator):
-    with recording_proxy(emulator.url) as p:
-        yield p
-
-
-@pytest.fixture
-def pcli(cli: Cli, proxy) -> Cli:
-    """The CLI pointed at the recording proxy (TOS_ENDPOINT = the proxy)."""
-    return Cli(proxy.url, cli.cwd, {})
-
-
 # --- helpers ------------------------------------------------------------------------------------
-
-
-def policy(bucket: str, *actions: str) -> dict:
-    return {"Version": "2025-12-01", "Statement": [{
-        "Effect": "Allow", "Principal": [f"{ACCOUNT}/ci-bot"], "Action": list(actions),
-        "Resource": [f"trn:tosvectors:cn-beijing:{ACCOUNT}:bucket/{bucket}/index/*"]}]}
 
 
 def policy_yaml(doc: dict) -> str:
