@@ -29,7 +29,7 @@ from reconciler.planner import (
     with_vector_probe,
 )
 
-SCHEMAS = Path(__file__).resolve().parent.parent / "schemas"
+SCHEMAS = Path(__file__).parent / "schemas"  # a link to the top-level schemas/ in a checkout
 
 Progress = Callable[[int, int], None]
 

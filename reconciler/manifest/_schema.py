@@ -24,7 +24,7 @@ Path = tuple[Any, ...]
 
 # The schema is the one description of the format; it lives at the top of the repository
 # (editors point at it with `# yaml-language-server: $schema=...`).
-SCHEMA_FILE = FsPath(__file__).resolve().parents[2] / "schemas" / "manifest.schema.json"
+SCHEMA_FILE = FsPath(__file__).parents[1] / "schemas" / "manifest.schema.json"  # reconciler/schemas
 
 
 @functools.cache
