@@ -3,6 +3,7 @@ the loader and saved plans are checked against, not only an editable checkout.""
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -12,9 +13,14 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_wheel_carries_the_schemas(tmp_path: Path) -> None:
-    subprocess.run([sys.executable, "-m", "pip", "wheel", str(ROOT), "--no-deps",
-                    "-q", "-w", str(tmp_path)], check=True, capture_output=True, timeout=300)
-    wheel = next(tmp_path.glob("reconciler-*.whl"))
+    # build from a clean copy: a stale build/ directory in the checkout would hide a regression
+    src = tmp_path / "src"
+    shutil.copytree(ROOT, src, symlinks=True, ignore=shutil.ignore_patterns(
+        ".git", ".venv", "build", "*.egg-info", ".reconciler", "__pycache__", ".pytest_cache", ".hypothesis"))
+    out = tmp_path / "dist"
+    subprocess.run([sys.executable, "-m", "pip", "wheel", str(src), "--no-deps", "-q", "-w", str(out)],
+                   check=True, capture_output=True, timeout=300)
+    wheel = next(out.glob("reconciler-*.whl"))
     names = set(zipfile.ZipFile(wheel).namelist())
     for schema in ("manifest", "plan", "drift"):
         assert f"reconciler/schemas/{schema}.schema.json" in names
