@@ -11,6 +11,7 @@ import asyncio
 import os
 import signal
 import sys
+import threading
 from contextlib import asynccontextmanager
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, AsyncIterator, Awaitable, TypeVar
@@ -294,6 +295,11 @@ def _confirm(args: argparse.Namespace, verb: str) -> None:
         raise RefusedError(f"{verb} cancelled; nothing was changed")
 
 
+def _can_trap_signals() -> bool:
+    """asyncio takes signal handlers only in the main thread, and not on Windows loops."""
+    return sys.platform != "win32" and threading.current_thread() is threading.main_thread()
+
+
 async def _execute(args: argparse.Namespace, client: VectorsClient, the_plan: Plan) -> int:
     """Run the plan; the first SIGINT stops new steps and lets running ones finish."""
     from reconciler import engine, render
@@ -307,10 +313,9 @@ async def _execute(args: argparse.Namespace, client: VectorsClient, the_plan: Pl
         stop.set()
         loop.remove_signal_handler(signal.SIGINT)
 
-    try:
+    trapped = _can_trap_signals()
+    if trapped:
         loop.add_signal_handler(signal.SIGINT, on_sigint)
-    except (NotImplementedError, RuntimeError):  # not the main thread, or no signal support
-        pass
     color = _color()
     bar = Progress("applying")
     done = 0
@@ -327,10 +332,8 @@ async def _execute(args: argparse.Namespace, client: VectorsClient, the_plan: Pl
                                                       on_step=on_step, stop=stop)
     finally:
         bar.close()
-        try:
-            loop.remove_signal_handler(signal.SIGINT)
-        except (NotImplementedError, RuntimeError):
-            pass
+        if trapped:
+            loop.remove_signal_handler(signal.SIGINT)  # a no-op when on_sigint already did
     _out("\n" + render.apply_verdict(result, color=color))
     if result.interrupted:
         return EXIT_INTERRUPTED

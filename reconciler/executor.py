@@ -168,7 +168,10 @@ async def execute(
             for dep in c.depends_on:
                 await finished[dep].wait()
             bad = [d for d in c.depends_on if results[d].status != Status.DONE]
-            if bad:
+            if bad and all(results[d].status == Status.NOT_STARTED for d in bad):
+                # held back by the interrupt, not by a failure
+                results[c.address] = StepResult(c.address, c.action, Status.NOT_STARTED, "interrupted")
+            elif bad:
                 results[c.address] = StepResult(c.address, c.action, Status.SKIPPED,
                                                 f"{bad[0]} {_OUTCOME[results[bad[0]].status]}")
             else:
