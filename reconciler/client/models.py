@@ -122,26 +122,22 @@ def _token(body: Mapping[str, Any]) -> str | None:
     return str(token) if token else None
 
 
+def _bucket_fields(raw: Mapping[str, Any], fallback_name: str = "") -> dict[str, Any]:
+    """GetVectorBucket's `vectorBucket` and a ListVectorBuckets entry have the same shape."""
+    return {
+        "name": _str(raw.get("vectorBucketName"), fallback_name),
+        "trn": _str(raw.get("vectorBucketTrn")),
+        "creation_time": _int(raw.get("creationTime")),
+        "project_name": raw.get("projectName"),
+    }
+
+
 def parse_vector_bucket(raw: Mapping[str, Any], fallback_name: str = "") -> VectorBucket:
-    return VectorBucket(
-        name=_str(raw.get("vectorBucketName"), fallback_name),
-        trn=_str(raw.get("vectorBucketTrn")),
-        creation_time=_int(raw.get("creationTime")),
-        project_name=raw.get("projectName"),
-    )
+    return VectorBucket(**_bucket_fields(raw, fallback_name))
 
 
 def parse_bucket_page(body: Mapping[str, Any]) -> Page[VectorBucketSummary]:
-    items = [
-        VectorBucketSummary(
-            name=_str(b.get("vectorBucketName")),
-            trn=_str(b.get("vectorBucketTrn")),
-            creation_time=_int(b.get("creationTime")),
-            project_name=b.get("projectName"),
-        )
-        for b in _list(body, "vectorBuckets")
-        if isinstance(b, Mapping)
-    ]
+    items = [VectorBucketSummary(**_bucket_fields(b)) for b in _list(body, "vectorBuckets") if isinstance(b, Mapping)]
     return Page(items, _token(body))
 
 
