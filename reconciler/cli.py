@@ -11,6 +11,7 @@ import sys
 from typing import Sequence
 
 from reconciler import __version__
+from reconciler.argtypes import positive_float, positive_int
 
 EXIT_OK, EXIT_ERROR, EXIT_CHANGES, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -39,8 +40,8 @@ def _api_opts() -> argparse.ArgumentParser:
     p.add_argument("--endpoint", help="service endpoint URL (default: TOS_ENDPOINT, else https://tosvectors-REGION.volces.com)")
     p.add_argument("--region", help="region (default: TOS_REGION, else cn-beijing)")
     p.add_argument("--account-id", help="account id (default: TOS_ACCOUNT_ID)")
-    p.add_argument("--parallelism", type=_positive_int, default=10, metavar="N", help="concurrent API calls (default 10)")
-    p.add_argument("--max-rps", type=_positive_float, metavar="R", help="cap on requests per second")
+    p.add_argument("--parallelism", type=positive_int, default=10, metavar="N", help="concurrent API calls (default 10)")
+    p.add_argument("--max-rps", type=positive_float, metavar="R", help="cap on requests per second")
     return p
 
 
@@ -49,26 +50,6 @@ def _targets() -> argparse.ArgumentParser:
     p.add_argument("--target", dest="targets", action="append", default=[], metavar="ADDR",
                    help="limit to this address (bucket.NAME, index.BUCKET/NAME, policy.BUCKET) and its dependencies")
     return p
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    return value
-
-
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
-    return value
 
 
 def build_parser() -> argparse.ArgumentParser:

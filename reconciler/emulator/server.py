@@ -19,6 +19,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from reconciler.argtypes import non_negative_float, port
 from reconciler.errors import ConfigError
 
 if TYPE_CHECKING:  # the app (numpy, SQLite) loads only when serving, not for every CLI verb
@@ -27,37 +28,17 @@ if TYPE_CHECKING:  # the app (numpy, SQLite) loads only when serving, not for ev
 DEFAULT_DATA_DIR = Path(".reconciler") / "serve"
 
 
-def _non_negative_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text!r}") from None
-    if not value >= 0 or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text!r}")
-    return value
-
-
 def _rate(text: str) -> float:
-    value = _non_negative_float(text)
+    value = non_negative_float(text)
     if value > 1:
         raise argparse.ArgumentTypeError(f"expected a fraction between 0 and 1, got {text!r}")
-    return value
-
-
-def _port(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a port number, got {text!r}") from None
-    if not 0 <= value <= 65535:
-        raise argparse.ArgumentTypeError(f"expected a port between 0 and 65535, got {text!r}")
     return value
 
 
 def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
     """The flags of `reconciler serve`."""
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
-    parser.add_argument("--port", type=_port, default=8765, help="port to listen on (default 8765; 0 picks one)")
+    parser.add_argument("--port", type=port, default=8765, help="port to listen on (default 8765; 0 picks one)")
     parser.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR, metavar="DIR",
                         help=f"where the SQLite database lives (default: {DEFAULT_DATA_DIR} in the working dir)")
     parser.add_argument("--access-key", metavar="AK", help="verify TOS4-HMAC-SHA256 signatures made with this key")
@@ -65,7 +46,7 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--account-id", default="2100000000", metavar="ID",
                         help="account that owns the buckets created through the region endpoint (default 2100000000)")
     parser.add_argument("--region", default="cn-beijing", help="region named in TRNs (default cn-beijing)")
-    parser.add_argument("--latency-ms", type=_non_negative_float, default=0.0, metavar="N",
+    parser.add_argument("--latency-ms", type=non_negative_float, default=0.0, metavar="N",
                         help="delay every response by N milliseconds")
     parser.add_argument("--fault-rate", type=_rate, default=0.0, metavar="P",
                         help="answer this fraction of requests with 429 / 503 / 500")
