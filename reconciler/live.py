@@ -17,6 +17,7 @@ from typing import Any, Awaitable, Callable, Iterable, TypeVar
 from reconciler.client import VectorsClient
 from reconciler.errors import NotFoundError
 from reconciler.manifest import Manifest
+from reconciler.plan import parse_address
 from reconciler.resources import index_attrs
 
 T = TypeVar("T")
@@ -52,6 +53,13 @@ class LiveState:
 
     def bucket(self, name: str) -> LiveBucket | None:
         return self.buckets.get(name)
+
+    def record(self, name: str, bucket: LiveBucket | None) -> None:
+        """Note what one read found: the bucket, or that it is absent."""
+        if bucket is None:
+            self.absent.add(name)
+        else:
+            self.buckets[name] = bucket
 
 
 def policy_object(text: str) -> dict[str, Any] | None:
@@ -126,11 +134,8 @@ async def refresh(
     async def read_bucket(name: str) -> None:
         spec = manifest.bucket(name)
         wanted = {i.name for i in spec.indexes} if spec else None  # None: read them all
-        bucket = await _read_bucket(reader, name, wanted_indexes=wanted, all_indexes=not spec or spec.prune_indexes)
-        if bucket is None:
-            state.absent.add(name)
-        else:
-            state.buckets[name] = bucket
+        state.record(name, await _read_bucket(reader, name, wanted_indexes=wanted,
+                                              all_indexes=not spec or spec.prune_indexes))
 
     await asyncio.gather(*(read_bucket(n) for n in sorted(names)))
     return state
@@ -183,8 +188,6 @@ async def read_objects(
     client: VectorsClient, addresses: Iterable[str], *, parallelism: int = 10
 ) -> LiveState:
     """Re-read exactly the objects a saved plan's fingerprints name."""
-    from reconciler.plan import parse_address
-
     wanted: dict[str, set[str]] = {}
     for address in addresses:
         _, bucket, index = parse_address(address)
@@ -195,11 +198,7 @@ async def read_objects(
     state = LiveState()
 
     async def one(name: str) -> None:
-        bucket = await _read_bucket(reader, name, wanted_indexes=wanted[name], all_indexes=False)
-        if bucket is None:
-            state.absent.add(name)
-        else:
-            state.buckets[name] = bucket
+        state.record(name, await _read_bucket(reader, name, wanted_indexes=wanted[name], all_indexes=False))
 
     await asyncio.gather(*(one(n) for n in sorted(wanted)))
     return state
