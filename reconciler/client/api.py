@@ -11,9 +11,7 @@ import random
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import datetime
 from types import TracebackType
-from typing import Any, TypeVar
-
-import httpx
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from reconciler.client import models
 from reconciler.client.addressing import Endpoint, bucket_name_problem
@@ -21,10 +19,13 @@ from reconciler.client.clock import Clock, as_clock
 from reconciler.client.credentials import Credentials
 from reconciler.client.limits import AimdLimiter, TokenBucket
 from reconciler.client.models import Index, IndexSummary, Page, QueryMatch, Vector, VectorBucket, VectorBucketSummary
-from reconciler.client.pool import HttpPool
 from reconciler.client.retry import RetryPolicy
 from reconciler.client.transport import BASE_HEADERS, USER_AGENT, Transport, one_line
+from reconciler.client.wire import Reply, open_sender
 from reconciler.errors import ApiError, ConfigError
+
+if TYPE_CHECKING:  # httpx loads only when a transport is injected or a proxy is set
+    import httpx
 
 T = TypeVar("T")
 
@@ -71,13 +72,12 @@ class VectorsClient:
         self._credentials = credentials
         clk = as_clock(clock)
         ua = user_agent or USER_AGENT
-        self._http = HttpPool(
+        self._http = open_sender(
             transport=transport,
             max_connections=max_connections,
             tls=self._endpoint.scheme == "https",
-            headers={"User-Agent": ua, **BASE_HEADERS},
             timeout=timeout,
-            follow_redirects=False,
+            default_headers={"User-Agent": ua, **BASE_HEADERS},
         )
         self._transport = Transport(
             endpoint=self._endpoint,
@@ -128,10 +128,10 @@ class VectorsClient:
 
     # --- plumbing -------------------------------------------------------------------
 
-    async def _region_call(self, action: str, payload: dict[str, Any]) -> httpx.Response:
+    async def _region_call(self, action: str, payload: dict[str, Any]) -> Reply:
         return await self._transport.call(action, payload)
 
-    async def _bucket_call(self, action: str, bucket: str, payload: dict[str, Any]) -> httpx.Response:
+    async def _bucket_call(self, action: str, bucket: str, payload: dict[str, Any]) -> Reply:
         _check_bucket(action, bucket)
         if self._account_id is None:
             raise ConfigError(
@@ -373,7 +373,7 @@ def _floats(values: Sequence[float] | None) -> list[float] | None:
     return [v if type(v) in (float, int) else float(v) for v in values]
 
 
-def _json(action: str, response: httpx.Response) -> dict[str, Any]:
+def _json(action: str, response: Reply) -> dict[str, Any]:
     try:
         body = json.loads(response.content)
     except ValueError:

@@ -1,7 +1,8 @@
 """Retry policy: which failures are retried and how long to wait before the next attempt.
 
 Retried, for every action: 408, 429, 5xx, 400 with EC 0005-00000044 (as the Go SDK does),
-timeouts, connection errors and dropped connections. Waits are exponential with full jitter,
+timeouts, connection errors and dropped connections (wire.WireError.retryable: not a bad
+URL, scheme or encoding, which retrying cannot fix). Waits are exponential with full jitter,
 never shorter than the server's Retry-After, and the whole call is bounded by
 `total_timeout`. A retried Create can answer Conflict and a retried Delete NotFound; the
 executor accounts for that.
@@ -13,8 +14,6 @@ import random
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-
-import httpx
 
 from reconciler.errors import ConfigError
 
@@ -46,12 +45,6 @@ class RetryPolicy:
 
 def retryable_status(status: int, ec: str = "") -> bool:
     return status in (408, 429) or status >= 500 or (status == 400 and ec in RETRYABLE_EC)
-
-
-def retryable_exception(exc: Exception) -> bool:
-    """Timeouts, network errors and a peer that hung up mid-response. Not: bad URL,
-    unsupported scheme, local protocol misuse (retrying cannot fix those)."""
-    return isinstance(exc, (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError))
 
 
 def parse_retry_after(value: str | None, now: datetime) -> float | None:

@@ -12,23 +12,20 @@ import random
 import sys
 from typing import Any
 
-import httpx
-
 from reconciler import __version__
 from reconciler.client import signing
 from reconciler.client.addressing import Endpoint
 from reconciler.client.clock import Clock
 from reconciler.client.credentials import Credentials
 from reconciler.client.limits import AimdLimiter, TokenBucket
-from reconciler.client.pool import HttpPool
-from reconciler.client.retry import RetryPolicy, parse_retry_after, retryable_exception, retryable_status
+from reconciler.client.retry import RetryPolicy, parse_retry_after, retryable_status
+from reconciler.client.wire import ConnectFailed, ConnectTimedOut, Disconnected, Reply, Sender, TimedOut, WireError
 from reconciler.errors import ApiError, ServiceError, TransportError, service_error_class
 
 logger = logging.getLogger("reconciler.client")
 
 USER_AGENT = (
-    f"reconciler/{__version__} (python-httpx/{httpx.__version__}; "
-    f"{sys.platform}/{platform.machine()}; python/{platform.python_version()})"
+    f"reconciler/{__version__} ({sys.platform}/{platform.machine()}; python/{platform.python_version()})"
 )
 # The SDK's (requests') values; set explicitly because httpx's defaults differ.
 BASE_HEADERS = {"Accept-Encoding": "gzip, deflate", "Accept": "*/*", "Connection": "keep-alive"}
@@ -54,7 +51,7 @@ class Transport:
         endpoint: Endpoint,
         region: str,
         credentials: Credentials | None,
-        http: HttpPool,
+        http: Sender,
         retry: RetryPolicy,
         clock: Clock,
         limiter: AimdLimiter,
@@ -99,10 +96,9 @@ class Transport:
 
     async def call(
         self, action: str, payload: dict[str, Any], *, bucket: str | None = None, account_id: str | None = None
-    ) -> httpx.Response:
+    ) -> Reply:
         base_url, host = self.endpoint.target(bucket, account_id)
         where = host if base_url.endswith("://" + host) else f"{host} via {base_url}"
-        url = f"{base_url}/{action}"
         body = encode_body(payload)
         policy = self.retry
         started: float | None = None  # the budget starts at the first send, not in the queue
@@ -119,14 +115,12 @@ class Transport:
                 budget = min(self.timeout, policy.total_timeout - (now - started))
                 if budget <= 0 and error is not None:
                     raise _final(error)  # waiting for a rate-limit token used up the budget
-                request = self.http.build_request(
-                    "POST", url, content=body, headers=self.headers(action, host, attempt), timeout=budget
-                )
-                outcome = await self._send(action, request, where, attempt)
+                headers = self.headers(action, host, attempt)
+                outcome = await self._send(action, base_url, headers, body, budget, where, attempt)
             finally:
                 self.limiter.release()
 
-            if isinstance(outcome, httpx.Response):
+            if isinstance(outcome, Reply):
                 self.limiter.on_success()
                 return outcome
             error = outcome
@@ -137,7 +131,7 @@ class Transport:
                 retry, retry_after = retryable_status(error.status, error.ec), error.retry_after
             else:
                 cause = error.__cause__
-                retry, retry_after = isinstance(cause, Exception) and retryable_exception(cause), None
+                retry, retry_after = isinstance(cause, WireError) and cause.retryable, None
             if not retry or attempt >= policy.max_attempts:
                 raise _final(error)
             delay = policy.backoff(attempt, self.rng)
@@ -149,14 +143,17 @@ class Transport:
             logger.debug("retry %s in %.3fs (attempt %d/%d)", action, delay, attempt + 1, policy.max_attempts)
             await self.clock.sleep(delay)
 
-    async def _send(self, action: str, request: httpx.Request, where: str, attempt: int) -> httpx.Response | ApiError:
+    async def _send(self, action: str, base_url: str, headers: dict[str, str], body: bytes, timeout: float,
+                    where: str, attempt: int) -> Reply | ApiError:
         """One attempt: the 2xx response, or the error it amounts to (not raised)."""
         of = f"{attempt}/{self.retry.max_attempts}"
-        logger.debug("request %s host=%s attempt=%s ak=%s", action, where, of, self._who)
+        debug = logger.isEnabledFor(logging.DEBUG)
+        if debug:
+            logger.debug("request %s host=%s attempt=%s ak=%s", action, where, of, self._who)
         start = self.clock.monotonic()
         try:
-            response = await self.http.send(request)
-        except httpx.RequestError as exc:
+            response = await self.http.send(base_url, "/" + action, headers, body, timeout)
+        except WireError as exc:
             error = transport_error(action, where, exc)
             error.__cause__ = exc
             logger.debug(
@@ -164,12 +161,13 @@ class Transport:
                 action, where, of, self.clock.monotonic() - start, error.message,
             )
             return error
-        logger.debug(
-            "response %s host=%s status=%d request_id=%s attempt=%s elapsed=%.3fs",
-            action, where, response.status_code, response.headers.get("x-tos-request-id", ""), of,
-            self.clock.monotonic() - start,
-        )
-        if response.status_code < 300:
+        if debug:
+            logger.debug(
+                "response %s host=%s status=%d request_id=%s attempt=%s elapsed=%.3fs",
+                action, where, response.status, response.headers.get("x-tos-request-id", ""), of,
+                self.clock.monotonic() - start,
+            )
+        if response.status < 300:
             return response
         return service_error(action, response, self.clock)
 
@@ -183,24 +181,24 @@ def _final(error: ApiError) -> ApiError:
     return error
 
 
-def transport_error(action: str, where: str, exc: httpx.RequestError) -> TransportError:
-    detail = one_line(str(exc)) or type(exc).__name__
-    if isinstance(exc, httpx.ConnectTimeout):
+def transport_error(action: str, where: str, exc: WireError) -> TransportError:
+    detail = one_line(str(exc)) or exc.kind
+    if isinstance(exc, ConnectTimedOut):
         message = f"timed out connecting to {where}"
-    elif isinstance(exc, httpx.TimeoutException):
-        message = f"timed out waiting for {where} ({type(exc).__name__})"
-    elif isinstance(exc, httpx.ConnectError):
+    elif isinstance(exc, TimedOut):
+        message = f"timed out waiting for {where} ({exc.kind})"
+    elif isinstance(exc, ConnectFailed):
         message = f"cannot connect to {where}: {detail}"
-    elif isinstance(exc, httpx.RemoteProtocolError):
+    elif isinstance(exc, Disconnected):
         message = f"connection to {where} closed unexpectedly: {detail}"
     else:
         message = f"request to {where} failed: {detail}"
     return TransportError(action, message)
 
 
-def service_error(action: str, response: httpx.Response, clock: Clock) -> ServiceError:
+def service_error(action: str, response: Reply, clock: Clock) -> ServiceError:
     """Map an error response (status >= 300) to the error tree, like the SDK's TosServerError."""
-    status = response.status_code
+    status = response.status
     raw = response.content
     body: dict[str, Any] = {}
     try:
@@ -210,12 +208,12 @@ def service_error(action: str, response: httpx.Response, clock: Clock) -> Servic
     except ValueError:
         pass
     headers = response.headers
-    code = str(body.get("Code") or "") or response.reason_phrase.replace(" ", "") or f"HTTP{status}"
+    code = str(body.get("Code") or "") or response.reason.replace(" ", "") or f"HTTP{status}"
     if body:
         message = str(body.get("Message") or "")
     else:
         message = raw.decode("utf-8", errors="replace")
-    message = one_line(message) or response.reason_phrase or f"HTTP {status}"
+    message = one_line(message) or response.reason or f"HTTP {status}"
     cls = service_error_class(status, code)
     return cls(
         action,

@@ -1,0 +1,91 @@
+"""What one HTTP exchange gives the transport, whichever sender carried it: a Reply, or a
+WireError saying how the exchange failed. Two senders speak this:
+
+- `direct.DirectSender`: HTTP/1.1 over asyncio with the httptools parser, for the normal
+  case of connecting straight to the endpoint. It costs a fraction of httpx's CPU per
+  request, which is what bounds a refresh of thousands of objects.
+- `pool.HttpxSender`: httpx, for what the direct sender does not do: an injected httpx
+  transport (the embedded emulator, test doubles) and proxies from the environment.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+PROXY_VARS = ("http_proxy", "https_proxy", "all_proxy")
+
+
+@dataclass(slots=True)
+class Reply:
+    status: int
+    reason: str
+    headers: dict[str, str]  # lower-case names; repeated headers joined with ", "
+    content: bytes
+
+
+class WireError(Exception):
+    """An exchange that produced no HTTP response. `kind` names the failure for messages."""
+
+    retryable = True
+    kind = "NetworkError"
+
+    def __init__(self, detail: str = "", kind: str | None = None):
+        super().__init__(detail)
+        self.detail = detail
+        if kind is not None:
+            self.kind = kind
+
+
+class ConnectFailed(WireError):
+    kind = "ConnectError"
+
+
+class ConnectTimedOut(WireError):
+    kind = "ConnectTimeout"
+
+
+class TimedOut(WireError):
+    """No (complete) response within the timeout, after the connection was made."""
+
+    kind = "ReadTimeout"
+
+
+class Disconnected(WireError):
+    """The peer closed the connection or broke the protocol mid-response."""
+
+    kind = "RemoteProtocolError"
+
+
+class Unusable(WireError):
+    """A request that cannot succeed however often it is sent (bad scheme, bad encoding)."""
+
+    retryable = False
+    kind = "UnsupportedProtocol"
+
+
+class Sender(Protocol):
+    async def send(self, base_url: str, path: str, headers: dict[str, str], body: bytes, timeout: float) -> Reply:
+        """POST `body` to `base_url` (scheme://host[:port]) + `path`, with `headers` (Host included)."""
+
+    async def aclose(self) -> None: ...
+
+
+def proxy_configured(environ: Any = os.environ) -> bool:
+    """A proxy is set in the environment (either case), so requests must go through httpx,
+    which applies the proxy rules (NO_PROXY included) as other tools do."""
+    return any(environ.get(name) or environ.get(name.upper()) for name in PROXY_VARS)
+
+
+def open_sender(*, transport: Any, max_connections: int, tls: bool, timeout: float,
+                default_headers: dict[str, str]) -> Sender:
+    """The direct sender, unless a transport is injected or a proxy is configured."""
+    if transport is None and not proxy_configured():
+        from reconciler.client.direct import DirectSender
+
+        return DirectSender(max_connections=max_connections, tls=tls)
+    from reconciler.client.pool import HttpxSender
+
+    return HttpxSender(transport=transport, max_connections=max_connections, tls=tls,
+                       headers=default_headers, timeout=timeout, follow_redirects=False)
