@@ -11,8 +11,6 @@ import json
 from pathlib import Path
 from typing import Any, Callable
 
-import jsonschema
-
 from reconciler import live as live_state
 from reconciler.client import VectorsClient
 from reconciler.errors import PlanFileError
@@ -28,6 +26,7 @@ from reconciler.planner import (
     target_buckets,
     with_vector_probe,
 )
+from reconciler.schemacheck import SchemaCheck
 
 SCHEMAS = Path(__file__).parent / "schemas"  # a link to the top-level schemas/ in a checkout
 
@@ -115,8 +114,12 @@ def load_plan(path: str) -> Plan:
             f"(this reconciler reads version {FORMAT_VERSION}); run `reconciler plan --out` again"
         )
     schema = json.loads((SCHEMAS / "plan.schema.json").read_text())
+    check, error = SchemaCheck(schema), None
     try:
-        error = jsonschema.exceptions.best_match(jsonschema.Draft202012Validator(schema).iter_errors(data))
+        if not check.surely_valid(data):
+            from jsonschema.exceptions import best_match
+
+            error = best_match(check.full.iter_errors(data))
     except RecursionError:
         raise PlanFileError(f"{path}: not a reconciler plan file (nested too deeply)") from None
     if error is not None:

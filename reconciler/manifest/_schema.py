@@ -13,12 +13,13 @@ import re
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path as FsPath
-from typing import Any, Iterator
-
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import ValidationError
+from typing import TYPE_CHECKING, Any, Iterator
 
 from reconciler.policy import ACTIONS
+from reconciler.schemacheck import SchemaCheck
+
+if TYPE_CHECKING:
+    from jsonschema.exceptions import ValidationError
 
 Path = tuple[Any, ...]
 
@@ -35,14 +36,14 @@ def manifest_schema() -> dict[str, Any]:
 
 
 @functools.cache
-def manifest_validator() -> Draft202012Validator:
-    return Draft202012Validator(manifest_schema())
+def manifest_validator() -> SchemaCheck:
+    return SchemaCheck(manifest_schema())
 
 
 @functools.cache
-def policy_validator() -> Draft202012Validator:
+def policy_validator() -> SchemaCheck:
     """Validates a policy given as a JSON string or policyFile, once parsed."""
-    return Draft202012Validator({"$defs": manifest_schema()["$defs"], "$ref": "#/$defs/policyDocument"})
+    return SchemaCheck({"$defs": manifest_schema()["$defs"], "$ref": "#/$defs/policyDocument"})
 
 
 def _def(name: str) -> dict[str, Any]:
@@ -371,7 +372,7 @@ def _explain_alternatives(error: ValidationError, prefix: Path) -> Iterator[Prob
     yield Problem(path, f"{field_label(full)}: expected {_expected(types)}, got {describe(error.instance)}")
 
 
-def validate(validator: Draft202012Validator, instance: Any, prefix: Path = ()) -> list[Problem]:
+def validate(validator: SchemaCheck, instance: Any, prefix: Path = ()) -> list[Problem]:
     problems: list[Problem] = []
     for error in validator.iter_errors(instance):
         for p in explain(error, prefix):

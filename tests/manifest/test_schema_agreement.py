@@ -1,0 +1,84 @@
+"""The fast validator (jsonschema-rs) may only say "valid" when jsonschema agrees: a wrong
+"valid" would let a bad manifest or plan file through without its error. Checked on every
+broken-manifest row, every example, the policy documents, and random documents."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from test_manifest_cases import CASES
+from test_manifest_fuzz import scalars, strategies
+
+from reconciler.manifest import _schema
+from reconciler.schemacheck import SchemaCheck
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def documents(text: str) -> list[Any]:
+    try:
+        return [d for d in yaml.safe_load_all(text) if d is not None]
+    except yaml.YAMLError:
+        return []
+
+
+def agree(check: SchemaCheck, instance: Any) -> tuple[bool, bool]:
+    fast = check.surely_valid(instance)
+    full = not any(True for _ in check.full.iter_errors(instance))
+    assert full or not fast, f"jsonschema-rs accepts what jsonschema rejects: {instance!r}"
+    return fast, full
+
+
+def corpus() -> list[Any]:
+    out: list[Any] = []
+    for case in CASES:
+        for name, text in case.files.items():
+            if name.endswith((".yaml", ".yml")) and isinstance(text, str):
+                out.extend(documents(text))
+    for path in sorted((ROOT / "examples").rglob("*.y*ml")):
+        out.extend(d for d in documents(path.read_text(encoding="utf-8")) if isinstance(d, dict) and "version" in d)
+    return out
+
+
+def test_the_corpus_has_both_kinds() -> None:
+    verdicts = [agree(_schema.manifest_validator(), doc) for doc in corpus()]
+    assert sum(full for _, full in verdicts) >= 5  # the examples, at least
+    assert sum(not full for _, full in verdicts) >= 20
+    # on this corpus the two validators give the same answer, not just a safe one
+    assert all(fast == full for fast, full in verdicts)
+
+
+@pytest.mark.parametrize("text", [
+    '{"Version": "1", "Statement": []}',
+    '{"Version": "1", "Statement": {"Effect": "Allow", "Principal": "*", "Action": "tosvectors:*", "Resource": "*"}}',
+    '{"Version": "1", "Statement": {"Effect": "Maybe"}}',
+    '{"Version": 1, "Statement": [{"Effect": "Deny", "Principal": ["a"], "Action": ["tosvectors:Nope"], "Resource": []}]}',
+])
+def test_policy_documents(text: str) -> None:
+    agree(_schema.policy_validator(), json.loads(text))
+
+
+def test_values_it_cannot_represent_fall_back_to_jsonschema() -> None:
+    check = _schema.manifest_validator()
+    doc = {"version": 1, "buckets": [{"name": "abc", "indexes": [
+        {"name": "i", "dimension": 10**30, "distanceMetric": "cosine"}]}]}
+    assert agree(check, doc) == (False, False)
+    doc["buckets"][0]["indexes"][0]["dimension"] = float("nan")
+    assert agree(check, doc) == (False, False)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(doc=st.one_of(strategies(junk=False), strategies(junk=True), scalars))
+def test_random_documents(doc: Any) -> None:
+    agree(_schema.manifest_validator(), doc)
+
+
+def test_plan_file_schema() -> None:
+    check = SchemaCheck(json.loads((ROOT / "schemas" / "plan.schema.json").read_text()))
+    assert agree(check, {"format_version": 1}) == (False, False)
