@@ -29,6 +29,9 @@ if TYPE_CHECKING:  # httpx loads only when a transport is injected or a proxy is
 
 T = TypeVar("T")
 
+# The largest maxResults ListVectorBuckets and ListIndexes accept (the default is 100).
+MAX_PAGE = 500
+
 
 class VectorsClient:
     """Async client for TOS Vectors. Use as `async with VectorsClient(...) as client:`.
@@ -165,9 +168,8 @@ class VectorsClient:
 
     async def all_vector_buckets(self, *, prefix: str | None = None) -> list[VectorBucketSummary]:
         """ListVectorBuckets, every page."""
-        return await _walk(
-            "ListVectorBuckets", lambda token: self.list_vector_buckets(prefix=prefix, next_token=token)
-        )
+        return await _walk("ListVectorBuckets", lambda token: self.list_vector_buckets(
+            prefix=prefix, next_token=token, max_results=MAX_PAGE))
 
     async def delete_vector_bucket(self, bucket: str) -> None:
         """DeleteVectorBucket (the bucket must have no indexes)."""
@@ -237,8 +239,9 @@ class VectorsClient:
         return models.parse_index_page(_json(action, await self._bucket_call(action, bucket, payload)), bucket)
 
     async def all_indexes(self, bucket: str, *, prefix: str | None = None) -> list[IndexSummary]:
-        """ListIndexes, every page."""
-        return await _walk("ListIndexes", lambda token: self.list_indexes(bucket, prefix=prefix, next_token=token))
+        """ListIndexes, every page (of the largest size, so 100 indexes take one call, not two)."""
+        return await _walk("ListIndexes", lambda token: self.list_indexes(
+            bucket, prefix=prefix, next_token=token, max_results=MAX_PAGE))
 
     async def delete_index(self, bucket: str, index: str) -> None:
         """DeleteIndex (destroys the index's vectors)."""

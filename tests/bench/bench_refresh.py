@@ -35,7 +35,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import math
 import importlib.util
 import os
 import resource
@@ -68,13 +67,19 @@ class Estate:
         return self.buckets * self.per_bucket
 
     def expected_reads(self) -> int:
-        """What refresh must read without a prune scope: per bucket ListIndexes (one page up to
-        100 indexes) + GetVectorBucketPolicy, then one GetIndex per declared index."""
-        pages = max(1, math.ceil(self.per_bucket / 100))
-        return self.buckets * (pages + 1 + self.per_bucket)
+        """What refresh must read without a prune scope: per bucket ListIndexes (pages of 500)
+        + GetVectorBucketPolicy, then one GetIndex per declared index."""
+        return self.buckets * (list_pages(self.per_bucket, 500) + 1 + self.per_bucket)
 
     def sdk_calls_per_bucket(self) -> int:
-        return 3 + max(0, math.ceil(self.per_bucket / 100) - 1) + self.per_bucket
+        """GetVectorBucket, GetVectorBucketPolicy, ListIndexes with the SDK's default page (100)."""
+        return 2 + list_pages(self.per_bucket, 100) + self.per_bucket
+
+
+def list_pages(items: int, page: int) -> int:
+    """ListIndexes calls for `items` indexes: the emulator, like S3 Vectors, sends a nextToken
+    after every full page, so a multiple of the page size costs one more (empty) page."""
+    return items // page + 1
 
 
 @dataclass

@@ -25,10 +25,10 @@ async def test_all_vector_buckets_walks_every_page(client, server: FakeServer):
         got = await client.all_vector_buckets(prefix="rag-")
     assert [b.name for b in got] == ["rag-a", "rag-b", "rag-c"]
     assert isinstance(got[0], VectorBucketSummary)
-    assert server.bodies() == [
-        {"prefix": "rag-"},
-        {"prefix": "rag-", "nextToken": "t1"},
-        {"prefix": "rag-", "nextToken": "t2"},
+    assert server.bodies() == [  # the largest page the service allows: fewer round trips
+        {"prefix": "rag-", "maxResults": 500},
+        {"prefix": "rag-", "nextToken": "t1", "maxResults": 500},
+        {"prefix": "rag-", "nextToken": "t2", "maxResults": 500},
     ]
 
 
@@ -41,6 +41,7 @@ async def test_all_indexes_stops_on_empty_token(client, server: FakeServer):
         got = await client.all_indexes("my-bucket")
     assert got == [IndexSummary("my-bucket", "i1", "", 5), IndexSummary("my-bucket", "i2", "", 0)]
     assert [b.get("nextToken") for b in server.bodies()] == [None, "n"]
+    assert [b["maxResults"] for b in server.bodies()] == [500, 500]
 
 
 async def test_all_vectors_passes_flags_on_every_page(client, server: FakeServer):
