@@ -100,6 +100,12 @@ def _types(schema: dict[str, Any]) -> list[str]:
 
 def expected_types(path: Path) -> list[str]:
     """The JSON types the manifest schema allows at `path` (empty if it allows nothing / unknown)."""
+    # list positions do not change the answer: one walk serves every index's `dimension`
+    return list(_expected_types(tuple(0 if isinstance(seg, int) else seg for seg in path)))
+
+
+@functools.lru_cache(maxsize=1024)
+def _expected_types(path: Path) -> tuple[str, ...]:
     candidates: list[Any] = [manifest_schema()]
     for seg in path:
         nxt: list[Any] = []
@@ -118,7 +124,7 @@ def expected_types(path: Path) -> list[str]:
     for c in candidates:
         for s in _expand(c):
             types.extend(t for t in _types(s) if t not in types)
-    return types
+    return tuple(types)
 
 
 _INT = re.compile(r"[+-]?[0-9]+")

@@ -28,43 +28,72 @@ _STD = "tag:yaml.org,2002:"
 _MAX_NODES = 200_000  # alias expansion beyond this is an attack or a mistake
 
 
-class _Loader(yaml.SafeLoader):
+class _CachedResolver:
+    """Remembers the implicit tag of plain scalars: PyYAML's resolver runs a chain of regexes
+    for each one, and a manifest repeats the same keys and values thousands of times."""
+
+    _tags: dict[str, str] = {}
+
+    def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
+        if kind is ScalarNode and implicit[0] and len(value) <= 64:
+            tag = self._tags.get(value)
+            if tag is None:
+                tag = super().resolve(kind, value, implicit)  # type: ignore[misc]
+                if len(self._tags) < 4096:
+                    self._tags[value] = tag
+            return tag
+        return super().resolve(kind, value, implicit)  # type: ignore[misc]
+
+
+class _Loader(_CachedResolver, yaml.SafeLoader):
     """Used to compose nodes; of its constructors only the int/float/bool scalar ones are called."""
 
 
-class _FastLoader(getattr(yaml, "CSafeLoader", _Loader)):  # type: ignore[misc]
+class _FastLoader(_CachedResolver, getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
     """libyaml's parser (when PyYAML has it): the same nodes and marks, ~7x faster. Its
     error messages are vaguer, so a document it rejects is parsed again with _Loader."""
 
 
 @dataclass
 class Doc:
-    """One YAML document (or JSON text) as plain data plus where each part came from."""
+    """One YAML document (or JSON text) as plain data plus where each part came from.
+
+    Positions are kept as the parser's marks and become a Source only when asked for: a
+    manifest of thousands of indexes has tens of thousands of values, and only the few
+    with a problem are ever reported.
+    """
 
     file: str
     value: Any
     start: Source
-    positions: dict[Path, Source] = field(default_factory=dict)  # path -> value start
-    key_positions: dict[Path, Source] = field(default_factory=dict)  # path -> its key
+    positions: dict[Path, Any] = field(default_factory=dict)  # path -> mark of the value's start
+    key_positions: dict[Path, Any] = field(default_factory=dict)  # path -> mark of its key
     interpolated: set[Path] = field(default_factory=set)  # strings that had ${...}
     plain_raw: dict[Path, str] = field(default_factory=dict)  # unquoted non-strings: source text
     literal_blocks: dict[Path, tuple[int, int]] = field(default_factory=dict)  # '|' strings: 0-based content start
     broken: set[Path] = field(default_factory=set)  # values already reported (bad tag, undefined ${VAR}, ...)
+    offset: Callable[[Source], Source] | None = None  # maps positions in embedded text to the file's
 
     def is_broken(self, path: Path) -> bool:
         """Whether `path` is at or under a value that already has an error (so no more are piled on)."""
-        return any(tuple(path[:n]) in self.broken for n in range(len(path) + 1))
+        broken = self.broken
+        return bool(broken) and any(tuple(path[:n]) in broken for n in range(len(path) + 1))
+
+    def source(self, mark: Any) -> Source:
+        src = _source(self.file, mark)
+        return self.offset(src) if self.offset is not None else src
 
     def at(self, path: Path) -> Source:
         path = tuple(path)
         while path:
             if path in self.positions:
-                return self.positions[path]
+                return self.source(self.positions[path])
             path = path[:-1]
-        return self.positions.get((), self.start)
+        return self.source(self.positions[()]) if () in self.positions else self.start
 
     def key_at(self, path: Path) -> Source:
-        return self.key_positions.get(tuple(path)) or self.at(path)
+        mark = self.key_positions.get(tuple(path))
+        return self.source(mark) if mark is not None else self.at(path)
 
 
 class _TooBig(Exception):
@@ -98,30 +127,31 @@ class _Builder:
         self.count += 1
         if self.count > _MAX_NODES:
             raise _TooBig
-        src = _source(self.doc.file, node.start_mark)
-        self.doc.positions[path] = src
+        self.doc.positions[path] = node.start_mark
         if id(node) in self.active:
-            self.error(src, "recursive YAML alias: a node cannot contain itself", path)
+            self.error(self.doc.source(node.start_mark), "recursive YAML alias: a node cannot contain itself", path)
             return None
         self.active.add(id(node))
         try:
             if isinstance(node, ScalarNode):
-                return self.scalar(node, path, src)
+                return self.scalar(node, path)
             if isinstance(node, SequenceNode):
                 if node.tag != _STD + "seq":
-                    self.error(src, f"unsupported YAML tag {_tag_text(node.tag)!r}: only plain lists are allowed", path)
+                    self.error(self.doc.source(node.start_mark),
+                               f"unsupported YAML tag {_tag_text(node.tag)!r}: only plain lists are allowed", path)
                     return None
                 return [self.build(child, path + (i,)) for i, child in enumerate(node.value)]
             if isinstance(node, MappingNode):
                 if node.tag != _STD + "map":
-                    self.error(src, f"unsupported YAML tag {_tag_text(node.tag)!r}: only plain mappings are allowed", path)
+                    self.error(self.doc.source(node.start_mark),
+                               f"unsupported YAML tag {_tag_text(node.tag)!r}: only plain mappings are allowed", path)
                     return None
                 return self.mapping(node, path)
             return None  # pragma: no cover - PyYAML has no other node kinds
         finally:
             self.active.discard(id(node))
 
-    def scalar(self, node: ScalarNode, path: Path, src: Source) -> Any:
+    def scalar(self, node: ScalarNode, path: Path) -> Any:
         tag = node.tag
         if tag in (_STD + "str", _STD + "timestamp"):
             return self.string(node, path)
@@ -135,11 +165,11 @@ class _Builder:
             elif tag == _STD + "float":
                 value = self._constructor.construct_yaml_float(node)
             else:
-                self.error(src, f"unsupported YAML tag {_tag_text(tag)!r}: only strings, numbers, "
+                self.error(self.doc.source(node.start_mark), f"unsupported YAML tag {_tag_text(tag)!r}: only strings, numbers, "
                                 f"booleans, null, lists and mappings are allowed", path)
                 return None
         except Exception as e:  # int() of 10,000 digits, a bad explicit !!int, ...
-            self.error(src, f"invalid {_tag_text(tag)[2:]} {node.value[:40]!r}: {e}", path)
+            self.error(self.doc.source(node.start_mark), f"invalid {_tag_text(tag)[2:]} {node.value[:40]!r}: {e}", path)
             return None
         if not node.style:  # plain: None from PyYAML, "" from libyaml
             self.doc.plain_raw[path] = node.value
@@ -161,27 +191,29 @@ class _Builder:
     def mapping(self, node: MappingNode, path: Path) -> dict[str, Any]:
         out: dict[str, Any] = {}
         merged: list[tuple[Node, Node]] = []
-        seen: dict[str, Source] = {}
+        seen: dict[str, Any] = {}  # key -> its mark
+        key_positions = self.doc.key_positions
         for key_node, value_node in node.value:
             if key_node.tag == _STD + "merge":
                 merged.extend(self.merge_pairs(value_node))
                 continue
-            ksrc = _source(self.doc.file, key_node.start_mark)
+            mark = key_node.start_mark
             if not isinstance(key_node, ScalarNode):
-                self.error(ksrc, "mapping keys must be plain strings")
+                self.error(self.doc.source(mark), "mapping keys must be plain strings")
                 continue
             key = key_node.value
             if key in seen:
-                first = seen[key]
-                self.error(ksrc, f"duplicate key {key!r} (first at line {first.line}, column {first.col})")
+                first = self.doc.source(seen[key])
+                self.error(self.doc.source(mark), f"duplicate key {key!r} (first at line {first.line}, column {first.col})")
                 continue
-            seen[key] = ksrc
-            self.doc.key_positions[path + (key,)] = ksrc
-            out[key] = self.build(value_node, path + (key,))
+            seen[key] = mark
+            key_path = path + (key,)
+            key_positions[key_path] = mark
+            out[key] = self.build(value_node, key_path)
         for key_node, value_node in merged:  # explicit keys win over merged ones
             if isinstance(key_node, ScalarNode) and key_node.value not in out:
                 key = key_node.value
-                self.doc.key_positions[path + (key,)] = _source(self.doc.file, key_node.start_mark)
+                key_positions[path + (key,)] = key_node.start_mark
                 out[key] = self.build(value_node, path + (key,))
         return out
 
@@ -189,7 +221,7 @@ class _Builder:
         sources = node.value if isinstance(node, SequenceNode) else [node]
         for src in sources:
             if not isinstance(src, MappingNode):
-                self.error(_source(self.doc.file, src.start_mark), "'<<' (merge) needs a mapping or a list of mappings")
+                self.error(self.doc.source(src.start_mark), "'<<' (merge) needs a mapping or a list of mappings")
                 continue
             yield from src.value
 
@@ -252,7 +284,7 @@ def load_documents(
 
     With `interp` None, strings are left alone (used to locate values in JSON files).
     """
-    if _FastLoader is not _Loader:
+    if hasattr(yaml, "CSafeLoader"):
         fast_diags: list[Diagnostic] = []
         docs = _load_documents(text, file, interp, fast_diags, _FastLoader)
         if not any(d.message.startswith("invalid YAML") for d in fast_diags):
@@ -306,7 +338,6 @@ def json_positions(text: str, file: str, offset: Callable[[Source], Source] | No
         docs = []
     doc = docs[0] if len(docs) == 1 and not diags else Doc(file=file, value=None, start=fallback)
     if offset is not None:
-        doc.positions = {p: offset(s) for p, s in doc.positions.items()}
-        doc.key_positions = {p: offset(s) for p, s in doc.key_positions.items()}
+        doc.offset = offset
         doc.start = offset(doc.start)
     return doc
