@@ -13,7 +13,6 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 
 from reconciler.errors import ConfigError
 
@@ -56,6 +55,8 @@ def parse_retry_after(value: str | None, now: datetime) -> float | None:
         return max(0.0, float(value))
     except ValueError:
         pass
+    from email.utils import parsedate_to_datetime  # rare (most servers send seconds); 5 ms to import
+
     try:
         when = parsedate_to_datetime(value)
     except (TypeError, ValueError):

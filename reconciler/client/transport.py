@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import logging
-import platform
+import os
 import random
 import sys
 from typing import Any
@@ -25,7 +25,8 @@ from reconciler.errors import ApiError, ServiceError, TransportError, service_er
 logger = logging.getLogger("reconciler.client")
 
 USER_AGENT = (
-    f"reconciler/{__version__} ({sys.platform}/{platform.machine()}; python/{platform.python_version()})"
+    f"reconciler/{__version__} ({sys.platform}/{os.uname().machine if hasattr(os, 'uname') else 'unknown'}; "
+    f"python/{'.'.join(map(str, sys.version_info[:3]))})"
 )
 # The SDK's (requests') values; set explicitly because httpx's defaults differ.
 BASE_HEADERS = {"Accept-Encoding": "gzip, deflate", "Accept": "*/*", "Connection": "keep-alive"}
