@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import importlib.util
+import compileall
 import os
 import resource
 import subprocess
@@ -211,7 +211,7 @@ def bench_estate(estate: Estate, args: argparse.Namespace, work: Path) -> dict[s
     s = Samples()
     with running_emulator(data, "--latency-ms", str(args.latency_ms)) as emu:
         env = cli_env(emu.url)
-        run_cli(["--version"], env, work)  # warm the page cache and .pyc files
+        run_cli(["--version"], env, work)  # warm the page cache
         # diagnostics, once: the process floor and the in-process refresh (which also
         # counts the reads; every plan run below checks the estate is in sync: exit 0)
         floor_s, floor_cpu = run_cli(["validate", "-f", str(manifest)], env, work, want=0)
@@ -277,9 +277,9 @@ def main() -> int:
         parser.error("an account holds at most 100 vector buckets")
     print(f"bench_refresh {time.strftime('%Y-%m-%d %H:%M')}: latency {args.latency_ms:g} ms, parallelism "
           f"{args.parallelism}, median of up to {args.repeat}; {machine()}")
-    if importlib.util.find_spec("sniffio") is None:
-        print("note: sniffio is not installed: httpcore retries `import sniffio` (a failed import, a sys.path scan) "
-              "each time it creates a lock, which costs the async client CPU on every request")
+    # Measure reconciler as installed from a wheel, whose modules pip compiles: an editable
+    # checkout run with PYTHONDONTWRITEBYTECODE=1 would compile ~50 modules in every process.
+    compileall.compile_dir(str(Path(__file__).resolve().parents[2] / "reconciler"), quiet=1)
     started = time.perf_counter()
     results = []
     with tempfile.TemporaryDirectory(prefix="bench-refresh-") as tmp:
