@@ -129,10 +129,10 @@ class _Connection(asyncio.Protocol):
         self.parser = httptools.HttpResponseParser(self)
         self.waiter: asyncio.Future[Reply] | None = None
         self.lost = False
-        self.keep_alive = False
         self._start()
 
     def _start(self) -> None:
+        self.keep_alive = False
         self.received = False
         self.headers_done = False
         self.reason = b""
@@ -148,6 +148,8 @@ class _Connection(asyncio.Protocol):
         self.lost = True
 
     async def exchange(self, data: bytes, timeout: float) -> Reply:
+        if not self.usable():  # closed by the peer right after connecting: a write would vanish
+            raise Disconnected("Server disconnected without sending a response.")
         assert self.transport is not None
         self._start()
         self.waiter = waiter = self.loop.create_future()

@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 import pytest
 
 from reconciler.client import RetryPolicy, VectorsClient
-from reconciler.client.direct import DirectSender
+from reconciler.client.direct import DirectSender, _Connection
 from reconciler.client.pool import HttpxSender
 from reconciler.client.wire import ConnectFailed, Disconnected, TimedOut, Unusable, open_sender, proxy_configured
 from reconciler.errors import TransportError
@@ -229,3 +229,33 @@ def test_proxy_in_the_environment_selects_httpx(monkeypatch):
     monkeypatch.setenv("HTTPS_PROXY", "http://proxy.internal:3128")
     assert proxy_configured()
     assert isinstance(open_sender(**kw), HttpxSender)
+
+
+
+class _FakeTransport(asyncio.Transport):
+    def __init__(self) -> None:
+        super().__init__()
+        self.closing, self.written = False, b""
+
+    def write(self, data: bytes) -> None:  # like asyncio's: a closed transport drops the bytes
+        if not self.closing:
+            self.written += data
+
+    def is_closing(self) -> bool:
+        return self.closing
+
+    def close(self) -> None:
+        self.closing = True
+
+
+async def test_a_connection_lost_before_the_request_fails_at_once_not_at_the_timeout():
+    # the peer closed right after accepting, and connection_lost ran before the request
+    # was written: the bytes would vanish and the exchange wait for its whole timeout
+    conn = _Connection(("http", "127.0.0.1", 9), asyncio.get_running_loop())
+    transport = _FakeTransport()
+    conn.connection_made(transport)
+    transport.close()
+    conn.connection_lost(None)
+    with pytest.raises(Disconnected):
+        await asyncio.wait_for(conn.exchange(b"POST / HTTP/1.1\r\n\r\n", timeout=30.0), 5.0)
+    assert transport.written == b""
