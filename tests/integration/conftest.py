@@ -24,7 +24,9 @@ class Cli:
     extra_env: dict[str, str]
 
     def env(self) -> dict[str, str]:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("TOS_")}
+        # hermetic: no TOS_* settings and no proxy of the machine's (a test sets its own)
+        env = {k: v for k, v in os.environ.items()
+               if not k.startswith("TOS_") and k.lower() not in ("http_proxy", "https_proxy", "all_proxy")}
         env.update({"TOS_ENDPOINT": self.url, "TOS_ACCOUNT_ID": ACCOUNT, "NO_COLOR": "1"})
         env.update(self.extra_env)
         return env
