@@ -82,21 +82,21 @@ def open_client(resolved: Resolved, settings: Settings) -> VectorsClient:
     """A client for the resolved target; the embedded emulator runs in-process."""
     from reconciler.client import VectorsClient
 
-    transport = None
+    sender = None
     endpoint = resolved.target.endpoint
     if resolved.data_dir is not None:
-        from reconciler.emulator import embedded_transport
+        from reconciler.emulator import embedded_sender
 
         resolved.data_dir.mkdir(parents=True, exist_ok=True)
-        transport = embedded_transport(resolved.data_dir, account_id=resolved.target.account_id,
-                                       region=resolved.target.region)
+        sender = embedded_sender(resolved.data_dir, account_id=resolved.target.account_id,
+                                 region=resolved.target.region)
         endpoint = "http://127.0.0.1"
     return VectorsClient(
         region=resolved.target.region,
         endpoint=endpoint,
         account_id=resolved.target.account_id,
         credentials=resolved.credentials,
-        transport=transport,
+        sender=sender,
         max_connections=max(settings.parallelism, 1) * 2,
         max_rps=settings.max_rps,
     )

@@ -21,7 +21,7 @@ from reconciler.client.limits import AimdLimiter, TokenBucket
 from reconciler.client.models import Index, IndexSummary, Page, QueryMatch, Vector, VectorBucket, VectorBucketSummary
 from reconciler.client.retry import RetryPolicy
 from reconciler.client.transport import BASE_HEADERS, USER_AGENT, Transport, one_line
-from reconciler.client.wire import Reply, open_sender
+from reconciler.client.wire import Reply, Sender, open_sender
 from reconciler.errors import ApiError, ConfigError
 
 if TYPE_CHECKING:  # httpx loads only when a transport is injected or a proxy is set
@@ -36,8 +36,10 @@ MAX_PAGE = 500
 class VectorsClient:
     """Async client for TOS Vectors. Use as `async with VectorsClient(...) as client:`.
 
-    `transport` is an httpx transport (e.g. MockTransport, ASGITransport) for tests and the
-    embedded emulator. `clock` is a Clock, or a `() -> datetime` fixing the signing date.
+    `transport` is an httpx transport (e.g. MockTransport, ASGITransport) for tests; `sender`
+    any wire.Sender (the embedded emulator's is an inprocess.AsgiSender). Without either,
+    requests go straight to the endpoint (direct.DirectSender), or through httpx when a
+    proxy is configured. `clock` is a Clock, or a `() -> datetime` fixing the signing date.
     """
 
     def __init__(
@@ -48,6 +50,7 @@ class VectorsClient:
         account_id: str | None = None,
         credentials: Credentials | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
+        sender: Sender | None = None,
         retry: RetryPolicy | None = None,
         timeout: float = 30.0,
         max_connections: int = 64,
@@ -75,7 +78,9 @@ class VectorsClient:
         self._credentials = credentials
         clk = as_clock(clock)
         ua = user_agent or USER_AGENT
-        self._http = open_sender(
+        if sender is not None and transport is not None:
+            raise ConfigError("pass a transport or a sender, not both")
+        self._http = sender or open_sender(
             transport=transport,
             max_connections=max_connections,
             tls=self._endpoint.scheme == "https",

@@ -10,8 +10,9 @@
     errors.py       one exception per service error code
     server.py       `reconciler serve`: flags and the uvicorn runner
 
-`embedded_transport()` runs the same app in-process behind httpx (no socket): the CLI's
-default target when no endpoint or credentials are set.
+`embedded_sender()` runs the same app in-process for the client (no socket): the CLI's
+default target when no endpoint or credentials are set. `embedded_transport()` does the
+same behind httpx, for tests that wrap or inspect httpx transports.
 """
 
 from __future__ import annotations
@@ -19,11 +20,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-__all__ = ["EmulatorApp", "EmulatorConfig", "create_app", "embedded_transport"]
+__all__ = ["EmulatorApp", "EmulatorConfig", "create_app", "embedded_sender", "embedded_transport"]
 
 if TYPE_CHECKING:
     import httpx
 
+    from reconciler.client.wire import Sender
     from reconciler.emulator.app import EmulatorApp, EmulatorConfig, create_app
 
 
@@ -34,6 +36,16 @@ def __getattr__(name: str) -> Any:
 
         return getattr(app, name)
     raise AttributeError(f"module 'reconciler.emulator' has no attribute {name!r}")
+
+
+def embedded_sender(data_dir: str | Path, account_id: str = "2100000000", region: str = "cn-beijing") -> Sender:
+    """The CLI's embedded emulator: a client sender that calls an in-process emulator over
+    `data_dir` directly (no socket, no httpx). The database closes with the client."""
+    from reconciler.client.inprocess import AsgiSender
+    from reconciler.emulator.app import EmulatorConfig, create_app
+
+    app = create_app(EmulatorConfig(data_dir=data_dir, account_id=account_id, region=region))
+    return AsgiSender(app, on_close=app.close)
 
 
 def embedded_transport(data_dir: str | Path, account_id: str = "2100000000",

@@ -22,7 +22,7 @@ Timed (median of REPEAT; load and embedded: median of 2, the first run included)
   load       manifest.load_manifests of the same estate written as YAML (parse, schema,
              semantic checks: the other CPU cost a `plan` process pays before any request);
   embedded   the whole refresh + plan of `reconciler plan` at zero latency: VectorsClient over
-             reconciler.emulator.embedded_transport (in-process ASGI, no socket) and
+             reconciler.emulator.embedded_sender (in-process ASGI, no socket; what the CLI uses) and
              engine.make_plan, for the in-sync estate. This includes the emulator's own CPU
              (it runs in the same thread), so it is an upper bound of the client's share.
 
@@ -67,7 +67,7 @@ from _common import (  # noqa: E402
 
 from reconciler import engine, render  # noqa: E402
 from reconciler.client import VectorsClient  # noqa: E402
-from reconciler.emulator import embedded_transport  # noqa: E402
+from reconciler.emulator import embedded_sender  # noqa: E402
 from reconciler.manifest import load_manifests  # noqa: E402
 from reconciler.plan import Target  # noqa: E402
 from reconciler.planner import build_plan  # noqa: E402
@@ -94,7 +94,7 @@ def best_of(fn: Callable[[], Any], repeat: int, first: float | None = None) -> f
 
 async def _embedded_plan(data_dir: Path, manifest: Any, parallelism: int) -> Any:
     client = VectorsClient(endpoint="http://127.0.0.1", account_id=ACCOUNT, region=REGION,
-                           transport=embedded_transport(data_dir, account_id=ACCOUNT, region=REGION),
+                           sender=embedded_sender(data_dir, account_id=ACCOUNT, region=REGION),
                            max_connections=parallelism * 2)
     async with client:
         return await engine.make_plan(client, manifest, TARGET, parallelism=parallelism)

@@ -62,8 +62,8 @@ def test_client_methods_and_signatures():
 
 def test_constructor_keywords():
     params = inspect.signature(VectorsClient).parameters
-    assert list(params)[:10] == [
-        "region", "endpoint", "account_id", "credentials", "transport", "retry", "timeout",
+    assert list(params)[:11] == [
+        "region", "endpoint", "account_id", "credentials", "transport", "sender", "retry", "timeout",
         "max_connections", "max_rps", "clock",
     ]
     assert all(p.kind is inspect.Parameter.KEYWORD_ONLY for p in params.values())

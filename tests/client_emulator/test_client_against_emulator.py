@@ -1,5 +1,6 @@
-"""Our client drives every action against the emulator, in-process (embedded transport,
-no socket) and over HTTP (`reconciler serve`, with signatures checked)."""
+"""Our client drives every action against the emulator: in-process (the CLI's embedded
+sender, and httpx's ASGI transport; no socket) and over HTTP (`reconciler serve`, with
+signatures checked)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from typing import Awaitable, Callable, Iterator
 import pytest
 
 from reconciler.client import Credentials, RetryPolicy, Vector, VectorsClient
-from reconciler.emulator import embedded_transport
+from reconciler.emulator import embedded_sender, embedded_transport
 from reconciler.errors import (
     AccessDeniedError,
     ConflictError,
@@ -31,10 +32,14 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield emu.url
 
 
-@pytest.fixture(params=["in-process", "http"])
+@pytest.fixture(params=["in-process", "httpx-asgi", "http"])
 def make_client(request: pytest.FixtureRequest, tmp_path: Path) -> Factory:
     """A factory of clients for one emulator; each test uses its own bucket names."""
     if request.param == "in-process":
+        def factory(**kw: object) -> VectorsClient:
+            return VectorsClient(endpoint="http://127.0.0.1", account_id=ACCOUNT,
+                                 sender=embedded_sender(tmp_path / "embedded"), **kw)  # type: ignore[arg-type]
+    elif request.param == "httpx-asgi":
         def factory(**kw: object) -> VectorsClient:
             return VectorsClient(endpoint="http://127.0.0.1", account_id=ACCOUNT,
                                  transport=embedded_transport(tmp_path / "embedded"), **kw)  # type: ignore[arg-type]
@@ -53,7 +58,7 @@ def run(coro: Awaitable[None]) -> None:
 
 
 def unique(make_client: Factory, name: str) -> str:
-    return f"{name}-{'p' if make_client.mode == 'in-process' else 'h'}"  # type: ignore[attr-defined]
+    return f"{name}-{make_client.mode[0]}"  # type: ignore[attr-defined]
 
 
 def test_every_action_round_trips(make_client: Factory) -> None:

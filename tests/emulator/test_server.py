@@ -28,7 +28,8 @@ def _parse(*argv: str) -> argparse.Namespace:
 
 
 def test_public_names() -> None:
-    assert sorted(emulator.__all__) == ["EmulatorApp", "EmulatorConfig", "create_app", "embedded_transport"]
+    assert sorted(emulator.__all__) == ["EmulatorApp", "EmulatorConfig", "create_app", "embedded_sender",
+                                       "embedded_transport"]
 
 
 def test_flag_defaults() -> None:

@@ -1,0 +1,59 @@
+"""A sender that hands each request to an ASGI app in this process: no socket, no HTTP
+parsing. The CLI's embedded emulator uses it (reconciler.emulator.embedded_sender)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any
+from urllib.parse import urlsplit
+
+from reconciler.client.wire import Reply, TimedOut
+
+Message = dict[str, Any]
+App = Callable[[dict[str, Any], Callable[[], Awaitable[Message]], Callable[[Message], Awaitable[None]]], Awaitable[None]]
+
+
+class AsgiSender:
+    def __init__(self, app: App, on_close: Callable[[], None] | None = None):
+        self.app = app
+        self.on_close = on_close
+
+    async def send(self, base_url: str, path: str, headers: dict[str, str], body: bytes, timeout: float) -> Reply:
+        url = urlsplit(base_url)
+        raw = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]
+        raw.append((b"content-length", str(len(body)).encode()))
+        scope = {
+            "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
+            "scheme": url.scheme, "path": path, "raw_path": path.encode("latin-1"), "query_string": b"",
+            "root_path": "", "headers": raw, "client": ("127.0.0.1", 0),
+            "server": (url.hostname or "127.0.0.1", url.port or 80),
+        }
+        pending = [{"type": "http.request", "body": body, "more_body": False}]
+        start: Message = {}
+        chunks: list[bytes] = []
+
+        async def receive() -> Message:
+            return pending.pop() if pending else {"type": "http.disconnect"}
+
+        async def send(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                start.update(message)
+            elif message["type"] == "http.response.body":
+                chunks.append(message.get("body", b""))
+
+        try:
+            async with asyncio.timeout(timeout):
+                await self.app(scope, receive, send)
+        except TimeoutError:
+            raise TimedOut("") from None
+        out: dict[str, str] = {}
+        for name, value in start.get("headers", []):
+            key = name.decode("latin-1").lower()
+            text = value.decode("latin-1")
+            out[key] = f"{out[key]}, {text}" if key in out else text
+        return Reply(int(start.get("status", 500)), "", out, b"".join(chunks))
+
+    async def aclose(self) -> None:
+        if self.on_close is not None:
+            self.on_close()
