@@ -137,13 +137,15 @@ def in_memory(buckets: int, per_bucket: int, *, changed_every: int = 0, live_emp
 SHARES = (
     ("live.py", "run", "live._Reader.run: every read (client + in-process emulator)"),
     ("app.py", "_handle", "emulator: handling requests (server side)"),
-    ("_client.py", "send", "httpx AsyncClient.send (client HTTP stack, and the app when in-process)"),
-    ("connection_pool.py", "_assign_requests_to_connections", "httpcore pool bookkeeping (scans every connection)"),
-    ("<frozen importlib._bootstrap>", "_find_and_load", "imports at run time (e.g. a failed `import sniffio`, retried)"),
+    ("transport.py", "call", "client transport: headers, signing, retries, flow control"),
+    ("direct.py", "send", "direct HTTP/1.1 sender (request bytes, parse, keep-alive)"),
+    ("inprocess.py", "send", "embedded sender (the in-process app included)"),
+    ("_client.py", "send", "httpx AsyncClient.send (only with a proxy or an injected httpx transport)"),
+    ("<frozen importlib._bootstrap>", "_find_and_load", "imports at run time"),
     ("planner.py", "build_plan", "planner.build_plan"),
     ("diff.py", "changed_attributes", "diff.changed_attributes (DeepDiff)"),
-    ("_yaml.py", "load_documents", "YAML compose + build (pure-Python PyYAML)"),
-    ("_loader.py", "_check_document", "schema validation (jsonschema)"),
+    ("_yaml.py", "load_documents", "YAML compose (libyaml) + build with positions"),
+    ("_loader.py", "_check_document", "schema (jsonschema-rs; jsonschema only for errors) and checks"),
 )
 
 
