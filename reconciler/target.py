@@ -97,6 +97,7 @@ def open_client(resolved: Resolved, settings: Settings) -> VectorsClient:
         account_id=resolved.target.account_id,
         credentials=resolved.credentials,
         sender=sender,
-        max_connections=max(settings.parallelism, 1) * 2,
+        # the limiter starts at the parallelism: above it, a cut on throttling would change nothing
+        max_connections=max(settings.parallelism, 1),
         max_rps=settings.max_rps,
     )

@@ -17,7 +17,7 @@ from reconciler.client import models
 from reconciler.client.addressing import Endpoint, bucket_name_problem
 from reconciler.client.clock import Clock, as_clock
 from reconciler.client.credentials import Credentials
-from reconciler.client.limits import AimdLimiter, TokenBucket
+from reconciler.client.limits import AdaptiveRate, AimdLimiter, TokenBucket
 from reconciler.client.models import Index, IndexSummary, Page, QueryMatch, Vector, VectorBucket, VectorBucketSummary
 from reconciler.client.retry import RetryPolicy
 from reconciler.client.transport import BASE_HEADERS, USER_AGENT, Transport, one_line
@@ -95,6 +95,7 @@ class VectorsClient:
             retry=retry or RetryPolicy(),
             clock=clk,
             limiter=AimdLimiter(max_connections),
+            pacing=AdaptiveRate(clk),
             rate=TokenBucket(max_rps, clk) if max_rps is not None else None,
             rng=rng or random.Random(),
             timeout=timeout,

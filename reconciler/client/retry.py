@@ -21,12 +21,22 @@ RETRYABLE_EC = frozenset({"0005-00000044"})
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    """`max_attempts` counts the first try; delays and `total_timeout` are seconds."""
+    """`max_attempts` counts the first try; delays and `total_timeout` are seconds.
+
+    A call that was last refused with 429 may go on to `throttled_attempts` (three times as
+    many retries: 16 attempts instead of 6): throttling is the service asking to come back later, the client paces
+    itself after it (limits.AdaptiveRate), and a plan should not fail because one call was
+    unlucky while the pace settled. `total_timeout` bounds every call all the same.
+    """
 
     max_attempts: int = 6
     base_delay: float = 0.1
     max_delay: float = 5.0
     total_timeout: float = 60.0
+
+    @property
+    def throttled_attempts(self) -> int:
+        return 1 + 3 * (self.max_attempts - 1)
 
     def __post_init__(self) -> None:
         if self.max_attempts < 1:

@@ -17,7 +17,7 @@ from reconciler.client import signing
 from reconciler.client.addressing import Endpoint
 from reconciler.client.clock import Clock
 from reconciler.client.credentials import Credentials
-from reconciler.client.limits import AimdLimiter, TokenBucket
+from reconciler.client.limits import AdaptiveRate, AimdLimiter, TokenBucket
 from reconciler.client.retry import RetryPolicy, parse_retry_after, retryable_status
 from reconciler.client.wire import ConnectFailed, ConnectTimedOut, Disconnected, Reply, Sender, TimedOut, WireError
 from reconciler.errors import ApiError, ServiceError, TransportError, service_error_class
@@ -56,6 +56,7 @@ class Transport:
         retry: RetryPolicy,
         clock: Clock,
         limiter: AimdLimiter,
+        pacing: AdaptiveRate,
         rate: TokenBucket | None,
         rng: random.Random,
         timeout: float,
@@ -68,6 +69,7 @@ class Transport:
         self.retry = retry
         self.clock = clock
         self.limiter = limiter
+        self.pacing = pacing
         self.rate = rate
         self.rng = rng
         self.timeout = timeout
@@ -107,8 +109,9 @@ class Transport:
         attempt = 0
         while True:
             attempt += 1
-            ticket = await self.limiter.acquire()
+            ticket = await self.limiter.acquire(first=attempt > 1)
             try:
+                paced = await self.pacing.acquire()
                 if self.rate is not None:
                     await self.rate.acquire()
                 now = self.clock.monotonic()
@@ -118,30 +121,36 @@ class Transport:
                     raise _final(error)  # waiting for a rate-limit token used up the budget
                 headers = self.headers(action, host, attempt)
                 outcome = await self._send(action, base_url, headers, body, budget, where, attempt)
-            finally:
+            except BaseException:
                 self.limiter.release()
+                raise
+            throttled = isinstance(outcome, ServiceError) and outcome.status == 429
+            if throttled:  # cut before the slot is released, so the request it wakes sees the cut
+                self.limiter.on_throttled(ticket)
+                self.pacing.on_throttled(paced)
+            self.limiter.release()
 
             if isinstance(outcome, Reply):
                 self.limiter.on_success()
+                self.pacing.on_success()
                 return outcome
             error = outcome
             error.attempts = attempt
             if isinstance(error, ServiceError):
-                if error.status == 429:
-                    self.limiter.on_throttled(ticket)
                 retry, retry_after = retryable_status(error.status, error.ec), error.retry_after
             else:
                 cause = error.__cause__
                 retry, retry_after = isinstance(cause, WireError) and cause.retryable, None
-            if not retry or attempt >= policy.max_attempts:
+            limit = policy.throttled_attempts if throttled else policy.max_attempts
+            if not retry or attempt >= limit:
                 raise _final(error)
             delay = policy.backoff(attempt, self.rng)
-            if retry_after is not None:
-                delay = max(delay, retry_after)
+            if retry_after is not None:  # at least what the server asks, plus jitter, so that the
+                delay += retry_after     # calls it refused together do not all come back together
             if self.clock.monotonic() - started + delay >= policy.total_timeout:
                 logger.debug("giving up %s after %d attempts: %.1fs budget", action, attempt, policy.total_timeout)
                 raise _final(error)
-            logger.debug("retry %s in %.3fs (attempt %d/%d)", action, delay, attempt + 1, policy.max_attempts)
+            logger.debug("retry %s in %.3fs (attempt %d/%d)", action, delay, attempt + 1, limit)
             await self.clock.sleep(delay)
 
     async def _send(self, action: str, base_url: str, headers: dict[str, str], body: bytes, timeout: float,

@@ -142,7 +142,7 @@ async def _refresh(url: str, manifest_path: Path, parallelism: int) -> tuple[flo
         nonlocal reads
         reads = max(reads, done)
 
-    async with VectorsClient(endpoint=url, account_id=ACCOUNT, max_connections=parallelism * 2) as client:
+    async with VectorsClient(endpoint=url, account_id=ACCOUNT, max_connections=parallelism) as client:
         start = time.perf_counter()
         state = await refresh(client, manifest, parallelism=parallelism, progress=progress)
         elapsed = time.perf_counter() - start

@@ -8,7 +8,7 @@ import httpx
 import pytest
 from client_fakes import FakeClock, FakeServer, error, ok
 
-from reconciler.client.limits import AimdLimiter, TokenBucket
+from reconciler.client.limits import AdaptiveRate, AimdLimiter, TokenBucket
 
 pytestmark = pytest.mark.anyio
 
@@ -148,3 +148,100 @@ async def test_client_concurrency_is_bounded_and_adapts_to_429(make_client, serv
     assert len(limits_seen) == 14  # 10 calls + 4 retries
     assert min(limits_seen) == 2  # the burst of four 429s halved the limit once (not to 1)
     assert limiter.limit == 4  # ten successes grew it back: 2 -> 3 after 2, 3 -> 4 after 3 more
+
+
+async def test_ticket_is_the_epoch_when_the_slot_was_granted():
+    limiter = AimdLimiter(4)
+    tickets = [await limiter.acquire() for _ in range(4)]
+    waiter = asyncio.create_task(limiter.acquire())
+    await asyncio.sleep(0)
+    limiter.release()  # the waiter gets its slot at epoch 0 ...
+    limiter.on_throttled(tickets[0])  # ... and then a 429 of that same epoch cuts: 4 -> 2
+    ticket = await waiter
+    assert ticket == 0 and limiter.limit == 2
+    limiter.on_throttled(ticket)  # its own 429 is the same signal, not a second cut
+    assert limiter.limit == 2
+
+
+async def test_a_retry_waits_at_the_head_of_the_queue():
+    limiter = AimdLimiter(1)
+    await limiter.acquire()
+    order: list[str] = []
+
+    async def waiter(name: str, first: bool) -> None:
+        await limiter.acquire(first=first)
+        order.append(name)
+        limiter.release()
+
+    tasks = [asyncio.create_task(waiter("new-1", False)), asyncio.create_task(waiter("new-2", False))]
+    await asyncio.sleep(0)
+    tasks.append(asyncio.create_task(waiter("retry", True)))
+    await asyncio.sleep(0)
+    limiter.release()
+    await asyncio.gather(*tasks)
+    assert order == ["retry", "new-1", "new-2"]
+
+
+async def test_adaptive_rate_paces_only_after_throttling_then_grows_back():
+    clock = FakeClock()
+    rate = AdaptiveRate(clock)
+    for _ in range(20):  # 20 requests over 0.5 s: 40/s, unpaced
+        await rate.acquire()
+        clock.advance(0.025)
+    assert rate.rate is None and clock.sleeps == []
+    ticket = await rate.acquire()
+    rate.on_throttled(ticket)
+    assert rate.rate == pytest.approx(0.7 * 21 / 0.5)  # 0.7 x the rate that drew the 429: 21 sent in 0.5 s
+    rate.on_throttled(ticket)  # a 429 of a request sent before the cut: the same signal
+    assert rate.rate == pytest.approx(0.7 * 21 / 0.5)
+    paced = rate.rate
+    for _ in range(3):
+        await rate.acquire()
+    assert clock.sleeps == pytest.approx([1 / paced] * 2)  # the first goes at once, then 1/rate apart
+    for _ in range(int(paced)):  # one second of successes at full pace adds 30% of the cut rate
+        rate.on_success()
+    assert rate.rate == pytest.approx(paced * 1.3, rel=0.03)
+
+
+async def test_adaptive_rate_cut_never_goes_below_the_minimum():
+    clock = FakeClock()
+    rate = AdaptiveRate(clock, min_rate=0.5)
+    for _ in range(40):  # each 429 of a request sent after the last cut cuts by 0.7 again
+        rate.on_throttled(await rate.acquire())
+        clock.advance(5)
+    assert rate.rate == 0.5
+
+
+async def test_a_throttled_request_cuts_before_its_slot_wakes_the_next(make_client, server: FakeServer):
+    sent: list[int] = []  # in flight when each request reached the server
+    active = 0
+    refuse, gate = asyncio.Event(), asyncio.Event()
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        nonlocal active
+        active += 1
+        sent.append(active)
+        if len(sent) == 1:  # the first request is refused once all four slots are taken
+            await refuse.wait()
+            active -= 1
+            return error(429, "TooManyRequestsException", headers={"retry-after": "0"})
+        await gate.wait()
+        active -= 1
+        return ok({})
+
+    async with make_client(max_connections=4, transport=httpx.MockTransport(handler)) as client:
+        limiter = client._transport.limiter
+        calls = [asyncio.create_task(client.list_vector_buckets()) for _ in range(6)]
+        for _ in range(30):
+            await asyncio.sleep(0)
+        assert sent == [1, 2, 3, 4]
+        refuse.set()
+        for _ in range(30):
+            await asyncio.sleep(0)
+        # The 429 halved the limit to 2 before its slot was released: 3 still in flight, so
+        # the two waiting calls (and the retry) stay queued. Releasing first would have sent
+        # one more at the old limit of 4, into the same overload.
+        assert limiter.limit == 2 and active == 3 and sent == [1, 2, 3, 4]
+        gate.set()
+        await asyncio.gather(*calls)
+    assert len(sent) == 7 and max(sent[4:]) <= 3

@@ -37,7 +37,9 @@ async def test_429_with_retry_after_is_honoured(make_client, server: FakeServer,
     server.queue(error(429, "TooManyRequestsException", "slow down", headers={"retry-after": "2"}), ok({}))
     async with make_client() as client:
         await client.delete_index("my-bucket", "my-index")
-    assert clock.sleeps == [2.0]
+    # at least Retry-After, plus the jitter of the first backoff (under base_delay, 0.1 s),
+    # so that calls refused together do not come back together
+    assert len(clock.sleeps) == 1 and 2.0 <= clock.sleeps[0] <= 2.1
     assert retry_counts(server) == [None, "attempt=1; max=5"]
 
 
@@ -159,7 +161,7 @@ async def test_retry_after_beyond_the_budget_gives_up_at_once(make_client, serve
 
 async def test_total_timeout_counts_backoff(make_client, server: FakeServer, clock: FakeClock):
     server.default = error(503, headers={"retry-after": "0.4"})
-    policy = RetryPolicy(max_attempts=10, total_timeout=1.0)
+    policy = RetryPolicy(max_attempts=10, total_timeout=1.0, base_delay=0.0)  # no jitter: waits are Retry-After
     async with make_client(retry=policy) as client:
         with pytest.raises(ServerError) as info:
             await client.list_vector_buckets()
@@ -195,3 +197,26 @@ def test_parse_retry_after():
 def test_retry_policy_validation(kwargs):
     with pytest.raises(ConfigError):
         RetryPolicy(**kwargs)
+
+
+async def test_throttling_gets_three_times_the_retries_of_other_failures(make_client, server: FakeServer):
+    # a 429 asks the client to come back later, and it paces itself by then: a call that
+    # keeps being refused while the pace settles goes on (up to 16 attempts, in 60 s)
+    server.queue(*[error(429, "TooManyRequestsException", headers={"retry-after": "0"})] * 9, ok({}))
+    async with make_client() as client:
+        await client.list_vector_buckets()
+    assert len(server.requests) == 10
+
+    server.requests.clear()
+    server.default = error(429, "TooManyRequestsException", headers={"retry-after": "0"})
+    async with make_client() as client:
+        with pytest.raises(ThrottledError) as info:
+            await client.list_vector_buckets()
+    assert info.value.attempts == 16 and len(server.requests) == 16
+
+    server.requests.clear()
+    server.default = error(503, "ServiceUnavailableException")
+    async with make_client() as client:
+        with pytest.raises(ServerError) as info:
+            await client.list_vector_buckets()
+    assert info.value.attempts == 6  # other failures keep the usual 6
