@@ -25,6 +25,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Iterator
 from urllib.parse import urlsplit
 
+from tests.support.serving import serving
+
 MAX_RECORDS = 10_000
 MAX_BODY = 64 * 1024 * 1024
 TIMEOUT = 30.0
@@ -63,6 +65,9 @@ def _handler(proxy: RecordingProxy) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
         timeout = TIMEOUT  # idle keep-alive connections end after this
+        # the head and the body of an answer are separate writes: with Nagle on, the body
+        # waits for the client's delayed ACK of the head (up to 40 ms per request)
+        disable_nagle_algorithm = True
 
         def log_message(self, format: str, *args: object) -> None:  # quiet
             pass
@@ -109,12 +114,5 @@ def recording_proxy(upstream: str) -> Iterator[RecordingProxy]:
     server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(proxy))
     server.daemon_threads = True
     proxy.url = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
-                              name="recording-proxy", daemon=True)
-    thread.start()
-    try:
+    with serving(server, "recording-proxy"):
         yield proxy
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
