@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import socket
-import sqlite3
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -84,6 +83,8 @@ def _bind(host: str, port: int) -> socket.socket:
 
 def run_from_args(args: argparse.Namespace) -> int:
     """Serve until interrupted (SIGINT/SIGTERM); returns the exit code."""
+    import sqlite3  # here, not at the top: every CLI run imports this module for its flags
+
     import uvicorn
 
     config = config_from_args(args)
