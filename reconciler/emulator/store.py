@@ -242,11 +242,11 @@ class Store:
     def get_index(self, account: str, bucket: str, name: str) -> IndexRow:
         """GetIndex; also the existence check of every index-scoped action."""
         with self.lock:
-            self.get_bucket(account, bucket)
             rows = self._read(f"SELECT {_INDEX_COLUMNS} FROM indexes WHERE account=? AND bucket=? AND name=?",
                               (account, bucket, name))
-        if not rows:
-            raise VectorIndexNotFound(f"index {name!r} does not exist in vector bucket {bucket!r}")
+            if not rows:  # which 404: an index implies its bucket (a bucket with indexes cannot be deleted)
+                self.get_bucket(account, bucket)
+                raise VectorIndexNotFound(f"index {name!r} does not exist in vector bucket {bucket!r}")
         return _index_row(rows[0])
 
     def list_indexes(self, account: str, bucket: str, prefix: str | None, after: str | None,
