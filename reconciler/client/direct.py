@@ -101,7 +101,9 @@ class DirectSender:
         except TimeoutError:
             conn.close()
             raise ConnectTimedOut("") from None
-        except OSError as exc:  # refused, unreachable, DNS, TLS (ssl.SSLError is an OSError)
+        except ssl.SSLCertVerificationError as exc:  # an untrusted server stays untrusted: no retry
+            raise ConnectFailed(str(exc), retryable=False) from None
+        except OSError as exc:  # refused, unreachable, DNS, other TLS failures (ssl.SSLError is one)
             raise ConnectFailed(str(exc) or type(exc).__name__) from None
         return conn
 

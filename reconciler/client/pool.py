@@ -9,6 +9,7 @@ the square of the pool's size (encode/httpcore#1035).
 from __future__ import annotations
 
 import itertools
+import ssl
 from typing import Any
 
 import httpx
@@ -59,7 +60,8 @@ def wire_error(exc: httpx.RequestError) -> WireError:
     if isinstance(exc, httpx.TimeoutException):
         return TimedOut(detail, kind)
     if isinstance(exc, httpx.ConnectError):
-        return ConnectFailed(detail, kind)
+        untrusted = isinstance(exc.__cause__ or exc.__context__, ssl.SSLCertVerificationError)
+        return ConnectFailed(detail, kind, retryable=not untrusted)
     if isinstance(exc, httpx.RemoteProtocolError):
         return Disconnected(detail, kind)
     if isinstance(exc, httpx.NetworkError):  # read/write/close errors

@@ -2,7 +2,7 @@
 
 Retried, for every action: 408, 429, 5xx, 400 with EC 0005-00000044 (as the Go SDK does),
 timeouts, connection errors and dropped connections (wire.WireError.retryable: not a bad
-URL, scheme or encoding, which retrying cannot fix). Waits are exponential with full jitter,
+URL, scheme or encoding, nor an untrusted certificate, which retrying cannot fix). Waits are exponential with full jitter,
 never shorter than the server's Retry-After, and the whole call is bounded by
 `total_timeout`. A retried Create can answer Conflict and a retried Delete NotFound; the
 executor accounts for that.

@@ -31,11 +31,13 @@ class WireError(Exception):
     retryable = True
     kind = "NetworkError"
 
-    def __init__(self, detail: str = "", kind: str | None = None):
+    def __init__(self, detail: str = "", kind: str | None = None, *, retryable: bool | None = None):
         super().__init__(detail)
         self.detail = detail
         if kind is not None:
             self.kind = kind
+        if retryable is not None:
+            self.retryable = retryable
 
 
 class ConnectFailed(WireError):
