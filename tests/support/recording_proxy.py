@@ -25,11 +25,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Iterator
 from urllib.parse import urlsplit
 
-from tests.support.serving import serving
+from tests.support.serving import TIMEOUT, ProxyHandler, serving
 
 MAX_RECORDS = 10_000
 MAX_BODY = 64 * 1024 * 1024
-TIMEOUT = 30.0
 READ_PREFIXES = ("Get", "List", "Query")  # the actions that change nothing
 _HOP_BY_HOP = {"connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade", "te", "trailer"}
 
@@ -62,15 +61,7 @@ class RecordingProxy:
 def _handler(proxy: RecordingProxy) -> type[BaseHTTPRequestHandler]:
     up = urlsplit(proxy.upstream)
 
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-        timeout = TIMEOUT  # idle keep-alive connections end after this
-        # the head and the body of an answer are separate writes: with Nagle on, the body
-        # waits for the client's delayed ACK of the head (up to 40 ms per request)
-        disable_nagle_algorithm = True
-
-        def log_message(self, format: str, *args: object) -> None:  # quiet
-            pass
+    class Handler(ProxyHandler):
 
         def _forward(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)

@@ -50,11 +50,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Iterator
 from urllib.parse import urlsplit
 
-from tests.support.serving import serving
+from tests.support.serving import TIMEOUT, ProxyHandler, serving
 
 MAX_RECORDS = 100_000
 MAX_BODY = 64 * 1024 * 1024
-TIMEOUT = 30.0
 HOST_ID = "throttling-proxy"
 THROTTLED_EC = "9999-00000429"  # the emulator's EC for TooManyRequestsException
 _HOP_BY_HOP = {"connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade", "te", "trailer"}
@@ -231,16 +230,8 @@ def _throttled_body(request_id: str) -> bytes:
 def _handler(proxy: ThrottlingProxy) -> type[BaseHTTPRequestHandler]:
     up = urlsplit(proxy.upstream)
 
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-        timeout = TIMEOUT  # idle keep-alive connections end after this
-        # TCP_NODELAY: the head and the body of an answer are two writes, and with Nagle the
-        # body waits for the client's delayed ACK of the head (up to 40 ms on Linux)
-        disable_nagle_algorithm = True
+    class Handler(ProxyHandler):
         upstream: http.client.HTTPConnection | None = None  # one per client connection, reused
-
-        def log_message(self, format: str, *args: object) -> None:  # quiet
-            pass
 
         def finish(self) -> None:
             try:
