@@ -259,3 +259,52 @@ async def test_a_connection_lost_before_the_request_fails_at_once_not_at_the_tim
     with pytest.raises(Disconnected):
         await asyncio.wait_for(conn.exchange(b"POST / HTTP/1.1\r\n\r\n", timeout=30.0), 5.0)
     assert transport.written == b""
+
+
+def _garbled_responses():
+    from hypothesis import strategies as st
+
+    valid = (b"HTTP/1.1 200 OK\r\nContent-Length: 45\r\nx-tos-request-id: r\r\n\r\n"
+             b'{"index": {"indexName": "i", "dimension": 3}}')
+    mutated = st.tuples(st.integers(0, len(valid)), st.integers(0, 8), st.binary(max_size=12)).map(
+        lambda t: valid[: t[0]] + t[2] + valid[t[0] + t[1]:])
+    return st.one_of(mutated, st.binary(max_size=200), st.just(valid))
+
+
+def test_any_bytes_from_the_server_give_a_result_or_an_api_error():
+    """Whatever a server (or something pretending to be one) sends back, a call returns a
+    result or raises ApiError (TransportError included): never another exception."""
+    from hypothesis import HealthCheck, given, settings
+
+    from reconciler.errors import ApiError
+
+    @settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @given(reply=_garbled_responses())
+    def check(reply: bytes) -> None:
+        async def run() -> None:
+            async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+                try:
+                    await reader.readuntil(b"\r\n\r\n")
+                    writer.write(reply)
+                    await writer.drain()
+                except (asyncio.IncompleteReadError, ConnectionError):
+                    pass
+                finally:
+                    writer.close()
+
+            server = await asyncio.start_server(answer, "127.0.0.1", 0)
+            url = f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}"
+            try:
+                async with VectorsClient(endpoint=url, account_id="2100000001", timeout=2.0,
+                                         retry=RetryPolicy(max_attempts=1)) as client:
+                    try:
+                        await client.get_index("my-bucket", "i")
+                    except ApiError:
+                        pass
+            finally:
+                server.close()
+                await server.wait_closed()
+
+        asyncio.run(run())
+
+    check()
