@@ -12,8 +12,9 @@ emulator database, starts `reconciler serve --latency-ms N` on it and runs
 
   baseline     straight to the emulator: no quota;
   rps          through tests/support/throttling_proxy.py with a quota of --rps requests per
-               second (token bucket of --burst), twice: (a) as is, where only the client's
-               AIMD limiter reacts to the 429s, and (b) with `--max-rps` equal to the quota;
+               second (token bucket of --burst), twice: (a) as is, where the client's own
+               flow control (AIMD limiter and adaptive pace, reconciler/client/limits.py)
+               reacts to the 429s, and (b) with `--max-rps` equal to the quota;
   inflight     through the proxy with a quota of --inflight requests in flight, twice:
                (a) as is (AIMD), and (b) with `--parallelism` equal to the quota.
 
