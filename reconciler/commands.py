@@ -22,7 +22,7 @@ from reconciler.plan import Plan, parse_address
 from reconciler.progress import Progress
 from reconciler.target import Resolved, Settings, open_client, resolve
 
-# The engine, client and renderers (httpx, deepdiff, numpy: most of start-up time) load on
+# The engine, client and renderers (asyncio, uvloop, deepdiff: most of start-up time) load on
 # first use, so `validate` in a pre-commit hook stays quick.
 if TYPE_CHECKING:
     from reconciler.client import VectorsClient

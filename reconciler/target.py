@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Mapping
 from reconciler.errors import ConfigError
 from reconciler.plan import Target
 
-if TYPE_CHECKING:  # the client (httpx) loads only when a command talks to a service
+if TYPE_CHECKING:  # the client loads only when a command talks to a service
     from reconciler.client import Credentials, VectorsClient
 
 DEFAULT_REGION = "cn-beijing"
