@@ -7,7 +7,6 @@ turned into one line each by cli.main.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
 import signal
 import sys
@@ -91,6 +90,8 @@ async def _client(resolved: Resolved, args: argparse.Namespace) -> AsyncIterator
 def _run(coro: Awaitable[T]) -> T:
     """On uvloop where it exists (not on Windows): a third less CPU per request than asyncio's
     own loop, which is what a refresh of thousands of reads spends its CPU on."""
+    import asyncio
+
     try:
         import uvloop
     except ImportError:
@@ -311,6 +312,8 @@ async def _execute(args: argparse.Namespace, client: VectorsClient, the_plan: Pl
     """Run the plan; the first SIGINT stops new steps and lets running ones finish."""
     from reconciler import engine, render
     from reconciler.executor import ApplyResult, StepResult
+
+    import asyncio
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
