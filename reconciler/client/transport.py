@@ -75,6 +75,7 @@ class Transport:
         self.timeout = timeout
         self.user_agent = user_agent
         self._who = self.credentials.masked_access_key if self.credentials else "anonymous"
+        self._unresponsive: str | None = None  # why calls are no longer sent (see call)
 
     def headers(self, action: str, host: str, attempt: int) -> dict[str, str]:
         """Headers for one attempt, signed with a fresh date (SDK order and names)."""
@@ -100,6 +101,19 @@ class Transport:
     async def call(
         self, action: str, payload: dict[str, Any], *, bucket: str | None = None, account_id: str | None = None
     ) -> Reply:
+        # Once a call has used up its retries on timeouts, the endpoint has stopped answering
+        # (a hung server, a black-holed network): later calls fail at once instead of each
+        # waiting out its own timeouts, which for an apply of many steps would add minutes.
+        if self._unresponsive is not None:
+            raise TransportError(action, f"not sent: {self._unresponsive}")
+        try:
+            return await self._call(action, payload, bucket, account_id)
+        except TransportError as e:
+            if isinstance(e.__cause__, (TimedOut, ConnectTimedOut)) and self._unresponsive is None:
+                self._unresponsive = f"an earlier {action} gave up on timeouts ({e.message})"
+            raise
+
+    async def _call(self, action: str, payload: dict[str, Any], bucket: str | None, account_id: str | None) -> Reply:
         base_url, host = self.endpoint.target(bucket, account_id)
         where = host if base_url.endswith("://" + host) else f"{host} via {base_url}"
         body = encode_body(payload)

@@ -220,3 +220,28 @@ async def test_throttling_gets_three_times_the_retries_of_other_failures(make_cl
         with pytest.raises(ServerError) as info:
             await client.list_vector_buckets()
     assert info.value.attempts == 6  # other failures keep the usual 6
+
+
+async def test_after_a_call_gives_up_on_timeouts_later_calls_fail_at_once(make_client, server: FakeServer):
+    # a hung endpoint: every attempt times out. The first call waits out its retries; the
+    # next ones are not sent, so an apply of many steps fails in one timeout budget, not
+    # in one per step
+    server.default = httpx.ReadTimeout("no answer")
+    async with make_client(retry=RetryPolicy(max_attempts=2, base_delay=0.0)) as client:
+        with pytest.raises(TransportError) as first:
+            await client.get_index("my-bucket", "a")
+        sent = len(server.requests)
+        with pytest.raises(TransportError) as later:
+            await client.get_index("my-bucket", "b")
+    assert sent == 2 and len(server.requests) == 2  # the later call reached nothing
+    assert "(after 2 attempts)" in str(first.value)
+    assert str(later.value).startswith("GetIndex: not sent: an earlier GetIndex gave up on timeouts (timed out waiting")
+
+
+async def test_a_refused_connection_does_not_stop_later_calls(make_client, server: FakeServer):
+    server.queue(httpx.ConnectError("refused"), httpx.ConnectError("refused"))
+    async with make_client(retry=RetryPolicy(max_attempts=2, base_delay=0.0)) as client:
+        with pytest.raises(TransportError):
+            await client.get_index("my-bucket", "a")
+        await client.list_vector_buckets()  # the server is back: nothing was latched
+    assert len(server.requests) == 3
