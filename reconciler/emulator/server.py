@@ -13,10 +13,11 @@ The secret key is never printed.
 from __future__ import annotations
 
 import argparse
+import signal
 import socket
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from reconciler.argtypes import non_negative_float, port
 from reconciler.errors import ConfigError
@@ -105,11 +106,31 @@ def run_from_args(args: argparse.Namespace) -> int:
     auth = ", signatures checked" if config.access_key else ""
     print(f"emulator listening on http://{shown_host}:{port} (data: {config.data_dir}, "
           f"account {config.account_id}, region {config.region}{auth})", file=sys.stderr, flush=True)
-    server = uvicorn.Server(uvicorn.Config(app, log_level="debug" if getattr(args, "debug", False) else "warning",
-                                           access_log=False, lifespan="on"))
+    server = _server_class()(uvicorn.Config(app, log_level="debug" if getattr(args, "debug", False) else "warning",
+                                            access_log=False, lifespan="on"))
     try:
         server.run(sockets=[sock])
     finally:
         app.close()
         sock.close()
+    if server.interrupted:  # Ctrl-C: the CLI says so and exits 130
+        raise KeyboardInterrupt
     return 0
+
+
+def _server_class() -> type:
+    import uvicorn
+
+    class Server(uvicorn.Server):
+        """Remembers a Ctrl-C, so that serve exits 130 however the signal uvicorn re-raises
+        after its graceful shutdown is handled: in one CI run (uvicorn 0.54 on uvloop) it
+        was lost and the process exited 0."""
+
+        interrupted = False
+
+        def handle_exit(self, sig: int, frame: Any) -> None:
+            if sig == signal.SIGINT:
+                self.interrupted = True
+            super().handle_exit(sig, frame)
+
+    return Server
