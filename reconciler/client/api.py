@@ -20,7 +20,7 @@ from reconciler.client.credentials import Credentials
 from reconciler.client.limits import AdaptiveRate, AimdLimiter, TokenBucket
 from reconciler.client.models import Index, IndexSummary, Page, QueryMatch, Vector, VectorBucket, VectorBucketSummary
 from reconciler.client.retry import RetryPolicy
-from reconciler.client.transport import BASE_HEADERS, USER_AGENT, Transport, one_line
+from reconciler.client.transport import USER_AGENT, Transport, one_line
 from reconciler.client.wire import Reply, Sender, open_sender
 from reconciler.errors import ApiError, ConfigError
 
@@ -81,12 +81,7 @@ class VectorsClient:
         if sender is not None and transport is not None:
             raise ConfigError("pass a transport or a sender, not both")
         self._http = sender or open_sender(
-            transport=transport,
-            max_connections=max_connections,
-            tls=self._endpoint.scheme == "https",
-            timeout=timeout,
-            default_headers={"User-Agent": ua, **BASE_HEADERS},
-        )
+            transport=transport, max_connections=max_connections, tls=self._endpoint.scheme == "https")
         self._transport = Transport(
             endpoint=self._endpoint,
             region=region,

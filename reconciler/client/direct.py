@@ -22,13 +22,22 @@ from urllib.parse import urlsplit
 
 import httptools
 
-from reconciler.client.wire import ConnectFailed, ConnectTimedOut, Disconnected, Reply, TimedOut, Unusable, WireError
+from reconciler.client.wire import (
+    ConnectFailed,
+    ConnectTimedOut,
+    Disconnected,
+    Reply,
+    TimedOut,
+    Unusable,
+    WireError,
+    header_dict,
+)
 
 Key = tuple[str, str, int]  # scheme, host, port
 
 
 class DirectSender:
-    def __init__(self, *, max_connections: int, tls: bool):
+    def __init__(self, *, max_connections: int):
         self.max_idle = max_connections
         self._idle: dict[Key, list[_Connection]] = {}
         self._idle_count = 0
@@ -219,10 +228,7 @@ class _Connection(asyncio.Protocol):
         waiter = self.waiter
         if waiter is None or waiter.done():
             return
-        headers: dict[str, str] = {}
-        for raw_name, raw_value in self.headers:
-            name, value = raw_name.decode("latin-1").lower(), raw_value.decode("latin-1").strip()
-            headers[name] = f"{headers[name]}, {value}" if name in headers else value
+        headers = header_dict(self.headers)
         content = b"".join(self.body)
         try:
             content = _decode(content, headers.get("content-encoding", ""))

@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import urlsplit
 
-from reconciler.client.wire import Reply, TimedOut
+from reconciler.client.wire import Reply, TimedOut, header_dict
 
 Message = dict[str, Any]
 App = Callable[[dict[str, Any], Callable[[], Awaitable[Message]], Callable[[Message], Awaitable[None]]], Awaitable[None]]
@@ -47,12 +47,7 @@ class AsgiSender:
                 await self.app(scope, receive, send)
         except TimeoutError:
             raise TimedOut("") from None
-        out: dict[str, str] = {}
-        for name, value in start.get("headers", []):
-            key = name.decode("latin-1").lower()
-            text = value.decode("latin-1")
-            out[key] = f"{out[key]}, {text}" if key in out else text
-        return Reply(int(start.get("status", 500)), "", out, b"".join(chunks))
+        return Reply(int(start.get("status", 500)), "", header_dict(start.get("headers", [])), b"".join(chunks))
 
     async def aclose(self) -> None:
         if self.on_close is not None:

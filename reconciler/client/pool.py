@@ -20,8 +20,7 @@ SHARD_SIZE = 8
 
 
 class HttpxSender:
-    def __init__(self, *, transport: httpx.AsyncBaseTransport | None, max_connections: int, tls: bool,
-                 **client_kw: Any):
+    def __init__(self, *, transport: httpx.AsyncBaseTransport | None, max_connections: int, tls: bool):
         # an injected transport (the embedded emulator, a mock) has no socket pool to split
         sizes = [max_connections] if transport is not None else _split(max_connections)
         # Loading the CA bundle costs ~50 ms: once, shared, and only for an https endpoint.
@@ -31,7 +30,6 @@ class HttpxSender:
                 transport=transport,
                 verify=verify,
                 limits=httpx.Limits(max_connections=n, max_keepalive_connections=n),
-                **client_kw,
             )
             for n in sizes
         ]

@@ -28,7 +28,7 @@ USER_AGENT = (
     f"reconciler/{__version__} ({sys.platform}/{os.uname().machine if hasattr(os, 'uname') else 'unknown'}; "
     f"python/{'.'.join(map(str, sys.version_info[:3]))})"
 )
-# The SDK's (requests') values; set explicitly because httpx's defaults differ.
+# The SDK's (requests') values, sent with every request whichever sender carries it.
 BASE_HEADERS = {"Accept-Encoding": "gzip, deflate", "Accept": "*/*", "Connection": "keep-alive"}
 MAX_MESSAGE = 300
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from collections.abc import Iterable
 from typing import Any, Protocol
 
 PROXY_VARS = ("http_proxy", "https_proxy", "all_proxy")
@@ -67,6 +68,15 @@ class Unusable(WireError):
     kind = "UnsupportedProtocol"
 
 
+def header_dict(pairs: Iterable[tuple[bytes, bytes]]) -> dict[str, str]:
+    """Raw response headers as Reply.headers: lower-case names, repeats joined with ", "."""
+    headers: dict[str, str] = {}
+    for raw_name, raw_value in pairs:
+        name, value = raw_name.decode("latin-1").lower(), raw_value.decode("latin-1").strip()
+        headers[name] = f"{headers[name]}, {value}" if name in headers else value
+    return headers
+
+
 class Sender(Protocol):
     async def send(self, base_url: str, path: str, headers: dict[str, str], body: bytes, timeout: float) -> Reply:
         """POST `body` to `base_url` (scheme://host[:port]) + `path`, with `headers` (Host included)."""
@@ -80,14 +90,13 @@ def proxy_configured(environ: Any = os.environ) -> bool:
     return any(environ.get(name) or environ.get(name.upper()) for name in PROXY_VARS)
 
 
-def open_sender(*, transport: Any, max_connections: int, tls: bool, timeout: float,
-                default_headers: dict[str, str]) -> Sender:
-    """The direct sender, unless a transport is injected or a proxy is configured."""
+def open_sender(*, transport: Any, max_connections: int, tls: bool) -> Sender:
+    """The direct sender, unless a transport is injected or a proxy is configured. (Headers
+    and the timeout come with each request, so the senders have no defaults of their own.)"""
     if transport is None and not proxy_configured():
         from reconciler.client.direct import DirectSender
 
-        return DirectSender(max_connections=max_connections, tls=tls)
+        return DirectSender(max_connections=max_connections)
     from reconciler.client.pool import HttpxSender
 
-    return HttpxSender(transport=transport, max_connections=max_connections, tls=tls,
-                       headers=default_headers, timeout=timeout, follow_redirects=False)
+    return HttpxSender(transport=transport, max_connections=max_connections, tls=tls)

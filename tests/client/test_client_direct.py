@@ -91,7 +91,7 @@ async def send(sender: DirectSender, url: str, body: bytes = b"{}", timeout: flo
 
 async def test_request_bytes_and_keep_alive_reuse(serve):
     server = await serve([ok(b'{"a": 1}', "x-tos-request-id: r1"), ok(b'{"a": 2}')])
-    sender = DirectSender(max_connections=4, tls=False)
+    sender = DirectSender(max_connections=4)
     try:
         first = await send(sender, server.url, b'{"x": 1}')
         second = await send(sender, server.url)
@@ -111,7 +111,7 @@ async def test_chunked_gzip_and_repeated_headers(serve):
     reply = (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Encoding: gzip\r\n"
              b"Vary: a\r\nVary: b\r\n\r\n" + chunked)
     server = await serve([reply, ok(zlib.compress(b"{}"), "Content-Encoding: deflate")])
-    sender = DirectSender(max_connections=4, tls=False)
+    sender = DirectSender(max_connections=4)
     try:
         got = await send(sender, server.url)
         deflated = await send(sender, server.url)
@@ -124,7 +124,7 @@ async def test_chunked_gzip_and_repeated_headers(serve):
 
 async def test_body_delimited_by_close_and_connection_close(serve):
     server = await serve([b"HTTP/1.1 200 OK\r\n\r\nuntil-close", ok(b"x", "Connection: close"), ok(b"y")])
-    sender = DirectSender(max_connections=4, tls=False)
+    sender = DirectSender(max_connections=4)
     try:
         assert (await send(sender, server.url)).content == b"until-close"
         assert (await send(sender, server.url)).content == b"x"
@@ -136,7 +136,7 @@ async def test_body_delimited_by_close_and_connection_close(serve):
 
 async def test_idle_connection_closed_by_the_server_is_not_reused(serve):
     server = await serve([ok(b"1", "Connection: keep-alive")])
-    sender = DirectSender(max_connections=4, tls=False)
+    sender = DirectSender(max_connections=4)
     try:
         await send(sender, server.url)
         server.replies.append(ok(b"2"))
@@ -158,7 +158,7 @@ async def test_idle_connection_closed_by_the_server_is_not_reused(serve):
 )
 async def test_broken_responses(serve, reply, error, text):
     server = await serve([reply])
-    sender = DirectSender(max_connections=4, tls=False)
+    sender = DirectSender(max_connections=4)
     try:
         with pytest.raises(error) as info:
             await send(sender, server.url)
@@ -169,7 +169,7 @@ async def test_broken_responses(serve, reply, error, text):
 
 async def test_timeout_closes_the_connection(serve):
     server = await serve([HANG])
-    sender = DirectSender(max_connections=4, tls=False)
+    sender = DirectSender(max_connections=4)
     try:
         with pytest.raises(TimedOut):
             await send(sender, server.url, timeout=0.2)
@@ -183,7 +183,7 @@ async def test_connection_refused():
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
     sock.close()
-    sender = DirectSender(max_connections=4, tls=False)
+    sender = DirectSender(max_connections=4)
     with pytest.raises(ConnectFailed):
         await send(sender, f"http://127.0.0.1:{port}")
     await sender.aclose()
@@ -191,7 +191,7 @@ async def test_connection_refused():
 
 async def test_cancelled_exchange_does_not_return_the_connection(serve):
     server = await serve([HANG])
-    sender = DirectSender(max_connections=4, tls=False)
+    sender = DirectSender(max_connections=4)
     task = asyncio.ensure_future(send(sender, server.url))
     await asyncio.sleep(0.05)
     task.cancel()
@@ -224,7 +224,7 @@ def test_proxy_in_the_environment_selects_httpx(monkeypatch):
     for name in ("http_proxy", "https_proxy", "all_proxy", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY"):
         monkeypatch.delenv(name, raising=False)
     assert not proxy_configured()
-    kw = dict(transport=None, max_connections=4, tls=False, timeout=5.0, default_headers={})
+    kw = dict(transport=None, max_connections=4, tls=False)
     assert isinstance(open_sender(**kw), DirectSender)
     monkeypatch.setenv("HTTPS_PROXY", "http://proxy.internal:3128")
     assert proxy_configured()
