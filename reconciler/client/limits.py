@@ -142,22 +142,21 @@ class AdaptiveRate:
 
     def __init__(self, clock: Clock, *, min_rate: float = 0.5):
         self.min_rate = min_rate
-        self.rate: float | None = None  # requests per second; None: not pacing
+        self._pace: TokenBucket | None = None  # strict pacing (burst 1) once throttled
         self._at_cut = 0.0
         self._clock = clock
         self._sent: deque[float] = deque()
-        self._next = 0.0  # the earliest time the next request may go
         self._epoch = 0
-        self._lock = asyncio.Lock()
+
+    @property
+    def rate(self) -> float | None:
+        """Requests per second it paces at; None: not pacing."""
+        return None if self._pace is None else self._pace.rate
 
     async def acquire(self) -> int:
         """Wait for the request's turn; returns a ticket to pass to `on_throttled`."""
-        if self.rate is not None:
-            async with self._lock:  # in order: pacing is a queue
-                wait = self._next - self._clock.monotonic()
-                if wait > 0:
-                    await self._clock.sleep(wait)
-                self._next = max(self._next, self._clock.monotonic()) + 1.0 / self.rate
+        if self._pace is not None:
+            await self._pace.acquire()
         now = self._clock.monotonic()
         self._sent.append(now)
         while self._sent and self._sent[0] < now - self.WINDOW:
@@ -177,11 +176,14 @@ class AdaptiveRate:
         if ticket != self._epoch:
             return
         measured = self.measured()
-        current = measured if self.rate is None else min(self.rate, measured or self.rate)
-        self.rate = max(self.min_rate, current * self.BETA)
-        self._at_cut = self.rate
+        current = measured if self._pace is None else min(self._pace.rate, measured or self._pace.rate)
+        self._at_cut = max(self.min_rate, current * self.BETA)
+        if self._pace is None:
+            self._pace = TokenBucket(self._at_cut, self._clock)
+        else:
+            self._pace.rate = self._at_cut
         self._epoch += 1
 
     def on_success(self) -> None:
-        if self.rate is not None:
-            self.rate += self.GROWTH * self._at_cut / self.rate
+        if self._pace is not None:
+            self._pace.rate += self.GROWTH * self._at_cut / self._pace.rate
