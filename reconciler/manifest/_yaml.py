@@ -123,13 +123,17 @@ class _Builder:
         if path is not None:
             self.doc.broken.add(path)
 
+    def fail(self, node: Node, message: str, path: Path | None = None) -> None:
+        """An error at the start of `node`."""
+        self.error(self.doc.source(node.start_mark), message, path)
+
     def build(self, node: Node, path: Path) -> Any:
         self.count += 1
         if self.count > _MAX_NODES:
             raise _TooBig
         self.doc.positions[path] = node.start_mark
         if id(node) in self.active:
-            self.error(self.doc.source(node.start_mark), "recursive YAML alias: a node cannot contain itself", path)
+            self.fail(node, "recursive YAML alias: a node cannot contain itself", path)
             return None
         self.active.add(id(node))
         try:
@@ -137,14 +141,12 @@ class _Builder:
                 return self.scalar(node, path)
             if isinstance(node, SequenceNode):
                 if node.tag != _STD + "seq":
-                    self.error(self.doc.source(node.start_mark),
-                               f"unsupported YAML tag {_tag_text(node.tag)!r}: only plain lists are allowed", path)
+                    self.fail(node, f"unsupported YAML tag {_tag_text(node.tag)!r}: only plain lists are allowed", path)
                     return None
                 return [self.build(child, path + (i,)) for i, child in enumerate(node.value)]
             if isinstance(node, MappingNode):
                 if node.tag != _STD + "map":
-                    self.error(self.doc.source(node.start_mark),
-                               f"unsupported YAML tag {_tag_text(node.tag)!r}: only plain mappings are allowed", path)
+                    self.fail(node, f"unsupported YAML tag {_tag_text(node.tag)!r}: only plain mappings are allowed", path)
                     return None
                 return self.mapping(node, path)
             return None  # pragma: no cover - PyYAML has no other node kinds
@@ -165,11 +167,11 @@ class _Builder:
             elif tag == _STD + "float":
                 value = self._constructor.construct_yaml_float(node)
             else:
-                self.error(self.doc.source(node.start_mark), f"unsupported YAML tag {_tag_text(tag)!r}: only strings, numbers, "
+                self.fail(node, f"unsupported YAML tag {_tag_text(tag)!r}: only strings, numbers, "
                                 f"booleans, null, lists and mappings are allowed", path)
                 return None
         except Exception as e:  # int() of 10,000 digits, a bad explicit !!int, ...
-            self.error(self.doc.source(node.start_mark), f"invalid {_tag_text(tag)[2:]} {node.value[:40]!r}: {e}", path)
+            self.fail(node, f"invalid {_tag_text(tag)[2:]} {node.value[:40]!r}: {e}", path)
             return None
         if not node.style:  # plain: None from PyYAML, "" from libyaml
             self.doc.plain_raw[path] = node.value
@@ -191,24 +193,21 @@ class _Builder:
     def mapping(self, node: MappingNode, path: Path) -> dict[str, Any]:
         out: dict[str, Any] = {}
         merged: list[tuple[Node, Node]] = []
-        seen: dict[str, Any] = {}  # key -> its mark
         key_positions = self.doc.key_positions
         for key_node, value_node in node.value:
             if key_node.tag == _STD + "merge":
                 merged.extend(self.merge_pairs(value_node))
                 continue
-            mark = key_node.start_mark
             if not isinstance(key_node, ScalarNode):
-                self.error(self.doc.source(mark), "mapping keys must be plain strings")
+                self.fail(key_node, "mapping keys must be plain strings")
                 continue
             key = key_node.value
-            if key in seen:
-                first = self.doc.source(seen[key])
-                self.error(self.doc.source(mark), f"duplicate key {key!r} (first at line {first.line}, column {first.col})")
-                continue
-            seen[key] = mark
             key_path = path + (key,)
-            key_positions[key_path] = mark
+            if key in out:
+                first = self.doc.source(key_positions[key_path])
+                self.fail(key_node, f"duplicate key {key!r} (first at line {first.line}, column {first.col})")
+                continue
+            key_positions[key_path] = key_node.start_mark
             out[key] = self.build(value_node, key_path)
         for key_node, value_node in merged:  # explicit keys win over merged ones
             if isinstance(key_node, ScalarNode) and key_node.value not in out:
@@ -221,7 +220,7 @@ class _Builder:
         sources = node.value if isinstance(node, SequenceNode) else [node]
         for src in sources:
             if not isinstance(src, MappingNode):
-                self.error(self.doc.source(src.start_mark), "'<<' (merge) needs a mapping or a list of mappings")
+                self.fail(src, "'<<' (merge) needs a mapping or a list of mappings")
                 continue
             yield from src.value
 
