@@ -38,13 +38,18 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module 'reconciler.emulator' has no attribute {name!r}")
 
 
+def _embedded_app(data_dir: str | Path, account_id: str, region: str) -> EmulatorApp:
+    from reconciler.emulator.app import EmulatorConfig, create_app
+
+    return create_app(EmulatorConfig(data_dir=data_dir, account_id=account_id, region=region))
+
+
 def embedded_sender(data_dir: str | Path, account_id: str = "2100000000", region: str = "cn-beijing") -> Sender:
     """The CLI's embedded emulator: a client sender that calls an in-process emulator over
     `data_dir` directly (no socket, no httpx). The database closes with the client."""
     from reconciler.client.inprocess import AsgiSender
-    from reconciler.emulator.app import EmulatorConfig, create_app
 
-    app = create_app(EmulatorConfig(data_dir=data_dir, account_id=account_id, region=region))
+    app = _embedded_app(data_dir, account_id, region)
     return AsgiSender(app, on_close=app.close)
 
 
@@ -57,7 +62,7 @@ def embedded_transport(data_dir: str | Path, account_id: str = "2100000000",
     """
     import httpx
 
-    from reconciler.emulator.app import EmulatorApp, EmulatorConfig, create_app
+    from reconciler.emulator.app import EmulatorApp
 
     class _EmbeddedTransport(httpx.ASGITransport):
         """ASGITransport that also closes the emulator's database with the client."""
@@ -70,4 +75,4 @@ def embedded_transport(data_dir: str | Path, account_id: str = "2100000000",
             self._emulator.close()
             await super().aclose()
 
-    return _EmbeddedTransport(create_app(EmulatorConfig(data_dir=data_dir, account_id=account_id, region=region)))
+    return _EmbeddedTransport(_embedded_app(data_dir, account_id, region))
