@@ -2,9 +2,9 @@
 
 Retried, for every action: 408, 429, 5xx, 400 with EC 0005-00000044 (as the Go SDK does),
 timeouts, connection errors and dropped connections (wire.WireError.retryable: not a bad
-URL, scheme or encoding, nor an untrusted certificate, which retrying cannot fix). Waits are exponential with full jitter,
-never shorter than the server's Retry-After, and the whole call is bounded by
-`total_timeout`. A retried Create can answer Conflict and a retried Delete NotFound; the
+URL, scheme or encoding, nor an untrusted certificate, which retrying cannot fix). Waits
+are exponential with full jitter, on top of the server's Retry-After when it sends one,
+and the whole call is bounded by `total_timeout`. A retried Create can answer Conflict and a retried Delete NotFound; the
 executor accounts for that.
 """
 
@@ -24,9 +24,10 @@ class RetryPolicy:
     """`max_attempts` counts the first try; delays and `total_timeout` are seconds.
 
     A call that was last refused with 429 may go on to `throttled_attempts` (three times as
-    many retries: 16 attempts instead of 6): throttling is the service asking to come back later, the client paces
-    itself after it (limits.AdaptiveRate), and a plan should not fail because one call was
-    unlucky while the pace settled. `total_timeout` bounds every call all the same.
+    many retries: 16 attempts instead of 6): throttling is the service asking to come back
+    later, the client paces itself after it (limits.AdaptiveRate), and a plan should not
+    fail because one call was unlucky while the pace settled. `total_timeout` bounds every
+    call all the same.
     """
 
     max_attempts: int = 6
