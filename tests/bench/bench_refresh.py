@@ -154,8 +154,6 @@ async def _refresh(url: str, manifest_path: Path, parallelism: int) -> tuple[flo
 def sdk_loop(url: str, limit_buckets: int | None) -> tuple[float, float, int, int]:
     """The user's SDK loop. Returns (seconds for ListVectorBuckets, seconds for the buckets
     visited, buckets visited, calls made)."""
-    from tos.exceptions import TosServerError
-
     sdk = sdk_client(url)
     calls = 0
     try:
@@ -174,12 +172,7 @@ def sdk_loop(url: str, limit_buckets: int | None) -> tuple[float, float, int, in
         for name in visit:
             bucket = sdk.get_vector_bucket(name, ACCOUNT)
             calls += 1
-            try:
-                policy = sdk.get_vector_bucket_policy(name, ACCOUNT).policy
-            except TosServerError as e:
-                if e.status_code != 404:
-                    raise
-                policy = None
+            policy = sdk.policy_or_none(name, ACCOUNT)
             calls += 1
             indexes, token = [], None
             while True:

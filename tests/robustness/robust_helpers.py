@@ -173,12 +173,7 @@ def live_state(sdk: Any, buckets: list[str] | None = None, *, dimensions: bool =
             raise
         indexes = {i.index_name: sdk.get_index(name, ACCOUNT, i.index_name).index.dimension if dimensions else None
                    for i in listed}
-        try:
-            policy = sdk.get_vector_bucket_policy(name, ACCOUNT).policy
-        except TosServerError as e:
-            if e.status_code != 404:
-                raise
-            policy = None
+        policy = sdk.policy_or_none(name, ACCOUNT)
         out[name] = {"indexes": indexes, "policy": policy}
     return out
 

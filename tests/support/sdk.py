@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 
 from requests.adapters import HTTPAdapter
 from tos.enum import DataType, DistanceMetricType
+from tos.exceptions import TosServerError
 from tos.vector_client import VectorClient
 
 ACCOUNT = "2100000000"
@@ -52,6 +53,15 @@ class EmulatorVectorClient(VectorClient):  # type: ignore[misc]
         return super().create_index(vector_bucket_name, account_id, index_name, data_type, dimension,
                                     distance_metric, metadata_configuration, generic_input)
 
+    def policy_or_none(self, vector_bucket_name: str, account_id: str) -> str | None:
+        """GetVectorBucketPolicy's text, or None when the bucket has no policy (404)."""
+        try:
+            return str(self.get_vector_bucket_policy(vector_bucket_name, account_id).policy)
+        except TosServerError as e:
+            if e.status_code != 404:
+                raise
+            return None
+
     def close(self) -> None:
         self.session.close()
 
@@ -69,8 +79,6 @@ def sdk_client(url: str, ak: str = "", sk: str = "", *, region: str = REGION,
 
 def wipe(client: VectorClient, account: str = ACCOUNT) -> None:
     """Delete every bucket, index and policy the account holds (a shared emulator between tests)."""
-    from tos.exceptions import TosServerError
-
     for bucket in client.list_vector_buckets().vector_buckets:
         name = bucket.vector_bucket_name
         for index in client.list_indexes(name, account).indexes:
