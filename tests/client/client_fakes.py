@@ -85,3 +85,11 @@ def error(status: int, code: str = "", message: str = "", *, headers: dict[str, 
           **extra: str) -> httpx.Response:
     body = {"Code": code, "Message": message, **extra}
     return httpx.Response(status, json=body, headers={"x-tos-request-id": f"req-{status}", **(headers or {})})
+
+
+async def read_request(reader: asyncio.StreamReader) -> bytes:
+    """One HTTP/1.1 request from a raw socket server's reader: head and body (Content-Length)."""
+    head = await reader.readuntil(b"\r\n\r\n")
+    length = next((int(line.split(b":", 1)[1]) for line in head.split(b"\r\n")
+                   if line.lower().startswith(b"content-length:")), 0)
+    return head + await reader.readexactly(length)

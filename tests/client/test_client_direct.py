@@ -10,6 +10,7 @@ import zlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
+from client_fakes import read_request
 
 from reconciler.client import RetryPolicy, VectorsClient
 from reconciler.client.direct import DirectSender, _Connection
@@ -42,10 +43,7 @@ class Server:
         self.connections += 1
         try:
             while self.replies:
-                head = await reader.readuntil(b"\r\n\r\n")
-                length = int(next(line.split(b":")[1] for line in head.split(b"\r\n")
-                                  if line.lower().startswith(b"content-length")))
-                self.requests.append(head + await reader.readexactly(length))
+                self.requests.append(await read_request(reader))
                 reply = self.replies.pop(0)
                 if reply is None:
                     break

@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 import trustme
+from client_fakes import read_request
 
 from reconciler.client import Credentials, RetryPolicy, VectorsClient
 from reconciler.errors import TransportError
@@ -36,10 +37,7 @@ async def https_server(ca: trustme.CA) -> AsyncIterator[tuple[int, list[bytes]]]
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             while True:
-                head = await reader.readuntil(b"\r\n\r\n")
-                length = next(int(line.split(b":")[1]) for line in head.split(b"\r\n")
-                              if line.lower().startswith(b"content-length"))
-                seen.append(head + await reader.readexactly(length))
+                seen.append(await read_request(reader))
                 writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s" % (len(BODY), BODY))
                 await writer.drain()
         except (asyncio.IncompleteReadError, ConnectionError, ssl.SSLError):
