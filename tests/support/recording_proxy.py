@@ -17,7 +17,6 @@ stops when the block ends.
 
 from __future__ import annotations
 
-import http.client
 import threading
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -25,12 +24,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Iterator
 from urllib.parse import urlsplit
 
-from tests.support.serving import TIMEOUT, ProxyHandler, serving
+from tests.support.serving import ProxyHandler, serving
 
 MAX_RECORDS = 10_000
-MAX_BODY = 64 * 1024 * 1024
 READ_PREFIXES = ("Get", "List", "Query")  # the actions that change nothing
-_HOP_BY_HOP = {"connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade", "te", "trailer"}
 
 
 @dataclass
@@ -62,36 +59,19 @@ def _handler(proxy: RecordingProxy) -> type[BaseHTTPRequestHandler]:
     up = urlsplit(proxy.upstream)
 
     class Handler(ProxyHandler):
+        upstream_host, upstream_port = up.hostname or "127.0.0.1", up.port or 80
 
         def _forward(self) -> None:
-            length = int(self.headers.get("Content-Length") or 0)
-            if length > MAX_BODY:
-                self.send_error(413)
+            body = self.read_body()
+            if body is None:
                 return
-            body = self.rfile.read(length) if length else b""
-            host = self.headers.get("Host", "")
-            proxy.record(self.command, self.path, host)
-            headers = {k: v for k, v in self.headers.items() if k.lower() not in _HOP_BY_HOP}
-            conn = http.client.HTTPConnection(up.hostname, up.port, timeout=TIMEOUT)
+            proxy.record(self.command, self.path, self.headers.get("Host", ""))
             try:
-                # skip_host: the Host header is the client's own, passed through as is
-                conn.putrequest(self.command, self.path, skip_host=True, skip_accept_encoding=True)
-                for k, v in headers.items():
-                    conn.putheader(k, v)
-                conn.endheaders(body)
-                response = conn.getresponse()
-                data = response.read()
-                self.send_response(response.status, response.reason)
-                for k, v in response.getheaders():
-                    if k.lower() not in _HOP_BY_HOP and k.lower() not in ("content-length", "server", "date"):
-                        self.send_header(k, v)
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+                answer = self.forward(body)
             except OSError:
                 self.send_error(502, "upstream unreachable")
-            finally:
-                conn.close()
+                return
+            self.relay(answer)
 
         do_POST = do_GET = do_PUT = do_DELETE = do_HEAD = _forward
 

@@ -37,7 +37,6 @@ SYN retransmit), times idle connections out, and stops when the block ends.
 from __future__ import annotations
 
 import hashlib
-import http.client
 import json
 import sys
 import threading
@@ -50,14 +49,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Iterator
 from urllib.parse import urlsplit
 
-from tests.support.serving import TIMEOUT, ProxyHandler, serving
+from tests.support.serving import ProxyHandler, serving
 
 MAX_RECORDS = 100_000
-MAX_BODY = 64 * 1024 * 1024
 HOST_ID = "throttling-proxy"
 THROTTLED_EC = "9999-00000429"  # the emulator's EC for TooManyRequestsException
-_HOP_BY_HOP = {"connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade", "te", "trailer"}
-_STALE = (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError)
 
 
 @dataclass
@@ -231,14 +227,7 @@ def _handler(proxy: ThrottlingProxy) -> type[BaseHTTPRequestHandler]:
     up = urlsplit(proxy.upstream)
 
     class Handler(ProxyHandler):
-        upstream: http.client.HTTPConnection | None = None  # one per client connection, reused
-
-        def finish(self) -> None:
-            try:
-                super().finish()
-            finally:
-                if self.upstream is not None:
-                    self.upstream.close()
+        upstream_host, upstream_port = up.hostname or "127.0.0.1", up.port or 80
 
         def _handle(self) -> None:
             try:
@@ -247,11 +236,9 @@ def _handler(proxy: ThrottlingProxy) -> type[BaseHTTPRequestHandler]:
                 self.close_connection = True
 
         def _serve(self) -> None:
-            length = int(self.headers.get("Content-Length") or 0)
-            if length > MAX_BODY:
-                self.send_error(413)
+            body = self.read_body()
+            if body is None:
                 return
-            body = self.rfile.read(length) if length else b""
             action = urlsplit(self.path).path.lstrip("/")
             host = self.headers.get("Host", "")
             key = f"{action} {host} {hashlib.sha1(body).hexdigest()[:16]}"
@@ -260,21 +247,15 @@ def _handler(proxy: ThrottlingProxy) -> type[BaseHTTPRequestHandler]:
                 self._refuse()
                 return
             try:
-                status, reason, headers, data = self._forward(body)
+                answer = self.forward(body)
             except OSError:
                 proxy.finish(record)
                 record.status = 502
                 self.send_error(502, "upstream unreachable")
                 return
             proxy.finish(record)  # before answering: the client may send its next request at once
-            record.status = status
-            self.send_response(status, reason)
-            for k, v in headers:
-                if k.lower() not in _HOP_BY_HOP and k.lower() not in ("content-length", "server", "date"):
-                    self.send_header(k, v)
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
+            record.status = answer[0]
+            self.relay(answer)
 
         def _refuse(self) -> None:
             request_id = uuid.uuid4().hex
@@ -289,39 +270,6 @@ def _handler(proxy: ThrottlingProxy) -> type[BaseHTTPRequestHandler]:
             self.send_header("Content-Length", str(len(data)))
             self.end_headers()
             self.wfile.write(data)
-
-        def _forward(self, body: bytes) -> tuple[int, str, list[tuple[str, str]], bytes]:
-            headers = [(k, v) for k, v in self.headers.items() if k.lower() not in _HOP_BY_HOP]
-            for fresh in (False, True):
-                reused = self.upstream is not None and not fresh
-                if not reused:
-                    if self.upstream is not None:
-                        self.upstream.close()
-                    self.upstream = http.client.HTTPConnection(up.hostname, up.port, timeout=TIMEOUT)
-                conn = self.upstream
-                try:
-                    # skip_host: the Host header is the client's own, passed through as is
-                    conn.putrequest(self.command, self.path, skip_host=True, skip_accept_encoding=True)
-                    for k, v in headers:
-                        conn.putheader(k, v)
-                    conn.endheaders(body)
-                    response = conn.getresponse()
-                    data = response.read()
-                except _STALE:
-                    conn.close()
-                    self.upstream = None
-                    if reused:
-                        continue  # the emulator closed an idle keep-alive connection: send once more
-                    raise
-                except OSError:
-                    conn.close()
-                    self.upstream = None
-                    raise
-                if response.will_close:
-                    conn.close()
-                    self.upstream = None
-                return response.status, response.reason, response.getheaders(), data
-            raise OSError("unreachable")  # pragma: no cover
 
         do_POST = do_GET = do_PUT = do_DELETE = do_HEAD = _handle
 
