@@ -20,6 +20,7 @@ from reconciler.diff import changed_attributes
 from reconciler.errors import ApiError, ConflictError, NotFoundError
 from reconciler.plan import Action, Change, Plan, graph_problem, parse_address
 from reconciler.resources import index_attrs
+from reconciler.tasks import all_of
 
 
 class Status(str, enum.Enum):
@@ -182,7 +183,7 @@ async def execute(
         finally:
             finished[c.address].set()
 
-    await asyncio.gather(*(run(c) for c in plan.changes))
+    await all_of(*(run(c) for c in plan.changes))
     return ApplyResult(tuple(results[c.address] for c in plan.changes), interrupted=stop.is_set())
 
 

@@ -14,6 +14,7 @@ import yaml
 from reconciler.client import VectorsClient
 from reconciler.errors import NotFoundError
 from reconciler.live import policy_object
+from reconciler.tasks import all_of
 
 HEADER = "# yaml-language-server: $schema=../schemas/manifest.schema.json\n"
 
@@ -44,7 +45,7 @@ async def export_manifest(
             policy_text: str | None = await bounded(client.get_vector_bucket_policy(name))
         except NotFoundError:
             policy_text = None
-        details = await asyncio.gather(*(bounded(client.get_index(name, i.name)) for i in listing))
+        details = await all_of(*(bounded(client.get_index(name, i.name)) for i in listing))
         doc: dict[str, Any] = {"name": name}
         if policy_text is not None:
             parsed = policy_object(policy_text)
@@ -61,7 +62,7 @@ async def export_manifest(
         ]
         return doc
 
-    bucket_docs = await asyncio.gather(*(one(n) for n in sorted(names)))
+    bucket_docs = await all_of(*(one(n) for n in sorted(names)))
     return {"version": 1, "account": account_id, "region": region, "buckets": list(bucket_docs)}
 
 

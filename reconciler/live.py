@@ -19,6 +19,7 @@ from reconciler.errors import NotFoundError
 from reconciler.manifest import Manifest
 from reconciler.plan import parse_address
 from reconciler.resources import index_attrs
+from reconciler.tasks import all_of
 
 T = TypeVar("T")
 Progress = Callable[[int, int], None]  # (reads done, reads started)
@@ -137,7 +138,7 @@ async def refresh(
         state.record(name, await _read_bucket(reader, name, wanted_indexes=wanted,
                                               all_indexes=not spec or spec.prune_indexes))
 
-    await asyncio.gather(*(read_bucket(n) for n in sorted(names)))
+    await all_of(*(read_bucket(n) for n in sorted(names)))
     return state
 
 
@@ -146,7 +147,7 @@ async def _read_bucket(
 ) -> LiveBucket | None:
     """ListIndexes doubles as the existence check (404 VectorBucketNotFound)."""
     client = reader.client
-    listing, policy_text = await asyncio.gather(
+    listing, policy_text = await all_of(
         reader.maybe(lambda: client.all_indexes(name)),
         reader.maybe(lambda: client.get_vector_bucket_policy(name)),
     )
@@ -154,7 +155,7 @@ async def _read_bucket(
         return None
     listed = sorted(i.name for i in listing)
     to_read = listed if all_indexes else [n for n in listed if wanted_indexes and n in wanted_indexes]
-    read = await asyncio.gather(*(reader.maybe(lambda n=n: client.get_index(name, n)) for n in to_read))
+    read = await all_of(*(reader.maybe(lambda n=n: client.get_index(name, n)) for n in to_read))
     indexes = {n: LiveIndex(name, n, None) for n in listed}
     for idx in read:
         if idx is not None:  # deleted between list and get: treat as listed-only
@@ -180,7 +181,7 @@ async def probe_holds_vectors(
         return bool(page.items)
 
     pairs = list(pairs)
-    results = await asyncio.gather(*(probe(b, i) for b, i in pairs))
+    results = await all_of(*(probe(b, i) for b, i in pairs))
     return dict(zip(pairs, results))
 
 
@@ -200,5 +201,5 @@ async def read_objects(
     async def one(name: str) -> None:
         state.record(name, await _read_bucket(reader, name, wanted_indexes=wanted[name], all_indexes=False))
 
-    await asyncio.gather(*(one(n) for n in sorted(wanted)))
+    await all_of(*(one(n) for n in sorted(wanted)))
     return state
