@@ -27,6 +27,7 @@ from reconciler.planner import (
     with_vector_probe,
 )
 from reconciler.schemacheck import SchemaCheck
+from reconciler.text import lone_surrogate_in
 
 SCHEMAS = Path(__file__).parent / "schemas"  # a link to the top-level schemas/ in a checkout
 
@@ -106,6 +107,9 @@ def load_plan(path: str) -> Plan:
         raise PlanFileError(f"{path}: not a reconciler plan file (invalid JSON: {e})") from None
     except RecursionError:
         raise PlanFileError(f"{path}: not a reconciler plan file (nested too deeply)") from None
+    problem = lone_surrogate_in(data)
+    if problem:
+        raise PlanFileError(f"{path}: corrupt plan file: {problem}")
     if not isinstance(data, dict) or "format_version" not in data:
         raise PlanFileError(f"{path}: not a reconciler plan file (no format_version)")
     if data["format_version"] != FORMAT_VERSION:

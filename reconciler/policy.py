@@ -32,6 +32,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from reconciler.text import lone_escape_at, lone_surrogate_in
+
 __all__ = [
     "ACTIONS",
     "ALL_ACTIONS",
@@ -101,6 +103,9 @@ def parse_policy_text(text: str) -> dict[str, Any]:
         raise PolicyParseError("invalid JSON: nested too deeply") from None
     if not isinstance(doc, dict):
         raise PolicyParseError(f"policy must be a JSON object, got {_json_kind(doc)}")
+    problem = lone_surrogate_in(doc)
+    if problem:
+        raise PolicyParseError(problem, *lone_escape_at(text))
     return doc
 
 

@@ -274,6 +274,9 @@ def _read_policy_file(file: str, where: Source, state: _State) -> str | None:
     except OSError as e:
         state.error(where, f"policyFile: cannot read {file!r}: {e.strerror or e}")
         return None
+    except ValueError:  # a NUL or a lone surrogate (from a YAML escape): no file can have that name
+        state.error(where, f"policyFile: {file!r} is not a valid file name")
+        return None
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:

@@ -21,6 +21,7 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from reconciler.errors import Diagnostic
 from reconciler.manifest._interpolate import Interpolator
 from reconciler.manifest.model import Source
+from reconciler.text import lone_surrogate
 
 Path = tuple[Any, ...]
 
@@ -182,13 +183,19 @@ class _Builder:
         if node.style == "|":
             self.doc.literal_blocks[path] = _block_content_start(node, self.text)
         if self.interp is None:
-            return text
+            return self.checked(node, text, path)
         result, substituted, problems = self.interp.expand(text)
         if substituted:
             self.doc.interpolated.add(path)
         for p in problems:
             self.error(_token_source(self.doc.file, node, p.token, self.text), p.message, path)
-        return result
+        return self.checked(node, result, path)
+
+    def checked(self, node: Node, text: str, path: Path | None = None) -> str:
+        problem = lone_surrogate(text)
+        if problem:
+            self.fail(node, problem, path)
+        return text
 
     def mapping(self, node: MappingNode, path: Path) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -201,7 +208,7 @@ class _Builder:
             if not isinstance(key_node, ScalarNode):
                 self.fail(key_node, "mapping keys must be plain strings")
                 continue
-            key = key_node.value
+            key = self.checked(key_node, key_node.value)
             key_path = path + (key,)
             if key in out:
                 first = self.doc.source(key_positions[key_path])

@@ -351,6 +351,21 @@ def test_unreadable_plan_file_is_one_clear_line(tmp_path: Path, in_process, cont
     assert "Traceback" not in err and "internal error" not in err
 
 
+def test_plan_file_edited_to_hold_text_that_is_not_unicode_is_refused(pcli: Cli, proxy, sdk) -> None:
+    # "\ud800" in JSON is half of a UTF-16 pair: it loads, and would only fail (as an
+    # internal error) when the plan is printed, so it is refused as the file is read
+    plan_file, saved = save(pcli, buckets_yaml("su-app"))
+    saved["changes"][0]["reason"] += " (edited \ud800)"
+    Path(plan_file).write_text(json.dumps(saved))
+    proxy.clear()
+    r = pcli("apply", plan_file)
+    assert r.returncode == 1 and r.stdout == ""
+    lines = error_lines(r.stderr)
+    assert len(lines) == 1 and "saved.plan" in lines[0] and "'\\ud800' is a lone UTF-16 surrogate" in lines[0], r.stderr
+    assert proxy.writes() == WRITES_NONE
+    assert bucket_names(sdk) == []
+
+
 def test_saved_plan_takes_no_manifest_and_no_target(tmp_path: Path, in_process) -> None:
     cli = Cli(f"http://127.0.0.1:{free_port()}", tmp_path, {})
     cli.write("m.yaml", buckets_yaml("opt-a", "opt-b"))

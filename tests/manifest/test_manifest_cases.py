@@ -235,6 +235,25 @@ CASES = [
                                       "      Statement:\n        - Effect: Allow\n          Principal: '*'\n"
                                       "          Actions: tosvectors:*\n          Resource: '*'\n"),
          "m.yaml:9:11", "unknown key 'Actions' in policy statement; did you mean 'Action'?"),
+    # --- text that is not Unicode: a lone surrogate escape, bytes an environment cannot decode --
+    Case("lone-surrogate-value", one("version: 1\nbuckets:\n  - name: abc\n    indexes:\n      - name: docs\n"
+                                     "        dimension: 8\n        distanceMetric: cosine\n"
+                                     "        nonFilterableMetadataKeys: [\"k\\ud800\"]\n"),
+         "m.yaml:8:37", "'\\ud800' is a lone UTF-16 surrogate, not a character"),
+    Case("lone-surrogate-key", one("version: 1\nbuckets:\n  - name: abc\n    policy:\n      Version: '1'\n"
+                                   "      Statement:\n        - Effect: Allow\n          Principal: '*'\n"
+                                   "          Action: tosvectors:*\n          Resource: '*'\n"
+                                   "          Condition: {\"\\udfff\": {}}\n"),
+         "m.yaml:11:23", "'\\udfff' is a lone UTF-16 surrogate"),
+    Case("lone-surrogate-from-environment", one("version: 1\nbuckets:\n  - name: abc\n    policy:\n"
+                                                "      Version: '1'\n      Id: \"${POLICY_ID}\"\n"
+                                                "      Statement: []\n"),
+         "m.yaml:6:11", "'\\udcff' is a lone UTF-16 surrogate", environ={"POLICY_ID": "id-\udcff"}),
+    Case("lone-surrogate-policy-file", {"m.yaml": "version: 1\nbuckets:\n  - name: abc\n    policyFile: p.json\n",
+                                        "p.json": '{"Version": "1",\n "Statement": [], "Id": "\\ud83d\\ude00\\udc00"}'},
+         "p.json:2:38", "policy: '\\udc00' is a lone UTF-16 surrogate"),
+    Case("policy-file-name-not-a-name", one("version: 1\nbuckets:\n  - name: abc\n    policyFile: \"p\\0.json\"\n"),
+         "m.yaml:4:17", "policyFile: 'p\\x00.json' is not a valid file name"),
 ]
 
 

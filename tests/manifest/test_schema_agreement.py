@@ -17,6 +17,7 @@ from test_manifest_fuzz import scalars, strategies
 
 from reconciler.manifest import _schema
 from reconciler.schemacheck import SchemaCheck
+from reconciler.text import lone_surrogate_in
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -47,11 +48,13 @@ def corpus() -> list[Any]:
 
 
 def test_the_corpus_has_both_kinds() -> None:
-    verdicts = [agree(_schema.manifest_validator(), doc) for doc in corpus()]
+    docs = corpus()
+    verdicts = [agree(_schema.manifest_validator(), doc) for doc in docs]
     assert sum(full for _, full in verdicts) >= 5  # the examples, at least
     assert sum(not full for _, full in verdicts) >= 20
-    # on this corpus the two validators give the same answer, not just a safe one
-    assert all(fast == full for fast, full in verdicts)
+    # on this corpus the two validators give the same answer, not just a safe one, except
+    # on strings that are not Unicode (lone surrogates), which only jsonschema can read
+    assert all(fast == full for (fast, full), doc in zip(verdicts, docs) if lone_surrogate_in(doc) is None)
 
 
 @pytest.mark.parametrize("text", [
