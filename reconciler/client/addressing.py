@@ -48,11 +48,14 @@ class Endpoint:
 
     @classmethod
     def parse(cls, endpoint: str | None, region: str) -> Endpoint:
+        if not _REGION_RE.match(region.strip()):  # it is signed even with an explicit endpoint
+            raise ConfigError(f"invalid region {region!r}: letters, digits and '-', like cn-beijing")
         if endpoint is None or not endpoint.strip():
-            if not _REGION_RE.match(region.strip()):
-                raise ConfigError(f"invalid region {region!r}")
             endpoint = default_endpoint(region.strip())
         text = endpoint.strip()
+        if not text.isascii():  # it becomes the Host header, which is ASCII
+            raise ConfigError(f"invalid endpoint {endpoint!r}: the host must be ASCII (an internationalised "
+                              "name in its xn-- form)")
         if "://" not in text:
             text = "https://" + text
         try:

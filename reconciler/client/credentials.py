@@ -70,4 +70,8 @@ class Credentials:
             missing = ENV_ACCESS_KEY if not ak else ENV_SECRET_KEY
             present = ENV_SECRET_KEY if not ak else ENV_ACCESS_KEY
             raise ConfigError(f"{present} is set but {missing} is not; set both or neither")
+        for name, value in ((ENV_ACCESS_KEY, ak), (ENV_SECRET_KEY, sk), (ENV_SECURITY_TOKEN, token or "")):
+            if not (value.isascii() and value.isprintable()):  # they go into headers and the signature
+                raise ConfigError(f"{name} holds characters no key or token has (they are printable ASCII); "
+                                  "check how it was set")  # the value itself is never shown
         return cls(ak, sk, token)

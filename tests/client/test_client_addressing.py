@@ -35,7 +35,8 @@ def test_endpoint_normalisation(region, endpoint, url):
 
 @pytest.mark.parametrize(
     "endpoint",
-    ["ftp://h", "http://", "http://user:pw@h", "http://h/path", "http://h?x=1", "http://h:port"],
+    ["ftp://h", "http://", "http://user:pw@h", "http://h/path", "http://h?x=1", "http://h:port",
+     "http://bücher.example", "http://h\udcff"],  # the Host header is ASCII; \udcff: an undecodable byte
 )
 def test_bad_endpoints_are_config_errors(endpoint):
     with pytest.raises(ConfigError, match="invalid endpoint"):
@@ -47,6 +48,7 @@ def test_bad_endpoints_are_config_errors(endpoint):
     [
         ({"region": ""}, "region"),
         ({"region": "cn beijing"}, "invalid region"),
+        ({"region": "cn-\udcff", "endpoint": "http://127.0.0.1:1"}, "invalid region"),  # signed all the same
         ({"account_id": "21000x"}, "invalid account ID"),
         ({"timeout": 0}, "timeout"),
         ({"max_connections": 0}, "max_connections"),

@@ -64,3 +64,12 @@ def test_credentials_are_frozen():
 def test_keys_are_stripped_like_the_sdk():
     creds = Credentials(" AKLTabcdefgh\n", "secret\r\n", "tok")
     assert (creds.access_key, creds.secret_key, creds.security_token) == ("AKLTabcdefgh", "secret", "tok")
+
+
+@pytest.mark.parametrize("name", ["TOS_ACCESS_KEY", "TOS_SECRET_KEY", "TOS_SECURITY_TOKEN"])
+@pytest.mark.parametrize("bad", ["sec\udcffret", "sécret", "sec\tret"])  # \udcff: a byte that is not UTF-8
+def test_a_key_that_cannot_be_sent_is_a_config_error_that_does_not_show_it(name, bad):
+    env = {"TOS_ACCESS_KEY": "AKLTabcdefgh", "TOS_SECRET_KEY": "sk", "TOS_SECURITY_TOKEN": "tok", name: bad}
+    with pytest.raises(ConfigError, match=f"^{name} holds characters") as info:
+        Credentials.from_env(env)
+    assert "ret" not in str(info.value)

@@ -32,7 +32,8 @@ RAW = [
     '"\\ud800x"', '"ab\\x00c"', '"\\u202eevil"', '"tab\\there"', '"line\\nbreak"', "\u00e9\u4e2d\u2603",
     "[1, [2, [3, [4]]]]", "{a: 1, b: [2]}", "[]", "{}", "[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]",
     "'{\"Version\": \"1\", \"Statement\": []}'", "'{\"Version\": 1, \"Statement\": [{}]}'", "'{'",
-    "'{\"a\": ' ", "p.json", "../p.json", "/dev/null", ".", "missing.json",
+    "'{\"a\": ' ", "'{\"Version\": \"1\", \"Id\": \"\\udc00\", \"Statement\": []}'", "p.json", "../p.json",
+    "/dev/null", ".", "missing.json",
 ]
 KEYS = ["version", "account", "region", "prune", "buckets", "name", "indexes", "dimension", "distanceMetric",
         "dataType", "nonFilterableMetadataKeys", "preventDestroy", "pruneIndexes", "policy", "policyFile",
@@ -147,6 +148,7 @@ def check_output(code: int, out: str, err: str, folder: str) -> None:
 @settings(max_examples=int(os.environ.get("ROBUST_EXAMPLES", "60")), deadline=None,  # more: ROBUST_EXAMPLES=1500
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(text=manifest_text(), policy=st.sampled_from(['{"Version": "1", "Statement": []}', "{", "[]", "\x00\xff",
+                                                     '{"Version": "1", "Statement": [], "Id": "\\ud800"}',
                                                      "!!python/object/apply:os.system [x]"]))
 def test_hostile_manifests_are_valid_or_refused_with_located_errors(text: str, policy: str, capsys) -> None:
     with tempfile.TemporaryDirectory() as d:
@@ -363,3 +365,38 @@ def test_saved_plan_with_a_broken_graph_gets_a_clear_error(offline: Path, kind: 
     assert code == 1
     assert "Apply" not in out  # nothing ran
     assert err.startswith(f"error: {file}: ") and "internal error" not in err, err
+
+
+# What Python makes of the byte 0xff in an environment variable or argument that should be
+# UTF-8 text: a lone surrogate, which no header, signature or output can carry.
+UNDECODABLE = "x\udcffy"
+
+
+@pytest.mark.parametrize("setting", ["TOS_REGION", "TOS_ENDPOINT", "TOS_ACCESS_KEY", "TOS_SECRET_KEY",
+                                     "TOS_SECURITY_TOKEN", "--var", "--region", "--endpoint"])
+def test_undecodable_bytes_in_the_environment_or_arguments_get_a_clear_error(
+        offline: Path, monkeypatch: pytest.MonkeyPatch, setting: str, capsys) -> None:
+    (offline / "m.yaml").write_text("version: 1\nbuckets:\n  - name: app\n    policy:\n      Version: '1'\n"
+                                    "      Id: '${POLICY_ID:-default}'\n      Statement: []\n")
+    env = {"TOS_ENDPOINT": "http://127.0.0.1:1", "TOS_ACCOUNT_ID": "2100000000",  # nothing listens there
+           "TOS_ACCESS_KEY": "AKLTabcdefgh", "TOS_SECRET_KEY": "secretkey", "TOS_SECURITY_TOKEN": "token"}
+    argv = ["plan", "-f", "m.yaml"]
+    if setting.startswith("--"):
+        argv += [setting, f"POLICY_ID={UNDECODABLE}" if setting == "--var" else UNDECODABLE]
+    else:
+        env[setting] = UNDECODABLE
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    code = main(argv)
+    out, err = capsys.readouterr()
+    assert code == 1 and out == "", out + err
+    assert "Traceback" not in err and "internal error" not in err, err
+    if setting == "--var":
+        assert err.startswith("m.yaml:6:11: '\\udcff' is a lone UTF-16 surrogate"), err
+        assert err.splitlines()[1:] == ["1 error in the manifest; nothing was changed"], err
+        return
+    assert len(err.splitlines()) == 1, err
+    if "KEY" in setting or "TOKEN" in setting:
+        assert err.startswith(f"error: {setting} holds characters") and "x\\udcffy" not in err, err
+    else:  # a region or an endpoint: shown (escaped), as it is no secret
+        assert err.startswith("error: invalid ") and "'x\\udcffy'" in err, err
