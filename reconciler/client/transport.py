@@ -77,13 +77,13 @@ class Transport:
         self._who = self.credentials.masked_access_key if self.credentials else "anonymous"
         self._unresponsive: str | None = None  # why calls are no longer sent (see call)
 
-    def headers(self, action: str, host: str, attempt: int) -> dict[str, str]:
-        """Headers for one attempt, signed with a fresh date (SDK order and names)."""
+    def headers(self, action: str, host: str, attempt: int, limit: int | None = None) -> dict[str, str]:
+        """Headers for one attempt of at most `limit`, signed with a fresh date (SDK order and names)."""
         headers = {"User-Agent": self.user_agent, **BASE_HEADERS}
         headers["x-tos-content-sha256"] = signing.UNSIGNED_PAYLOAD
         headers["Host"] = host
         if attempt > 1:
-            headers["x-sdk-retry-count"] = f"attempt={attempt - 1}; max={self.retry.max_attempts - 1}"
+            headers["x-sdk-retry-count"] = f"attempt={attempt - 1}; max={(limit or self.retry.max_attempts) - 1}"
         creds = self.credentials
         if creds is not None:
             signing.sign(
@@ -121,6 +121,7 @@ class Transport:
         started: float | None = None  # the budget starts at the first send, not in the queue
         error: ApiError | None = None
         attempt = 0
+        limit = policy.max_attempts  # throttled_attempts once a 429 came back
         while True:
             attempt += 1
             ticket = await self.limiter.acquire(first=attempt > 1)
@@ -133,8 +134,8 @@ class Transport:
                 budget = min(self.timeout, policy.total_timeout - (now - started))
                 if budget <= 0 and error is not None:
                     raise _final(error)  # waiting for a rate-limit token used up the budget
-                headers = self.headers(action, host, attempt)
-                outcome = await self._send(action, base_url, headers, body, budget, where, attempt)
+                headers = self.headers(action, host, attempt, limit)
+                outcome = await self._send(action, base_url, headers, body, budget, where, f"{attempt}/{limit}")
             except BaseException:
                 self.limiter.release()
                 raise
@@ -168,9 +169,8 @@ class Transport:
             await self.clock.sleep(delay)
 
     async def _send(self, action: str, base_url: str, headers: dict[str, str], body: bytes, timeout: float,
-                    where: str, attempt: int) -> Reply | ApiError:
-        """One attempt: the 2xx response, or the error it amounts to (not raised)."""
-        of = f"{attempt}/{self.retry.max_attempts}"
+                    where: str, of: str) -> Reply | ApiError:
+        """One attempt (`of`: "2/6"): the 2xx response, or the error it amounts to (not raised)."""
         debug = logger.isEnabledFor(logging.DEBUG)
         if debug:
             logger.debug("request %s host=%s attempt=%s ak=%s", action, where, of, self._who)

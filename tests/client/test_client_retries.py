@@ -40,7 +40,7 @@ async def test_429_with_retry_after_is_honoured(make_client, server: FakeServer,
     # at least Retry-After, plus the jitter of the first backoff (under base_delay, 0.1 s),
     # so that calls refused together do not come back together
     assert len(clock.sleeps) == 1 and 2.0 <= clock.sleeps[0] <= 2.1
-    assert retry_counts(server) == [None, "attempt=1; max=5"]
+    assert retry_counts(server) == [None, "attempt=1; max=15"]  # a 429 allows 16 attempts
 
 
 async def test_503_then_success(make_client, server: FakeServer, clock: FakeClock):
@@ -213,6 +213,10 @@ async def test_throttling_gets_three_times_the_retries_of_other_failures(make_cl
         with pytest.raises(ThrottledError) as info:
             await client.list_vector_buckets()
     assert info.value.attempts == 16 and len(server.requests) == 16
+    # each retry says which it is and how many the client allows, as the SDK's header does
+    assert [r.headers.get("x-sdk-retry-count") for r in server.requests[:3]] == [
+        None, "attempt=1; max=15", "attempt=2; max=15"]
+    assert server.requests[-1].headers["x-sdk-retry-count"] == "attempt=15; max=15"
 
     server.requests.clear()
     server.default = error(503, "ServiceUnavailableException")
@@ -220,6 +224,7 @@ async def test_throttling_gets_three_times_the_retries_of_other_failures(make_cl
         with pytest.raises(ServerError) as info:
             await client.list_vector_buckets()
     assert info.value.attempts == 6  # other failures keep the usual 6
+    assert server.requests[-1].headers["x-sdk-retry-count"] == "attempt=5; max=5"
 
 
 async def test_after_a_call_gives_up_on_timeouts_later_calls_fail_at_once(make_client, server: FakeServer):
