@@ -21,7 +21,7 @@ def lone_surrogate(text: str) -> str | None:
     found = _SURROGATE.search(text)
     if found is None:
         return None
-    return f"{found.group()!r} is a lone UTF-16 surrogate, not a character (write the character itself)"
+    return f"{found.group()!r} is a lone UTF-16 surrogate, not a character"
 
 
 def lone_surrogate_in(value: Any) -> str | None:

@@ -42,6 +42,7 @@ from reconciler.emulator.responses import HANDLERS, Context, Reply, TokenCodec
 from reconciler.emulator.search import VectorSearch
 from reconciler.emulator.store import Store
 from reconciler.emulator.validation import PARSERS, check_bucket_name
+from reconciler.text import lone_surrogate_in
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -98,11 +99,16 @@ def parse_body(body: bytes) -> dict[str, Any]:
     if not body.strip():
         return {}
     try:
-        document = _DECODER.decode(body.decode("utf-8"))
+        text = body.decode("utf-8")
+        document = _DECODER.decode(text)
     except (ValueError, UnicodeDecodeError, RecursionError) as e:
         raise errors.ValidationException(f"the request body is not valid JSON: {str(e)[:200]}") from None
     if not isinstance(document, dict):
         raise errors.ValidationException("the request body must be a JSON object")
+    if "\\u" in text:  # only an escape can make a lone surrogate, which no store or reply can hold
+        problem = lone_surrogate_in(document)
+        if problem:
+            raise errors.ValidationException(f"the request body is not valid text: {problem}")
     return document
 
 

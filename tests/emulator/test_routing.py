@@ -80,6 +80,10 @@ def test_method_path_and_body_errors(asgi: Api) -> None:
     asgi.err("ListVectorBuckets", None, 400, "ValidationException", "not valid JSON", raw=b"{nope")
     asgi.err("ListVectorBuckets", None, 400, "ValidationException", "must be a JSON object", raw=b"[]")
     asgi.err("ListVectorBuckets", None, 400, "ValidationException", "not valid JSON", raw=b"\xff\xfe")
+    # valid JSON, but "\udcff" is half a UTF-16 pair: a 400, not a 500 from the store
+    asgi.err("ListVectorBuckets", None, 400, "ValidationException", "'\\udcff' is a lone UTF-16 surrogate",
+             raw=b'{"prefix": "x\\udcffy"}')
+    assert asgi.ok("ListVectorBuckets", None, raw=b'{"prefix": "\\ud83d\\ude00"}') == {"vectorBuckets": []}  # a pair
     assert asgi.ok("ListVectorBuckets", None, raw=b"") == {"vectorBuckets": []}  # empty body counts as {}
     assert asgi.ok("ListVectorBuckets", {"unknownField": 1}) == {"vectorBuckets": []}
 
