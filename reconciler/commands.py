@@ -69,8 +69,8 @@ def _resolve(args: argparse.Namespace, account: str | None, region: str | None) 
     return resolved
 
 
-def _options(args: argparse.Namespace, *, destroy: bool = False) -> PlanOptions:
-    from reconciler.planner import PlanOptions
+def _options(args: argparse.Namespace, manifest: Manifest, *, destroy: bool = False) -> PlanOptions:
+    from reconciler.planner import PlanOptions, targets_out_of_scope
 
     targets = tuple(getattr(args, "targets", ()) or ())
     for t in targets:
@@ -78,6 +78,9 @@ def _options(args: argparse.Namespace, *, destroy: bool = False) -> PlanOptions:
             parse_address(t)
         except ValueError as e:
             raise ConfigError(f"--target: {e}") from None
+    for t in targets_out_of_scope(manifest, targets):  # else a typo reads as "No changes."
+        _say(f"warning: --target {t} is neither declared in the manifest nor in its prune scope: "
+             "it selects nothing")
     return PlanOptions(destroy=destroy, targets=targets)
 
 
@@ -129,10 +132,11 @@ def plan(args: argparse.Namespace) -> int:
 
     manifest = _load(args)
     resolved = _resolve(args, manifest.account, manifest.region)
+    options = _options(args, manifest)
 
     async def go() -> Plan:
         async with _client(resolved, args) as client:
-            return await _plan(args, manifest, resolved, client, _options(args))
+            return await _plan(args, manifest, resolved, client, options)
 
     result = _run(go())
     renderer = {"text": lambda p: render.plan_text(p, color=_color()), "json": render.plan_json,
@@ -157,10 +161,11 @@ def apply(args: argparse.Namespace) -> int:
         return _apply_saved(args)
     manifest = _load(args)
     resolved = _resolve(args, manifest.account, manifest.region)
+    options = _options(args, manifest)
 
     async def go() -> int:
         async with _client(resolved, args) as client:
-            the_plan = await _plan(args, manifest, resolved, client, _options(args))
+            the_plan = await _plan(args, manifest, resolved, client, options)
             _out(render.plan_text(the_plan, color=_color()))
             if the_plan.is_empty:
                 return EXIT_OK
@@ -209,10 +214,11 @@ def destroy(args: argparse.Namespace) -> int:
 
     manifest = _load(args)
     resolved = _resolve(args, manifest.account, manifest.region)
+    options = _options(args, manifest, destroy=True)
 
     async def go() -> int:
         async with _client(resolved, args) as client:
-            the_plan = await _plan(args, manifest, resolved, client, _options(args, destroy=True))
+            the_plan = await _plan(args, manifest, resolved, client, options)
             _out(render.plan_text(the_plan, color=_color()))
             if the_plan.is_empty:
                 return EXIT_OK
@@ -262,10 +268,11 @@ def graph(args: argparse.Namespace) -> int:
 
     manifest = _load(args)
     resolved = _resolve(args, manifest.account, manifest.region)
+    options = _options(args, manifest)
 
     async def go() -> Plan:
         async with _client(resolved, args) as client:
-            return await _plan(args, manifest, resolved, client, _options(args), probe=False)
+            return await _plan(args, manifest, resolved, client, options, probe=False)
 
     the_plan = _run(go())
     _out(render.graph_dot(the_plan) if args.format == "dot" else render.graph_mermaid(the_plan))

@@ -220,6 +220,21 @@ def _select(changes: list[Change], targets: Sequence[str]) -> list[Change]:
     return [c for c in changes if c.address in wanted]
 
 
+def targets_out_of_scope(manifest: Manifest, targets: Sequence[str]) -> list[str]:
+    """The targets no plan of this manifest can select (a typo, most likely): a bucket it
+    neither declares nor prunes, or an index its declared bucket neither declares nor prunes."""
+    out = []
+    for t in targets:
+        kind, bucket, index = parse_address(t)
+        spec = manifest.bucket(bucket)
+        if spec is None:
+            if not in_prune_scope(bucket, manifest.prune_buckets):
+                out.append(t)
+        elif kind == "index" and not spec.prune_indexes and all(i.name != index for i in spec.indexes):
+            out.append(t)
+    return out
+
+
 def target_buckets(targets: Sequence[str]) -> set[str]:
     return {parse_address(t)[1] for t in targets}
 
