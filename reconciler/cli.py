@@ -20,6 +20,15 @@ EXIT_OK, EXIT_ERROR, EXIT_CHANGES, EXIT_INTERRUPTED = 0, 1, 2, 130
 # --- argument parsing ----------------------------------------------------------------------
 
 
+class _Parser(argparse.ArgumentParser):
+    """A usage error is one line and exit 1, as every other error: argparse's own exit 2
+    means "changes" to `plan --detailed-exitcode` and "drift" to `drift`, which a CI job or
+    a scheduled drift check would misread."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(EXIT_ERROR, f"error: {message} (see {self.prog} --help)\n")
+
+
 def _common(dest: str = "debug") -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(add_help=False)
     p.add_argument("--debug", dest=dest, action="store_true",
@@ -54,7 +63,7 @@ def _targets() -> argparse.ArgumentParser:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="reconciler", parents=[_common("debug_top")],
         description="Declarative reconciler for TOS Vectors: validate, plan and apply YAML manifests.")
     parser.add_argument("--version", action="version", version=f"reconciler {__version__}")

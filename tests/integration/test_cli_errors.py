@@ -87,3 +87,18 @@ def test_manifest_and_flag_disagree_on_account(tmp_path: Path) -> None:
     (tmp_path / "m.yaml").write_text('version: 1\naccount: "2100000009"\nbuckets: []\n')
     r = run(tmp_path, "plan", "-f", "m.yaml")
     assert r.returncode == 1 and "2100000009" in r.stderr and "Traceback" not in r.stderr
+
+
+@pytest.mark.parametrize("args", [
+    ["plan", "-f", "m.yaml", "--detailed-exitcode", "--parallelism", "0"],  # 2 would mean "changes"
+    ["drift", "-f", "m.yaml", "--max-rps", "nan"],                           # 2 would mean "drift"
+    ["plan", "-f", "m.yaml", "--format", "xml"],
+    ["plan", "-f", "m.yaml", "--no-such-flag"],
+    ["no-such-command"],
+])
+def test_usage_errors_exit_1_in_one_line(tmp_path: Path, args: list[str]) -> None:
+    (tmp_path / "m.yaml").write_text("version: 1\nbuckets: []\n")
+    r = run(tmp_path, *args)
+    assert r.returncode == 1, r.stderr
+    assert r.stdout == "" and len(r.stderr.splitlines()) == 1, r.stderr
+    assert r.stderr.startswith("error: ") and "--help)" in r.stderr
