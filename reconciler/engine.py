@@ -104,6 +104,9 @@ def load_plan(path: str) -> Plan:
     try:
         data: Any = json.loads(text)
     except ValueError as e:
+        if path.endswith((".yaml", ".yml")):  # `apply m.yaml` for `apply -f m.yaml`
+            raise PlanFileError(f"{path}: not a reconciler plan file; to apply a manifest, "
+                                f"pass it with -f: reconciler apply -f {path}") from None
         raise PlanFileError(f"{path}: not a reconciler plan file (invalid JSON: {e})") from None
     except RecursionError:
         raise PlanFileError(f"{path}: not a reconciler plan file (nested too deeply)") from None

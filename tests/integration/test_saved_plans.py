@@ -366,6 +366,15 @@ def test_plan_file_edited_to_hold_text_that_is_not_unicode_is_refused(pcli: Cli,
     assert bucket_names(sdk) == []
 
 
+def test_a_manifest_given_as_a_plan_file_gets_the_command_it_meant(tmp_path: Path, in_process) -> None:
+    cli = Cli(f"http://127.0.0.1:{free_port()}", tmp_path, {})
+    cli.write("m.yaml", buckets_yaml("meant-a"))
+    code, out, err = in_process(cli, "apply", "m.yaml")  # for `apply -f m.yaml`
+    assert code == 1 and out == ""
+    assert error_lines(err) == ["error: m.yaml: not a reconciler plan file; to apply a manifest, pass it with -f: "
+                                "reconciler apply -f m.yaml"]
+
+
 def test_saved_plan_takes_no_manifest_and_no_target(tmp_path: Path, in_process) -> None:
     cli = Cli(f"http://127.0.0.1:{free_port()}", tmp_path, {})
     cli.write("m.yaml", buckets_yaml("opt-a", "opt-b"))
