@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import argparse
 import gc
-import logging
 import sys
 from typing import Sequence
 
@@ -106,10 +105,20 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:  # Ctrl-C at any point, start-up (imports) included: no traceback
+        print("interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+def _main(argv: Sequence[str] | None) -> int:
     args = build_parser().parse_args(argv)
     # a subcommand's own default would hide `reconciler --debug CMD`, hence two dests
     args.debug = args.debug or args.debug_top
     if args.debug:
+        import logging
+
         logging.basicConfig(stream=sys.stderr, level=logging.WARNING, format="%(name)s: %(message)s")
         logging.getLogger("reconciler").setLevel(logging.DEBUG)
     if args.command != "serve":
@@ -132,9 +141,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ReconcilerError as e:
         print(f"error: {e}", file=sys.stderr)
         return EXIT_ERROR
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return EXIT_INTERRUPTED
     except Exception as e:  # a bug: say so in one line unless asked for the traceback
         if args.debug:
             raise

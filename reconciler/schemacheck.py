@@ -26,6 +26,11 @@ class SchemaCheck:
 
     @functools.cached_property
     def fast(self) -> Any:
+        # jsonschema-rs imports decimal from Rust on its first validation, where a Ctrl-C
+        # arriving during that import becomes a Rust panic (a PanicException and a panic
+        # message on stderr) instead of a KeyboardInterrupt: imported here, it is a lookup.
+        import decimal  # noqa: F401
+
         import jsonschema_rs
 
         return jsonschema_rs.Draft202012Validator(self.schema)

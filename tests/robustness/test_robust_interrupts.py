@@ -4,10 +4,17 @@ state that a rerun converges from."""
 
 from __future__ import annotations
 
+import importlib.abc
 import re
 import signal
+import sys
 import time
 from pathlib import Path
+
+import pytest
+
+import reconciler
+from reconciler.cli import main
 
 from robust_helpers import Cli, assert_clean_output, expected_state, live_state, manifest
 from tests.support.emulator import running_emulator, start_emulator, stop_emulator
@@ -146,3 +153,25 @@ def test_emulator_killed_mid_apply_fails_cleanly_and_rerun_converges(tmp_path: P
             assert {b: v["indexes"] for b, v in live_state(sdk).items()} == expected_state(prefix, buckets, indexes)
         finally:
             sdk.close()
+
+
+class _CtrlCOnImport(importlib.abc.MetaPathFinder):
+    """Ctrl-C arriving while the CLI imports its commands (the first ~0.2 s of every run)."""
+
+    def find_spec(self, name: str, path: object, target: object = None) -> None:
+        if name == "reconciler.commands":
+            raise KeyboardInterrupt
+        return None
+
+
+def test_sigint_while_starting_up_exits_130_without_a_traceback(monkeypatch: pytest.MonkeyPatch, capsys) -> None:
+    monkeypatch.delitem(sys.modules, "reconciler.commands", raising=False)
+    monkeypatch.delattr(reconciler, "commands", raising=False)
+    monkeypatch.setattr(sys, "meta_path", [_CtrlCOnImport(), *sys.meta_path])
+    try:
+        code = main(["validate", "-f", "m.yaml"])
+    except KeyboardInterrupt:  # caught here, or it would stop the whole test session
+        pytest.fail("Ctrl-C during start-up escaped main(): Python prints a traceback")
+    assert code == 130
+    out, err = capsys.readouterr()
+    assert (out, err) == ("", "interrupted\n")
