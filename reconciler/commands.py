@@ -316,7 +316,8 @@ def _can_trap_signals() -> bool:
 
 
 async def _execute(args: argparse.Namespace, client: VectorsClient, the_plan: Plan) -> int:
-    """Run the plan; the first SIGINT stops new steps and lets running ones finish."""
+    """Run the plan; the first SIGINT stops new steps and lets running ones finish, a
+    second abandons the running ones."""
     from reconciler import engine, render
     from reconciler.executor import ApplyResult, StepResult
 
@@ -324,33 +325,50 @@ async def _execute(args: argparse.Namespace, client: VectorsClient, the_plan: Pl
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
+    main = asyncio.current_task()
+    aborted = False
+
+    def on_second_sigint() -> None:
+        nonlocal aborted
+        aborted = True
+        loop.remove_signal_handler(signal.SIGINT)  # a third: Python's own KeyboardInterrupt
+        if main is not None:
+            main.cancel()
 
     def on_sigint() -> None:
         _say("interrupt received: finishing steps in flight, starting no new ones (Ctrl-C again to abort)")
         stop.set()
-        loop.remove_signal_handler(signal.SIGINT)
+        loop.add_signal_handler(signal.SIGINT, on_second_sigint)
 
     trapped = _can_trap_signals()
     if trapped:
         loop.add_signal_handler(signal.SIGINT, on_sigint)
     color = _color()
     bar = Progress("applying")
-    done = 0
+    started: list[str] = []
+    finished: list[StepResult] = []
 
     def on_step(step: StepResult) -> None:
-        nonlocal done
-        done += 1
+        finished.append(step)
         bar.close()
         _out(render.step_line(step, color=color))
-        bar.update(done, len(the_plan.changes))
+        bar.update(len(finished), len(the_plan.changes))
 
     try:
         result: ApplyResult = await engine.apply_plan(client, the_plan, parallelism=args.parallelism,
-                                                      on_step=on_step, stop=stop)
+                                                      on_step=on_step, on_start=lambda c: started.append(c.address),
+                                                      stop=stop)
+    except asyncio.CancelledError:
+        if not aborted:
+            raise
+        done = {s.address for s in finished}
+        in_flight = [a for a in started if a not in done]
+        _out("\n" + render.apply_aborted(finished, in_flight, len(the_plan.changes), color=color))
+        return EXIT_INTERRUPTED
     finally:
         bar.close()
         if trapped:
-            loop.remove_signal_handler(signal.SIGINT)  # a no-op when on_sigint already did
+            loop.remove_signal_handler(signal.SIGINT)  # a no-op when on_second_sigint already did
     _out("\n" + render.apply_verdict(result, color=color))
     if result.interrupted:
         return EXIT_INTERRUPTED

@@ -6,7 +6,7 @@ without colour, or one that mangles non-ASCII symbols, reads the same.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Sequence
 
 from reconciler.render._common import BOLD, DIM, GREEN, RED, YELLOW, Paint
 
@@ -51,3 +51,17 @@ def apply_summary(result: ApplyResult, *, color: bool = False) -> str:
     """Every step's line, then the verdict line."""
     lines = [step_line(s, color=color) for s in result.steps]
     return "\n".join([*lines, *([""] if lines else []), apply_verdict(result, color=color)]) + "\n"
+
+
+def apply_aborted(finished: Sequence[StepResult], in_flight: Sequence[str], total: int, *,
+                  color: bool = False) -> str:
+    """After a second Ctrl-C: the tally, and the steps whose requests were abandoned."""
+    paint = Paint(color)
+    counts = {s: sum(1 for step in finished if step.status.value == s) for s in _STATUSES[:3]}
+    tally = ", ".join(f"{n} {s}" for s, n in counts.items())
+    not_started = total - len(finished) - len(in_flight)
+    lines = [paint(f"Apply aborted: {tally}, {len(in_flight)} in flight, {not_started} not started.", RED, BOLD)]
+    if in_flight:
+        lines.append(f"In flight when aborted, so they may or may not have taken effect: {', '.join(in_flight)}.")
+    lines.append("Run `reconciler plan` to see where things stand.")
+    return "\n".join(lines)

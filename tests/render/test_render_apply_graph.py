@@ -12,7 +12,7 @@ from render_samples import TARGET, applied_failed, applied_interrupted, applied_
 from reconciler import render
 from reconciler.executor import ApplyResult, Status, StepResult
 from reconciler.plan import Action, Plan
-from reconciler.render import apply_summary, graph_dot, graph_mermaid, step_line
+from reconciler.render import apply_aborted, apply_summary, graph_dot, graph_mermaid, step_line
 
 CLOSING = re.compile(r"^Apply (complete|failed|interrupted): (\d+) done, (\d+) failed, (\d+) skipped, "
                      r"(\d+) not started\.$")
@@ -33,6 +33,19 @@ def test_apply_summary_closing_line(result: ApplyResult, verdict: str) -> None:
     assert m.group(1) == verdict
     assert [int(n) for n in m.groups()[1:]] == [result.count(s) for s in Status]
     assert lines[:len(result.steps)] == [step_line(s) for s in result.steps]
+
+
+def test_aborted_apply_names_what_was_in_flight() -> None:
+    finished = applied_failed().steps  # 2 done, 1 failed, 1 skipped
+    text = apply_aborted(finished, ["index.b/a", "index.b/b"], total=len(finished) + 5)
+    assert text.splitlines() == [
+        "Apply aborted: 2 done, 1 failed, 1 skipped, 2 in flight, 3 not started.",
+        "In flight when aborted, so they may or may not have taken effect: index.b/a, index.b/b.",
+        "Run `reconciler plan` to see where things stand.",
+    ]
+    assert apply_aborted([], [], total=4).splitlines()[0] == (
+        "Apply aborted: 0 done, 0 failed, 0 skipped, 0 in flight, 4 not started.")
+    assert "In flight" not in apply_aborted([], [], total=4)
 
 
 def test_step_lines_use_plain_words_and_details() -> None:
@@ -116,7 +129,7 @@ def test_empty_plan_graphs_are_valid() -> None:
 
 def test_public_names() -> None:
     assert sorted(render.__all__) == sorted([
-        "apply_summary", "apply_verdict", "drift_json", "drift_markdown", "drift_text", "graph_dot", "graph_mermaid",
+        "apply_aborted", "apply_summary", "apply_verdict", "drift_json", "drift_markdown", "drift_text", "graph_dot", "graph_mermaid",
         "plan_json", "plan_markdown", "plan_text", "step_line"])
     assert all(callable(getattr(render, name)) for name in render.__all__)
 
