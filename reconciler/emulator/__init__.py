@@ -50,6 +50,7 @@ def embedded_sender(data_dir: str | Path, account_id: str = "2100000000", region
     from reconciler.client.inprocess import AsgiSender
 
     app = _embedded_app(data_dir, account_id, region)
+    app.open_or_fail()  # a corrupt .reconciler/local database: one line, not a 500 per call
     return AsgiSender(app, on_close=app.close)
 
 

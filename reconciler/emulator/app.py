@@ -148,6 +148,18 @@ class EmulatorApp:
                 self._state = (store, VectorSearch(store))
             return self._state
 
+    def open_or_fail(self) -> None:
+        """Open the database before serving anything, so that a bad data directory (or a
+        file there that is not a database) is one ConfigError, not a 500 per request."""
+        import sqlite3
+
+        from reconciler.errors import ConfigError
+
+        try:
+            self.open()
+        except (OSError, sqlite3.Error) as e:
+            raise ConfigError(f"cannot open the emulator database in {self.config.data_dir}: {e}") from None
+
     @property
     def store(self) -> Store:
         return self.open()[0]

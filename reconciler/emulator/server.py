@@ -84,18 +84,13 @@ def _bind(host: str, port: int) -> socket.socket:
 
 def run_from_args(args: argparse.Namespace) -> int:
     """Serve until interrupted (SIGINT/SIGTERM); returns the exit code."""
-    import sqlite3  # here, not at the top: every CLI run imports this module for its flags
-
     import uvicorn
 
     config = config_from_args(args)
     from reconciler.emulator.app import create_app
 
     app = create_app(config)
-    try:
-        app.open()  # create the database now, so a bad --data-dir fails before listening
-    except (OSError, sqlite3.Error) as e:
-        raise ConfigError(f"cannot open the emulator database in {config.data_dir}: {e}") from None
+    app.open_or_fail()  # before listening
     try:
         sock = _bind(args.host, args.port)
     except ConfigError:

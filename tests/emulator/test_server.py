@@ -89,6 +89,29 @@ def test_serve_refuses_a_busy_port(tmp_path: Path) -> None:
     assert r.returncode == 1 and "cannot listen on 127.0.0.1" in r.stderr and "Traceback" not in r.stderr
 
 
+def _env_without_tos() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if not k.startswith("TOS_")}
+
+
+def test_a_data_dir_holding_a_file_that_is_not_a_database_is_one_line(tmp_path: Path) -> None:
+    (tmp_path / "emulator.db").write_text("garbage")
+    r = subprocess.run([sys.executable, "-m", "reconciler", "serve", "--port", "0", "--data-dir", str(tmp_path)],
+                       capture_output=True, text=True, timeout=30)
+    assert r.returncode == 1 and r.stderr.strip().splitlines() == [
+        f"error: cannot open the emulator database in {tmp_path}: file is not a database"], r.stderr
+
+    # the same for the CLI's embedded emulator: before, every call was a 500 with a traceback, retried
+    store = tmp_path / "work" / ".reconciler" / "local" / "cn-beijing"
+    store.mkdir(parents=True)
+    (store / "emulator.db").write_text("garbage")
+    (tmp_path / "work" / "m.yaml").write_text("version: 1\nbuckets:\n  - name: app\n")
+    r = subprocess.run([sys.executable, "-m", "reconciler", "plan", "-f", "m.yaml"], cwd=tmp_path / "work",
+                       env=_env_without_tos(), capture_output=True, text=True, timeout=30)
+    assert r.returncode == 1 and "Traceback" not in r.stderr, r.stderr
+    assert r.stderr.strip().splitlines()[-1] == (
+        f"error: cannot open the emulator database in {store}: file is not a database"), r.stderr
+
+
 def test_embedded_transport_persists_in_its_data_dir(tmp_path: Path) -> None:
     async def session(data_dir: Path, body: dict[str, Any], action: str) -> httpx.Response:
         transport = emulator.embedded_transport(data_dir, account_id="2100000007", region="cn-guangzhou")
