@@ -191,8 +191,10 @@ class EmulatorApp:
             status, headers = 200, dict[str, str]()
         except errors.EmulatorError as e:
             status, data, headers = self._error(e, request_id)
-        except Exception:  # an emulator bug: log it, answer like the service would
-            log.exception("emulator error while serving %s %s", scope.get("method"), scope.get("path"))
+        except Exception as e:  # an emulator bug: answer like the service would; one log line, and
+            # the traceback only with --debug (the embedded emulator logs into the CLI's output)
+            log.error("emulator error while serving %s %s (request id %s): %s: %s", scope.get("method"),
+                      scope.get("path"), request_id, type(e).__name__, e, exc_info=log.isEnabledFor(logging.DEBUG))
             status, data, headers = self._error(
                 errors.InternalServerException("internal error in the emulator; see its log"), request_id)
         # every body is JSON, even GetVectorBucketPolicy's (the stored policy document)

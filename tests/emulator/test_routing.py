@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import socket
 from typing import Any, MutableMapping
 
@@ -140,3 +141,22 @@ def test_lifespan_events_are_answered() -> None:
 
     asyncio.run(app({"type": "lifespan"}, receive, send))
     assert sent == ["lifespan.startup.complete", "lifespan.shutdown.complete"]
+
+
+def test_an_emulator_bug_is_a_500_and_one_log_line_with_the_traceback_only_at_debug(
+        asgi: Api, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    from reconciler.emulator import app as app_module
+
+    def broken(ctx: Any, request: Any) -> Any:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setitem(app_module.HANDLERS, "ListVectorBuckets", broken)
+    with caplog.at_level(logging.WARNING, logger="reconciler.emulator"):
+        asgi.err("ListVectorBuckets", {}, 500, "InternalServerException", "internal error in the emulator")
+    [record] = caplog.records
+    assert record.getMessage().startswith("emulator error while serving POST /ListVectorBuckets (request id ")
+    assert record.getMessage().endswith("): RuntimeError: a bug") and not record.exc_info
+    caplog.clear()
+    with caplog.at_level(logging.DEBUG, logger="reconciler.emulator"):
+        asgi.err("ListVectorBuckets", {}, 500, "InternalServerException", "internal error in the emulator")
+    assert [r.exc_info[0] for r in caplog.records if r.exc_info] == [RuntimeError]
