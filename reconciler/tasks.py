@@ -9,23 +9,19 @@ asyncio prints that error's traceback. A TaskGroup cancels the rest and waits fo
 from __future__ import annotations
 
 import asyncio
-from typing import Awaitable, TypeVar
+from typing import Any, Coroutine, TypeVar
 
 T = TypeVar("T")
 
 
-async def all_of(*aws: Awaitable[T]) -> list[T]:
+async def all_of(*coros: Coroutine[Any, Any, T]) -> list[T]:
     """The results in order; on a failure, the others are cancelled and awaited, then the
     first failure is raised as itself (not wrapped in an ExceptionGroup)."""
     try:
         async with asyncio.TaskGroup() as group:
-            tasks = [group.create_task(_coro(a)) for a in aws]
+            tasks = [group.create_task(c) for c in coros]
     except BaseExceptionGroup as failed:  # in the order they happened: [0] came first
         first = failed.exceptions[0]
     else:
         return [t.result() for t in tasks]
     raise first  # outside the handler: its __cause__ and __context__ stay its own
-
-
-async def _coro(aw: Awaitable[T]) -> T:
-    return await aw
