@@ -30,6 +30,7 @@ import logging
 import os
 import random
 import re
+import sqlite3
 import threading
 import time
 from dataclasses import dataclass
@@ -42,6 +43,7 @@ from reconciler.emulator.responses import HANDLERS, Context, Reply, TokenCodec
 from reconciler.emulator.search import VectorSearch
 from reconciler.emulator.store import Store
 from reconciler.emulator.validation import PARSERS, check_bucket_name
+from reconciler.errors import ConfigError
 from reconciler.text import lone_surrogate_in
 
 Scope = MutableMapping[str, Any]
@@ -151,10 +153,6 @@ class EmulatorApp:
     def open_or_fail(self) -> None:
         """Open the database before serving anything, so that a bad data directory (or a
         file there that is not a database) is one ConfigError, not a 500 per request."""
-        import sqlite3
-
-        from reconciler.errors import ConfigError
-
         try:
             self.open()
         except (OSError, sqlite3.Error) as e:
