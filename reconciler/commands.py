@@ -13,7 +13,7 @@ import sys
 import threading
 from contextlib import asynccontextmanager
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any, AsyncIterator, Awaitable, TypeVar
+from typing import TYPE_CHECKING, Any, AsyncIterator, Awaitable, TextIO, TypeVar
 
 from reconciler.errors import ConfigError, RefusedError
 from reconciler.manifest import Manifest, load_manifests, parse_var_assignments
@@ -34,14 +34,25 @@ EXIT_OK, EXIT_ERROR, EXIT_CHANGES, EXIT_INTERRUPTED = 0, 1, 2, 130
 # --- shared steps ----------------------------------------------------------------------------
 
 
+def _emit(stream: TextIO, text: str) -> None:
+    """Write and flush. When the reader has gone away (`reconciler apply ... | head`), the
+    stream is pointed at /dev/null instead of failing the command: an apply goes on to the
+    end rather than stopping half-way over a closed pipe."""
+    try:
+        stream.write(text)
+        stream.flush()
+    except BrokenPipeError:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, stream.fileno())
+        os.close(devnull)
+
+
 def _say(*lines: str) -> None:
-    for line in lines:
-        print(line, file=sys.stderr)
+    _emit(sys.stderr, "".join(line + "\n" for line in lines))
 
 
 def _out(text: str) -> None:
-    sys.stdout.write(text if text.endswith("\n") else text + "\n")
-    sys.stdout.flush()
+    _emit(sys.stdout, text if text.endswith("\n") else text + "\n")
 
 
 def _color() -> bool:
