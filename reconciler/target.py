@@ -48,8 +48,9 @@ class Resolved:
 
 
 def _pick(name: str, flag: str | None, env: str | None, manifest: str | None) -> str | None:
-    """Flag, then environment, must agree with what the manifest declares."""
-    given = flag or env
+    """Flag, then environment, must agree with what the manifest declares. Surrounding
+    whitespace is dropped: a value read from a file (`$(cat account-id)`) ends in a newline."""
+    given = (flag or "").strip() or (env or "").strip() or None
     if manifest and given and manifest != given:
         raise ConfigError(f"the manifest declares {name} '{manifest}' but the command line/environment says '{given}'")
     return manifest or given
@@ -62,10 +63,10 @@ def resolve(settings: Settings, *, manifest_account: str | None = None, manifest
     env = os.environ if environ is None else environ
     region = _pick("region", settings.region, env.get("TOS_REGION"), manifest_region) or DEFAULT_REGION
     account = _pick("account", settings.account_id, env.get("TOS_ACCOUNT_ID"), manifest_account)
-    endpoint = settings.endpoint or env.get("TOS_ENDPOINT") or None
+    endpoint = (settings.endpoint or "").strip() or env.get("TOS_ENDPOINT", "").strip() or None
     credentials = Credentials.from_env(env)
     if account is not None and not account.isdigit():
-        raise ConfigError(f"account id must be digits, got '{account}'")
+        raise ConfigError(f"account id must be digits, got {account!r}")
     if endpoint is None and credentials is None:
         # one emulator store per region: regions are separate services, as in TOS Vectors
         data_dir = (cwd or Path.cwd()) / EMBEDDED_DIR / region

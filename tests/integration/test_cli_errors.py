@@ -102,3 +102,15 @@ def test_usage_errors_exit_1_in_one_line(tmp_path: Path, args: list[str]) -> Non
     assert r.returncode == 1, r.stderr
     assert r.stdout == "" and len(r.stderr.splitlines()) == 1, r.stderr
     assert r.stderr.startswith("error: ") and "--help)" in r.stderr
+
+
+def test_settings_read_from_files_may_end_in_a_newline(tmp_path: Path) -> None:
+    # TOS_ACCOUNT_ID="$(cat account-id)" keeps the file's newline: it is whitespace, not part of the id
+    (tmp_path / "m.yaml").write_text("version: 1\nbuckets:\n  - name: app\n")
+    port = closed_port()
+    r = run(tmp_path, "plan", "-f", "m.yaml", env={"TOS_ACCOUNT_ID": "2100000000\n", "TOS_REGION": " cn-shanghai\n",
+                                                   "TOS_ENDPOINT": f"http://127.0.0.1:{port}\n"})
+    errors = [line for line in r.stderr.splitlines() if line.startswith("error:")]
+    assert r.returncode == 1 and len(errors) == 1, r.stderr
+    # the settings were taken: the call went out, to the account's bucket host, and was refused
+    assert f"cannot connect to app-2100000000.127.0.0.1:{port} via http://127.0.0.1:{port}" in errors[0], errors
