@@ -14,7 +14,7 @@ import pytest
 
 from tests.support.emulator import running_emulator
 from tests.support.recording_proxy import recording_proxy
-from tests.support.sdk import ACCOUNT, sdk_client
+from tests.support.sdk import ACCOUNT, sdk_client, wipe
 
 
 @dataclass
@@ -40,6 +40,24 @@ class Cli:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text)
         return str(path)
+
+
+def one_emulator_per_module() -> tuple[object, object]:
+    """`emulator, _empty_service = one_emulator_per_module()` in a test module: one
+    `reconciler serve` for the whole module instead of one per test, emptied with
+    the SDK before each test that uses it."""
+
+    @pytest.fixture(scope="module", name="emulator")
+    def module_emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+        with running_emulator(tmp_path_factory.mktemp("emulator-data")) as emu:
+            yield emu
+
+    @pytest.fixture(autouse=True, name="_empty_service")
+    def empty_service(request: pytest.FixtureRequest) -> None:
+        if "emulator" in request.fixturenames:
+            wipe(request.getfixturevalue("sdk"))
+
+    return module_emulator, empty_service
 
 
 @pytest.fixture

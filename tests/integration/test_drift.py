@@ -10,23 +10,15 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from tests.integration.conftest import Cli
-from tests.support.emulator import free_port, running_emulator
+from tests.integration.conftest import Cli, one_emulator_per_module
+from tests.support.emulator import free_port
 from tests.support.policies import policy
-from tests.support.sdk import ACCOUNT, wipe
+from tests.support.sdk import ACCOUNT
 
 SCHEMA = json.loads((Path(__file__).resolve().parents[2] / "schemas" / "drift.schema.json").read_text())
 
 
-@pytest.fixture(scope="module")
-def emulator(tmp_path_factory: pytest.TempPathFactory):
-    with running_emulator(tmp_path_factory.mktemp("emulator-data")) as emu:
-        yield emu
-
-
-@pytest.fixture(autouse=True)
-def _empty_service(sdk) -> None:
-    wipe(sdk)
+emulator, _empty_service = one_emulator_per_module()
 
 
 ACTIONS = ("tosvectors:GetVectors", "tosvectors:QueryVectors")

@@ -6,25 +6,15 @@ from __future__ import annotations
 
 import json
 
-import pytest
 import yaml
 
 from reconciler.cli import main
-from tests.integration.conftest import Cli
-from tests.support.emulator import running_emulator
+from tests.integration.conftest import Cli, one_emulator_per_module
 from tests.support.recording_proxy import recording_proxy
-from tests.support.sdk import ACCOUNT, wipe
+from tests.support.sdk import ACCOUNT
 
 
-@pytest.fixture(scope="module")
-def emulator(tmp_path_factory: pytest.TempPathFactory):
-    with running_emulator(tmp_path_factory.mktemp("emulator-data")) as emu:
-        yield emu
-
-
-@pytest.fixture(autouse=True)
-def _empty_service(sdk) -> None:
-    wipe(sdk)
+emulator, _empty_service = one_emulator_per_module()
 
 
 def trn(bucket: str, index: str | None = "*") -> str:

@@ -22,10 +22,10 @@ import pytest
 
 from reconciler import progress as progress_module
 from reconciler.progress import Progress
-from tests.integration.conftest import Cli
+from tests.integration.conftest import Cli, one_emulator_per_module
 from tests.support.emulator import free_port, running_emulator
 from tests.support.recording_proxy import recording_proxy
-from tests.support.sdk import ACCOUNT, sdk_client, wipe
+from tests.support.sdk import sdk_client
 
 MANIFEST = """\
 version: 1
@@ -44,18 +44,7 @@ buckets:
 """
 
 
-@pytest.fixture(scope="module")
-def emulator(tmp_path_factory: pytest.TempPathFactory):
-    with running_emulator(tmp_path_factory.mktemp("emulator-data")) as emu:
-        yield emu
-
-
-@pytest.fixture(autouse=True)
-def _empty_service(request: pytest.FixtureRequest) -> None:
-    if "emulator" not in request.fixturenames:
-        return
-    sdk = request.getfixturevalue("sdk")
-    wipe(sdk)
+emulator, _empty_service = one_emulator_per_module()
 
 
 # --- graph -------------------------------------------------------------------------------------

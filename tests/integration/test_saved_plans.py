@@ -15,10 +15,10 @@ import pytest
 from tos.models2 import Vector, VectorData
 
 from reconciler.cli import main
-from tests.integration.conftest import Cli
+from tests.integration.conftest import Cli, one_emulator_per_module
 from tests.support.emulator import free_port, running_emulator
 from tests.support.policies import policy
-from tests.support.sdk import ACCOUNT, sdk_client, wipe
+from tests.support.sdk import ACCOUNT, sdk_client
 
 WRITES_NONE: list[str] = []
 
@@ -26,15 +26,7 @@ WRITES_NONE: list[str] = []
 # --- fixtures ---------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def emulator(tmp_path_factory: pytest.TempPathFactory):
-    with running_emulator(tmp_path_factory.mktemp("emulator-data")) as emu:
-        yield emu
-
-
-@pytest.fixture(autouse=True)
-def _empty_service(sdk) -> None:
-    wipe(sdk)
+emulator, _empty_service = one_emulator_per_module()
 
 
 # --- helpers ------------------------------------------------------------------------------------
