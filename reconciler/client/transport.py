@@ -77,13 +77,13 @@ class Transport:
         self._who = self.credentials.masked_access_key if self.credentials else "anonymous"
         self._unresponsive: str | None = None  # why calls are no longer sent (see call)
 
-    def headers(self, action: str, host: str, attempt: int, limit: int | None = None) -> dict[str, str]:
+    def headers(self, action: str, host: str, attempt: int, limit: int) -> dict[str, str]:
         """Headers for one attempt of at most `limit`, signed with a fresh date (SDK order and names)."""
         headers = {"User-Agent": self.user_agent, **BASE_HEADERS}
         headers["x-tos-content-sha256"] = signing.UNSIGNED_PAYLOAD
         headers["Host"] = host
         if attempt > 1:
-            headers["x-sdk-retry-count"] = f"attempt={attempt - 1}; max={(limit or self.retry.max_attempts) - 1}"
+            headers["x-sdk-retry-count"] = f"attempt={attempt - 1}; max={limit - 1}"
         creds = self.credentials
         if creds is not None:
             signing.sign(
