@@ -13,7 +13,7 @@ import yaml
 
 from reconciler.client import VectorsClient
 from reconciler.errors import NotFoundError
-from reconciler.live import policy_object
+from reconciler.state import policy_object
 from reconciler.tasks import all_of
 
 HEADER = "# yaml-language-server: $schema=../schemas/manifest.schema.json\n"

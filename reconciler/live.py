@@ -4,82 +4,24 @@
 account's bucket list when a `prune.buckets` scope asks for it. Per bucket it lists
 indexes and reads the policy in parallel, then reads each index it must compare or
 may delete. A 404 means absent. Everything is gathered under one bounded semaphore.
+What it returns is data of `reconciler.state`, which the planner reads without this module.
 """
 
 from __future__ import annotations
 
 import asyncio
-import fnmatch
-import json
-from dataclasses import dataclass, field
-from typing import Any, Awaitable, Callable, Iterable, TypeVar
+from typing import Awaitable, Callable, Iterable, TypeVar
 
 from reconciler.client import VectorsClient
 from reconciler.errors import NotFoundError
 from reconciler.manifest import Manifest
 from reconciler.plan import parse_address
 from reconciler.resources import index_attrs
+from reconciler.state import LiveBucket, LiveIndex, LiveState, in_prune_scope, parse_live_policy
 from reconciler.tasks import all_of
 
 T = TypeVar("T")
 Progress = Callable[[int, int], None]  # (reads done, reads started)
-
-
-@dataclass(frozen=True)
-class LiveIndex:
-    bucket: str
-    name: str
-    attrs: dict[str, Any] | None  # None when only listed, not read with GetIndex
-
-
-@dataclass(frozen=True)
-class LiveBucket:
-    name: str
-    indexes: dict[str, LiveIndex]  # every index listed in the bucket
-    policy: dict[str, Any] | None  # parsed document; None = no policy
-    policy_text: str | None = None
-
-
-@dataclass
-class LiveState:
-    """The buckets that were read; `absent` ones were read and not found.
-
-    `listed` holds the account's bucket names when the scope needed the list
-    (a `prune.buckets` pattern), else None.
-    """
-
-    buckets: dict[str, LiveBucket] = field(default_factory=dict)
-    absent: set[str] = field(default_factory=set)
-    listed: tuple[str, ...] | None = None
-
-    def bucket(self, name: str) -> LiveBucket | None:
-        return self.buckets.get(name)
-
-    def record(self, name: str, bucket: LiveBucket | None) -> None:
-        """Note what one read found: the bucket, or that it is absent."""
-        if bucket is None:
-            self.absent.add(name)
-        else:
-            self.buckets[name] = bucket
-
-
-def policy_object(text: str) -> dict[str, Any] | None:
-    """The policy text as a JSON object, or None when it is not one."""
-    try:
-        doc = json.loads(text)
-    except ValueError:
-        return None
-    return doc if isinstance(doc, dict) else None
-
-
-def parse_live_policy(text: str) -> dict[str, Any]:
-    """A live policy that is not a JSON object still compares (as raw text)."""
-    doc = policy_object(text)
-    return {"raw": text} if doc is None else doc
-
-
-def in_prune_scope(bucket: str, patterns: Iterable[str]) -> bool:
-    return any(fnmatch.fnmatchcase(bucket, p) for p in patterns)
 
 
 class _Reader:

@@ -14,7 +14,6 @@ from dataclasses import dataclass, replace
 from typing import Any, Iterable, Sequence
 
 from reconciler.diff import changed_attributes
-from reconciler.live import LiveBucket, LiveState, in_prune_scope
 from reconciler.manifest import BucketSpec, IndexSpec, Manifest
 from reconciler.plan import (
     Action,
@@ -28,6 +27,7 @@ from reconciler.plan import (
     topological,
 )
 from reconciler.resources import INDEX, KINDS, bucket_attrs, index_attrs, policy_attrs
+from reconciler.state import LiveBucket, LiveState, in_prune_scope
 
 
 @dataclass(frozen=True)

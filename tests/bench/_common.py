@@ -99,9 +99,9 @@ def in_memory(buckets: int, per_bucket: int, *, changed_every: int = 0, live_emp
     """(Manifest, LiveState) for the estate. `changed_every=10` makes every 10th index
     differ (a replace) and every 10th bucket's policy differ (an update): 10% changes.
     `live_empty` gives an empty account (every object is a create: a first plan)."""
-    from reconciler.live import LiveBucket, LiveIndex, LiveState
     from reconciler.manifest import BucketSpec, IndexSpec, Manifest, Source
     from reconciler.resources import index_attrs
+    from reconciler.state import LiveBucket, LiveIndex, LiveState
 
     specs, live = [], LiveState()
     line = 1

@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from reconciler.live import LiveBucket, LiveIndex, LiveState
 from reconciler.manifest import load_manifests
 from reconciler.plan import Plan, Target
 from reconciler.planner import PlanOptions, build_plan
+from reconciler.state import LiveBucket, LiveIndex, LiveState
 
 CASES = Path(__file__).parent / "cases"
 TARGET = Target("https://tosvectors-cn-beijing.volces.com", "cn-beijing", "2100000000")

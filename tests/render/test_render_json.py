@@ -13,11 +13,11 @@ import pytest
 from render_samples import big_plan, create_plan, empty_drift, empty_plan, mixed_drift, mixed_plan
 
 from reconciler.drift import drift_report
-from reconciler.live import LiveBucket, LiveIndex, LiveState
 from reconciler.manifest import BucketSpec, IndexSpec, Manifest, Source
 from reconciler.plan import Plan, Target
 from reconciler.planner import PlanOptions, build_plan, with_vector_probe
 from reconciler.render import drift_json, plan_json
+from reconciler.state import LiveBucket, LiveIndex, LiveState
 
 SCHEMAS = Path(__file__).resolve().parents[2] / "schemas"
 

@@ -1,0 +1,69 @@
+"""Live state as data: what a refresh found, and which buckets a prune scope claims.
+
+Pure: no I/O, no client. The planner, the drift report and the renderers import this,
+not `live` (which does the reads and so loads the HTTP client and asyncio).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+from dataclasses import dataclass, field
+from typing import Any, Iterable
+
+
+@dataclass(frozen=True)
+class LiveIndex:
+    bucket: str
+    name: str
+    attrs: dict[str, Any] | None  # None when only listed, not read with GetIndex
+
+
+@dataclass(frozen=True)
+class LiveBucket:
+    name: str
+    indexes: dict[str, LiveIndex]  # every index listed in the bucket
+    policy: dict[str, Any] | None  # parsed document; None = no policy
+    policy_text: str | None = None
+
+
+@dataclass
+class LiveState:
+    """The buckets that were read; `absent` ones were read and not found.
+
+    `listed` holds the account's bucket names when the scope needed the list
+    (a `prune.buckets` pattern), else None.
+    """
+
+    buckets: dict[str, LiveBucket] = field(default_factory=dict)
+    absent: set[str] = field(default_factory=set)
+    listed: tuple[str, ...] | None = None
+
+    def bucket(self, name: str) -> LiveBucket | None:
+        return self.buckets.get(name)
+
+    def record(self, name: str, bucket: LiveBucket | None) -> None:
+        """Note what one read found: the bucket, or that it is absent."""
+        if bucket is None:
+            self.absent.add(name)
+        else:
+            self.buckets[name] = bucket
+
+
+def policy_object(text: str) -> dict[str, Any] | None:
+    """The policy text as a JSON object, or None when it is not one."""
+    try:
+        doc = json.loads(text)
+    except ValueError:
+        return None
+    return doc if isinstance(doc, dict) else None
+
+
+def parse_live_policy(text: str) -> dict[str, Any]:
+    """A live policy that is not a JSON object still compares (as raw text)."""
+    doc = policy_object(text)
+    return {"raw": text} if doc is None else doc
+
+
+def in_prune_scope(bucket: str, patterns: Iterable[str]) -> bool:
+    return any(fnmatch.fnmatchcase(bucket, p) for p in patterns)

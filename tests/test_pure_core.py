@@ -1,0 +1,76 @@
+"""Building a plan and rendering it load only data modules: no HTTP client, no asyncio.
+
+Each check runs in a fresh interpreter, so what this test process already imported
+cannot hide an import; it does the work itself (load a manifest, plan, render), so an
+import made inside a function counts too.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+CHECKOUT = Path(__file__).resolve().parents[1]
+
+# Modules that do I/O or run the event loop; a pure module must not load any of them.
+FORBIDDEN = ("reconciler.client", "reconciler.live", "reconciler.emulator", "reconciler.executor",
+             "reconciler.engine", "asyncio", "httpx", "httpcore", "anyio", "uvloop", "tos")
+
+_REPORT = f"""
+import json, sys
+forbidden = {FORBIDDEN!r}
+print(json.dumps(sorted(m for m in sys.modules if any(m == f or m.startswith(f + ".") for f in forbidden))))
+"""
+
+
+def loaded_forbidden(program: str) -> list[str]:
+    """The forbidden modules loaded after `program` ran in a new interpreter."""
+    done = subprocess.run([sys.executable, "-c", program + _REPORT], cwd=CHECKOUT,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    result: list[str] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
+PURE_MODULES = ["reconciler.state", "reconciler.planner", "reconciler.drift", "reconciler.plan",
+                "reconciler.render", "reconciler.render.text", "reconciler.render.jsonplan",
+                "reconciler.render.markdown", "reconciler.render.apply", "reconciler.render.drift",
+                "reconciler.render.graph"]
+
+
+@pytest.mark.parametrize("module", PURE_MODULES)
+def test_importing_a_core_module_loads_no_client_and_no_event_loop(module: str) -> None:
+    assert loaded_forbidden(f"import {module}\n") == []
+
+
+def test_planning_and_rendering_a_manifest_loads_no_client_and_no_event_loop() -> None:
+    program = """
+from reconciler.drift import drift_report
+from reconciler.manifest import load_manifests
+from reconciler.plan import Target
+from reconciler.planner import build_plan
+from reconciler.render import drift_json, drift_markdown, drift_text, graph_dot, graph_mermaid
+from reconciler.render import plan_json, plan_markdown, plan_text
+from reconciler.state import LiveBucket, LiveIndex, LiveState
+
+manifest = load_manifests(["examples/quickstart.yaml"])
+live = LiveState(buckets={"quickstart": LiveBucket("quickstart", {"old": LiveIndex("quickstart", "old", None)}, None)})
+plan = build_plan(manifest, live, Target("https://e.example", "cn-beijing", "2100000000"))
+assert plan.changes, "the plan should create the index and the policy"
+for render in (plan_text, plan_markdown, plan_json, graph_dot, graph_mermaid):
+    assert render(plan)
+report = drift_report(plan)
+for render in (drift_text, drift_markdown, drift_json):
+    assert render(report)
+"""
+    assert loaded_forbidden(program) == []
+
+
+def test_the_check_sees_the_client_when_a_module_loads_it() -> None:
+    """The probe itself works: the reads module does load the client and asyncio."""
+    found = loaded_forbidden("import reconciler.live\n")
+    assert {"reconciler.client", "reconciler.live", "asyncio"} <= set(found)
