@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -89,9 +90,19 @@ def test_big_plan_is_schema_valid() -> None:
     PLAN_SCHEMA.validate(json.loads(plan_json(big_plan(200))))
 
 
-def test_plan_json_is_the_documented_form() -> None:
-    plan = mixed_plan()
-    assert plan_json(plan) == json.dumps(plan.to_dict(), indent=2, sort_keys=False) + "\n"
+GOLDEN_JSON = Path(__file__).parent / "golden_json"
+
+
+@pytest.mark.parametrize("name", ["planner", "planner-destroy"])
+def test_plan_json_is_the_documented_form(name: str) -> None:
+    """The real planner's plan, as `plan --format json` prints it: valid against the published
+    schema and byte for byte the reviewed file (UPDATE_GOLDEN=1 rewrites it on purpose)."""
+    text = plan_json(PLANS[name]())
+    PLAN_SCHEMA.validate(json.loads(text))
+    path = GOLDEN_JSON / f"{name}.json"
+    if os.environ.get("UPDATE_GOLDEN") == "1":
+        path.write_text(text, encoding="utf-8")
+    assert text == path.read_text(encoding="utf-8"), f"plan JSON differs from {path.name}"
 
 
 def _broken(mutate: Any) -> dict[str, Any]:
