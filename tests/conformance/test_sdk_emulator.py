@@ -17,7 +17,6 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # `tests.support` under plain `pytest`
 
-tos = pytest.importorskip("tos")
 from tos.enum import DataType, DistanceMetricType  # noqa: E402
 from tos.exceptions import TosServerError  # noqa: E402
 from tos.models2 import Vector, VectorData  # noqa: E402

@@ -24,7 +24,6 @@ from requests.structures import CaseInsensitiveDict
 
 from reconciler.client import Credentials, Vector, VectorsClient, signing
 
-tos = pytest.importorskip("tos")
 from tos.enum import DataType, DistanceMetricType  # noqa: E402
 from tos.models2 import GenericInput, VectorData  # noqa: E402
 from tos.models2 import Vector as SdkVector  # noqa: E402
