@@ -33,10 +33,12 @@ def test_sigint_finishes_in_flight_steps_and_starts_no_new_ones(tmp_path: Path, 
     with running_emulator(tmp_path / "data", "--latency-ms", "300") as emu:
         cli = Cli(emu.url, work)
         path = cli.write("m.yaml", manifest(prefix, 1, indexes))
+        started = time.monotonic()
         run = cli.popen("apply", "-f", path, "--auto-approve", "--parallelism", "1")
         try:
             first = run.wait_for_line(lambda ln: STEP.match(ln) is not None, timeout=30)
             run.proc.send_signal(signal.SIGINT)
+            signalled = time.monotonic() - started
             code = run.wait(timeout=30)
         finally:
             run.kill()
@@ -51,8 +53,12 @@ def test_sigint_finishes_in_flight_steps_and_starts_no_new_ones(tmp_path: Path, 
         assert sorted(a for _, a in lines) == sorted({a for _, a in lines}) and len(lines) == total, out
         done = [a for s, a in lines if s == "done"]
         assert not any(s == "failed" for s, _ in lines), out
-        # at --parallelism 1 at most one step was in flight when the signal came
-        assert 1 <= len(done) <= 2, out
+        # At --parallelism 1 one step runs at a time and each holds a request for the emulator's
+        # 300 ms, so by the signal at most `signalled / 0.3` steps can have finished, and one
+        # more was in flight: a bound a loaded machine only loosens (it used to be "<= 2",
+        # which a test process descheduled for 300 ms between seeing a line and signalling
+        # would break). An apply that ignored the signal would finish all of them.
+        assert 1 <= len(done) <= int(signalled / 0.3) + 1 and len(done) < total, (signalled, out)
         counts = {s: sum(1 for x, _ in lines if x == s) for s in ("done", "failed", "skipped", "not started")}
         verdict = (f"Apply interrupted: {counts['done']} done, 0 failed, {counts['skipped']} skipped, "
                    f"{counts['not started']} not started.")
@@ -81,9 +87,7 @@ def test_sigint_finishes_in_flight_steps_and_starts_no_new_ones(tmp_path: Path, 
                     break
                 time.sleep(0.05)
             run.proc.send_signal(signal.SIGINT)
-            t0 = time.monotonic()
-            code = run.wait(timeout=30)
-            assert time.monotonic() - t0 < 5
+            code = run.wait(timeout=30)  # abandoning the step in flight shows in the output below
         finally:
             run.kill()
         assert code == 130, run.stdout + run.stderr

@@ -12,7 +12,7 @@ counted at the proxy. tests/bench/bench_throttle.py shows the recovery over time
 Every assertion is about counts and order, or a lower bound on a wait; none is an upper
 bound on time. Where a count rests on timing at all, the comment says so and the margin is
 wide: the client needs about 1 ms per request where the tests leave it 11 ms (100 ms of
-emulator latency for 9 requests), and the --max-rps bound allows 50 ms of transit jitter.
+emulator latency for 9 requests).
 """
 
 from __future__ import annotations
@@ -198,33 +198,27 @@ def test_plan_through_a_rate_quota_converges_without_max_rps(tmp_path: Path, wor
 
 
 def test_max_rps_caps_the_request_rate(tmp_path: Path, work: Path, note) -> None:
-    """`--max-rps 20` over 48 reads: the rate stays within the token bucket's bound and a
-    service quota above it (30 rps) never answers 429."""
+    """`--max-rps 20` over 48 reads: the process is paced by the rate, every read reaches the
+    service once, and the plan is in sync.
+
+    Only what a loaded machine cannot break is asserted: the pace makes the run take at least
+    (N-1)/R. An upper bound on how many requests arrive in a window (once asserted here)
+    also measures transit, and a stalled proxy thread bunches arrivals that were granted
+    1/R apart; the token bucket's own bound (at most 1 + R*W grants in any W seconds) is
+    asserted on a fake clock in tests/client/test_client_limits.py."""
     rate, buckets, indexes = 20, 2, 22
     reads = buckets * (2 + indexes)
-    # A quota of 1.5 x the cap with a bucket of 5: the client's requests leave at most
-    # 1 + 20 t in any t seconds; the proxy allows 5 + 30 t, so even arrivals bunched
-    # by up to 200 ms of transit jitter fit it.
     r, proxy, wall = _plan_via_proxy(tmp_path, work, "rps", buckets, indexes, "--parallelism", str(PARALLELISM),
-                                     "--max-rps", str(rate), rps=1.5 * rate, burst=5)
+                                     "--max-rps", str(rate))
     records = proxy.snapshot()
-    busiest = {w: proxy.max_in_window(w) for w in (0.5, 1.0, 2.0)}
 
     assert r.returncode == 0, r.stdout + r.stderr
     assert "No changes." in r.stdout
-    assert len(records) == reads
-    assert not [x for x in records if x.refused], "a 429 under a quota above --max-rps"
-    # The client's TokenBucket (limits.py) has capacity 1 (burst 1, the default --max-rps
-    # uses) and refills at R per second, so any closed window of W seconds holds at most
-    # 1 + R*W token grants. The proxy sees arrivals, each its grant plus a transit time
-    # (signing, the socket, a proxy thread being scheduled); a request granted just before
-    # a window may arrive inside it, so one more is allowed for transit differences below
-    # 1/R = 50 ms. This is the sliding-window bound, not an average.
-    for window, count in busiest.items():
-        assert count <= 1 + rate * window + 1, (window, count, busiest)
-    # And the pacing made the process wait: the last of N grants comes at least (N-1)/R
-    # after the first, and the process ran before the first and after the last.
+    assert_clean_output(r.stdout, r.stderr)
+    assert len(records) == reads and len({x.key for x in records}) == reads
+    # The last of N grants comes at least (N-1)/R after the first, and the process ran
+    # before the first and after the last. Without --max-rps this plan takes a fraction of it.
     assert wall >= (reads - 1) / rate, wall
-    span = records[-1].t - records[0].t
-    note(f"--max-rps {rate}: busiest windows {busiest}, {reads} reads arrived over {span:.2f} s "
-         f"(at least {(reads - 1) / rate:.2f} s), process {wall:.2f} s")
+    busiest = {w: proxy.max_in_window(w) for w in (0.5, 1.0, 2.0)}
+    note(f"--max-rps {rate}: {reads} reads, process {wall:.2f} s (at least {(reads - 1) / rate:.2f} s); "
+         f"busiest windows at the proxy {busiest} (the bucket allows {({w: 1 + rate * w for w in busiest})} grants)")
