@@ -9,12 +9,27 @@ asyncio prints that error's traceback. A TaskGroup cancels the rest and waits fo
 from __future__ import annotations
 
 import asyncio
-from typing import Any, Coroutine, TypeVar
+from collections.abc import Coroutine
+from typing import Any, TypeVar, overload
 
 T = TypeVar("T")
+T1 = TypeVar("T1")
+T2 = TypeVar("T2")
+T3 = TypeVar("T3")
 
 
-async def all_of(*coros: Coroutine[Any, Any, T]) -> list[T]:
+# Fixed arities keep each result's own type (`listing, policy = await all_of(a, b)`);
+# the variadic form is for many results of one type.
+@overload
+async def all_of(c1: Coroutine[Any, Any, T1], c2: Coroutine[Any, Any, T2], /) -> tuple[T1, T2]: ...
+@overload
+async def all_of(c1: Coroutine[Any, Any, T1], c2: Coroutine[Any, Any, T2], c3: Coroutine[Any, Any, T3],
+                 /) -> tuple[T1, T2, T3]: ...
+@overload
+async def all_of(*coros: Coroutine[Any, Any, T]) -> tuple[T, ...]: ...
+
+
+async def all_of(*coros: Coroutine[Any, Any, Any]) -> tuple[Any, ...]:
     """The results in order; on a failure, the others are cancelled and awaited, then the
     first failure is raised as itself (not wrapped in an ExceptionGroup)."""
     try:
@@ -23,5 +38,5 @@ async def all_of(*coros: Coroutine[Any, Any, T]) -> list[T]:
     except BaseExceptionGroup as failed:  # in the order they happened: [0] came first
         first = failed.exceptions[0]
     else:
-        return [t.result() for t in tasks]
+        return tuple(t.result() for t in tasks)
     raise first  # outside the handler: its __cause__ and __context__ stay its own
