@@ -10,7 +10,9 @@ What it returns is data of `reconciler.state`, which the planner reads without t
 from __future__ import annotations
 
 import asyncio
-from typing import Awaitable, Callable, Iterable, TypeVar
+from collections.abc import Awaitable, Callable, Iterable
+from functools import partial
+from typing import TypeVar
 
 from reconciler.client import VectorsClient
 from reconciler.errors import NotFoundError
@@ -97,7 +99,7 @@ async def _read_bucket(
         return None
     listed = sorted(i.name for i in listing)
     to_read = listed if all_indexes else [n for n in listed if wanted_indexes and n in wanted_indexes]
-    read = await all_of(*(reader.maybe(lambda n=n: client.get_index(name, n)) for n in to_read))
+    read = await all_of(*(reader.maybe(partial(client.get_index, name, n)) for n in to_read))
     indexes = {n: LiveIndex(name, n, None) for n in listed}
     for idx in read:
         if idx is not None:  # deleted between list and get: treat as listed-only
@@ -124,7 +126,7 @@ async def probe_holds_vectors(
 
     pairs = list(pairs)
     results = await all_of(*(probe(b, i) for b, i in pairs))
-    return dict(zip(pairs, results))
+    return dict(zip(pairs, results, strict=True))
 
 
 async def read_objects(

@@ -51,4 +51,5 @@ class SchemaCheck:
         """jsonschema's errors (none when jsonschema-rs finds the instance valid)."""
         if self.surely_valid(instance):
             return iter(())
-        return self.full.iter_errors(instance)
+        errors: Iterator[ValidationError] = self.full.iter_errors(instance)  # jsonschema ships no types
+        return errors
