@@ -65,8 +65,8 @@ def planner_plan(destroy: bool = False) -> Plan:
     return with_vector_probe(plan, {("rag-prod", "docs-v1"): True, ("rag-prod", "scratch"): False})
 
 
-PLANS: dict[str, Callable[[], Plan]] = {"mixed": mixed_plan, "create": create_plan, "empty": empty_plan, "planner": planner_plan,
-         "planner-destroy": lambda: planner_plan(destroy=True)}
+PLANS: dict[str, Callable[[], Plan]] = {"mixed": mixed_plan, "create": create_plan, "empty": empty_plan,
+                                        "planner": planner_plan, "planner-destroy": lambda: planner_plan(destroy=True)}
 
 
 @pytest.mark.parametrize("name", sorted(PLANS))
