@@ -50,9 +50,11 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -205,22 +207,21 @@ def sdk_pool_loop(url: str, workers: int) -> tuple[float, int]:
     local, clients, lock = threading.local(), [], threading.Lock()
     calls = 0
 
-    def client() -> object:
-        if not hasattr(local, "sdk"):
-            local.sdk = sdk_client(url)
-            with lock:
-                clients.append(local.sdk)
-        return local.sdk
-
-    def counted(read):  # type: ignore[no-untyped-def]
-        def run(*args: object) -> object:
+    def counted(read: Callable[..., Any]) -> Callable[..., Any]:
+        """`read(sdk, *args)` on this thread's own client, counted."""
+        def run(*args: Any) -> Any:
             nonlocal calls
-            result = read(client(), *args)
+            if not hasattr(local, "sdk"):
+                local.sdk = sdk_client(url)
+                with lock:
+                    clients.append(local.sdk)
+            result = read(local.sdk, *args)
             with lock:
                 calls += 1
             return result
         return run
 
+    list_buckets = counted(lambda sdk, token: sdk.list_vector_buckets(next_token=token))
     get_bucket = counted(lambda sdk, name: sdk.get_vector_bucket(name, ACCOUNT))
     get_policy = counted(lambda sdk, name: sdk.policy_or_none(name, ACCOUNT))
     list_page = counted(lambda sdk, name, token: sdk.list_indexes(name, ACCOUNT, next_token=token))
@@ -228,31 +229,32 @@ def sdk_pool_loop(url: str, workers: int) -> tuple[float, int]:
     try:
         start = time.perf_counter()
         with ThreadPoolExecutor(max_workers=workers) as pool:
-            names, token = [], None
+            names: list[str] = []
+            token = None
             while True:
-                out = pool.submit(counted(lambda sdk, t: sdk.list_vector_buckets(next_token=t)), token).result()
+                out = pool.submit(list_buckets, token).result()
                 names += [b.vector_bucket_name for b in out.vector_buckets]
                 token = out.next_token
                 if not token:
                     break
-            pending: list[Future[object]] = []
-            pages: list[Future[object]] = []
+            pending: list[Future[Any]] = []
+            pages: list[Future[Any]] = []
             for name in names:
                 pending += [pool.submit(get_bucket, name), pool.submit(get_policy, name)]
                 pages.append(pool.submit(list_page, name, None))
             for future, name in zip(pages, names, strict=True):
                 while True:  # a bucket's pages in order; its GetIndex calls go out per page
                     page = future.result()
-                    pending += [pool.submit(get_index, name, i.index_name) for i in page.indexes]  # type: ignore[attr-defined]
-                    if not page.next_token:  # type: ignore[attr-defined]
+                    pending += [pool.submit(get_index, name, i.index_name) for i in page.indexes]
+                    if not page.next_token:
                         break
-                    future = pool.submit(list_page, name, page.next_token)  # type: ignore[attr-defined]
+                    future = pool.submit(list_page, name, page.next_token)
             for f in pending:
                 f.result()
         elapsed = time.perf_counter() - start
     finally:
         for c in clients:
-            c.close()  # type: ignore[attr-defined]
+            c.close()
     return elapsed, calls
 
 
