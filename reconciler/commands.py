@@ -199,9 +199,7 @@ def _apply_saved(args: argparse.Namespace) -> int:
     from reconciler import engine, render
     from reconciler.planfile import plan_key
 
-    saved, warning = engine.load_verified_plan(args.plan_file, plan_key())
-    if warning:
-        _say(warning)
+    saved, unsigned = engine.load_verified_plan(args.plan_file, plan_key())
     # The plan says where it goes: flags and environment only fill in what they leave open,
     # and a disagreement is reported below against the plan file (there is no manifest here).
     settings = _settings(args)
@@ -214,6 +212,8 @@ def _apply_saved(args: argparse.Namespace) -> int:
     mismatch = engine.target_mismatch(saved.target, resolved.target)
     if mismatch:
         raise RefusedError(f"{args.plan_file}: {mismatch}; nothing was changed")
+    if unsigned:
+        _say(unsigned)
 
     async def go() -> int:
         async with _client(resolved, args) as client:

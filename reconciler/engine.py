@@ -107,14 +107,14 @@ def save_plan(plan: Plan, path: str, key: bytes | None = None) -> None:
 
 def load_plan(path: str) -> Plan:
     """Read a saved plan as data only (for showing it); the signature is not checked."""
-    return planfile.read(path).plan
+    return planfile.read(path)[0]
 
 
 def load_verified_plan(path: str, key: bytes | None) -> tuple[Plan, str | None]:
-    """Read a saved plan to apply it: (plan, warning line or None). Refuses a file that
-    is corrupt, whose parts disagree, or whose signature does not hold under `key`."""
-    saved = planfile.read(path)
-    return saved.plan, planfile.verify(path, saved, key)
+    """Read a saved plan to apply it: (plan, warning line or None). Refuses a file whose
+    signature does not hold under `key` (RECONCILER_PLAN_KEY), is corrupt, or whose parts
+    disagree with each other."""
+    return planfile.read(path, key=key, verify=True)
 
 
 def target_mismatch(saved: Target, current: Target) -> str | None:

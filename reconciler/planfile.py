@@ -23,7 +23,6 @@ import json
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -39,13 +38,6 @@ MAX_PLAN_BYTES = 64 << 20  # a 10,000-index plan is a few MiB; stops /dev/zero a
 KEY_VARIABLE = "RECONCILER_PLAN_KEY"
 MIN_KEY_LENGTH = 16
 _SIGNED_TAIL = re.compile(rb',\n  "signature": "hmac-sha256:([0-9a-f]{64})"\n}\n\Z')
-
-
-@dataclass(frozen=True)
-class SavedPlan:
-    plan: Plan
-    signature: str | None  # the hex digest in the file; None = unsigned
-    signed_bytes: bytes  # what the signature covers
 
 
 def plan_key(environ: Mapping[str, str] | None = None) -> bytes | None:
@@ -85,44 +77,46 @@ def save(plan: Plan, path: str, key: bytes | None) -> None:
         raise PlanFileError(f"{path}: cannot write plan file: {e.strerror or e}") from None
 
 
-def read(path: str) -> SavedPlan:
-    """Read and check a saved plan as data only; anything off is a PlanFileError naming the
-    file. The signature is read, not verified (see `verify`)."""
+def read(path: str, *, key: bytes | None = None, verify: bool = False) -> tuple[Plan, str | None]:
+    """Read and check a saved plan as data only: (plan, a warning line or None). Anything
+    off is a PlanFileError naming the file. With `verify` (to apply it), the signature is
+    checked against `key` first, before any of the content is looked at."""
     try:
         raw = read_bounded(path, MAX_PLAN_BYTES)
     except OSError as e:
         raise PlanFileError(f"{path}: cannot read plan file: {e.strerror or e}") from None
+    tail = _SIGNED_TAIL.search(raw)
+    if tail is None and b'\n  "signature": ' in raw:
+        raise PlanFileError(f"{path}: corrupt plan file: the signature is not the last field in the form "
+                            "`plan --out` writes (the file was changed after it was written)")
+    signature, signed = (tail.group(1).decode("ascii"), raw[:tail.start()]) if tail else (None, raw)
+    warning = _verify(path, signature, signed, key) if verify else None
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
         raise PlanFileError(f"{path}: not a reconciler plan file (not UTF-8 text)") from None
     data = _parse_json(path, text)
-    signature: str | None = None
-    signed = raw
-    if "signature" in data:
-        tail = _SIGNED_TAIL.search(raw)
+    if "signature" in data:  # (escaped in the text, so not seen above)
         if tail is None:
-            raise PlanFileError(f"{path}: corrupt plan file: the signature is not the last field "
-                                "in the form `plan --out` writes")
-        signature, signed = tail.group(1).decode("ascii"), raw[:tail.start()]
+            raise PlanFileError(f"{path}: corrupt plan file: the signature is not the last field in the form "
+                                "`plan --out` writes (the file was changed after it was written)")
         data = {k: v for k, v in data.items() if k != "signature"}
-    plan = _checked_plan(path, data)
-    return SavedPlan(plan, signature, signed)
+    return _checked_plan(path, data), warning
 
 
-def verify(path: str, saved: SavedPlan, key: bytes | None) -> str | None:
+def _verify(path: str, signature: str | None, signed: bytes, key: bytes | None) -> str | None:
     """Refuse a file whose signature does not hold; a warning line for an unsigned file
     when no key is set (None when there is nothing to say)."""
     if key is None:
-        if saved.signature is not None:
+        if signature is not None:
             raise RefusedError(f"{path} is signed, but {KEY_VARIABLE} is not set, so the signature cannot "
                                "be checked; set it to the key the plan was made with. Nothing was changed")
         return (f"warning: {path} is not signed; set {KEY_VARIABLE} for `plan --out` and `apply` "
                 "to detect a plan file changed in between")
-    if saved.signature is None:
+    if signature is None:
         raise RefusedError(f"{path} is not signed, and {KEY_VARIABLE} is set: refusing a plan file that "
                            "cannot be checked; make it again with `reconciler plan --out`. Nothing was changed")
-    if not hmac.compare_digest(_mac(key, saved.signed_bytes), saved.signature):
+    if not hmac.compare_digest(_mac(key, signed), signature):
         raise RefusedError(f"{path}: the signature does not match: the file was changed after `plan --out`, "
                            f"or signed with another {KEY_VARIABLE}. Nothing was changed")
     return None

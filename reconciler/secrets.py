@@ -20,9 +20,9 @@ SECRET_VARIABLES = ("TOS_SECRET_KEY", "TOS_SECURITY_TOKEN", "RECONCILER_PLAN_KEY
 # output needs it, and the debug log already shows only its first four characters).
 MASKED_VARIABLES = (*SECRET_VARIABLES, "TOS_ACCESS_KEY")
 MASK = "****"
-# A shorter value is not masked: replacing every "ab" in the output would garble it, and a
-# value that short protects nothing (real keys and tokens are tens of characters).
-MIN_MASKED_LENGTH = 4
+# A shorter value is not masked: replacing every "short" or "true" in the output would garble
+# it, and a value that short protects nothing (real keys and tokens are tens of characters).
+MIN_MASKED_LENGTH = 8
 
 
 def secret_values(environ: Mapping[str, str] | None = None) -> dict[str, str]:
