@@ -141,12 +141,10 @@ def validate(args: argparse.Namespace) -> int:
 
 def plan(args: argparse.Namespace) -> int:
     from reconciler import engine, render
+    from reconciler.planfile import plan_key
 
     manifest = _load(args)
-    if args.out:
-        from reconciler.planfile import plan_key
-
-        plan_key()  # a key too short to sign with fails before the refresh, not after
+    key = plan_key() if args.out else None  # a key too short to sign with fails before the refresh
     resolved = _resolve(args, manifest.account, manifest.region)
     options = _options(args, manifest)
 
@@ -159,9 +157,6 @@ def plan(args: argparse.Namespace) -> int:
                 "markdown": render.plan_markdown}[args.format]
     _out(renderer(result))
     if args.out:
-        from reconciler.planfile import plan_key
-
-        key = plan_key()
         engine.save_plan(result, args.out, key)
         _say(f"Saved the {'signed ' if key else ''}plan to {args.out}; apply it with: reconciler apply {args.out}")
     if args.detailed_exitcode and not result.is_empty:
@@ -320,7 +315,7 @@ def _consent(args: argparse.Namespace) -> Consent:
 
 def _guard(the_plan: Plan, consent: Consent) -> None:
     """The engine's own check, run early so that nobody is asked to confirm what would be
-    refused; `engine.apply_plan` checks again, and `_execute` prints a refusal it raises."""
+    refused, and printed one line per step; `engine.apply_plan` checks again itself."""
     from reconciler import engine
     from reconciler.guardrails import GuardrailRefused
 

@@ -90,10 +90,8 @@ async def recheck_saved(client: VectorsClient, plan: Plan, *, parallelism: int =
     holds = await live_state.probe_holds_vectors(client, pairs, parallelism=parallelism)
     for c in plan.changes:
         _, bucket, index = parse_address(c.address)
-        # shown as holding no vectors: that must still be true
-        if (bucket, index or "") in holds and c.holds_vectors is False and holds[(bucket, index or "")] \
-                and c.address not in stale:
-            stale.append(c.address)
+        if c.holds_vectors is False and holds.get((bucket, index or "")) and c.address not in stale:
+            stale.append(c.address)  # shown as holding no vectors: that must still be true
     return with_vector_probe(plan, holds), sorted(stale)
 
 
