@@ -25,7 +25,7 @@ from reconciler.plan import Action, Change, Target
 from tests.integration.conftest import Cli, one_emulator_per_module
 from tests.support.emulator import running_emulator
 from tests.support.policies import policy
-from tests.support.sdk import ACCOUNT, sdk_client
+from tests.support.sdk import ACCOUNT
 
 emulator, _empty_service = one_emulator_per_module()
 KEY = "k3y-for-signing-plans-0123456789"
@@ -51,18 +51,18 @@ def rag_prod(sdk) -> None:
     sdk.put_vector_bucket_policy("rag-prod", ACCOUNT, json.dumps(policy("rag-prod", "tosvectors:GetVectors")))
 
 
-RAG_PROD_YAML = """\
+RAG_PROD_YAML = f"""\
 version: 1
 prune:
   buckets: ["rag-*"]
 buckets:
   - name: rag-prod
     preventDestroy: true
-    policy: %s
+    policy: {json.dumps(policy("rag-prod", "tosvectors:GetVectors"))}
     indexes:
-      - {name: docs-v2, dimension: 4, distanceMetric: cosine, preventDestroy: true}
-      - {name: faq-v1, dimension: 4, distanceMetric: cosine}
-""" % json.dumps(policy("rag-prod", "tosvectors:GetVectors"))
+      - {{name: docs-v2, dimension: 4, distanceMetric: cosine, preventDestroy: true}}
+      - {{name: faq-v1, dimension: 4, distanceMetric: cosine}}
+"""
 
 
 # --- 1. a saved plan does not decide its own safety -----------------------------------------
