@@ -80,6 +80,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("plan_file", nargs="?", metavar="FILE", help="a plan saved with `plan --out`")
     p.add_argument("--auto-approve", action="store_true", help="do not ask for confirmation")
     p.add_argument("--allow-destroy", action="store_true", help="allow changes that delete or replace data")
+    p.add_argument("--allow-public-access", action="store_true", help="allow changes that grant access to anyone (*)")
 
     p = sub.add_parser("destroy", parents=[common, manifest, api, targets], help="delete everything the manifest declares")
     p.add_argument("--auto-approve", action="store_true", help="do not ask for confirmation")
@@ -105,11 +106,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    try:
-        return _main(argv)
-    except KeyboardInterrupt:  # Ctrl-C at any point, start-up (imports) included: no traceback
-        print("interrupted", file=sys.stderr)
-        return EXIT_INTERRUPTED
+    from reconciler.secrets import masked_output
+
+    with masked_output():  # every line written, debug log and tracebacks included, is masked
+        try:
+            return _main(argv)
+        except KeyboardInterrupt:  # Ctrl-C at any point, start-up (imports) included: no traceback
+            print("interrupted", file=sys.stderr)
+            return EXIT_INTERRUPTED
 
 
 def _main(argv: Sequence[str] | None) -> int:
@@ -142,8 +146,11 @@ def _main(argv: Sequence[str] | None) -> int:
         print(f"error: {e}", file=sys.stderr)
         return EXIT_ERROR
     except Exception as e:  # a bug: say so in one line unless asked for the traceback
-        if args.debug:
-            raise
+        if args.debug:  # printed here, while stderr still masks secrets
+            import traceback
+
+            traceback.print_exc()
+            return EXIT_ERROR
         print(f"internal error: {type(e).__name__}: {e} (run with --debug for the traceback)", file=sys.stderr)
         return EXIT_ERROR
 

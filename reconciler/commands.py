@@ -16,6 +16,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any, AsyncIterator, Awaitable, TextIO, TypeVar
 
 from reconciler.errors import ConfigError, RefusedError
+from reconciler.guardrails import Consent
 from reconciler.manifest import Manifest, load_manifests, parse_var_assignments
 from reconciler.plan import Plan, parse_address
 from reconciler.progress import Progress
@@ -121,7 +122,7 @@ async def _plan(args: argparse.Namespace, manifest: Manifest, resolved: Resolved
     bar = Progress("refreshing")
     try:
         return await engine.make_plan(client, manifest, resolved.target, options, parallelism=args.parallelism,
-                                      progress=bar.update, probe=probe)
+                                      progress=bar.update, probe=probe, warn=_say)
     finally:
         bar.close()
 
@@ -140,8 +141,10 @@ def validate(args: argparse.Namespace) -> int:
 
 def plan(args: argparse.Namespace) -> int:
     from reconciler import engine, render
+    from reconciler.planfile import plan_key
 
     manifest = _load(args)
+    key = plan_key() if args.out else None  # a key too short to sign with fails before the refresh
     resolved = _resolve(args, manifest.account, manifest.region)
     options = _options(args, manifest)
 
@@ -154,8 +157,8 @@ def plan(args: argparse.Namespace) -> int:
                 "markdown": render.plan_markdown}[args.format]
     _out(renderer(result))
     if args.out:
-        engine.save_plan(result, args.out)
-        _say(f"Saved the plan to {args.out}; apply it with: reconciler apply {args.out}")
+        engine.save_plan(result, args.out, key)
+        _say(f"Saved the {'signed ' if key else ''}plan to {args.out}; apply it with: reconciler apply {args.out}")
     if args.detailed_exitcode and not result.is_empty:
         return EXIT_CHANGES
     return EXIT_OK
@@ -180,17 +183,18 @@ def apply(args: argparse.Namespace) -> int:
             _out(render.plan_text(the_plan, color=_color()))
             if the_plan.is_empty:
                 return EXIT_OK
-            _guard(the_plan, allow_destroy=args.allow_destroy)
+            _guard(the_plan, _consent(args))
             _confirm(args, "apply")
-            return await _execute(args, client, the_plan)
+            return await _execute(args, client, the_plan, _consent(args))
 
     return _run(go())
 
 
 def _apply_saved(args: argparse.Namespace) -> int:
     from reconciler import engine, render
+    from reconciler.planfile import plan_key
 
-    saved = engine.load_plan(args.plan_file)
+    saved, unsigned = engine.load_verified_plan(args.plan_file, plan_key())
     # The plan says where it goes: flags and environment only fill in what they leave open,
     # and a disagreement is reported below against the plan file (there is no manifest here).
     settings = _settings(args)
@@ -203,19 +207,23 @@ def _apply_saved(args: argparse.Namespace) -> int:
     mismatch = engine.target_mismatch(saved.target, resolved.target)
     if mismatch:
         raise RefusedError(f"{args.plan_file}: {mismatch}; nothing was changed")
+    if unsigned:
+        _say(unsigned)
 
     async def go() -> int:
         async with _client(resolved, args) as client:
-            stale = await engine.stale_in(client, saved, parallelism=args.parallelism)
+            # what the file says about data loss is not used: it is derived again, and the
+            # indexes it destroys are probed again
+            the_plan, stale = await engine.recheck_saved(client, saved, parallelism=args.parallelism)
             if stale:
                 raise RefusedError(
                     f"{args.plan_file} is stale: {', '.join(stale)} changed since the plan was made; "
                     "nothing was changed. Run `reconciler plan --out` again.")
-            _out(render.plan_text(saved, color=_color()))
-            if saved.is_empty:
+            _out(render.plan_text(the_plan, color=_color()))
+            if the_plan.is_empty:
                 return EXIT_OK
-            _guard(saved, allow_destroy=args.allow_destroy)
-            return await _execute(args, client, saved)
+            _guard(the_plan, _consent(args))
+            return await _execute(args, client, the_plan, _consent(args))
 
     return _run(go())
 
@@ -233,9 +241,10 @@ def destroy(args: argparse.Namespace) -> int:
             _out(render.plan_text(the_plan, color=_color()))
             if the_plan.is_empty:
                 return EXIT_OK
-            _guard(the_plan, allow_destroy=True)  # destroy exists to delete; preventDestroy still wins
+            consent = Consent(destroy_verb=True)  # destroy exists to delete; preventDestroy still wins
+            _guard(the_plan, consent)
             _confirm(args, "destroy")
-            return await _execute(args, client, the_plan)
+            return await _execute(args, client, the_plan, consent)
 
     return _run(go())
 
@@ -299,14 +308,22 @@ def serve(args: argparse.Namespace) -> int:
 # --- guardrails, confirmation and execution ---------------------------------------------------
 
 
-def _guard(the_plan: Plan, *, allow_destroy: bool) -> None:
-    from reconciler.guardrails import refusals
+def _consent(args: argparse.Namespace) -> Consent:
+    return Consent(allow_destroy=args.allow_destroy,
+                   allow_public_access=getattr(args, "allow_public_access", False))
 
-    refused = refusals(the_plan, allow_destroy=allow_destroy)
-    if refused:
-        _say(*(f"refused: {line}" for line in refused))
-        raise RefusedError(f"{len(refused)} destroying change{'s' if len(refused) != 1 else ''} refused; "
-                           "nothing was changed")
+
+def _guard(the_plan: Plan, consent: Consent) -> None:
+    """The engine's own check, run early so that nobody is asked to confirm what would be
+    refused, and printed one line per step; `engine.apply_plan` checks again itself."""
+    from reconciler import engine
+    from reconciler.guardrails import GuardrailRefused
+
+    try:
+        engine.check_consent(the_plan, consent)
+    except GuardrailRefused as e:
+        _say(*(f"refused: {line}" for line in e.refused))
+        raise
 
 
 def _confirm(args: argparse.Namespace, verb: str) -> None:
@@ -326,7 +343,7 @@ def _can_trap_signals() -> bool:
     return sys.platform != "win32" and threading.current_thread() is threading.main_thread()
 
 
-async def _execute(args: argparse.Namespace, client: VectorsClient, the_plan: Plan) -> int:
+async def _execute(args: argparse.Namespace, client: VectorsClient, the_plan: Plan, consent: Consent) -> int:
     """Run the plan; the first SIGINT stops new steps and lets running ones finish, a
     second abandons the running ones."""
     from reconciler import engine, render
@@ -366,7 +383,7 @@ async def _execute(args: argparse.Namespace, client: VectorsClient, the_plan: Pl
         bar.update(len(finished), len(the_plan.changes))
 
     try:
-        result: ApplyResult = await engine.apply_plan(client, the_plan, parallelism=args.parallelism,
+        result: ApplyResult = await engine.apply_plan(client, the_plan, consent, parallelism=args.parallelism,
                                                       on_step=on_step, on_start=lambda c: started.append(c.address),
                                                       stop=stop)
     except asyncio.CancelledError:

@@ -13,6 +13,8 @@ from collections import Counter
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from reconciler.resources import KINDS
+
 FORMAT_VERSION = 1
 
 
@@ -36,7 +38,8 @@ class Change:
     `before` / `after` are the normalised attributes of the live and desired object
     (None when absent). `reason` and `forces_replacement` exist only to explain the
     change to people; apply never reads them. `depends_on` holds the addresses of
-    changes in the same plan that must finish first.
+    changes in the same plan that must finish first. `destroys_data` is not an input:
+    it follows from kind and action (whatever a caller or a plan file passes).
     """
 
     address: str
@@ -50,6 +53,10 @@ class Change:
     prevent_destroy: bool = False
     forces_replacement: tuple[str, ...] = ()
     depends_on: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        # Safety is derived, never taken on trust: a hand-edited `false` changes nothing.
+        object.__setattr__(self, "destroys_data", destroys_data(self.kind, self.action))
 
     @property
     def bucket(self) -> str:
@@ -196,8 +203,15 @@ def topological(changes: list[Change]) -> list[Change]:
     return out
 
 
-def is_destroying(change: Change) -> bool:
+def destroys_data(kind: str, action: Action) -> bool:
     """Deleting or replacing an index, or deleting a bucket, destroys data."""
+    described = KINDS.get(kind)
+    if described is None:
+        return True  # an unknown kind (a corrupt file, refused later): never counted as harmless
+    return action == Action.REPLACE or (action == Action.DELETE and described.delete_destroys_data)
+
+
+def is_destroying(change: Change) -> bool:
     return change.destroys_data
 
 

@@ -57,9 +57,9 @@ def build_plan(manifest: Manifest, live: LiveState, target: Target, options: Pla
                 changes += _delete_bucket(live.buckets[name], f"not declared; matches prune pattern '{pattern}'")
             elif not in_prune_scope(name, manifest.prune_buckets):
                 unmanaged.append(bucket_address(name))
-    changes = _link(changes)
     if options.targets:
         changes = _select(changes, options.targets)
+    changes = link(changes)  # after selection: ordering edges to what was left out do not exist
     plan = Plan(target=target, changes=tuple(changes), unmanaged=tuple(sorted(unmanaged)))
     return replace(plan, fingerprints=fingerprints(plan, live))
 
@@ -167,8 +167,9 @@ def _destroy_bucket(spec: BucketSpec, bucket: LiveBucket | None, unmanaged: list
 # --- dependencies and selection ----------------------------------------------------------
 
 
-def _link(changes: list[Change]) -> list[Change]:
-    """Fill `depends_on`: bucket → indexes → policy going up, the reverse going down."""
+def link(changes: list[Change]) -> list[Change]:
+    """Fill `depends_on`: bucket → indexes → policy going up, the reverse going down.
+    A saved plan's `depends_on` must equal what this gives for its changes."""
     by_bucket: dict[str, list[Change]] = {}
     for c in changes:
         by_bucket.setdefault(c.bucket, []).append(c)
@@ -202,21 +203,20 @@ def _ordered(changes: list[Change]) -> list[Change]:
 
 
 def _select(changes: list[Change], targets: Sequence[str]) -> list[Change]:
-    """Keep the targeted changes and, transitively, what they depend on.
+    """Keep what the targets name, and what those changes cannot do without.
 
-    A bucket address also selects its own indexes and policy (as Terraform's
-    -target of a module selects its contents)."""
-    by_addr = {c.address: c for c in changes}
+    A bucket address selects its own indexes and policy (as Terraform's -target of a
+    module selects its contents), and a change inside a bucket being created takes that
+    create. Ordering edges between siblings are not ownership: destroying one index never
+    takes the bucket's policy, and creating a policy does not take the indexes."""
     wanted: set[str] = set()
     for t in targets:
         kind, bucket, _ = parse_address(t)
         wanted |= {c.address for c in changes if c.address == t or (kind == "bucket" and c.bucket == bucket)}
-    stack = list(wanted)
-    while stack:
-        for dep in by_addr[stack.pop()].depends_on:
-            if dep not in wanted:
-                wanted.add(dep)
-                stack.append(dep)
+    created = {c.address for c in changes if c.kind == "bucket" and c.action == Action.CREATE}
+    for c in changes:
+        if c.address in wanted and c.action != Action.DELETE and bucket_address(c.bucket) in created:
+            wanted.add(bucket_address(c.bucket))
     return [c for c in changes if c.address in wanted]
 
 
@@ -231,6 +231,30 @@ def targets_out_of_scope(manifest: Manifest, targets: Sequence[str]) -> list[str
             if not in_prune_scope(bucket, manifest.prune_buckets):
                 out.append(t)
         elif kind == "index" and not spec.prune_indexes and all(i.name != index for i in spec.indexes):
+            out.append(t)
+    return out
+
+
+def targets_matching_nothing(manifest: Manifest, live: LiveState, targets: Sequence[str]) -> list[str]:
+    """The targets in scope that name nothing declared and nothing live (a typo inside a
+    prune scope: `bucket.rag-stagin` under `rag-*`). Those out of scope are
+    `targets_out_of_scope`, reported before the refresh."""
+    out_of_scope = set(targets_out_of_scope(manifest, targets))
+    out = []
+    for t in targets:
+        if t in out_of_scope:
+            continue
+        kind, bucket_name, index = parse_address(t)
+        spec = manifest.bucket(bucket_name)
+        bucket = live.bucket(bucket_name)
+        if kind == "bucket":
+            found = spec is not None or bucket is not None or bucket_name in (live.listed or ())
+        elif kind == "index":
+            found = (spec is not None and any(i.name == index for i in spec.indexes)) or \
+                (bucket is not None and (index or "") in bucket.indexes)
+        else:
+            found = (spec is not None and spec.policy is not None) or (bucket is not None and bucket.policy is not None)
+        if not found:
             out.append(t)
     return out
 

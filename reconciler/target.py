@@ -1,7 +1,9 @@
 """Which service a command talks to, and the client for it (DESIGN.md §4).
 
 With no endpoint and no credentials the target is the embedded emulator, in-process,
-with its data under `.reconciler/local/` in the working directory.
+with its data under `.reconciler/local/` in the working directory; `--endpoint embedded`
+(or TOS_ENDPOINT=embedded) chooses it on purpose. Under CI the implicit fallback is
+refused: a pipeline whose secrets are missing must fail, not "apply" to a throwaway store.
 """
 
 from __future__ import annotations
@@ -20,6 +22,12 @@ if TYPE_CHECKING:  # the client loads only when a command talks to a service
 DEFAULT_REGION = "cn-beijing"
 EMBEDDED_ACCOUNT = "2100000000"
 EMBEDDED_DIR = Path(".reconciler") / "local"
+EMBEDDED_ENDPOINT = "embedded"  # --endpoint embedded / TOS_ENDPOINT=embedded
+
+
+def in_ci(environ: Mapping[str, str]) -> bool:
+    """CI systems set CI=true; an empty value, 0 or false means not in CI."""
+    return environ.get("CI", "").strip().lower() not in ("", "0", "false")
 
 
 @dataclass(frozen=True)
@@ -38,11 +46,14 @@ class Resolved:
     target: Target
     credentials: Credentials | None
     data_dir: Path | None  # set for the embedded emulator
+    chosen: bool = False  # the embedded emulator was asked for by name, not fallen back to
 
     @property
     def announcement(self) -> str | None:
         if self.data_dir is None:
             return None
+        if self.chosen:
+            return f"reconciler: using the embedded emulator (data in {EMBEDDED_DIR}/)"
         return (f"reconciler: no TOS_ENDPOINT or credentials set; using the embedded emulator "
                 f"(data in {EMBEDDED_DIR}/)")
 
@@ -67,12 +78,16 @@ def resolve(settings: Settings, *, manifest_account: str | None = None, manifest
     credentials = Credentials.from_env(env)
     if account is not None and not account.isdigit():
         raise ConfigError(f"account id must be digits, got {account!r}")
-    if endpoint is None and credentials is None:
+    chosen = endpoint is not None and endpoint.lower() == EMBEDDED_ENDPOINT
+    if endpoint is None and credentials is None and in_ci(env):  # (credentials: neither key is set)
+        raise ConfigError("no target: CI is set and none of TOS_ENDPOINT, TOS_ACCESS_KEY, TOS_SECRET_KEY is set; "
+                          "set them, or pass --endpoint embedded to use the embedded emulator")
+    if chosen or (endpoint is None and credentials is None):
         # one emulator store per region: regions are separate services, as in TOS Vectors
         data_dir = (cwd or Path.cwd()) / EMBEDDED_DIR / region
         # the absolute store path: a plan saved in one directory is for that store only
         target = Target(f"embedded:{data_dir}", region, account or EMBEDDED_ACCOUNT, embedded=True)
-        return Resolved(target, None, data_dir)
+        return Resolved(target, None, data_dir, chosen)
     if account is None:
         raise ConfigError("no account id: set TOS_ACCOUNT_ID, pass --account-id, or declare account in the manifest")
     endpoint = endpoint or f"https://tosvectors-{region}.volces.com"

@@ -9,6 +9,8 @@ Syntax (in any string value, never in keys):
 NAME is [A-Za-z_][A-Za-z0-9_]*. Values come from the --var flags first, then the
 environment. A default is literal text (no nested ${...}) and cannot contain "}".
 An empty value counts as defined for ${NAME} (it yields ""), as in the shell.
+The secrets (TOS_SECRET_KEY, TOS_SECURITY_TOKEN, RECONCILER_PLAN_KEY) cannot be
+interpolated: their values would end up in plans, PR comments and error messages.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from dataclasses import dataclass
 from typing import Mapping, Sequence
 
 from reconciler.errors import ConfigError
+from reconciler.secrets import SECRET_VARIABLES
 
 _NAME = r"[A-Za-z_][A-Za-z0-9_]*"
 _TOKEN = re.compile(r"\$\$\{|\$\{([^}]*)\}|\$\{")
@@ -69,6 +72,14 @@ class Interpolator:
                 ))
                 continue
             name, default = ref.group(1), ref.group(2)
+            if name in SECRET_VARIABLES:  # never looked up, so its value cannot leak from here
+                problems.append(VarProblem(
+                    m.start(), token,
+                    f"${{{name}}} cannot be used in a manifest: it is a secret, and manifests end up in "
+                    "plans, PR comments and error messages (reconciler reads credentials from the "
+                    "environment itself)",
+                ))
+                continue
             value = self.lookup(name)
             substituted = True
             if default is not None and not value:

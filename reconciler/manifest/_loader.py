@@ -7,11 +7,11 @@ file, line and column (STYLE practice 6). Nothing here touches the network.
 from __future__ import annotations
 
 import os
-import stat
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Sequence
 
 from reconciler.errors import ConfigError, Diagnostic, ManifestError
+from reconciler.files import read_bounded
 from reconciler.manifest import _schema
 from reconciler.manifest._interpolate import Interpolator
 from reconciler.manifest._rules import bucket_name_problem, index_name_problem, prune_pattern_problem
@@ -129,14 +129,7 @@ MAX_FILE_BYTES = 16 << 20  # far above any real manifest or policy; stops /dev/z
 
 
 def _read_bounded(file: str) -> bytes:
-    """A regular file's bytes, refusing devices, pipes and anything absurdly large."""
-    if not stat.S_ISREG(os.stat(file).st_mode):  # before open(): opening a FIFO would block
-        raise OSError(0, "not a regular file")
-    with open(file, "rb") as f:
-        data = f.read(MAX_FILE_BYTES + 1)
-    if len(data) > MAX_FILE_BYTES:
-        raise OSError(0, f"larger than {MAX_FILE_BYTES >> 20} MiB")
-    return data
+    return read_bounded(file, MAX_FILE_BYTES)
 
 
 def _read_text(file: str, state: _State) -> str | None:

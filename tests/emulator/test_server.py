@@ -105,7 +105,8 @@ def test_a_data_dir_holding_a_file_that_is_not_a_database_is_one_line(tmp_path: 
     store.mkdir(parents=True)
     (store / "emulator.db").write_text("garbage")
     (tmp_path / "work" / "m.yaml").write_text("version: 1\nbuckets:\n  - name: app\n")
-    r = subprocess.run([sys.executable, "-m", "reconciler", "plan", "-f", "m.yaml"], cwd=tmp_path / "work",
+    r = subprocess.run([sys.executable, "-m", "reconciler", "plan", "-f", "m.yaml", "--endpoint", "embedded"],
+                       cwd=tmp_path / "work",
                        env=_env_without_tos(), capture_output=True, text=True, timeout=30)
     assert r.returncode == 1 and "Traceback" not in r.stderr, r.stderr
     assert r.stderr.strip().splitlines()[-1] == (

@@ -10,7 +10,7 @@ import pytest
 
 from reconciler.errors import ConflictError, NotFoundError, ServerError
 from reconciler.executor import Status, execute
-from reconciler.guardrails import refusals
+from reconciler.guardrails import Consent, refusals
 from reconciler.plan import Action, Change, Plan, Target
 
 TARGET = Target("http://x", "cn-beijing", "2100000000")
@@ -173,7 +173,7 @@ def test_guardrails() -> None:
         ch("index.a/y", "index", Action.REPLACE, destroys_data=True, prevent_destroy=True),
         ch("policy.a", "policy", Action.DELETE),
     ))
-    refused = refusals(plan, allow_destroy=False)
+    refused = refusals(plan, Consent())
     assert len(refused) == 2 and "holds vectors" in refused[0] and "--allow-destroy" in refused[0]
-    assert refusals(plan, allow_destroy=True) == [
-        "index.a/y: replace destroys data, and it has preventDestroy: true"]
+    for consent in (Consent(allow_destroy=True), Consent(destroy_verb=True)):
+        assert refusals(plan, consent) == ["index.a/y: replace destroys data, and it has preventDestroy: true"]

@@ -59,7 +59,8 @@ def save(cli: Cli, manifest: str, out: str = "saved.plan") -> tuple[str, dict]:
 
 
 def error_lines(stderr: str) -> list[str]:
-    return [line for line in stderr.splitlines() if line.strip()]
+    """stderr's lines, without the one every unsigned plan gets (see test_safety.py)."""
+    return [line for line in stderr.splitlines() if line.strip() and " is not signed; set RECONCILER_PLAN_KEY" not in line]
 
 
 @pytest.fixture
@@ -317,6 +318,10 @@ _VALID_SHAPE = {"format_version": 1, "target": {"endpoint": "http://127.0.0.1:1"
 _CREATE_X = {"address": "bucket.x", "kind": "bucket", "action": "create", "before": None, "after": {"name": "x"},
              "reason": "declared; does not exist", "destroys_data": False, "holds_vectors": None,
              "prevent_destroy": False, "forces_replacement": [], "depends_on": []}
+_DELETE_X_I = {**_CREATE_X, "address": "index.x/i", "kind": "index", "action": "delete", "after": None,
+               "before": {"dataType": "float32", "dimension": 4, "distanceMetric": "cosine",
+                          "nonFilterableMetadataKeys": []}, "destroys_data": True}
+_ONE_CREATE = {"create": 1, "update": 0, "replace": 0, "delete": 0}
 
 
 @pytest.mark.parametrize("content, expected", [
@@ -326,10 +331,24 @@ _CREATE_X = {"address": "bucket.x", "kind": "bucket", "action": "create", "befor
     ("version: 1\nbuckets: []\n", "not a reconciler plan file"),  # a manifest given by mistake
     (json.dumps({**_VALID_SHAPE, "format_version": 99}), "version 99"),
     (json.dumps({**_VALID_SHAPE, "changes": [{"address": "bucket.x", "action": "explode"}]}), "corrupt plan file"),
-    (json.dumps({**_VALID_SHAPE, "changes": [_CREATE_X]}), "no fingerprint for bucket.x"),
+    (json.dumps({**_VALID_SHAPE, "summary": _ONE_CREATE, "changes": [_CREATE_X]}), "no fingerprint for bucket.x"),
+    (json.dumps({**_VALID_SHAPE, "changes": [_CREATE_X], "fingerprints": {"bucket.x": "absent"}}),
+     "the summary {\"create\": 0, \"update\": 0, \"replace\": 0, \"delete\": 0} does not count the changes"),
+    (json.dumps({**_VALID_SHAPE, "summary": {**_ONE_CREATE, "create": 0, "delete": 1},
+                 "changes": [{**_DELETE_X_I, "address": "bucket.q"}], "fingerprints": {"bucket.q": "absent"}}),
+     "corrupt plan file at changes/0/address: 'bucket.q' does not match"),  # (the schema ties kind to address)
+    (json.dumps({**_VALID_SHAPE, "summary": {**_ONE_CREATE, "create": 0, "delete": 2},
+                 "changes": [_DELETE_X_I, {**_CREATE_X, "action": "delete", "before": {"name": "x"}, "after": None,
+                                            "destroys_data": True}],
+                 "fingerprints": {"bucket.x": "absent", "index.x/i": "absent"}}),
+     "bucket.x depends on [] but its order requires [index.x/i]"),
+    (json.dumps({**_VALID_SHAPE, "summary": {**_ONE_CREATE, "create": 0, "delete": 1},
+                 "changes": [{**_DELETE_X_I, "destroys_data": False}],
+                 "fingerprints": {"bucket.x": "absent", "index.x/i": "absent"}}),
+     "index.x/i: this delete destroys data, but the file says destroys_data: false"),
     (None, "cannot read plan file"),
 ], ids=["truncated-json", "other-json", "json-array", "yaml-manifest", "format-99", "bad-change", "no-fingerprint",
-        "missing"])
+        "summary-disagrees", "kind-disagrees", "order-missing", "data-loss-denied", "missing"])
 def test_unreadable_plan_file_is_one_clear_line(tmp_path: Path, in_process, content: str | None,
                                                 expected: str) -> None:
     cli = Cli(f"http://127.0.0.1:{free_port()}", tmp_path, {})  # nothing listens: no call could work

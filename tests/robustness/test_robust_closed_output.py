@@ -17,7 +17,7 @@ from robust_helpers import base_env, manifest
 @pytest.mark.parametrize("stream", ["stdout", "stdout and stderr"])
 def test_apply_runs_to_the_end_when_its_output_is_closed(tmp_path: Path, stream: str) -> None:
     (tmp_path / "m.yaml").write_text(manifest("cl", 12, 25))  # about 90 KB of plan: more than a pipe holds
-    env = base_env(None)  # the embedded emulator, in tmp_path
+    env = base_env(None, {"TOS_ENDPOINT": "embedded"})  # the embedded emulator, in tmp_path
     both = stream == "stdout and stderr"
     proc = subprocess.Popen([sys.executable, "-m", "reconciler", "apply", "-f", "m.yaml", "--auto-approve"],
                             cwd=tmp_path, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,

@@ -176,10 +176,12 @@ PAYLOADS = [
 
 @pytest.fixture
 def offline(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """No TOS_* variables; cwd is a fresh folder (the embedded emulator's data goes there)."""
+    """No TOS_* variables but TOS_ENDPOINT=embedded (CI refuses the implicit fallback); cwd is a
+    fresh folder (the embedded emulator's data goes there)."""
     for k in list(os.environ):
         if k.startswith("TOS_"):
             monkeypatch.delenv(k)
+    monkeypatch.setenv("TOS_ENDPOINT", "embedded")
     monkeypatch.chdir(tmp_path)
     return tmp_path
 

@@ -1,0 +1,201 @@
+"""Saved plan files: writing, reading, checking and signing them (`plan --out`, `apply FILE`).
+
+A plan file passes through other hands between the job that made it and the job that
+applies it, so it is read like any untrusted input: bounded (no devices, no FIFOs, at most
+MAX_PLAN_BYTES), validated against schemas/plan.schema.json, and refused unless its parts
+agree with each other (summary, kinds, data loss, dependency graph, fingerprints). What a
+step destroys is derived again from its kind and action (plan.Change), never read.
+
+Signing: with RECONCILER_PLAN_KEY set, `plan --out` ends the JSON object with a last field
+
+    "signature": "hmac-sha256:<64 hex digits>"
+
+an HMAC-SHA256, keyed with the variable's value, over every byte of the file before that
+field (the text up to the comma that precedes it). What follows the signed bytes has one
+fixed form, so no byte of the file can change without the check failing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import os
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from reconciler.errors import ConfigError, PlanFileError, RefusedError
+from reconciler.files import read_bounded
+from reconciler.plan import FORMAT_VERSION, Plan, graph_problem, parse_address
+from reconciler.schemacheck import SchemaCheck
+from reconciler.secrets import secrets_in
+from reconciler.text import lone_surrogate_in
+
+SCHEMAS = Path(__file__).parent / "schemas"  # a link to the top-level schemas/ in a checkout
+MAX_PLAN_BYTES = 64 << 20  # a 10,000-index plan is a few MiB; stops /dev/zero and the like
+KEY_VARIABLE = "RECONCILER_PLAN_KEY"
+MIN_KEY_LENGTH = 16
+_SIGNED_TAIL = re.compile(rb',\n  "signature": "hmac-sha256:([0-9a-f]{64})"\n}\n\Z')
+
+
+def plan_key(environ: Mapping[str, str] | None = None) -> bytes | None:
+    """The signing key from RECONCILER_PLAN_KEY, or None when it is not set."""
+    env = os.environ if environ is None else environ
+    value = env.get(KEY_VARIABLE, "").strip()
+    if not value:
+        return None
+    if len(value) < MIN_KEY_LENGTH:  # the length only: the value is never shown
+        raise ConfigError(f"{KEY_VARIABLE} is too short ({len(value)} characters): use at least "
+                          f"{MIN_KEY_LENGTH}, e.g. the output of `openssl rand -hex 32`")
+    return value.encode("utf-8")
+
+
+def _mac(key: bytes, data: bytes) -> str:
+    return hmac.new(key, data, hashlib.sha256).hexdigest()
+
+
+def render(plan: Plan, key: bytes | None) -> bytes:
+    """The file's bytes: the plan as JSON, then the signature as its last field if keyed."""
+    body = json.dumps(plan.to_dict(), indent=2)  # ASCII only; ends with "\n}"
+    if key is None:
+        return (body + "\n").encode("ascii")
+    signed = body[:-2].encode("ascii")
+    return signed + f',\n  "signature": "hmac-sha256:{_mac(key, signed)}"\n}}\n'.encode("ascii")
+
+
+def save(plan: Plan, path: str, key: bytes | None) -> None:
+    data = render(plan, key)
+    # Masking a secret inside a plan would change what it applies: refuse to write it instead.
+    leaked = secrets_in(data.decode("ascii")) or secrets_in(json.dumps(plan.to_dict(), ensure_ascii=False))
+    if leaked:
+        raise PlanFileError(f"{path}: not written: the plan holds the value of {', '.join(leaked)}")
+    try:
+        Path(path).write_bytes(data)
+    except OSError as e:
+        raise PlanFileError(f"{path}: cannot write plan file: {e.strerror or e}") from None
+
+
+def read(path: str, *, key: bytes | None = None, verify: bool = False) -> tuple[Plan, str | None]:
+    """Read and check a saved plan as data only: (plan, a warning line or None). Anything
+    off is a PlanFileError naming the file. With `verify` (to apply it), the signature is
+    checked against `key` first, before any of the content is looked at."""
+    try:
+        raw = read_bounded(path, MAX_PLAN_BYTES)
+    except OSError as e:
+        raise PlanFileError(f"{path}: cannot read plan file: {e.strerror or e}") from None
+    tail = _SIGNED_TAIL.search(raw)
+    if tail is None and b'\n  "signature": ' in raw:
+        raise PlanFileError(f"{path}: corrupt plan file: the signature is not the last field in the form "
+                            "`plan --out` writes (the file was changed after it was written)")
+    signature, signed = (tail.group(1).decode("ascii"), raw[:tail.start()]) if tail else (None, raw)
+    warning = _verify(path, signature, signed, key) if verify else None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise PlanFileError(f"{path}: not a reconciler plan file (not UTF-8 text)") from None
+    data = _parse_json(path, text)
+    if "signature" in data:  # (escaped in the text, so not seen above)
+        if tail is None:
+            raise PlanFileError(f"{path}: corrupt plan file: the signature is not the last field in the form "
+                                "`plan --out` writes (the file was changed after it was written)")
+        data = {k: v for k, v in data.items() if k != "signature"}
+    return _checked_plan(path, data), warning
+
+
+def _verify(path: str, signature: str | None, signed: bytes, key: bytes | None) -> str | None:
+    """Refuse a file whose signature does not hold; a warning line for an unsigned file
+    when no key is set (None when there is nothing to say)."""
+    if key is None:
+        if signature is not None:
+            raise RefusedError(f"{path} is signed, but {KEY_VARIABLE} is not set, so the signature cannot "
+                               "be checked; set it to the key the plan was made with. Nothing was changed")
+        return (f"warning: {path} is not signed; set {KEY_VARIABLE} for `plan --out` and `apply` "
+                "to detect a plan file changed in between")
+    if signature is None:
+        raise RefusedError(f"{path} is not signed, and {KEY_VARIABLE} is set: refusing a plan file that "
+                           "cannot be checked; make it again with `reconciler plan --out`. Nothing was changed")
+    if not hmac.compare_digest(_mac(key, signed), signature):
+        raise RefusedError(f"{path}: the signature does not match: the file was changed after `plan --out`, "
+                           f"or signed with another {KEY_VARIABLE}. Nothing was changed")
+    return None
+
+
+# --- checks ----------------------------------------------------------------------------------
+
+
+def _parse_json(path: str, text: str) -> dict[str, Any]:
+    try:
+        data: Any = json.loads(text)
+    except ValueError as e:
+        if path.endswith((".yaml", ".yml")):  # `apply m.yaml` for `apply -f m.yaml`
+            raise PlanFileError(f"{path}: not a reconciler plan file; to apply a manifest, "
+                                f"pass it with -f: reconciler apply -f {path}") from None
+        raise PlanFileError(f"{path}: not a reconciler plan file (invalid JSON: {e})") from None
+    except RecursionError:
+        raise PlanFileError(f"{path}: not a reconciler plan file (nested too deeply)") from None
+    problem = lone_surrogate_in(data)
+    if problem:
+        raise PlanFileError(f"{path}: corrupt plan file: {problem}")
+    if not isinstance(data, dict) or "format_version" not in data:
+        raise PlanFileError(f"{path}: not a reconciler plan file (no format_version)")
+    if data["format_version"] != FORMAT_VERSION:
+        raise PlanFileError(
+            f"{path}: plan format version {data['format_version']!r} is not supported "
+            f"(this reconciler reads version {FORMAT_VERSION}); run `reconciler plan --out` again"
+        )
+    return data
+
+
+def _checked_plan(path: str, data: dict[str, Any]) -> Plan:
+    schema = json.loads((SCHEMAS / "plan.schema.json").read_text())
+    check, error = SchemaCheck(schema), None
+    try:
+        if not check.surely_valid(data):
+            from jsonschema.exceptions import best_match
+
+            error = best_match(check.full.iter_errors(data))
+    except RecursionError:
+        raise PlanFileError(f"{path}: not a reconciler plan file (nested too deeply)") from None
+    if error is not None:
+        where = "/".join(str(p) for p in error.absolute_path) or "(top level)"
+        raise PlanFileError(f"{path}: corrupt plan file at {where}: {error.message}")
+    try:
+        plan = Plan.from_dict(data)
+        for c in plan.changes:
+            parse_address(c.address)
+    except (KeyError, ValueError, TypeError) as e:
+        raise PlanFileError(f"{path}: corrupt plan file: {e}") from None
+    problem = disagreement(plan, data)
+    if problem:
+        raise PlanFileError(f"{path}: corrupt plan file: {problem}")
+    return plan
+
+
+def disagreement(plan: Plan, data: dict[str, Any]) -> str | None:
+    """Why the parts of a plan file do not agree with each other, or None.
+
+    `data` is the file as read (Plan derives what a file may not decide, so what the file
+    claimed is only there)."""
+    from reconciler.planner import fingerprint_addresses, link
+
+    for c, raw in zip(plan.changes, data["changes"]):  # (the schema ties each kind to its addresses)
+        if bool(raw["destroys_data"]) != c.destroys_data:
+            return (f"{c.address}: this {c.action.value} {'destroys' if c.destroys_data else 'does not destroy'} "
+                    f"data, but the file says destroys_data: {json.dumps(raw['destroys_data'])}")
+    if data["summary"] != plan.counts():
+        return f"the summary {json.dumps(data['summary'])} does not count the changes ({json.dumps(plan.counts())})"
+    broken = graph_problem(plan.changes)
+    if broken:
+        return broken
+    expected = {c.address: set(c.depends_on) for c in link(list(plan.changes))}
+    for c in plan.changes:
+        if set(c.depends_on) != expected[c.address]:
+            return (f"{c.address} depends on [{', '.join(sorted(c.depends_on))}] but its order requires "
+                    f"[{', '.join(sorted(expected[c.address]))}]")
+    # without a fingerprint a change could not be checked for staleness
+    unchecked = sorted(set(fingerprint_addresses(plan)) - set(plan.fingerprints))
+    if unchecked:
+        return f"no fingerprint for {', '.join(unchecked)}"
+    return None

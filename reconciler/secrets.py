@@ -1,0 +1,87 @@
+"""Secret values never leave the process: the one place that knows which they are.
+
+The first line of defence is that a manifest cannot interpolate them (manifest/_interpolate).
+This is the second: every text a command writes (stdout, stderr, the debug log, tracebacks)
+goes through `MaskedStream`, which replaces their values with `****`, and a plan file that
+would hold one is not written at all (masking it would change what it applies).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from contextlib import contextmanager
+from typing import Any, Iterator, Mapping, TextIO
+
+# What interpolation refuses: the secret key, the STS token and the plan-signing key.
+SECRET_VARIABLES = ("TOS_SECRET_KEY", "TOS_SECURITY_TOKEN", "RECONCILER_PLAN_KEY")
+# Masked in output: the secrets, and the access key too (not a secret in TOS terms, but no
+# output needs it, and the debug log already shows only its first four characters).
+MASKED_VARIABLES = (*SECRET_VARIABLES, "TOS_ACCESS_KEY")
+MASK = "****"
+# A shorter value is not masked: replacing every "short" or "true" in the output would garble
+# it, and a value that short protects nothing (real keys and tokens are tens of characters).
+MIN_MASKED_LENGTH = 8
+
+
+def secret_values(environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    """Each form in which a secret could be written → the variable it belongs to, longest
+    first (so a value that contains another is masked whole)."""
+    env = os.environ if environ is None else environ
+    forms: dict[str, str] = {}
+    for name in MASKED_VARIABLES:
+        raw = env.get(name, "")
+        for value in (raw, raw.strip(), json.dumps(raw.strip())[1:-1]):  # JSON escapes " and \ in files
+            if len(value) >= MIN_MASKED_LENGTH:
+                forms.setdefault(value, name)
+    return dict(sorted(forms.items(), key=lambda kv: -len(kv[0])))
+
+
+def mask(text: str, values: Mapping[str, str] | None = None) -> str:
+    for value in secret_values() if values is None else values:
+        if value in text:
+            text = text.replace(value, MASK)
+    return text
+
+
+def secrets_in(text: str, values: Mapping[str, str] | None = None) -> list[str]:
+    """The names of the variables whose values appear in `text`."""
+    found = secret_values() if values is None else values
+    return sorted({name for value, name in found.items() if value in text})
+
+
+class MaskedStream:
+    """A text stream that masks secret values in everything written through it; anything
+    else (fileno, isatty, encoding, buffer) is the wrapped stream's."""
+
+    def __init__(self, stream: TextIO, values: Mapping[str, str]):
+        self._stream = stream
+        self._values = values
+
+    def write(self, text: str) -> int:
+        self._stream.write(mask(text, self._values))
+        return len(text)
+
+    def writelines(self, lines: Any) -> None:
+        for line in lines:
+            self.write(line)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
+@contextmanager
+def masked_output(environ: Mapping[str, str] | None = None) -> Iterator[None]:
+    """Point sys.stdout and sys.stderr at masking wrappers for the duration (a command)."""
+    values = secret_values(environ)
+    if not values:
+        yield
+        return
+    saved = sys.stdout, sys.stderr
+    sys.stdout = MaskedStream(sys.stdout, values)  # type: ignore[assignment]
+    sys.stderr = MaskedStream(sys.stderr, values)  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        sys.stdout, sys.stderr = saved
