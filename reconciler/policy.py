@@ -27,10 +27,12 @@ anything); only `parse_policy_text` raises, with a short ValueError.
 from __future__ import annotations
 
 import copy
+import difflib
 import fnmatch
 import json
+import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from reconciler.text import lone_escape_at, lone_surrogate_in
 
@@ -39,6 +41,7 @@ __all__ = [
     "ALL_ACTIONS",
     "PolicyFinding",
     "PolicyParseError",
+    "action_problem",
     "canonical_policy",
     "parse_policy_text",
     "policies_equal",
@@ -215,10 +218,51 @@ def pretty_policy(doc: dict[str, Any]) -> str:
 
 @dataclass(frozen=True)
 class PolicyFinding:
-    """A lint warning and where in the document it applies (a JSON path of keys/indexes)."""
+    """A lint finding and where in the document it applies (a JSON path of keys/indexes).
+    An "error" is certainly a mistake (an action the service does not have); the rest warn."""
 
     path: tuple[str | int, ...]
     message: str
+    severity: Literal["warning", "error"] = "warning"
+
+
+def _action_pattern(pattern: str) -> re.Pattern[str]:
+    """IAM action matching: case-insensitive, `*` any run, `?` one character (as reconciler.access)."""
+    body = "".join(".*" if ch == "*" else "." if ch == "?" else re.escape(ch) for ch in pattern)
+    return re.compile(body, re.IGNORECASE | re.DOTALL)
+
+
+def _actions_matched(pattern: str) -> list[str]:
+    rx = _action_pattern(pattern.strip())
+    return [a for a in ACTIONS if rx.fullmatch(a)]
+
+
+def action_problem(action: str) -> tuple[Literal["warning", "error"], str] | None:
+    """Why an Action entry is wrong or doubtful: an error when it matches no action of the
+    service (with "did you mean"), a warning when it is a known action in another case."""
+    matched = _actions_matched(action)
+    wild = "*" in action or "?" in action
+    if matched:
+        if not wild and matched[0] != action:
+            return "warning", (f"{action!r} works (actions match case-insensitively) but reads as a typo: "
+                               f"write {matched[0]!r}")
+        return None
+    if wild:
+        return "error", f"{action!r} matches none of the TOS Vectors actions, so it grants or denies nothing"
+    by_lower = {a.lower(): a for a in (ALL_ACTIONS, *ACTIONS)}
+    close = difflib.get_close_matches(action.lower(), list(by_lower), n=1, cutoff=0.6)
+    if close:
+        return "error", f"{action!r} is not a TOS Vectors action; did you mean {by_lower[close[0]]!r}?"
+    names = ", ".join(a.split(":", 1)[1] for a in ACTIONS)
+    return "error", (f"{action!r} is not a TOS Vectors action: use tosvectors:* or tosvectors:NAME "
+                     f"with NAME one of {names}")
+
+
+def _label(path: tuple[str | int, ...]) -> str:
+    """("Statement", 0, "Action", 1) -> "Action[1]"; ("Statement", 0, "Action") -> "Action"."""
+    if path and isinstance(path[-1], int) and len(path) > 1:
+        return f"{path[-2]}[{path[-1]}]"
+    return str(path[-1]) if path else "policy"
 
 
 def _statements(doc: Any) -> list[tuple[tuple[str | int, ...], dict[str, Any]]]:
@@ -298,7 +342,12 @@ def policy_findings(
     - a Resource that cannot refer to `bucket`, or names another account / region
       (when known), or is not a tosvectors TRN at all;
     - a principal allowed QueryVectors but not GetVectors across all Allow statements
-      (filtered queries and returnMetadata then fail).
+      (filtered queries and returnMetadata then fail);
+    - an Action / NotAction that matches no action of the service (an error, with "did
+      you mean"), or a known action in another case;
+    - a statement that can never apply (every Resource is outside the bucket, account or
+      region), and an Allow that an unconditional Deny takes away entirely (evaluated
+      with reconciler.access, the evaluator the plan and the emulator use).
     """
     findings: list[PolicyFinding] = []
     granted: dict[str, set[str]] = {}  # principal -> lower-cased actions it is allowed
@@ -322,22 +371,94 @@ def policy_findings(
                             f"tosvectors:* is granted to {p!r} of another account "
                             f"({other}; the manifest's account is {account})",
                         ))
-            query_at = next((w for w, a in actions if a.lower() == "tosvectors:queryvectors"), None)
+            query_at = next((w for w, a in actions if "tosvectors:QueryVectors" in _actions_matched(a)), None)
             for _, p in principals:
                 granted.setdefault(p, set()).update(names)
                 if query_at is not None and p not in first_query:
                     first_query[p] = query_at
-        for where, r in _located_strings(st.get("Resource"), path + ("Resource",)):
-            findings.extend(PolicyFinding(where, m) for m in _resource_findings(r, bucket, account, region))
+        for key in ("Action", "NotAction"):
+            for where, a in _located_strings(st.get(key), path + (key,)):
+                problem = action_problem(a)
+                if problem:
+                    findings.append(PolicyFinding(where, f"{_label(where)}: {problem[1]}", problem[0]))
+        resources = _located_strings(st.get("Resource"), path + ("Resource",))
+        outside = 0
+        for where, r in resources:
+            found = _resource_findings(r, bucket, account, region)
+            findings.extend(PolicyFinding(where, m) for m in found)
+            outside += bool(found)
+        if resources and outside == len(resources) and "NotResource" not in st:
+            what = "allows" if allow else "denies"
+            findings.append(PolicyFinding(path, (
+                f"this statement can never apply: none of its Resources is bucket {bucket!r} or one of its "
+                f"indexes{f' in account {account}' if account else ''}, so it {what} nothing")))
+    findings.extend(_shadowed_allows(doc, bucket, account, region))
     for p, where in first_query.items():
-        actions = granted[p]
-        if ALL_ACTIONS not in actions and "tosvectors:getvectors" not in actions:
+        if not any("tosvectors:GetVectors" in _actions_matched(a) for a in granted[p]):
             findings.append(PolicyFinding(
                 where,
                 f"{p!r} is allowed QueryVectors but not GetVectors: queries that use a metadata "
                 f"filter or return metadata will be denied",
             ))
     return findings
+
+
+MAX_SHADOW_STATEMENTS = 50  # the check evaluates every statement against the Denies: bounded work
+
+
+def _named(doc: Any, part: int) -> set[str]:
+    """Literal (wildcard-free) region (part 2) or account (part 3) of the document's TRNs."""
+    out: set[str] = set()
+    for _, st in _statements(doc):
+        for key in ("Resource", "NotResource"):
+            for _, r in _located_strings(st.get(key), ()):
+                parts = r.split(":", 4)
+                if len(parts) == 5 and parts[0] == "trn" and parts[part] and not any(c in parts[part] for c in "*?["):
+                    out.add(parts[part])
+    return out
+
+
+def _shadowed_allows(doc: Any, bucket: str, account: str | None, region: str | None) -> list[PolicyFinding]:
+    """An Allow statement whose every grant an unconditional Deny takes away: it does nothing.
+
+    Decided by the evaluator (reconciler.access) over the access delta's universe (the
+    principals named plus "*", the 16 actions, the bucket, the index names or patterns the
+    document names, and any other index): the Allow alone grants something, and together
+    with the Deny statements it grants nothing."""
+    from reconciler.access import access_delta  # here: reconciler.access imports this module
+
+    statements = _statements(doc)
+    if len(statements) > MAX_SHADOW_STATEMENTS:
+        return []
+    denies = [(path, st) for path, st in statements
+              if _canon_effect(st.get("Effect")) == "Deny" and st.get("Condition") in (None, {})]
+    if not denies:
+        return []
+    accounts, regions = _named(doc, 3), _named(doc, 2)
+    acct = account or (next(iter(accounts)) if len(accounts) == 1 else "0")
+    reg = region or (next(iter(regions)) if len(regions) == 1 else "cn-beijing")
+
+    def grants(*parts: dict[str, Any]) -> bool:
+        version = doc.get("Version", "1") if isinstance(doc, dict) else "1"
+        return any(c.change == "grant" for c in access_delta(None, {"Version": version, "Statement": list(parts)},
+                                                              reg, acct, bucket))
+
+    findings = []
+    for path, st in statements:
+        if not _is_allow(st) or not grants(st):
+            continue
+        if grants(st, *(d for _, d in denies)):
+            continue
+        single = next((p for p, d in denies if not grants(st, d)), None)
+        by = (f"the Deny at {_path_text(single)} takes away everything it grants" if single is not None
+              else "the Deny statements together take away everything it grants")
+        findings.append(PolicyFinding(path, f"this Allow grants nothing: {by}"))
+    return findings
+
+
+def _path_text(path: tuple[str | int, ...]) -> str:
+    """("Statement", 2) -> "Statement[2]"."""
+    return "".join(f"[{p}]" if isinstance(p, int) else p for p in path)
 
 
 def policy_lint(

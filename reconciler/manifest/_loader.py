@@ -380,7 +380,8 @@ def _lint_policies(state: _State, account: str | None, region: str | None) -> No
         if b.policy is None or not b.policy.valid or not isinstance(name, str):
             continue
         for finding in policy_findings(b.policy.document, name, account, region):
-            state.warn(b.policy.locate(finding.path), finding.message)
+            report = state.error if finding.severity == "error" else state.warn
+            report(b.policy.locate(finding.path), finding.message)
 
 
 def _run_access_tests(state: _State, account: str | None, region: str | None) -> None:

@@ -281,9 +281,6 @@ def explain(error: ValidationError, prefix: Path = ()) -> Iterator[Problem]:
     elif v == "type":
         yield Problem(path, f"{field}: expected {_expected(_types(schema))}, got {describe(inst)}")
     elif v == "enum":
-        if schema == _def("action"):
-            yield Problem(path, _action_message(field, inst))
-            return
         if len(full) == 5 and full[2] == "accessTests" and full[-1] == "action":
             yield Problem(path, _test_action_message(field, inst, error.validator_value))
             return
@@ -342,16 +339,6 @@ def explain(error: ValidationError, prefix: Path = ()) -> Iterator[Problem]:
         yield from _explain_alternatives(error, prefix)
     else:
         yield Problem(path, f"{field}: {error.message}")
-
-
-def _action_message(field: str, inst: Any) -> str:
-    if not isinstance(inst, str):
-        return f"{field}: expected a string, got {describe(inst)}"
-    hint = _suggest(inst, _def("action")["enum"])
-    if hint:
-        return f"{field}: {inst!r} is not a TOS Vectors action{hint}"
-    names = ", ".join(a.split(":", 1)[1] for a in ACTIONS)
-    return f"{field}: {inst!r} is not a TOS Vectors action: use tosvectors:* or tosvectors:NAME with NAME one of {names}"
 
 
 def _test_action_message(field: str, inst: Any, allowed: list[str]) -> str:
