@@ -227,10 +227,10 @@ def _check_document(doc: Doc, state: _State) -> None:
                     if problem:
                         state.error(doc.at(path + ("indexes", j, "name")), problem)
         b.policy = _load_policy(b, state, bad_paths)
-        b.tests = _access_tests_of(b, bad_paths)
+        b.tests = _access_tests_of(b, bad_paths, state)
 
 
-def _access_tests_of(b: _Bucket, bad_paths: list[Path]) -> list[AccessTest]:
+def _access_tests_of(b: _Bucket, bad_paths: list[Path], state: _State) -> list[AccessTest]:
     tests = b.data.get("accessTests")
     if not isinstance(tests, list):
         return []
@@ -239,6 +239,11 @@ def _access_tests_of(b: _Bucket, bad_paths: list[Path]) -> list[AccessTest]:
         tpath = b.path + ("accessTests", k)
         if not isinstance(t, dict) or any(p[: len(tpath)] == tpath or tpath[: len(p)] == p for p in bad_paths):
             continue  # the schema reported it
+        index = t.get("index")
+        problem = index_name_problem(index) if isinstance(index, str) else None
+        if problem:  # the schema leaves names to this one message with the whole rule
+            state.error(b.doc.at(tpath + ("index",)), problem)
+            continue
         out.append(AccessTest(t["principal"], t["action"], t.get("index"), t["expect"], b.doc.at(tpath)))
     return out
 
