@@ -26,9 +26,12 @@ from dataclasses import dataclass
 from typing import Any, Mapping
 
 from reconciler.access import ACTION_SCOPE, Verdict, bucket_trn, evaluate, index_trn
-from reconciler.emulator.errors import AccessDeniedException, VectorBucketNotFound, VectorBucketPolicyNotFound
+from reconciler.emulator.errors import (
+    AccessDeniedException,
+    VectorBucketNotFound,
+    VectorBucketPolicyNotFound,
+)
 from reconciler.emulator.store import Store
-
 
 
 @dataclass(frozen=True)

@@ -17,11 +17,11 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # `tests.support` under plain `pytest`
 
 tos = pytest.importorskip("tos")
-from tos.exceptions import TosServerError  # noqa: E402
-from tos.models2 import Vector, VectorData  # noqa: E402
+from tos.exceptions import TosServerError
+from tos.models2 import Vector, VectorData
 
-from tests.support.emulator import ACCOUNT, RunningEmulator, running_emulator  # noqa: E402
-from tests.support.sdk import EmulatorVectorClient, sdk_client  # noqa: E402
+from tests.support.emulator import ACCOUNT, RunningEmulator, running_emulator
+from tests.support.sdk import EmulatorVectorClient, sdk_client
 
 OWNER_AK, OWNER_SK = "AKLTownerKey", "owner-secret-7f3a"
 CI_AK, CI_SK, CI = "AKLTciBot", "ci-secret-91bd", "2100000001/ci-bot"
@@ -109,7 +109,7 @@ def test_a_ci_principal_can_query_and_not_write(server: RunningEmulator, tmp_pat
     try:
         owner.put_vectors(BUCKET, ACCOUNT, INDEX, [Vector(key="a", data=VectorData(float32=[1.0, 0.0]),
                                                           metadata={"lang": "en"})])
-        query = lambda: ci.query_vectors(BUCKET, ACCOUNT, INDEX, VectorData(float32=[1.0, 0.0]),  # noqa: E731
+        query = lambda: ci.query_vectors(BUCKET, ACCOUNT, INDEX, VectorData(float32=[1.0, 0.0]),
                                          top_k=1, return_metadata=True)
         # allowed calls succeed, with the SDK's own signature and response parsing
         assert [v.key for v in query().vectors] == ["a"]

@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 import pytest
-
 from manifest_helpers import where
+
 from reconciler.errors import Diagnostic
 from reconciler.manifest import AccessTest, Manifest, Source
 
