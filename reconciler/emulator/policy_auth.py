@@ -34,6 +34,9 @@ from reconciler.emulator.errors import (
 from reconciler.emulator.store import Store
 
 
+MAX_NAME = 63  # the longest index name (WIRE.md §0)
+
+
 @dataclass(frozen=True)
 class User:
     """One --user identity. `repr` leaves out the secret key."""
@@ -87,7 +90,9 @@ def resource_of(action: str, region: str, account: str, bucket: str, body: Mappi
     """The TRN a bucket-scoped request acts on."""
     index = body.get("indexName")
     if ACTION_SCOPE.get(f"tosvectors:{action}") == "index" and isinstance(index, str) and index:
-        return index_trn(region, account, bucket, index)
+        # Names are at most 63 characters; a longer one is a 400 once allowed. Cut, it stays
+        # invalid, and glob matching never runs over megabytes a caller chose.
+        return index_trn(region, account, bucket, index[:MAX_NAME + 1])
     return bucket_trn(region, account, bucket)
 
 

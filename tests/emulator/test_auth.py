@@ -325,3 +325,10 @@ def test_serve_refuses_bad_user_flags_in_one_line(tmp_path: Any, args: list[str]
     assert r.returncode == 1
     assert fragment in r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr
     assert "s3cr3t-value" not in r.stderr + r.stdout
+
+
+def test_a_huge_index_name_is_denied_without_matching_it(with_users: Api) -> None:
+    """The policy's globs run over at most 64 characters of a name the caller chose."""
+    r = _send(with_users, "GetIndex", {"vectorBucketName": "team", "indexName": "-" * 2_000_000}, BUCKET_HOST,
+              ak=OTHER_AK, sk=OTHER_SK)
+    assert r.status_code == 403 and f"index/{'-' * 64}: " in r.json()["Message"]
