@@ -332,11 +332,14 @@ def _resource_findings(
 
 
 def policy_findings(
-    doc: dict[str, Any], bucket: str, account: str | None, region: str | None = None
+    doc: dict[str, Any], bucket: str, account: str | None, region: str | None = None,
+    allow_public: bool = False,
 ) -> list[PolicyFinding]:
     """Lint warnings with the path (inside `doc`) of what they are about. Never raises.
 
     - an Allow to a Principal that is or contains "*" (a Deny to "*" is a normal pattern);
+      an Allow to "*" itself is not reported when the bucket declares allowPublicAccess
+      (`allow_public`), and otherwise says that apply will refuse it;
     - tosvectors:* allowed to a principal of another account (when `account` is known;
       the account of "2100000001/ci-bot" is "2100000001");
     - a Resource that cannot refer to `bucket`, or names another account / region
@@ -359,9 +362,12 @@ def policy_findings(
         names = {a.lower() for _, a in actions}
         if allow:
             for where, p in principals:
-                if "*" in p:
-                    what = "allows anyone" if p == "*" else "contains a wildcard and matches more than one identity"
-                    findings.append(PolicyFinding(where, f"Principal {p!r} {what}"))
+                if p == "*" and not allow_public:
+                    findings.append(PolicyFinding(where, "Principal '*' allows anyone: apply refuses this "
+                                                         "unless allowPublicAccess: true or --allow-public-access"))
+                elif "*" in p and p != "*":
+                    findings.append(PolicyFinding(
+                        where, f"Principal {p!r} contains a wildcard and matches more than one identity"))
             if ALL_ACTIONS in names and account:
                 for where, p in principals:
                     other = _principal_account(p)

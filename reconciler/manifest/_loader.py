@@ -384,7 +384,8 @@ def _lint_policies(state: _State, account: str | None, region: str | None) -> No
         name = b.data.get("name")
         if b.policy is None or not b.policy.valid or not isinstance(name, str):
             continue
-        for finding in policy_findings(b.policy.document, name, account, region):
+        public = b.data.get("allowPublicAccess") is True
+        for finding in policy_findings(b.policy.document, name, account, region, allow_public=public):
             report = state.error if finding.severity == "error" else state.warn
             report(b.policy.locate(finding.path), finding.message)
 

@@ -177,3 +177,20 @@ def test_an_invalid_policy_runs_no_tests(load_errors: Callable[..., list[Diagnos
         f"{CI}|tosvectors:GetIndex|docs-v1|allow")
     messages = [d.message for d in load_errors({"m.yaml": text})]
     assert messages and not any("access test" in m for m in messages)
+
+
+def test_allow_public_access_silences_the_anyone_warning(load: Callable[..., Manifest]) -> None:
+    public = HEAD + """\
+    policy:
+      Version: "1"
+      Statement:
+        - Effect: Allow
+          Principal: "*"
+          Action: tosvectors:GetIndex
+          Resource: "*"
+"""
+    assert [(where(w), w.message) for w in load({"m.yaml": public}).warnings] == [
+        ("m.yaml:9:22", "Principal '*' allows anyone: apply refuses this unless allowPublicAccess: true or "
+                        "--allow-public-access")]
+    declared = public.replace("  - name: rag-prod\n", "  - name: rag-prod\n    allowPublicAccess: true\n")
+    assert load({"m.yaml": declared}).warnings == ()

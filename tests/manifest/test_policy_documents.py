@@ -168,7 +168,10 @@ def test_lint_clean_policy() -> None:
 
 
 def test_lint_wildcard_principal_only_when_allowing() -> None:
-    assert policy_lint(stmt(Principal="*", Action="tosvectors:GetIndex"), "rag", None) == ["Principal '*' allows anyone"]
+    assert policy_lint(stmt(Principal="*", Action="tosvectors:GetIndex"), "rag", None) == [
+        "Principal '*' allows anyone: apply refuses this unless allowPublicAccess: true or --allow-public-access"]
+    # declared public on purpose: nothing to warn about
+    assert policy_findings(stmt(Principal="*", Action="tosvectors:GetIndex"), "rag", None, allow_public=True) == []
     assert "matches more than one identity" in policy_lint(stmt(Principal=["2100000000/*"], Action="tosvectors:GetIndex"), "rag", None)[0]
     deny = {"Version": "1", "Statement": [{"Effect": "Deny", "Principal": "*", "Action": "tosvectors:*", "Resource": "*"}]}
     assert policy_lint(deny, "rag", None) == []
