@@ -30,7 +30,6 @@ import copy
 import difflib
 import fnmatch
 import json
-import re
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -226,15 +225,29 @@ class PolicyFinding:
     severity: Literal["warning", "error"] = "warning"
 
 
-def _action_pattern(pattern: str) -> re.Pattern[str]:
-    """IAM action matching: case-insensitive, `*` any run, `?` one character (as reconciler.access)."""
-    body = "".join(".*" if ch == "*" else "." if ch == "?" else re.escape(ch) for ch in pattern)
-    return re.compile(body, re.IGNORECASE | re.DOTALL)
+def _glob_match(pattern: str, text: str) -> bool:
+    """IAM action matching, as reconciler.access: case-insensitive, `*` any run, `?` one
+    character. Linear backtracking (one remembered `*`), so a hostile pattern such as
+    `*?*?*?...Z` costs O(len(pattern) x len(text)), where a regex takes exponential time."""
+    p, t = pattern.lower(), text.lower()
+    i = j = 0
+    star, mark = -1, 0
+    while j < len(t):
+        if i < len(p) and (p[i] == "?" or p[i] == t[j]):
+            i, j = i + 1, j + 1
+        elif i < len(p) and p[i] == "*":
+            star, mark, i = i, j, i + 1
+        elif star >= 0:
+            mark += 1
+            i, j = star + 1, mark
+        else:
+            return False
+    return all(ch == "*" for ch in p[i:])
 
 
 def _actions_matched(pattern: str) -> list[str]:
-    rx = _action_pattern(pattern.strip())
-    return [a for a in ACTIONS if rx.fullmatch(a)]
+    pattern = pattern.strip()
+    return [a for a in ACTIONS if _glob_match(pattern, a)]
 
 
 def action_problem(action: str) -> tuple[Literal["warning", "error"], str] | None:

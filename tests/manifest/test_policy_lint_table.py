@@ -138,3 +138,25 @@ def test_a_policy_past_the_evaluation_budget_skips_the_shadow_check() -> None:
     assert [f.path for f in policy_findings(doc, "rag", "2100000000", "cn-beijing")] == [("Statement", 0)]
     second = {"Version": "1", "Statement": [allows[1], everyone_here]}
     assert [f.path for f in policy_findings(second, "rag", "2100000000", "cn-beijing")] == [("Statement", 0)]
+
+
+@pytest.mark.parametrize("pattern,matched", [
+    ("tosvectors:*", 16), ("*", 16), ("TOSVECTORS:getvectors", 1), ("tosvectors:Get*", 4),
+    ("tosvectors:*Vectors", 5), ("tosvectors:?etIndex", 1), ("tosvectors:*Index*", 4), ("tosvectors:Get", 0),
+    ("tosvectors:*Bucket", 3), ("tosvectors:**Policy", 3), ("tosvectors:Get*?", 4), ("tosvectors:Get?", 0),
+])
+def test_action_patterns_match_like_the_evaluator(pattern: str, matched: int) -> None:
+    from reconciler.access import evaluate
+    from reconciler.policy import ACTIONS
+
+    doc = {"Statement": {"Effect": "Allow", "Principal": "*", "Action": pattern, "Resource": "*"}}
+    by_evaluator = [a for a in ACTIONS if evaluate(doc, "*", a, "trn:x").verdict.value == "allow"]
+    assert len(by_evaluator) == matched
+    assert (action_problem(pattern) is None or action_problem(pattern)[0] == "warning") == (matched > 0)
+
+
+def test_a_hostile_action_pattern_is_linted_in_linear_time() -> None:
+    # '*?' repeated makes a regex backtrack exponentially; counted, not timed: it just has to finish
+    pattern = "tosvectors:" + "*?" * 2000 + "Z"
+    assert action_problem(pattern) == (
+        "error", f"{pattern!r} matches none of the TOS Vectors actions, so it grants or denies nothing")
