@@ -271,6 +271,19 @@ def action_problem(action: str) -> tuple[Literal["warning", "error"], str] | Non
                      f"with NAME one of {names}")
 
 
+# A glob with many wildcards is no policy anyone writes, and a regex matcher (the
+# evaluator's) backtracks exponentially over it: 12 `*?` pairs took 30 s for one action.
+MAX_WILDCARDS = 8
+
+
+def _too_wild(value: str) -> str | None:
+    n = sum(ch in "*?" for ch in value)
+    if n <= MAX_WILDCARDS:
+        return None
+    return (f"{value[:40]!r}{'...' if len(value) > 40 else ''} has {n} wildcards; at most {MAX_WILDCARDS} "
+            f"are accepted (matching such a pattern can take exponential time)")
+
+
 def _label(path: tuple[str | int, ...]) -> str:
     """("Statement", 0, "Action", 1) -> "Action[1]"; ("Statement", 0, "Action") -> "Action"."""
     if path and isinstance(path[-1], int) and len(path) > 1:
@@ -395,9 +408,14 @@ def policy_findings(
                 granted.setdefault(p, set()).update(names)
                 if query_at is not None and p not in first_query:
                     first_query[p] = query_at
-        for key in ("Action", "NotAction"):
-            for where, a in _located_strings(st.get(key), path + (key,)):
-                problem = action_problem(a)
+        for key in LIST_KEYS:
+            located = (_principals if key in _PRINCIPAL_KEYS else _located_strings)(st.get(key), path + (key,))
+            for where, value in located:
+                wild = _too_wild(value)
+                if wild:
+                    findings.append(PolicyFinding(where, f"{_label(where)}: {wild}", "error"))
+                    continue
+                problem = action_problem(value) if key in ("Action", "NotAction") else None
                 if problem:
                     findings.append(PolicyFinding(where, f"{_label(where)}: {problem[1]}", problem[0]))
         resources = _located_strings(st.get("Resource"), path + ("Resource",))
@@ -411,7 +429,8 @@ def policy_findings(
             findings.append(PolicyFinding(path, (
                 f"this statement can never apply: none of its Resources is bucket {bucket!r} or one of its "
                 f"indexes{f' in account {account}' if account else ''}, so it {what} nothing")))
-    findings.extend(_shadowed_allows(doc, bucket, account, region))
+    if not any(f.severity == "error" for f in findings):  # the evaluator can trust the document
+        findings.extend(_shadowed_allows(doc, bucket, account, region))
     for p, where in first_query.items():
         if not any("tosvectors:GetVectors" in _actions_matched(a) for a in granted[p]):
             findings.append(PolicyFinding(

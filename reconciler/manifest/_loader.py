@@ -388,6 +388,8 @@ def _lint_policies(state: _State, account: str | None, region: str | None) -> No
         for finding in policy_findings(b.policy.document, name, account, region, allow_public=public):
             report = state.error if finding.severity == "error" else state.warn
             report(b.policy.locate(finding.path), finding.message)
+            if finding.severity == "error":
+                b.policy.valid = False  # no access test runs against it
 
 
 def _run_access_tests(state: _State, account: str | None, region: str | None) -> None:

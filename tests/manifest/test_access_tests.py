@@ -194,3 +194,12 @@ def test_allow_public_access_silences_the_anyone_warning(load: Callable[..., Man
                         "--allow-public-access")]
     declared = public.replace("  - name: rag-prod\n", "  - name: rag-prod\n    allowPublicAccess: true\n")
     assert load({"m.yaml": declared}).warnings == ()
+
+
+def test_a_policy_too_wild_to_evaluate_runs_no_tests(load_errors: Callable[..., list[Diagnostic]]) -> None:
+    """validate must not hang on a pattern the evaluator's regexes would take minutes over."""
+    text = HEAD + POLICY.replace('"tosvectors:Delete*"', '"tosvectors:' + "*?" * 14 + 'Z"') + access_tests(
+        f"{CI}|tosvectors:DeleteIndex|docs-v1|allow")
+    found = [(where(d), d.message) for d in load_errors({"m.yaml": text})]
+    assert len(found) == 1 and found[0][0] == "m.yaml:15:19"
+    assert "has 28 wildcards; at most 8 are accepted" in found[0][1]

@@ -160,3 +160,18 @@ def test_a_hostile_action_pattern_is_linted_in_linear_time() -> None:
     pattern = "tosvectors:" + "*?" * 2000 + "Z"
     assert action_problem(pattern) == (
         "error", f"{pattern!r} matches none of the TOS Vectors actions, so it grants or denies nothing")
+
+
+@pytest.mark.parametrize("key,value", [
+    ("Action", "tosvectors:" + "*?" * 12 + "Z"),
+    ("Resource", B + "/index/" + "*?" * 5),
+    ("Principal", "2100000000/" + "*" * 9),
+])
+def test_a_pattern_with_too_many_wildcards_is_an_error_and_nothing_evaluates_it(key: str, value: str) -> None:
+    """The evaluator matches with regexes; 12 '*?' pairs took it 30 s per action. Counted, not timed."""
+    statement = {**allow("tosvectors:GetIndex", B), key: value}
+    doc = {"Version": "1", "Statement": [statement, deny()]}
+    findings = policy_findings(doc, "rag", "2100000000", "cn-beijing")
+    wild = [f for f in findings if "wildcards; at most 8 are accepted" in f.message]
+    assert [(f.path, f.severity) for f in wild] == [(("Statement", 0, key), "error")]
+    assert not any("grants nothing" in f.message for f in findings)  # the shadow check did not run
