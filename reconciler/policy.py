@@ -47,6 +47,7 @@ __all__ = [
     "policy_findings",
     "policy_lint",
     "pretty_policy",
+    "too_wild",
 ]
 
 ALL_ACTIONS = "tosvectors:*"
@@ -284,6 +285,18 @@ def _too_wild(value: str) -> str | None:
             f"are accepted (matching such a pattern can take exponential time)")
 
 
+def too_wild(doc: Any) -> str | None:
+    """Why the document is unsafe to evaluate (a string with too many wildcards), or None."""
+    for path, st in _statements(doc):
+        for key in LIST_KEYS:
+            located = (_principals if key in _PRINCIPAL_KEYS else _located_strings)(st.get(key), path + (key,))
+            for where, value in located:
+                wild = _too_wild(value)
+                if wild:
+                    return f"{_path_text(where)}: {wild}"
+    return None
+
+
 def _label(path: tuple[str | int, ...]) -> str:
     """("Statement", 0, "Action", 1) -> "Action[1]"; ("Statement", 0, "Action") -> "Action"."""
     if path and isinstance(path[-1], int) and len(path) > 1:
@@ -508,8 +521,8 @@ def _shadowed_allows(doc: Any, bucket: str, account: str | None, region: str | N
 
 
 def _path_text(path: tuple[str | int, ...]) -> str:
-    """("Statement", 2) -> "Statement[2]"."""
-    return "".join(f"[{p}]" if isinstance(p, int) else p for p in path)
+    """("Statement", 2) -> "Statement[2]"; ("Statement", 0, "Action") -> "Statement[0].Action"."""
+    return "".join(f"[{p}]" if isinstance(p, int) else f".{p}" if i else p for i, p in enumerate(path))
 
 
 def policy_lint(

@@ -332,3 +332,14 @@ def test_a_huge_index_name_is_denied_without_matching_it(with_users: Api) -> Non
     r = _send(with_users, "GetIndex", {"vectorBucketName": "team", "indexName": "-" * 2_000_000}, BUCKET_HOST,
               ak=OTHER_AK, sk=OTHER_SK)
     assert r.status_code == 403 and f"index/{'-' * 64}: " in r.json()["Message"]
+
+
+def test_a_stored_policy_too_wild_to_evaluate_denies_without_evaluating(with_users: Api) -> None:
+    hostile = {"Version": "1", "Statement": [{"Effect": "Allow", "Principal": CI, "Action": "*?" * 14 + "Z",
+                                              "Resource": "*"}]}
+    assert _send(with_users, "PutVectorBucketPolicy", {"vectorBucketName": "team", "policy": json.dumps(hostile)},
+                 BUCKET_HOST).status_code == 200
+    r = _send(with_users, "GetIndex", {"vectorBucketName": "team", "indexName": "docs"}, BUCKET_HOST,
+              ak=CI_AK, sk=CI_SK)
+    assert r.status_code == 403
+    assert "the bucket policy is not evaluated (Statement[0].Action: " in r.json()["Message"]
