@@ -53,7 +53,7 @@ def validate(cwd: Path) -> subprocess.CompletedProcess[str]:
 def test_validate_passes_when_the_access_tests_do(tmp_path: Path) -> None:
     (tmp_path / "m.yaml").write_text(MANIFEST)
     r = validate(tmp_path)
-    assert (r.returncode, r.stdout, r.stderr) == (0, "Valid: 1 file, 1 bucket, 1 index.\n", "")
+    assert (r.returncode, r.stdout, r.stderr) == (0, "Valid: 1 file, 1 bucket, 1 index, 3 access tests passed.\n", "")
     assert not (tmp_path / ".reconciler").exists()  # no emulator was started: nothing was called
 
 
