@@ -239,6 +239,8 @@ def _access_tests_of(b: _Bucket, bad_paths: list[Path], state: _State) -> list[A
         tpath = b.path + ("accessTests", k)
         if not isinstance(t, dict) or any(p[: len(tpath)] == tpath or tpath[: len(p)] == p for p in bad_paths):
             continue  # the schema reported it
+        if any(b.doc.is_broken(tpath + (key,)) for key in t):
+            continue  # an interpolation error reported it
         index = t.get("index")
         problem = index_name_problem(index) if isinstance(index, str) else None
         if problem:  # the schema leaves names to this one message with the whole rule

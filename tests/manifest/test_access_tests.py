@@ -203,3 +203,9 @@ def test_a_policy_too_wild_to_evaluate_runs_no_tests(load_errors: Callable[..., 
     found = [(where(d), d.message) for d in load_errors({"m.yaml": text})]
     assert len(found) == 1 and found[0][0] == "m.yaml:15:19"
     assert "has 28 wildcards; at most 8 are accepted" in found[0][1]
+
+
+def test_a_test_with_an_undefined_variable_reports_only_that(load_errors: Callable[..., list[Diagnostic]]) -> None:
+    text = HEAD + access_tests("${WHO}|tosvectors:GetIndex|${INDEX}|allow")
+    found = [(where(d), d.message.split(":")[0]) for d in load_errors({"m.yaml": text})]
+    assert found == [("m.yaml:6:21", "undefined variable 'WHO'"), ("m.yaml:8:16", "undefined variable 'INDEX'")]
