@@ -134,8 +134,10 @@ def validate(args: argparse.Namespace) -> int:
     manifest = _load(args)
     indexes = sum(len(b.indexes) for b in manifest.buckets)
     files = len(manifest.files)
+    tests = sum(len(b.access_tests) for b in manifest.buckets)  # they ran while loading: all passed
+    passed = f", {tests} access test{'s' if tests != 1 else ''} passed" if tests else ""
     _out(f"Valid: {files} file{'s' if files != 1 else ''}, {len(manifest.buckets)} bucket"
-         f"{'s' if len(manifest.buckets) != 1 else ''}, {indexes} index{'es' if indexes != 1 else ''}.")
+         f"{'s' if len(manifest.buckets) != 1 else ''}, {indexes} index{'es' if indexes != 1 else ''}{passed}.")
     return EXIT_OK
 
 

@@ -27,10 +27,11 @@ anything); only `parse_policy_text` raises, with a short ValueError.
 from __future__ import annotations
 
 import copy
+import difflib
 import fnmatch
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from reconciler.text import lone_escape_at, lone_surrogate_in
 
@@ -39,12 +40,14 @@ __all__ = [
     "ALL_ACTIONS",
     "PolicyFinding",
     "PolicyParseError",
+    "action_problem",
     "canonical_policy",
     "parse_policy_text",
     "policies_equal",
     "policy_findings",
     "policy_lint",
     "pretty_policy",
+    "too_wild",
 ]
 
 ALL_ACTIONS = "tosvectors:*"
@@ -215,10 +218,90 @@ def pretty_policy(doc: dict[str, Any]) -> str:
 
 @dataclass(frozen=True)
 class PolicyFinding:
-    """A lint warning and where in the document it applies (a JSON path of keys/indexes)."""
+    """A lint finding and where in the document it applies (a JSON path of keys/indexes).
+    An "error" is certainly a mistake (an action the service does not have); the rest warn."""
 
     path: tuple[str | int, ...]
     message: str
+    severity: Literal["warning", "error"] = "warning"
+
+
+def _glob_match(pattern: str, text: str) -> bool:
+    """IAM action matching, as reconciler.access: case-insensitive, `*` any run, `?` one
+    character. Linear backtracking (one remembered `*`), so a hostile pattern such as
+    `*?*?*?...Z` costs O(len(pattern) x len(text)), where a regex takes exponential time."""
+    p, t = pattern.lower(), text.lower()
+    i = j = 0
+    star, mark = -1, 0
+    while j < len(t):
+        if i < len(p) and (p[i] == "?" or p[i] == t[j]):
+            i, j = i + 1, j + 1
+        elif i < len(p) and p[i] == "*":
+            star, mark, i = i, j, i + 1
+        elif star >= 0:
+            mark += 1
+            i, j = star + 1, mark
+        else:
+            return False
+    return all(ch == "*" for ch in p[i:])
+
+
+def _actions_matched(pattern: str) -> list[str]:
+    pattern = pattern.strip()
+    return [a for a in ACTIONS if _glob_match(pattern, a)]
+
+
+def action_problem(action: str) -> tuple[Literal["warning", "error"], str] | None:
+    """Why an Action entry is wrong or doubtful: an error when it matches no action of the
+    service (with "did you mean"), a warning when it is a known action in another case."""
+    matched = _actions_matched(action)
+    wild = "*" in action or "?" in action
+    if matched:
+        if not wild and matched[0] != action:
+            return "warning", (f"{action!r} works (actions match case-insensitively) but reads as a typo: "
+                               f"write {matched[0]!r}")
+        return None
+    if wild:
+        return "error", f"{action!r} matches none of the TOS Vectors actions, so it grants or denies nothing"
+    by_lower = {a.lower(): a for a in (ALL_ACTIONS, *ACTIONS)}
+    close = difflib.get_close_matches(action.lower(), list(by_lower), n=1, cutoff=0.6)
+    if close:
+        return "error", f"{action!r} is not a TOS Vectors action; did you mean {by_lower[close[0]]!r}?"
+    names = ", ".join(a.split(":", 1)[1] for a in ACTIONS)
+    return "error", (f"{action!r} is not a TOS Vectors action: use tosvectors:* or tosvectors:NAME "
+                     f"with NAME one of {names}")
+
+
+# A glob with many wildcards is no policy anyone writes, and a regex matcher (the
+# evaluator's) backtracks exponentially over it: 12 `*?` pairs took 30 s for one action.
+MAX_WILDCARDS = 8
+
+
+def _too_wild(value: str) -> str | None:
+    n = sum(ch in "*?" for ch in value)
+    if n <= MAX_WILDCARDS:
+        return None
+    return (f"{value[:40]!r}{'...' if len(value) > 40 else ''} has {n} wildcards; at most {MAX_WILDCARDS} "
+            f"are accepted (matching such a pattern can take exponential time)")
+
+
+def too_wild(doc: Any) -> str | None:
+    """Why the document is unsafe to evaluate (a string with too many wildcards), or None."""
+    for path, st in _statements(doc):
+        for key in LIST_KEYS:
+            located = (_principals if key in _PRINCIPAL_KEYS else _located_strings)(st.get(key), path + (key,))
+            for where, value in located:
+                wild = _too_wild(value)
+                if wild:
+                    return f"{_path_text(where)}: {wild}"
+    return None
+
+
+def _label(path: tuple[str | int, ...]) -> str:
+    """("Statement", 0, "Action", 1) -> "Action[1]"; ("Statement", 0, "Action") -> "Action"."""
+    if path and isinstance(path[-1], int) and len(path) > 1:
+        return f"{path[-2]}[{path[-1]}]"
+    return str(path[-1]) if path else "policy"
 
 
 def _statements(doc: Any) -> list[tuple[tuple[str | int, ...], dict[str, Any]]]:
@@ -288,17 +371,25 @@ def _resource_findings(
 
 
 def policy_findings(
-    doc: dict[str, Any], bucket: str, account: str | None, region: str | None = None
+    doc: dict[str, Any], bucket: str, account: str | None, region: str | None = None,
+    allow_public: bool = False,
 ) -> list[PolicyFinding]:
     """Lint warnings with the path (inside `doc`) of what they are about. Never raises.
 
     - an Allow to a Principal that is or contains "*" (a Deny to "*" is a normal pattern);
+      an Allow to "*" itself is not reported when the bucket declares allowPublicAccess
+      (`allow_public`), and otherwise says that apply will refuse it;
     - tosvectors:* allowed to a principal of another account (when `account` is known;
       the account of "2100000001/ci-bot" is "2100000001");
     - a Resource that cannot refer to `bucket`, or names another account / region
       (when known), or is not a tosvectors TRN at all;
     - a principal allowed QueryVectors but not GetVectors across all Allow statements
-      (filtered queries and returnMetadata then fail).
+      (filtered queries and returnMetadata then fail);
+    - an Action / NotAction that matches no action of the service (an error, with "did
+      you mean"), or a known action in another case;
+    - a statement that can never apply (every Resource is outside the bucket, account or
+      region), and an Allow that an unconditional Deny takes away entirely (evaluated
+      with reconciler.access, the evaluator the plan and the emulator use).
     """
     findings: list[PolicyFinding] = []
     granted: dict[str, set[str]] = {}  # principal -> lower-cased actions it is allowed
@@ -310,9 +401,12 @@ def policy_findings(
         names = {a.lower() for _, a in actions}
         if allow:
             for where, p in principals:
-                if "*" in p:
-                    what = "allows anyone" if p == "*" else "contains a wildcard and matches more than one identity"
-                    findings.append(PolicyFinding(where, f"Principal {p!r} {what}"))
+                if p == "*" and not allow_public:
+                    findings.append(PolicyFinding(where, "Principal '*' allows anyone: apply refuses this "
+                                                         "unless allowPublicAccess: true or --allow-public-access"))
+                elif "*" in p and p != "*":
+                    findings.append(PolicyFinding(
+                        where, f"Principal {p!r} contains a wildcard and matches more than one identity"))
             if ALL_ACTIONS in names and account:
                 for where, p in principals:
                     other = _principal_account(p)
@@ -322,22 +416,113 @@ def policy_findings(
                             f"tosvectors:* is granted to {p!r} of another account "
                             f"({other}; the manifest's account is {account})",
                         ))
-            query_at = next((w for w, a in actions if a.lower() == "tosvectors:queryvectors"), None)
+            query_at = next((w for w, a in actions if "tosvectors:QueryVectors" in _actions_matched(a)), None)
             for _, p in principals:
                 granted.setdefault(p, set()).update(names)
                 if query_at is not None and p not in first_query:
                     first_query[p] = query_at
-        for where, r in _located_strings(st.get("Resource"), path + ("Resource",)):
-            findings.extend(PolicyFinding(where, m) for m in _resource_findings(r, bucket, account, region))
+        for key in LIST_KEYS:
+            located = (_principals if key in _PRINCIPAL_KEYS else _located_strings)(st.get(key), path + (key,))
+            for where, value in located:
+                wild = _too_wild(value)
+                if wild:
+                    findings.append(PolicyFinding(where, f"{_label(where)}: {wild}", "error"))
+                    continue
+                problem = action_problem(value) if key in ("Action", "NotAction") else None
+                if problem:
+                    findings.append(PolicyFinding(where, f"{_label(where)}: {problem[1]}", problem[0]))
+        resources = _located_strings(st.get("Resource"), path + ("Resource",))
+        outside = 0
+        for where, r in resources:
+            found = _resource_findings(r, bucket, account, region)
+            findings.extend(PolicyFinding(where, m) for m in found)
+            outside += bool(found)
+        if resources and outside == len(resources) and "NotResource" not in st:
+            what = "allows" if allow else "denies"
+            findings.append(PolicyFinding(path, (
+                f"this statement can never apply: none of its Resources is bucket {bucket!r} or one of its "
+                f"indexes{f' in account {account}' if account else ''}, so it {what} nothing")))
+    if not any(f.severity == "error" for f in findings):  # the evaluator can trust the document
+        findings.extend(_shadowed_allows(doc, bucket, account, region))
     for p, where in first_query.items():
-        actions = granted[p]
-        if ALL_ACTIONS not in actions and "tosvectors:getvectors" not in actions:
+        if not any("tosvectors:GetVectors" in _actions_matched(a) for a in granted[p]):
             findings.append(PolicyFinding(
                 where,
                 f"{p!r} is allowed QueryVectors but not GetVectors: queries that use a metadata "
                 f"filter or return metadata will be denied",
             ))
     return findings
+
+
+# The shadow check evaluates each Allow with the Denies over the delta's universe; past these
+# bounds (a hostile or generated policy) it is left out rather than stall `validate`.
+MAX_SHADOW_STATEMENTS = 50
+MAX_SHADOW_EVALUATIONS = 50_000  # for the whole policy: principals x (action, resource) x statements
+
+
+def _named(doc: Any, part: int) -> set[str]:
+    """Literal (wildcard-free) region (part 2) or account (part 3) of the document's TRNs."""
+    out: set[str] = set()
+    for _, st in _statements(doc):
+        for key in ("Resource", "NotResource"):
+            for _, r in _located_strings(st.get(key), ()):
+                parts = r.split(":", 4)
+                if len(parts) == 5 and parts[0] == "trn" and parts[part] and not any(c in parts[part] for c in "*?["):
+                    out.add(parts[part])
+    return out
+
+
+def _shadowed_allows(doc: Any, bucket: str, account: str | None, region: str | None) -> list[PolicyFinding]:
+    """An Allow statement whose every grant an unconditional Deny takes away: it does nothing.
+
+    Decided by the evaluator (reconciler.access) over the access delta's universe (the
+    principals named plus "*", the 16 actions, the bucket, the index names or patterns the
+    document names, and any other index): the Allow alone grants something, and together
+    with the Deny statements it grants nothing."""
+    from reconciler.access import access_delta, named_principals  # here: reconciler.access imports this module
+
+    statements = _statements(doc)
+    if len(statements) > MAX_SHADOW_STATEMENTS:
+        return []
+    denies = [(path, st) for path, st in statements
+              if _canon_effect(st.get("Effect")) == "Deny" and st.get("Condition") in (None, {})]
+    if not denies:
+        return []
+    accounts, regions = _named(doc, 3), _named(doc, 2)
+    acct = account or (next(iter(accounts)) if len(accounts) == 1 else "0")
+    reg = region or (next(iter(regions)) if len(regions) == 1 else "cn-beijing")
+
+    def grants(*parts: dict[str, Any]) -> bool:
+        version = doc.get("Version", "1") if isinstance(doc, dict) else "1"
+        return any(c.change == "grant" for c in access_delta(None, {"Version": version, "Statement": list(parts)},
+                                                              reg, acct, bucket))
+
+    def cost(*parts: dict[str, Any]) -> int:
+        names = sum(1 for p in parts for _, r in _located_strings(p.get("Resource"), ()) if "/index/" in r)
+        return len(named_principals({"Statement": list(parts)})) * (8 * (names + 1) + 8) * len(parts) * 2
+
+    findings = []
+    budget = MAX_SHADOW_EVALUATIONS
+    for path, st in statements:
+        if not _is_allow(st):
+            continue
+        budget -= cost(st, *(d for _, d in denies))
+        if budget < 0:
+            break
+        if not grants(st):
+            continue
+        if grants(st, *(d for _, d in denies)):
+            continue
+        single = next((p for p, d in denies if not grants(st, d)), None)
+        by = (f"the Deny at {_path_text(single)} takes away everything it grants" if single is not None
+              else "the Deny statements together take away everything it grants")
+        findings.append(PolicyFinding(path, f"this Allow grants nothing: {by}"))
+    return findings
+
+
+def _path_text(path: tuple[str | int, ...]) -> str:
+    """("Statement", 2) -> "Statement[2]"; ("Statement", 0, "Action") -> "Statement[0].Action"."""
+    return "".join(f"[{p}]" if isinstance(p, int) else f".{p}" if i else p for i, p in enumerate(path))
 
 
 def policy_lint(

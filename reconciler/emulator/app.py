@@ -39,6 +39,7 @@ from typing import Any, Awaitable, Callable, MutableMapping
 
 from reconciler.emulator import errors
 from reconciler.emulator.auth import Verifier
+from reconciler.emulator.policy_auth import User, authorize
 from reconciler.emulator.responses import HANDLERS, Context, Reply, TokenCodec
 from reconciler.emulator.search import VectorSearch
 from reconciler.emulator.store import Store
@@ -74,6 +75,7 @@ class EmulatorConfig:
     fault_rate: float = 0.0
     seed: int | None = None
     retry_after: str = "0"  # Retry-After of injected 429s, in seconds
+    users: tuple[User, ...] = ()  # serve --user: keys held to bucket policies (needs the owner's key)
 
 
 def route_host(host: str) -> tuple[str, str] | None:
@@ -134,8 +136,10 @@ class EmulatorApp:
         self.config = config
         self._clock = clock
         self._random = random.Random(config.seed)
-        self._verifier = (Verifier(config.access_key, config.secret_key or "", clock)
+        self._verifier = (Verifier(config.access_key, config.secret_key or "", clock,
+                                   {u.access_key: u.secret_key for u in config.users})
                           if config.access_key else None)
+        self._users = {u.access_key: u for u in config.users if u.access_key != config.access_key}
         self._tokens = TokenCodec()
         self._state: tuple[Store, VectorSearch] | None = None
         self._state_lock = threading.Lock()
@@ -266,8 +270,7 @@ class EmulatorApp:
         if action not in HANDLERS:
             raise errors.ValidationException(f"unknown action {action[:100]!r}: expected POST /{{Action}} "
                                              f"with one of {', '.join(sorted(HANDLERS))}")
-        if self._verifier is not None:
-            self._verifier.verify(method, path, headers, body)
+        signer = self._verifier.verify(method, path, headers, body) if self._verifier is not None else None
         host = headers.get("host", "")
         routed = route_host(host)
         if action in REGION_ACTIONS:
@@ -281,7 +284,12 @@ class EmulatorApp:
                     f"{action} must be sent to the bucket endpoint {{vectorBucketName}}-{{accountId}}.<region "
                     f"endpoint>, but the Host header is {host!r}")
             host_bucket, account = routed
-        request = PARSERS[action](parse_body(body))
+        fields = parse_body(body)
+        user = self._users.get(signer) if signer is not None else None
+        if user is not None:  # before the body's details are validated: no 400 hints to the denied
+            authorize(user, action, region=self.config.region, account=None if action in REGION_ACTIONS else account,
+                      bucket=None if action in REGION_ACTIONS else host_bucket, body=fields, store=self.open()[0])
+        request = PARSERS[action](fields)
         if action not in REGION_ACTIONS:
             bucket = getattr(request, "bucket", None)
             if bucket != host_bucket:

@@ -107,16 +107,17 @@ def parse_authorization(value: str) -> Authorization:
 
 
 class Verifier:
-    """Checks requests against one access key / secret key pair."""
+    """Checks requests against the owner's access key / secret key pair and any others
+    (`serve --user`); `verify` says which access key signed."""
 
     def __init__(self, access_key: str, secret_key: str,
-                 clock: Callable[[], float] = time.time) -> None:
-        self._access_key = access_key
-        self._secret_key = secret_key
+                 clock: Callable[[], float] = time.time, others: Mapping[str, str] | None = None) -> None:
+        self._secrets = {**(others or {}), access_key: secret_key}  # the owner's key wins a clash
         self._clock = clock
 
-    def verify(self, method: str, path: str, headers: Mapping[str, str], body: bytes = b"") -> None:
-        """Raise AccessDeniedException / RequestTimeTooSkewed unless the request is signed right.
+    def verify(self, method: str, path: str, headers: Mapping[str, str], body: bytes = b"") -> str:
+        """The access key of a correctly signed request; else raise AccessDeniedException /
+        RequestTimeTooSkewed.
 
         `headers` maps lower-case names to values (repeated headers joined with ",").
         A payload hash other than UNSIGNED-PAYLOAD must be the SHA-256 of `body`.
@@ -125,7 +126,8 @@ class Verifier:
         if not value:
             raise AccessDeniedException("the request is not signed: Authorization header is missing")
         auth = parse_authorization(value)
-        if auth.access_key != self._access_key:
+        secret_key = self._secrets.get(auth.access_key)
+        if secret_key is None:
             raise AccessDeniedException("the access key in the request is not known to this service")
         if auth.service != SERVICE or auth.terminal != "request":
             raise AccessDeniedException(f"the credential scope must end in /{SERVICE}/request")
@@ -153,7 +155,7 @@ class Verifier:
         verbatim = [(n, headers[n]) for n in sorted(auth.signed_headers)]
         collapsed = [(n, _WHITESPACE.sub(" ", v).strip()) for n, v in verbatim]
         for signed in (verbatim, collapsed) if collapsed != verbatim else (verbatim,):
-            expected = signature(self._secret_key, date, auth.region, canonical_request(method, path, signed, payload))
+            expected = signature(secret_key, date, auth.region, canonical_request(method, path, signed, payload))
             if _same(expected, auth.signature):
-                return
+                return auth.access_key
         raise AccessDeniedException("the request signature does not match: check the secret key and signing method")

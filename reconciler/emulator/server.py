@@ -1,7 +1,8 @@
 """`reconciler serve`: the emulator over HTTP with uvicorn (DESIGN.md §4).
 
     reconciler serve [--host 127.0.0.1] [--port 8765] [--data-dir DIR]
-                     [--access-key AK --secret-key SK] [--account-id ID] [--region R]
+                     [--access-key AK --secret-key SK [--user AK:SK:PRINCIPAL]...]
+                     [--account-id ID] [--region R]
                      [--latency-ms N] [--fault-rate P]
 
 The data directory defaults to `.reconciler/serve` under the working directory (the
@@ -24,6 +25,7 @@ from reconciler.errors import ConfigError
 
 if TYPE_CHECKING:  # the app (numpy, SQLite) loads only when serving, not for every CLI verb
     from reconciler.emulator.app import EmulatorConfig
+    from reconciler.emulator.policy_auth import User
 
 DEFAULT_DATA_DIR = Path(".reconciler") / "serve"
 
@@ -43,6 +45,9 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
                         help=f"where the SQLite database lives (default: {DEFAULT_DATA_DIR} in the working dir)")
     parser.add_argument("--access-key", metavar="AK", help="verify TOS4-HMAC-SHA256 signatures made with this key")
     parser.add_argument("--secret-key", metavar="SK", help="the secret key that goes with --access-key")
+    parser.add_argument("--user", action="append", default=[], metavar="AK:SK:PRINCIPAL",
+                        help="another identity (PRINCIPAL is ACCOUNT or ACCOUNT/NAME), allowed only what bucket "
+                             "policies grant it; repeatable; needs --access-key/--secret-key")
     parser.add_argument("--account-id", default="2100000000", metavar="ID",
                         help="account that owns the buckets created through the region endpoint (default 2100000000)")
     parser.add_argument("--region", default="cn-beijing", help="region named in TRNs (default cn-beijing)")
@@ -58,11 +63,32 @@ def config_from_args(args: argparse.Namespace) -> EmulatorConfig:
         raise ConfigError("--access-key and --secret-key go together: give both or neither")
     if not str(args.account_id).isdigit():
         raise ConfigError(f"--account-id must be digits, got {args.account_id!r}")
+    users = _users(args.user, args.access_key)
     from reconciler.emulator.app import EmulatorConfig
 
     return EmulatorConfig(data_dir=args.data_dir, account_id=args.account_id, region=args.region,
                           access_key=args.access_key or None, secret_key=args.secret_key or None,
-                          latency_ms=args.latency_ms, fault_rate=args.fault_rate)
+                          latency_ms=args.latency_ms, fault_rate=args.fault_rate, users=users)
+
+
+def _users(values: list[str], owner_key: str | None) -> tuple[User, ...]:
+    """The --user identities; ConfigError (never showing a secret key) for a bad one."""
+    from reconciler.emulator.policy_auth import parse_user
+
+    if values and not owner_key:
+        raise ConfigError("--user needs --access-key and --secret-key for the owner: without them unsigned "
+                          "requests act as the owner and no policy would be enforced")
+    users: list[User] = []
+    for i, value in enumerate(values, 1):
+        try:
+            user = parse_user(value)
+        except ValueError as e:
+            raise ConfigError(f"--user #{i}: {e}") from None
+        if user.access_key == owner_key or any(u.access_key == user.access_key for u in users):
+            raise ConfigError(f"--user #{i}: access key {user.access_key!r} is already used by "
+                              f"{'the owner' if user.access_key == owner_key else 'another --user'}")
+        users.append(user)
+    return tuple(users)
 
 
 def _bind(host: str, port: int) -> socket.socket:
@@ -99,6 +125,8 @@ def run_from_args(args: argparse.Namespace) -> int:
     port = sock.getsockname()[1]
     shown_host = f"[{args.host}]" if ":" in args.host else args.host
     auth = ", signatures checked" if config.access_key else ""
+    if config.users:
+        auth += f", {len(config.users)} policy-checked user{'s' if len(config.users) > 1 else ''}"
     print(f"emulator listening on http://{shown_host}:{port} (data: {config.data_dir}, "
           f"account {config.account_id}, region {config.region}{auth})", file=sys.stderr, flush=True)
     server = _server_class()(uvicorn.Config(app, log_level="debug" if getattr(args, "debug", False) else "warning",

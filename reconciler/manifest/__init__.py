@@ -19,15 +19,18 @@ ManifestError sorted by file:line:col, warnings are returned in `Manifest.warnin
 5. JSON Schema (schemas/manifest.schema.json) validation with readable messages.
 6. Semantic checks: names, duplicates across all files, policies (mapping, JSON string
    or policyFile), prune patterns, conflicting account/region; policy lint warnings.
+7. Access tests (`accessTests`), evaluated against the declared policy; a failure is an
+   error at the test.
 """
 
 from reconciler.manifest._interpolate import parse_var_assignments
 from reconciler.manifest._loader import load_manifests
 from reconciler.manifest._schema import SCHEMA_FILE
-from reconciler.manifest.model import BucketSpec, IndexSpec, Manifest, Source
+from reconciler.manifest.model import AccessTest, BucketSpec, IndexSpec, Manifest, Source
 
 __all__ = [
     "SCHEMA_FILE",
+    "AccessTest",
     "BucketSpec",
     "IndexSpec",
     "Manifest",

@@ -12,11 +12,11 @@ from typing import Any, Callable, Mapping, Sequence
 
 from reconciler.errors import ConfigError, Diagnostic, ManifestError
 from reconciler.files import read_bounded
-from reconciler.manifest import _schema
+from reconciler.manifest import _access_tests, _schema
 from reconciler.manifest._interpolate import Interpolator
 from reconciler.manifest._rules import bucket_name_problem, index_name_problem, prune_pattern_problem
 from reconciler.manifest._yaml import Doc, Path, json_positions, load_documents
-from reconciler.manifest.model import BucketSpec, IndexSpec, Manifest, Source
+from reconciler.manifest.model import AccessTest, BucketSpec, IndexSpec, Manifest, Source
 from reconciler.policy import PolicyParseError, parse_policy_text, policy_findings
 
 YAML_SUFFIXES = (".yaml", ".yml")
@@ -37,11 +37,13 @@ class _Bucket:
     path: Path  # ("buckets", i)
     data: dict[str, Any]
     policy: _PolicyAt | None = None
+    tests: list[AccessTest] = field(default_factory=list)  # the schema-valid accessTests
 
 
 @dataclass
 class _State:
     interp: Interpolator
+    environ: Mapping[str, str]
     diags: list[Diagnostic] = field(default_factory=list)
     buckets: list[_Bucket] = field(default_factory=list)
 
@@ -69,7 +71,8 @@ def load_manifests(
     """
     if not paths:
         raise ConfigError("no manifest given: pass -f FILE or -f DIRECTORY")
-    state = _State(Interpolator(variables, os.environ if environ is None else environ))
+    env = os.environ if environ is None else environ
+    state = _State(Interpolator(variables, env), env)
     files = _expand_paths(paths, state)
     docs: list[Doc] = []
     for file in files:
@@ -85,6 +88,7 @@ def load_manifests(
     region = _merge_setting("region", docs, state)
     _check_duplicates(state)
     _lint_policies(state, account, region)
+    _run_access_tests(state, account, region)
 
     errors = sorted((d for d in state.diags if d.severity == "error"), key=_order)
     if errors:
@@ -216,6 +220,27 @@ def _check_document(doc: Doc, state: _State) -> None:
                     if problem:
                         state.error(doc.at(path + ("indexes", j, "name")), problem)
         b.policy = _load_policy(b, state, bad_paths)
+        b.tests = _access_tests_of(b, bad_paths, state)
+
+
+def _access_tests_of(b: _Bucket, bad_paths: list[Path], state: _State) -> list[AccessTest]:
+    tests = b.data.get("accessTests")
+    if not isinstance(tests, list):
+        return []
+    out = []
+    for k, t in enumerate(tests):
+        tpath = b.path + ("accessTests", k)
+        if not isinstance(t, dict) or any(p[: len(tpath)] == tpath or tpath[: len(p)] == p for p in bad_paths):
+            continue  # the schema reported it
+        if any(b.doc.is_broken(tpath + (key,)) for key in t):
+            continue  # an interpolation error reported it
+        index = t.get("index")
+        problem = index_name_problem(index) if isinstance(index, str) else None
+        if problem:  # the schema leaves names to this one message with the whole rule
+            state.error(b.doc.at(tpath + ("index",)), problem)
+            continue
+        out.append(AccessTest(t["principal"], t["action"], t.get("index"), t["expect"], b.doc.at(tpath)))
+    return out
 
 
 def _load_policy(b: _Bucket, state: _State, bad_paths: list[Path]) -> _PolicyAt | None:
@@ -354,8 +379,40 @@ def _lint_policies(state: _State, account: str | None, region: str | None) -> No
         name = b.data.get("name")
         if b.policy is None or not b.policy.valid or not isinstance(name, str):
             continue
-        for finding in policy_findings(b.policy.document, name, account, region):
-            state.warn(b.policy.locate(finding.path), finding.message)
+        public = b.data.get("allowPublicAccess") is True
+        for finding in policy_findings(b.policy.document, name, account, region, allow_public=public):
+            report = state.error if finding.severity == "error" else state.warn
+            report(b.policy.locate(finding.path), finding.message)
+            if finding.severity == "error":
+                b.policy.valid = False  # no access test runs against it
+
+
+def _run_access_tests(state: _State, account: str | None, region: str | None) -> None:
+    account = account or state.environ.get("TOS_ACCOUNT_ID", "").strip() or None
+    region = region or state.environ.get("TOS_REGION", "").strip() or None
+    for b in state.buckets:
+        name = b.data.get("name")
+        if not b.tests or not isinstance(name, str) or (b.policy is not None and not b.policy.valid):
+            continue  # an invalid policy has its own errors; a verdict on it would mislead
+        if b.policy is None and ("policy" in b.data or "policyFile" in b.data):
+            continue  # declared, but unreadable: reported where it is
+        document = b.policy.document if b.policy is not None else None
+        locate = _statement_locator(b.policy, b.doc.file)
+        for test, message in _access_tests.failures(b.tests, document, name, account, region, locate):
+            state.error(test.source, message)
+
+
+def _statement_locator(policy: _PolicyAt | None, file: str) -> Callable[[int], str | None] | None:
+    """Where statement i is: "line 8" in the manifest itself, file:line:col in a policyFile."""
+    if policy is None:
+        return None
+    p = policy
+
+    def locate(i: int) -> str | None:
+        src = p.locate(("Statement",) if isinstance(p.document.get("Statement"), dict) else ("Statement", i))
+        return f"line {src.line}" if src.file == file else str(src)
+
+    return locate
 
 
 # --- the model -----------------------------------------------------------------------------
@@ -388,6 +445,8 @@ def _build(
             policy=b.policy.document if b.policy is not None else None,
             indexes=indexes,
             source=b.doc.at(b.path),
+            allow_public_access=bool(data.get("allowPublicAccess", False)),
+            access_tests=tuple(b.tests),
         ))
     prune: list[str] = []
     for doc in docs:

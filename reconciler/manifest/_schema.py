@@ -249,7 +249,10 @@ def _name_rule_schema(schema: Any) -> bool:
     return schema == _def("bucketName") or schema == _def("indexName")
 
 
-_PATTERN_RULES = {"account": "an account ID is digits only"}
+_PATTERN_RULES = {
+    "account": "an account ID is digits only",
+    "principal": "a principal is \"*\" (anyone), an account ID, or ACCOUNT/NAME",  # accessTests
+}
 
 
 def explain(error: ValidationError, prefix: Path = ()) -> Iterator[Problem]:
@@ -278,8 +281,8 @@ def explain(error: ValidationError, prefix: Path = ()) -> Iterator[Problem]:
     elif v == "type":
         yield Problem(path, f"{field}: expected {_expected(_types(schema))}, got {describe(inst)}")
     elif v == "enum":
-        if schema == _def("action"):
-            yield Problem(path, _action_message(field, inst))
+        if len(full) == 5 and full[2] == "accessTests" and full[-1] == "action":
+            yield Problem(path, _test_action_message(field, inst, error.validator_value))
             return
         values = error.validator_value
         msg = f"{field}: must be one of {', '.join(str(x) for x in values)}, got {_short(inst)}"
@@ -338,14 +341,20 @@ def explain(error: ValidationError, prefix: Path = ()) -> Iterator[Problem]:
         yield Problem(path, f"{field}: {error.message}")
 
 
-def _action_message(field: str, inst: Any) -> str:
+def _test_action_message(field: str, inst: Any, allowed: list[str]) -> str:
+    """An access test's action: one bucket-scoped action of the service, no wildcard."""
     if not isinstance(inst, str):
         return f"{field}: expected a string, got {describe(inst)}"
-    hint = _suggest(inst, _def("action")["enum"])
+    if inst.lower() in {a.lower() for a in ACTIONS if a not in allowed}:
+        return (f"{field}: {inst!r} is a region action: no bucket policy decides it, so an access test "
+                f"cannot check it")
+    if "*" in inst or "?" in inst:
+        return f"{field}: {inst!r} has a wildcard: an access test asks about one action"
+    hint = _suggest(inst, allowed)
     if hint:
         return f"{field}: {inst!r} is not a TOS Vectors action{hint}"
-    names = ", ".join(a.split(":", 1)[1] for a in ACTIONS)
-    return f"{field}: {inst!r} is not a TOS Vectors action: use tosvectors:* or tosvectors:NAME with NAME one of {names}"
+    names = ", ".join(a.split(":", 1)[1] for a in allowed)
+    return f"{field}: {inst!r} is not a TOS Vectors action: use tosvectors:NAME with NAME one of {names}"
 
 
 def _explain_alternatives(error: ValidationError, prefix: Path) -> Iterator[Problem]:

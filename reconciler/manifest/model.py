@@ -33,6 +33,17 @@ class IndexSpec:
 
 
 @dataclass(frozen=True)
+class AccessTest:
+    """One `accessTests` entry: may `principal` do `action` on the bucket (or `index`)?"""
+
+    principal: str  # "*", ACCOUNT or ACCOUNT/NAME
+    action: str  # one tosvectors:<Action>, canonical case
+    index: str | None  # None: the bucket itself
+    expect: str  # "allow" | "deny"
+    source: Source  # the entry, where a failure is reported
+
+
+@dataclass(frozen=True)
 class BucketSpec:
     name: str
     prevent_destroy: bool
@@ -42,6 +53,8 @@ class BucketSpec:
     policy: dict[str, Any] | None
     indexes: tuple[IndexSpec, ...]
     source: Source
+    allow_public_access: bool = False  # its policy may grant access to "*" (DESIGN §2)
+    access_tests: tuple[AccessTest, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -191,3 +191,155 @@ def test_signatures_over_http(tmp_path: Any) -> None:
         assert (bad.status_code, bad.json()["Code"]) == (403, "AccessDeniedException")
         assert (anonymous.status_code, anonymous.json()["Code"]) == (403, "AccessDeniedException")
         assert SK not in emu.stderr_text()
+
+
+# --- serve --user: identities held to the bucket policy ----------------------------------------
+
+CI_AK, CI_SK, CI = "AKCIbot", "ci:secret:with:colons", "2100000001/ci-bot"
+OTHER_AK, OTHER_SK, OTHER = "AKother", "other-secret", "2100000001/intern"
+BUCKET_HOST = "team-2100000000.127.0.0.1"
+READ_POLICY = {"Version": "2025-12-01", "Statement": [
+    {"Sid": "CiRead", "Effect": "Allow", "Principal": [CI],
+     "Action": ["tosvectors:QueryVectors", "tosvectors:GetVectors", "tosvectors:GetIndex"],
+     "Resource": "trn:tosvectors:cn-beijing:2100000000:bucket/team/index/docs"},
+    {"Sid": "NoSecrets", "Effect": "Deny", "Principal": "2100000001",
+     "Action": "tosvectors:*", "Resource": "trn:tosvectors:cn-beijing:2100000000:bucket/team/index/secret*"},
+    {"Sid": "CiListIfTagged", "Effect": "Allow", "Principal": [CI], "Action": "tosvectors:ListIndexes",
+     "Resource": "trn:tosvectors:cn-beijing:2100000000:bucket/team", "Condition": {"StringEquals": {"k": "v"}}},
+]}
+
+
+@pytest.fixture
+def with_users() -> Iterator[Api]:
+    from reconciler.emulator.policy_auth import parse_user
+
+    users = (parse_user(f"{CI_AK}:{CI_SK}:{CI}"), parse_user(f"{OTHER_AK}:{OTHER_SK}:{OTHER}"))
+    api, post = asgi_api(EmulatorConfig(data_dir=":memory:", access_key=AK, secret_key=SK, users=users))
+    assert _send(api, "CreateVectorBucket", {"vectorBucketName": "team"}).status_code == 200
+    for index in ("docs", "secret-1"):
+        assert _send(api, "CreateIndex", {"vectorBucketName": "team", "indexName": index, "dataType": "float32",
+                                          "dimension": 2, "distanceMetric": "cosine"}, BUCKET_HOST).status_code == 200
+    assert _send(api, "PutVectorBucketPolicy", {"vectorBucketName": "team", "policy": json.dumps(READ_POLICY)},
+                 BUCKET_HOST).status_code == 200
+    yield api
+    post.close()
+
+
+QUERY = {"vectorBucketName": "team", "queryVector": {"float32": [1.0, 0.0]}, "topK": 1}
+
+
+@pytest.mark.parametrize("who,action,body,host,status,message", [
+    ("ci", "QueryVectors", {**QUERY, "indexName": "docs"}, BUCKET_HOST, 200, None),
+    ("ci", "GetIndex", {"vectorBucketName": "team", "indexName": "docs"}, BUCKET_HOST, 200, None),
+    ("ci", "PutVectors", {"vectorBucketName": "team", "indexName": "docs", "vectors": []}, BUCKET_HOST, 403,
+     "2100000001/ci-bot is not allowed to perform tosvectors:PutVectors on "
+     "trn:tosvectors:cn-beijing:2100000000:bucket/team/index/docs: not granted by any statement"),
+    ("ci", "GetIndex", {"vectorBucketName": "team", "indexName": "secret-1"}, BUCKET_HOST, 403,
+     "denied by Statement[1] (Sid NoSecrets)"),
+    ("ci", "ListIndexes", {"vectorBucketName": "team"}, BUCKET_HOST, 403,
+     "conditional on the Condition of Statement[2] (Sid CiListIfTagged), and the emulator evaluates no conditions"),
+    ("ci", "GetVectorBucketPolicy", {"vectorBucketName": "team"}, BUCKET_HOST, 403, "tosvectors:GetVectorBucketPolicy"),
+    ("ci", "ListVectorBuckets", {}, "127.0.0.1", 403,
+     "2100000001/ci-bot is not allowed to perform tosvectors:ListVectorBuckets: region actions are for the "
+     "account owner only"),
+    ("ci", "CreateVectorBucket", {"vectorBucketName": "mine"}, "127.0.0.1", 403, "tosvectors:CreateVectorBucket"),
+    ("other", "QueryVectors", {**QUERY, "indexName": "docs"}, BUCKET_HOST, 403,
+     "2100000001/intern is not allowed to perform tosvectors:QueryVectors"),
+    # a bucket that does not exist has no policy: 403, not a 404 that would confirm the name
+    ("ci", "GetIndex", {"vectorBucketName": "nobody", "indexName": "docs"}, "nobody-2100000000.127.0.0.1", 403,
+     "no bucket policy grants it"),
+    # the check comes before validation: a denied caller learns nothing from a 400
+    ("other", "PutVectors", {"vectorBucketName": "team", "indexName": "docs", "vectors": "junk"}, BUCKET_HOST,
+     403, "not allowed"),
+    ("owner", "PutVectors", {"vectorBucketName": "team", "indexName": "docs",
+                             "vectors": [{"key": "k", "data": {"float32": [1.0, 0.0]}}]}, BUCKET_HOST, 200, None),
+    ("owner", "ListVectorBuckets", {}, "127.0.0.1", 200, None),
+], ids=["ci-query", "ci-get-index", "ci-put-denied", "ci-deny-wins", "ci-conditional", "ci-policy-read",
+        "ci-region-list", "ci-region-create", "other-principal", "missing-bucket", "denied-before-validation",
+        "owner-writes", "owner-lists"])
+def test_users_are_held_to_the_bucket_policy(with_users: Api, who: str, action: str, body: dict[str, Any],
+                                             host: str, status: int, message: str | None) -> None:
+    keys = {"ci": (CI_AK, CI_SK), "other": (OTHER_AK, OTHER_SK), "owner": (AK, SK)}[who]
+    r = _send(with_users, action, body, host, ak=keys[0], sk=keys[1])
+    assert r.status_code == status, r.text
+    if message is not None:
+        assert r.json()["Code"] == "AccessDeniedException"
+        assert message in r.json()["Message"]
+        assert CI_SK not in r.text and OTHER_SK not in r.text
+
+
+def test_a_user_with_a_wrong_secret_is_refused_before_the_policy(with_users: Api) -> None:
+    r = _send(with_users, "QueryVectors", {**QUERY, "indexName": "docs"}, BUCKET_HOST, ak=CI_AK, sk="guess")
+    assert r.status_code == 403 and "signature does not match" in r.json()["Message"]
+
+
+def test_removing_the_grant_denies_the_same_call(with_users: Api) -> None:
+    request = {**QUERY, "indexName": "docs"}
+    assert _send(with_users, "QueryVectors", request, BUCKET_HOST, ak=CI_AK, sk=CI_SK).status_code == 200
+    assert _send(with_users, "DeleteVectorBucketPolicy", {"vectorBucketName": "team"}, BUCKET_HOST).status_code == 200
+    r = _send(with_users, "QueryVectors", request, BUCKET_HOST, ak=CI_AK, sk=CI_SK)
+    assert r.status_code == 403 and "no bucket policy grants it" in r.json()["Message"]
+
+
+@pytest.mark.parametrize("text,fragment", [
+    ("AK:Zq9secret", "expected AK:SK:PRINCIPAL"),
+    ("AK::2100000001", "expected AK:SK:PRINCIPAL"),
+    (":Zq9secret:2100000001", "expected AK:SK:PRINCIPAL"),
+    ("AK:Zq9secret:ci-bot", "ACCOUNT digits"),
+    ("AK:Zq9secret:*", "ACCOUNT digits"),
+    ("AK:Zq9secret:2100000001/", "NAME must be a non-empty name"),
+    ("AK:Zq9secret:2100000001/*", "NAME must be a non-empty name"),
+    ("AK:Zq9secret:2100000001/a/b", "NAME must be a non-empty name"),
+])
+def test_parse_user_refuses_bad_values_without_echoing_the_secret(text: str, fragment: str) -> None:
+    from reconciler.emulator.policy_auth import parse_user
+
+    with pytest.raises(ValueError) as info:
+        parse_user(text)
+    assert fragment in str(info.value)
+    assert "Zq9secret" not in str(info.value)
+
+
+def test_parse_user_keeps_colons_in_the_secret() -> None:
+    from reconciler.emulator.policy_auth import parse_user
+
+    user = parse_user("AKCI:a:b:c:2100000001/ci-bot")
+    assert (user.access_key, user.secret_key, user.principal) == ("AKCI", "a:b:c", "2100000001/ci-bot")
+    assert "a:b:c" not in repr(user)
+
+
+@pytest.mark.parametrize("args,fragment", [
+    (["--user", "AKCI:s3cr3t-value:2100000001/ci"], "--user needs --access-key and --secret-key for the owner"),
+    (["--access-key", AK, "--secret-key", SK, "--user", "AKCI:s3cr3t-value:ci-bot"], "--user #1: the principal"),
+    (["--access-key", AK, "--secret-key", SK, "--user", f"{AK}:s3cr3t-value:2100000001"],
+     "--user #1: access key 'AKLTexampleAccessKey' is already used by the owner"),
+    (["--access-key", AK, "--secret-key", SK, "--user", "A:s3cr3t-value:2100000001",
+      "--user", "A:s3cr3t-value:2100000002"], "--user #2: access key 'A' is already used by another --user"),
+])
+def test_serve_refuses_bad_user_flags_in_one_line(tmp_path: Any, args: list[str], fragment: str) -> None:
+    import subprocess
+    import sys
+
+    r = subprocess.run([sys.executable, "-m", "reconciler", "serve", "--port", "0", "--data-dir", str(tmp_path),
+                        *args], capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+    assert r.returncode == 1
+    assert fragment in r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr
+    assert "s3cr3t-value" not in r.stderr + r.stdout
+
+
+def test_a_huge_index_name_is_denied_without_matching_it(with_users: Api) -> None:
+    """The policy's globs run over at most 64 characters of a name the caller chose."""
+    r = _send(with_users, "GetIndex", {"vectorBucketName": "team", "indexName": "-" * 2_000_000}, BUCKET_HOST,
+              ak=OTHER_AK, sk=OTHER_SK)
+    assert r.status_code == 403 and f"index/{'-' * 64}: " in r.json()["Message"]
+
+
+def test_a_stored_policy_too_wild_to_evaluate_denies_without_evaluating(with_users: Api) -> None:
+    hostile = {"Version": "1", "Statement": [{"Effect": "Allow", "Principal": CI, "Action": "*?" * 14 + "Z",
+                                              "Resource": "*"}]}
+    assert _send(with_users, "PutVectorBucketPolicy", {"vectorBucketName": "team", "policy": json.dumps(hostile)},
+                 BUCKET_HOST).status_code == 200
+    r = _send(with_users, "GetIndex", {"vectorBucketName": "team", "indexName": "docs"}, BUCKET_HOST,
+              ak=CI_AK, sk=CI_SK)
+    assert r.status_code == 403
+    assert "the bucket policy is not evaluated (Statement[0].Action: " in r.json()["Message"]

@@ -254,6 +254,41 @@ CASES = [
          "p.json:2:38", "policy: '\\udc00' is a lone UTF-16 surrogate"),
     Case("policy-file-name-not-a-name", one("version: 1\nbuckets:\n  - name: abc\n    policyFile: \"p\\0.json\"\n"),
          "m.yaml:4:17", "policyFile: 'p\\x00.json' is not a valid file name"),
+    # --- accessTests and allowPublicAccess -----------------------------------------------------
+    Case("public-not-bool", one("version: 1\nbuckets:\n  - name: abc\n    allowPublicAccess: sure\n"),
+         "m.yaml:4:24", "allowPublicAccess: expected a boolean (true or false), got string 'sure'"),
+    Case("access-tests-not-list", one("version: 1\nbuckets:\n  - name: abc\n    accessTests: {principal: '*'}\n"),
+         "m.yaml:4:18", "accessTests: expected a list, got a mapping"),
+    Case("access-test-missing-expect", one("version: 1\nbuckets:\n  - name: abc\n    accessTests:\n"
+                                           "      - {principal: '*', action: tosvectors:GetIndex}\n"),
+         "m.yaml:5:9", "accessTests[0] is missing required key 'expect'"),
+    Case("access-test-unknown-key", one("version: 1\nbuckets:\n  - name: abc\n    accessTests:\n"
+                                        "      - {principal: '*', action: tosvectors:GetIndex, expect: deny, indx: a}\n"),
+         "m.yaml:5:69", "unknown key 'indx' in accessTests[0]; did you mean 'index'?"),
+    Case("access-test-expect-typo", one("version: 1\nbuckets:\n  - name: abc\n    accessTests:\n"
+                                        "      - {principal: '*', action: tosvectors:GetIndex, expect: allowed}\n"),
+         "m.yaml:5:63", "expect: must be one of allow, deny, got 'allowed'; did you mean 'allow'?"),
+    Case("access-test-action-typo", one("version: 1\nbuckets:\n  - name: abc\n    accessTests:\n"
+                                        "      - {principal: '*', action: tosvectors:QueryVector, expect: deny}\n"),
+         "m.yaml:5:34", "action: 'tosvectors:QueryVector' is not a TOS Vectors action; "
+                        "did you mean 'tosvectors:QueryVectors'?"),
+    Case("access-test-action-wildcard", one("version: 1\nbuckets:\n  - name: abc\n    accessTests:\n"
+                                            "      - {principal: '*', action: 'tosvectors:Get*', expect: deny}\n"),
+         "m.yaml:5:34", "action: 'tosvectors:Get*' has a wildcard: an access test asks about one action"),
+    Case("access-test-region-action", one("version: 1\nbuckets:\n  - name: abc\n    accessTests:\n"
+                                          "      - {principal: '*', action: tosvectors:ListVectorBuckets, expect: deny}\n"),
+         "m.yaml:5:34", "action: 'tosvectors:ListVectorBuckets' is a region action: no bucket policy decides it"),
+    Case("access-test-bad-principal", one("version: 1\nbuckets:\n  - name: abc\n    accessTests:\n"
+                                          "      - {principal: ci-bot, action: tosvectors:GetIndex, expect: deny}\n"),
+         "m.yaml:5:21", "principal: 'ci-bot' is not valid: a principal is \"*\" (anyone), an account ID, or ACCOUNT/NAME"),
+    Case("access-test-bad-index", one("version: 1\nbuckets:\n  - name: abc\n    accessTests:\n"
+                                      "      - {principal: '*', action: tosvectors:GetIndex, index: Docs, expect: deny}\n"),
+         "m.yaml:5:62", "invalid index name 'Docs'"),
+    Case("policy-action-pattern-matching-nothing", one(
+        "version: 1\nbuckets:\n  - name: abc\n    policy:\n      Version: '1'\n"
+        "      Statement:\n        - Effect: Allow\n          Principal: '*'\n"
+        "          Action: 'tosvectors:Gte*'\n          Resource: '*'\n"),
+         "m.yaml:9:19", "Action: 'tosvectors:Gte*' matches none of the TOS Vectors actions"),
 ]
 
 

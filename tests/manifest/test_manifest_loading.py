@@ -12,7 +12,7 @@ import pytest
 import reconciler.manifest as manifest_pkg
 from manifest_helpers import MINIMAL, where, write
 from reconciler.errors import ConfigError, Diagnostic, ManifestError
-from reconciler.manifest import BucketSpec, IndexSpec, Manifest, Source, load_manifests
+from reconciler.manifest import AccessTest, BucketSpec, IndexSpec, Manifest, Source, load_manifests
 from reconciler.policy import policies_equal
 
 Load = Callable[..., Manifest]
@@ -57,7 +57,7 @@ buckets:
 
 def test_public_names() -> None:
     assert sorted(manifest_pkg.__all__) == sorted(
-        ["SCHEMA_FILE", "BucketSpec", "IndexSpec", "Manifest", "Source", "load_manifests", "parse_var_assignments"]
+        ["SCHEMA_FILE", "AccessTest", "BucketSpec", "IndexSpec", "Manifest", "Source", "load_manifests", "parse_var_assignments"]
     )
 
 
@@ -67,7 +67,9 @@ def test_public_names() -> None:
         (Source, ["file", "line", "col"]),
         (IndexSpec, ["bucket", "name", "dimension", "distance_metric", "data_type",
                      "non_filterable_metadata_keys", "prevent_destroy", "source"]),
-        (BucketSpec, ["name", "prevent_destroy", "prune_indexes", "policy", "indexes", "source"]),
+        (BucketSpec, ["name", "prevent_destroy", "prune_indexes", "policy", "indexes", "source",
+                      "allow_public_access", "access_tests"]),
+        (AccessTest, ["principal", "action", "index", "expect", "source"]),
         (Manifest, ["account", "region", "prune_buckets", "buckets", "files", "warnings"]),
     ],
 )
@@ -304,7 +306,8 @@ def test_warnings_are_returned_with_locations(load: Load) -> None:
                     - trn:tosvectors:cn-shanghai:2100000000:bucket/abc
         """})
     got = [(where(w), w.severity, w.message) for w in m.warnings]
-    assert [g[0] for g in got] == ["m.yaml:10:23", "m.yaml:14:22", "m.yaml:19:44", "m.yaml:21:15", "m.yaml:22:15"]
+    assert [g[0] for g in got] == ["m.yaml:10:23", "m.yaml:14:22", "m.yaml:17:11", "m.yaml:19:44", "m.yaml:21:15",
+                                   "m.yaml:22:15"]
     assert all(g[1] == "warning" for g in got)
     messages = "\n".join(g[2] for g in got)
     assert "Principal '*' allows anyone" in messages
@@ -312,6 +315,7 @@ def test_warnings_are_returned_with_locations(load: Load) -> None:
     assert "'2100000000/reader' is allowed QueryVectors but not GetVectors" in messages
     assert "is outside bucket 'abc'" in messages
     assert "names region 'cn-shanghai', but the manifest's region is 'cn-beijing'" in messages
+    assert "this statement can never apply: none of its Resources is bucket 'abc'" in messages
     assert str(m.warnings[0]).startswith("m.yaml:10:23: warning: ")
 
 

@@ -168,7 +168,10 @@ def test_lint_clean_policy() -> None:
 
 
 def test_lint_wildcard_principal_only_when_allowing() -> None:
-    assert policy_lint(stmt(Principal="*", Action="tosvectors:GetIndex"), "rag", None) == ["Principal '*' allows anyone"]
+    assert policy_lint(stmt(Principal="*", Action="tosvectors:GetIndex"), "rag", None) == [
+        "Principal '*' allows anyone: apply refuses this unless allowPublicAccess: true or --allow-public-access"]
+    # declared public on purpose: nothing to warn about
+    assert policy_findings(stmt(Principal="*", Action="tosvectors:GetIndex"), "rag", None, allow_public=True) == []
     assert "matches more than one identity" in policy_lint(stmt(Principal=["2100000000/*"], Action="tosvectors:GetIndex"), "rag", None)[0]
     deny = {"Version": "1", "Statement": [{"Effect": "Deny", "Principal": "*", "Action": "tosvectors:*", "Resource": "*"}]}
     assert policy_lint(deny, "rag", None) == []
@@ -197,10 +200,12 @@ def test_lint_resources() -> None:
     assert lint("trn:tosvectors:*:*:bucket/rag/index/docs") == []
     assert lint("trn:tosvectors:cn-beijing:2100000000:bucket/ra*") == []
     assert lint("trn:tosvectors:cn-beijing:2100000000:bucket/rag/*") == []
+    never = ("this statement can never apply: none of its Resources is bucket 'rag' or one of its indexes in "
+             "account 2100000000, so it denies nothing")
     assert lint("trn:tosvectors:cn-beijing:2100000000:bucket/other") == [
         "Resource 'trn:tosvectors:cn-beijing:2100000000:bucket/other' is outside bucket 'rag', "
-        "the bucket this policy is attached to"]
-    assert len(lint("trn:tosvectors:cn-beijing:2100000000:bucket/ragged/index/*")) == 1
+        "the bucket this policy is attached to", never]
+    assert lint("trn:tosvectors:cn-beijing:2100000000:bucket/ragged/index/*")[1:] == [never]
     assert "names account '2100000001'" in lint("trn:tosvectors:cn-beijing:2100000001:bucket/rag")[0]
     assert lint("trn:tosvectors:cn-beijing:2100000001:bucket/rag", account=None) == []
     assert "names region 'cn-shanghai'" in lint("trn:tosvectors:cn-shanghai:2100000000:bucket/rag")[0]

@@ -1,0 +1,419 @@
+"""Bucket policy evaluation: who may do what, and what a policy change grants or revokes.
+
+Pure: imports only the standard library and `reconciler.policy`. Every function accepts a
+live policy of any shape without raising (malformed parts are ignored, never trusted).
+
+Evaluation of one request (principal P, action A, resource R), DESIGN.md §2:
+
+- A statement *matches* when its principal, action and resource parts all match. Each
+  part is either the positive key (`Principal`, `Action`, `Resource`: the request must
+  match one entry) or the negative one (`NotPrincipal`, `NotAction`, `NotResource`: it
+  must match none); a statement with neither form of a part matches nothing. A single
+  string and a list are the same; entries that are not strings are ignored.
+- `Effect` is case-insensitive; a statement whose Effect is neither Allow nor Deny is
+  ignored.
+- Deny wins: a matching unconditional Deny decides DENY, whatever allows. Otherwise a
+  matching unconditional Allow decides ALLOW, unless a matching Deny has a Condition,
+  which makes it CONDITIONAL (conservative: the Deny may apply, so the grant is not
+  definite). A matching Allow that has a Condition, and no unconditional one, is
+  CONDITIONAL. Nothing matching (or only conditional Denies) is NOT_GRANTED. A
+  `Condition` counts when it is present and not an empty mapping.
+- Actions match case-insensitively; `*` matches any run of characters and `?` one
+  (`tosvectors:*`, `tosvectors:Get*`, `*`). Resources are TRN globs, case-sensitive, with
+  the same two wildcards (`*` also crosses `/` and `:`, as in IAM ARNs).
+- Principals: `*` matches anyone, including the anonymous request (itself written `*`);
+  `ACCOUNT` matches that account and every `ACCOUNT/NAME` in it; `ACCOUNT/NAME` matches
+  exactly. An entry with other wildcards is a glob (a glob without `/` is matched
+  against the account); only an entry whose every part is `*` (`*`, `*/*`) matches the
+  anonymous request. Principal mappings (`{"TOS": [...]}`) contribute all their values.
+
+Inferred from TOS IAM conventions, where the service reference gives only the document's
+shape (its examples: `"Principal": ["210004xxxx/testuser"]`, `[account_id]`, `["*"]`):
+
+- `ACCOUNT/NAME` names an IAM user of that account and `ACCOUNT` the whole account; the
+  IAM TRN spellings `trn:iam::ACCOUNT:root` and `trn:iam::ACCOUNT:user/NAME` are read
+  as `ACCOUNT` and `ACCOUNT/NAME`; other TRNs (roles) match only themselves.
+- The Not* keys, `?` and the Deny-wins order follow IAM (which TOS IAM copies).
+- Which resource an action is checked against (`ACTION_SCOPE`), as in AWS S3 Vectors:
+  index actions (CreateIndex included: it names the index it creates) on the index TRN,
+  bucket actions on the bucket TRN, and the two region actions on the bucket TRN too
+  when a bucket policy is evaluated (the reference's own example grants ListVectorBuckets
+  on a bucket), although the emulator never lets a non-owner run them.
+
+The access delta (`access_delta`) compares two documents over a finite universe: the
+principals named in either document plus `*`, the 16 actions, and the bucket, its
+indexes, every index name or pattern the documents name for this bucket, and "any other
+index" (`index/*`: an index that matches no named pattern). Each triple has a level,
+none (DENY or NOT_GRANTED) < conditional < allow; a triple whose level rises is a
+`grant`, one whose level falls a `revoke`, and `conditional` says the new level (for a
+grant) or the remaining level (for a revoke) is conditional. A change that `*` makes is
+listed once, for `*`, not again for every named principal it carries along. A conditional
+grant to `*` still makes a change public (a Condition is not a fence we can verify).
+"""
+
+from __future__ import annotations
+
+import enum
+import functools
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from reconciler.policy import ACTIONS as _POLICY_ACTIONS
+
+__all__ = [
+    "ACTIONS",
+    "ACTION_SCOPE",
+    "ANYONE",
+    "ANY_OTHER_INDEX",
+    "REGION_ACTIONS",
+    "AccessChange",
+    "Decision",
+    "Verdict",
+    "access_delta",
+    "bucket_trn",
+    "evaluate",
+    "grants_public",
+    "index_trn",
+    "named_principals",
+    "normalize_principal",
+    "resource_for",
+    "resource_label",
+    "statements",
+]
+
+ACTIONS: tuple[str, ...] = _POLICY_ACTIONS
+REGION_ACTIONS: frozenset[str] = frozenset({"tosvectors:CreateVectorBucket", "tosvectors:ListVectorBuckets"})
+_INDEX_ACTIONS = frozenset(
+    f"tosvectors:{n}"
+    for n in ("CreateIndex", "DeleteIndex", "GetIndex", "PutVectors", "GetVectors", "DeleteVectors",
+              "ListVectors", "QueryVectors")
+)
+# action -> "region" | "bucket" | "index": the kind of resource a request for it names.
+ACTION_SCOPE: dict[str, str] = {
+    a: "region" if a in REGION_ACTIONS else "index" if a in _INDEX_ACTIONS else "bucket" for a in ACTIONS
+}
+ANYONE = "*"
+# The index name that stands for "any index the documents do not name": no real index can
+# be called "*", and as a TRN it matches only patterns that match every index.
+ANY_OTHER_INDEX = "*"
+
+
+class Verdict(str, enum.Enum):
+    ALLOW = "allow"
+    DENY = "deny"
+    NOT_GRANTED = "not-granted"
+    CONDITIONAL = "conditional"
+
+
+@dataclass(frozen=True)
+class Decision:
+    verdict: Verdict
+    statement: int | None  # index in Statement of the deciding statement (None: nothing matched)
+    sid: str | None
+
+    def describe(self) -> str:
+        """`allowed by Statement[0] (Sid ReadOnly)`, `denied by Statement[2]`, `not granted by
+        any statement`; the number is the index in the document's Statement list."""
+        if self.statement is None or self.verdict == Verdict.NOT_GRANTED:
+            return "not granted by any statement"
+        which = f"Statement[{self.statement}]" + (f" (Sid {self.sid})" if self.sid else "")
+        if self.verdict == Verdict.CONDITIONAL:
+            return f"conditional on the Condition of {which}"
+        return f"{'allowed' if self.verdict == Verdict.ALLOW else 'denied'} by {which}"
+
+
+def bucket_trn(region: str, account: str, bucket: str) -> str:
+    return f"trn:tosvectors:{region}:{account}:bucket/{bucket}"
+
+
+def index_trn(region: str, account: str, bucket: str, index: str) -> str:
+    return f"{bucket_trn(region, account, bucket)}/index/{index}"
+
+
+def resource_for(region: str, account: str, bucket: str, action: str, index: str | None = None) -> str:
+    """The TRN a request for `action` is checked against (see ACTION_SCOPE); an unknown
+    action is checked against the index when one is given, else the bucket."""
+    scope = ACTION_SCOPE.get(_canonical_action(action))
+    if index is not None and scope in ("index", None):
+        return index_trn(region, account, bucket, index)
+    return bucket_trn(region, account, bucket)
+
+
+# --- matching -----------------------------------------------------------------------------
+
+
+@functools.lru_cache(maxsize=4096)
+def _glob(pattern: str, ignore_case: bool) -> re.Pattern[str]:
+    body = "".join(".*" if ch == "*" else "." if ch == "?" else re.escape(ch) for ch in pattern)
+    return re.compile(body, re.DOTALL | (re.IGNORECASE if ignore_case else 0))
+
+
+def _matches(pattern: str, value: str, ignore_case: bool = False) -> bool:
+    if "*" not in pattern and "?" not in pattern:
+        return pattern.lower() == value.lower() if ignore_case else pattern == value
+    return _glob(pattern, ignore_case).fullmatch(value) is not None
+
+
+def _strings(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, list):
+        return [v for v in value if isinstance(v, str)]
+    return []
+
+
+def _principal_entries(value: Any) -> list[str]:
+    if isinstance(value, Mapping):  # {"TOS": [...]} and similar dialects
+        return [normalize_principal(p) for v in value.values() for p in _strings(v)]
+    return [normalize_principal(p) for p in _strings(value)]
+
+
+_IAM_TRN = re.compile(r"trn:iam::([^:/]+):(root|user/(.+))")
+
+
+def normalize_principal(principal: str) -> str:
+    """`trn:iam::A:root` -> `A`, `trn:iam::A:user/N` -> `A/N`; anything else unchanged."""
+    p = principal.strip()
+    m = _IAM_TRN.fullmatch(p)
+    if m:
+        return m.group(1) if m.group(2) == "root" else f"{m.group(1)}/{m.group(3)}"
+    return p
+
+
+def _all_wild(part: str) -> bool:
+    return bool(part) and set(part) == {"*"}
+
+
+def _principal_matches(entry: str, principal: str) -> bool:
+    if principal == ANYONE:
+        return all(_all_wild(part) for part in entry.split("/"))
+    if _all_wild(entry):
+        return True
+    account = principal.split("/", 1)[0]
+    if "/" not in entry:
+        return _matches(entry, account)  # an account matches every principal in it
+    return _matches(entry, principal)
+
+
+def _part_matches(statement: Mapping[str, Any], key: str, test: Any) -> bool:
+    """The positive key must match one entry, the Not* key none; neither: no match."""
+    positive, negative = key in statement, f"Not{key}" in statement
+    if not positive and not negative:
+        return False
+    entries = _principal_entries if key == "Principal" else _strings
+    if positive and not any(test(e) for e in entries(statement[key])):
+        return False
+    return not (negative and any(test(e) for e in entries(statement[f"Not{key}"])))
+
+
+def _effect(statement: Mapping[str, Any]) -> str | None:
+    effect = statement.get("Effect")
+    if isinstance(effect, str) and effect.strip().lower() in ("allow", "deny"):
+        return effect.strip().lower()
+    return None
+
+
+def _has_condition(statement: Mapping[str, Any]) -> bool:
+    condition = statement.get("Condition")
+    return condition is not None and condition != {}
+
+
+def statements(document: Any) -> list[tuple[int, Mapping[str, Any]]]:
+    """(index in Statement, statement) for every statement that is a mapping."""
+    if not isinstance(document, Mapping):
+        return []
+    raw = document.get("Statement")
+    if isinstance(raw, Mapping):
+        return [(0, raw)]
+    if isinstance(raw, list):
+        return [(i, s) for i, s in enumerate(raw) if isinstance(s, Mapping)]
+    return []
+
+
+def _statement_matches(statement: Mapping[str, Any], principal: str, action: str, resource: str) -> bool:
+    return (
+        _part_matches(statement, "Principal", lambda e: _principal_matches(e, principal))
+        and _part_matches(statement, "Action", lambda e: _matches(e.strip(), action, ignore_case=True))
+        and _part_matches(statement, "Resource", lambda e: _matches(e.strip(), resource))
+    )
+
+
+def _decision(verdict: Verdict, found: tuple[int, Mapping[str, Any]] | None) -> Decision:
+    if found is None:
+        return Decision(verdict, None, None)
+    sid = found[1].get("Sid")
+    return Decision(verdict, found[0], sid if isinstance(sid, str) and sid else None)
+
+
+def evaluate(document: Mapping[str, Any] | None, principal: str, action: str, resource: str) -> Decision:
+    """Is `principal` allowed `action` on `resource` by this policy, and by which statement?"""
+    principal = normalize_principal(principal)
+    cond_deny: tuple[int, Mapping[str, Any]] | None = None
+    allow = cond_allow = cond_deny
+    for found in statements(document):
+        st = found[1]
+        effect = _effect(st)
+        if effect is None or not _statement_matches(st, principal, action, resource):
+            continue
+        conditional = _has_condition(st)
+        if effect == "deny":
+            if not conditional:
+                return _decision(Verdict.DENY, found)  # Deny wins
+            cond_deny = cond_deny or found
+        elif conditional:
+            cond_allow = cond_allow or found
+        else:
+            allow = allow or found
+    if allow is not None:
+        return _decision(Verdict.CONDITIONAL, cond_deny) if cond_deny else _decision(Verdict.ALLOW, allow)
+    if cond_allow is not None:
+        return _decision(Verdict.CONDITIONAL, cond_allow)
+    return _decision(Verdict.NOT_GRANTED, None)
+
+
+def _canonical_action(action: str) -> str:
+    lowered = action.lower()
+    return next((a for a in ACTIONS if a.lower() == lowered), action)
+
+
+# --- the access delta -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AccessChange:
+    """One (principal, action, resource) whose access a policy change raises or lowers.
+
+    `resource` is a TRN; an index part with wildcards stands for an index matching that
+    pattern and no more specific name (`.../index/*` is "any other index")."""
+
+    principal: str
+    action: str
+    resource: str
+    change: str  # "grant" | "revoke"
+    conditional: bool = False  # the level reached (grant) or kept (revoke) is only conditional
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"principal": self.principal, "action": self.action, "resource": self.resource,
+                "change": self.change, "conditional": self.conditional}
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> AccessChange:
+        return cls(str(d["principal"]), str(d["action"]), str(d["resource"]), str(d["change"]),
+                   bool(d.get("conditional", False)))
+
+
+_LEVEL = {Verdict.DENY: 0, Verdict.NOT_GRANTED: 0, Verdict.CONDITIONAL: 1, Verdict.ALLOW: 2}
+
+
+def named_principals(*documents: Any) -> list[str]:
+    """The principals the documents name (Principal and NotPrincipal), sorted, plus `*` first."""
+    named: set[str] = set()
+    for doc in documents:
+        for _, st in statements(doc):
+            for key in ("Principal", "NotPrincipal"):
+                named.update(p for p in _principal_entries(st.get(key)) if p)
+    return [ANYONE] + sorted(named - {ANYONE})
+
+
+def _named_index_parts(region: str, account: str, bucket: str, documents: Iterable[Any]) -> set[str]:
+    """Index names and patterns the documents' Resource / NotResource use for this bucket."""
+    prefix = bucket_trn(region, account, bucket)
+    out: set[str] = set()
+    for doc in documents:
+        for _, st in statements(doc):
+            for key in ("Resource", "NotResource"):
+                for r in _strings(st.get(key)):
+                    head, sep, name = r.strip().partition("/index/")
+                    if sep and name and _matches(head, prefix):
+                        out.add(name)
+    return out
+
+
+def _instance(name: str) -> str:
+    """A concrete stand-in for an index pattern: matches it, and as little else as possible."""
+    return name.replace("*", "\x00").replace("?", "\x01")
+
+
+def _universe(region: str, account: str, bucket: str, indexes: Iterable[str],
+              documents: Sequence[Any]) -> list[tuple[str, str, str]]:
+    """(action, resource TRN shown, resource TRN evaluated) for every pair the delta checks."""
+    names = sorted(set(indexes) | _named_index_parts(region, account, bucket, documents) - {ANY_OTHER_INDEX})
+    names.append(ANY_OTHER_INDEX)
+    out = []
+    for action in ACTIONS:
+        if ACTION_SCOPE[action] != "index":
+            trn = bucket_trn(region, account, bucket)
+            out.append((action, trn, trn))
+            continue
+        for name in names:
+            out.append((action, index_trn(region, account, bucket, name),
+                        index_trn(region, account, bucket, _instance(name))))
+    return out
+
+
+def access_delta(
+    before_doc: Mapping[str, Any] | None,
+    after_doc: Mapping[str, Any] | None,
+    region: str,
+    account: str,
+    bucket: str,
+    indexes: Iterable[str] = (),
+) -> list[AccessChange]:
+    """The triples whose access level differs between the two documents (see the module
+    docstring), ordered by principal (`*` first), grants before revokes, the bucket before
+    its indexes, and actions in ACTIONS order."""
+    docs = [d for d in (before_doc, after_doc) if d is not None]
+    universe = _universe(region, account, bucket, indexes, docs)
+    resource_rank = {r: i for i, r in enumerate(dict.fromkeys(shown for _, shown, _ in universe))}
+    action_rank = {a: i for i, a in enumerate(ACTIONS)}
+    out: list[AccessChange] = []
+    by_anyone: set[tuple[str, str, str, bool]] = set()
+    for principal in named_principals(*docs):  # `*` comes first
+        for action, shown, evaluated in universe:
+            was = evaluate(before_doc, principal, action, evaluated).verdict
+            now = evaluate(after_doc, principal, action, evaluated).verdict
+            if _LEVEL[was] == _LEVEL[now]:
+                continue
+            change = AccessChange(principal, action, shown, "grant" if _LEVEL[now] > _LEVEL[was] else "revoke",
+                                  conditional=now == Verdict.CONDITIONAL)
+            key = (action, shown, change.change, change.conditional)
+            if principal == ANYONE:
+                by_anyone.add(key)
+            elif key in by_anyone:
+                continue  # said once, for anyone: `* gains X` already tells that P gains X
+            out.append(change)
+    principal_rank = {p: i for i, p in enumerate(named_principals(*docs))}
+    out.sort(key=lambda c: (principal_rank[c.principal], c.change != "grant", resource_rank[c.resource],
+                            action_rank[c.action]))
+    return out
+
+
+def grants_public(
+    before_doc: Mapping[str, Any] | None,
+    after_doc: Mapping[str, Any] | None,
+    region: str,
+    account: str,
+    bucket: str,
+    indexes: Iterable[str] = (),
+) -> bool:
+    """Whether going from `before_doc` to `after_doc` gives anyone (`*`) any access it did not
+    have, a conditional grant included. More `indexes` can only find more, never fewer."""
+    docs = [d for d in (before_doc, after_doc) if d is not None]
+    for action, _, evaluated in _universe(region, account, bucket, indexes, docs):
+        was = evaluate(before_doc, ANYONE, action, evaluated).verdict
+        now = evaluate(after_doc, ANYONE, action, evaluated).verdict
+        if _LEVEL[now] > _LEVEL[was]:
+            return True
+    return False
+
+
+def resource_label(resource: str) -> str:
+    """How people read a delta's resource: `bucket/B`, `index/I`, `index/docs-*`, or
+    `any other index` for `index/*`."""
+    head, sep, name = resource.partition("/index/")
+    if sep:
+        return "any other index" if name == ANY_OTHER_INDEX else f"index/{name}"
+    _, _, path = head.rpartition(":")
+    return path or resource
