@@ -67,9 +67,7 @@ CASES: list[tuple[dict[str, Any], str]] = [
 
 @pytest.mark.parametrize("flt,expected", CASES, ids=[str(c[0]) for c in CASES])
 def test_operator(catalogue: Api, flt: dict[str, Any], expected: str) -> None:
-    body = {"vectorBucketName": "films", "indexName": "idx", "topK": 10, "queryVector": {"float32": [0.0, 0.0]},
-            "filter": flt}
-    got = catalogue.ok("QueryVectors", body)["vectors"]
+    got = catalogue.query("films", "idx", [0.0, 0.0], filter=flt)
     assert "".join(sorted(v["key"] for v in got)) == expected
 
 
