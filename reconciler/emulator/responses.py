@@ -110,7 +110,9 @@ def float32_json(values: np.ndarray) -> list[float]:
     out as 0.1, not 0.10000000149011612), vectorised: `str()` per value costs ~1 us, which
     is 8 ms for the data of ten 768-dimension hits. For each precision p = 1..9 significant
     digits, round every value not yet done to p digits and keep those that round-trip; nine
-    digits always do, and anything left over goes out exactly (its float64 value)."""
+    digits always do. Scaling by 10**k rounds once, to the nearest double of the decimal,
+    only while 10**k is exact (k <= 22); values beyond that (below 1e-13 or from 1e22 up)
+    take the slow `str()`."""
     x = np.asarray(values, dtype=np.float32)
     x64 = x.astype(np.float64)
     out = x64.copy()
@@ -119,10 +121,13 @@ def float32_json(values: np.ndarray) -> list[float]:
         return list(out.tolist())
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         exponent = np.floor(np.log10(np.abs(np.where(pending, x64, 1.0))))
+        slow = np.flatnonzero(pending & ((exponent < -13) | (exponent > 21)))
+        out[slow] = [float(str(v)) for v in x[slow]]
+        pending[slow] = False
         for digits in range(1, 10):
             places = digits - 1 - exponent  # decimal places that keep `digits` significant ones
             up = places >= 0
-            scale = 10.0 ** np.abs(places)  # exact up to 1e22, which covers every float32 but subnormals
+            scale = 10.0 ** np.abs(places)  # exact: |places| <= 21 here
             rounded = np.where(up, np.round(x64 * scale) / scale, np.round(x64 / scale) * scale)
             hit = pending & (rounded.astype(np.float32) == x)
             out[hit] = rounded[hit]

@@ -152,7 +152,8 @@ def _euclidean_top_k(entry: _Entry, rows: np.ndarray | None, query: np.ndarray, 
 def _json_distance(value: np.floating) -> float:
     """A distance for the answer: the shortest decimal of its float32 value (0.050000004),
     or the float64 value where float32 has no room for it."""
-    as32 = np.float32(value)
+    with np.errstate(over="ignore"):
+        as32 = np.float32(value)
     if np.isfinite(as32):
         return float(str(as32))
     return float(value)
