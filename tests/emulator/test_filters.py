@@ -5,9 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from reconciler.emulator.errors import ValidationException
-from reconciler.emulator.filters import check_filterable, parse_filter
+from reconciler.emulator.filters import Columns, check_filterable, parse_filter
 from tests.emulator.helpers import Api
 
 DOCS: dict[str, dict[str, Any]] = {
@@ -110,3 +112,82 @@ def test_nesting_is_limited() -> None:
     parse_filter(flt)
     with pytest.raises(ValidationException, match="more than 32 levels"):
         parse_filter({"$and": [flt]})
+
+
+# --- the vectorised evaluator against the filter language's plain definition ------------------
+
+def _same(a: Any, b: Any) -> bool:
+    if isinstance(a, bool) or isinstance(b, bool):
+        return type(a) is type(b) and a == b
+    if isinstance(a, (int, float)) and isinstance(b, (int, float)):
+        return bool(a == b)
+    return isinstance(a, str) and isinstance(b, str) and a == b
+
+
+def _oracle(flt: Any, md: dict[str, Any]) -> bool:
+    """The module docstring's semantics, one document at a time, written the obvious way."""
+    results = []
+    for key, value in flt.items():
+        if key == "$and":
+            results.append(all(_oracle(f, md) for f in value))
+        elif key == "$or":
+            results.append(any(_oracle(f, md) for f in value))
+        elif key == "$not":
+            results.append(not _oracle(value, md))
+        else:
+            ops = value if isinstance(value, dict) else {"$eq": value}
+            for op, operand in ops.items():
+                if key not in md:
+                    results.append(op in ("$ne", "$nin") or (op == "$exists" and not operand))
+                    continue
+                v = md[key]
+                elements = v if isinstance(v, list) else [v]
+                nums = [e for e in elements if isinstance(e, (int, float)) and not isinstance(e, bool)]
+                results.append({
+                    "$exists": lambda: bool(operand),
+                    "$eq": lambda: any(_same(e, operand) for e in elements),
+                    "$ne": lambda: not any(_same(e, operand) for e in elements),
+                    "$in": lambda: any(_same(e, x) for e in elements for x in operand),
+                    "$nin": lambda: not any(_same(e, x) for e in elements for x in operand),
+                    "$gt": lambda: any(e > operand for e in nums),
+                    "$gte": lambda: any(e >= operand for e in nums),
+                    "$lt": lambda: any(e < operand for e in nums),
+                    "$lte": lambda: any(e <= operand for e in nums),
+                }[op]())
+    return all(results)
+
+
+_scalars = st.one_of(st.sampled_from(["a", "b", "c", ""]), st.integers(-3, 3), st.sampled_from([0.5, 1.0, -2.5]),
+                     st.booleans())
+_keys = st.sampled_from(["k1", "k2", "k3"])
+_values = st.one_of(_scalars, st.lists(_scalars, max_size=4))
+_docs = st.lists(st.dictionaries(_keys, _values, max_size=3), min_size=1, max_size=25)
+_numbers = st.one_of(st.integers(-3, 3), st.sampled_from([0.5, -2.5, 1.0]))
+_conditions = st.one_of(
+    _scalars,
+    st.dictionaries(st.sampled_from(["$eq", "$ne"]), _scalars, min_size=1, max_size=2),
+    st.dictionaries(st.sampled_from(["$gt", "$gte", "$lt", "$lte"]), _numbers, min_size=1, max_size=2),
+    st.dictionaries(st.sampled_from(["$in", "$nin"]), st.lists(_scalars, min_size=1, max_size=4), min_size=1),
+    st.builds(lambda b: {"$exists": b}, st.booleans()),
+)
+_filters = st.recursive(
+    st.dictionaries(_keys, _conditions, max_size=2),
+    lambda inner: st.one_of(st.builds(lambda fs: {"$and": fs}, st.lists(inner, min_size=1, max_size=3)),
+                            st.builds(lambda fs: {"$or": fs}, st.lists(inner, min_size=1, max_size=3)),
+                            st.builds(lambda f: {"$not": f}, inner)),
+    max_leaves=6)
+
+
+@settings(max_examples=300, deadline=None)
+@given(docs=_docs, flt=_filters)
+def test_vectorised_filters_agree_with_the_plain_definition(docs: list[dict[str, Any]], flt: dict[str, Any]) -> None:
+    mask = parse_filter(flt).mask(Columns(docs))
+    assert mask.tolist() == [_oracle(flt, md) for md in docs]
+
+
+def test_filters_are_bounded_in_size() -> None:
+    parse_filter({"tag": {"$in": [f"t{i}" for i in range(10_000)]}})
+    with pytest.raises(ValidationException, match="at most 10000 conditions"):
+        parse_filter({"tag": {"$in": [f"t{i}" for i in range(9_999)]}, "other": {"$eq": 1, "$ne": 2}})
+    with pytest.raises(ValidationException, match="at most 10000 conditions"):
+        parse_filter({"$and": [{"a": i} for i in range(5_001)]})
