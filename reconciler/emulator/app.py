@@ -155,7 +155,10 @@ class EmulatorApp:
     def __init__(self, config: EmulatorConfig, clock: Callable[[], float] = time.time) -> None:
         self.config = config
         self._clock = clock
+        # --seed makes every random choice reproducible: the faults, and the request ids
+        # (their own stream, so the fault sequence does not depend on how many ids were drawn)
         self._random = random.Random(config.seed)
+        self._ids = random.Random(f"{config.seed}/request-ids") if config.seed is not None else None
         self._verifier = (Verifier(config.access_key, config.secret_key or "", clock)
                           if config.access_key else None)
         self._tokens = TokenCodec()
@@ -209,7 +212,7 @@ class EmulatorApp:
             return
         if scope["type"] != "http":
             return
-        request_id = os.urandom(16).hex()  # like uuid4().hex, without building a UUID
+        request_id = self._request_id()
         try:
             body = await self._read_body(receive)
             if body is None:  # the client went away
@@ -233,6 +236,11 @@ class EmulatorApp:
         out += [(k.encode("latin-1"), val.encode("latin-1")) for k, val in headers.items()]
         await send({"type": "http.response.start", "status": status, "headers": out})
         await send({"type": "http.response.body", "body": data})
+
+    def _request_id(self) -> str:
+        if self._ids is not None:
+            return f"{self._ids.getrandbits(128):032x}"
+        return os.urandom(16).hex()  # like uuid4().hex, without building a UUID
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
         while True:
