@@ -97,7 +97,7 @@ class Api:
             self.ok("PutVectors", {"vectorBucketName": bucket, "indexName": index,
                                    "vectors": vectors[start:start + 500]})
 
-    def query(self, bucket: str, index: str, vector: list[float], top_k: int = 10, *, data_type: str = "float32",
+    def query(self, bucket: str, index: str, vector: list[float] | list[int], top_k: int = 10, *, data_type: str = "float32",
               with_data: bool = False, **extra: Any) -> list[dict[str, Any]]:
         """The hits of a QueryVectors. Checked here for every query: each hit carries its
         data, of the query's type and length, and no match means no `vectors` key at all
