@@ -68,37 +68,39 @@ class Column:
     bool_values: np.ndarray  # bool
 
 
-def _column(metadata: Sequence[Mapping[str, Any]], key: str) -> Column:
-    present = np.zeros(len(metadata), dtype=bool)
-    str_rows: list[int] = []
-    codes: list[int] = []
-    index: dict[str, int] = {}
-    num_rows: list[int] = []
-    nums: list[float] = []
-    bool_rows: list[int] = []
-    bools: list[bool] = []
-    for row, md in enumerate(metadata):
-        if key not in md:
-            continue
-        present[row] = True
-        value = md[key]
+class _ColumnBuilder:
+    """Collects one key's elements, row by row."""
+
+    def __init__(self, size: int) -> None:
+        self.present = np.zeros(size, dtype=bool)
+        self.str_rows: list[int] = []
+        self.codes: list[int] = []
+        self.index: dict[str, int] = {}
+        self.num_rows: list[int] = []
+        self.nums: list[float] = []
+        self.bool_rows: list[int] = []
+        self.bools: list[bool] = []
+
+    def add(self, row: int, value: Any) -> None:
+        self.present[row] = True
         for e in value if isinstance(value, list) else (value,):
             if isinstance(e, bool):
-                bool_rows.append(row)
-                bools.append(e)
+                self.bool_rows.append(row)
+                self.bools.append(e)
             elif isinstance(e, str):
-                str_rows.append(row)
-                codes.append(index.setdefault(e, len(index)))
+                self.str_rows.append(row)
+                self.codes.append(self.index.setdefault(e, len(self.index)))
             elif _is_number(e):
-                num_rows.append(row)
-                nums.append(_as_float(e))
+                self.num_rows.append(row)
+                self.nums.append(_as_float(e))
 
-    def rows(items: list[int]) -> np.ndarray:
-        return np.asarray(items, dtype=np.int64) if items else _NO_ROWS
+    def build(self) -> Column:
+        def rows(items: list[int]) -> np.ndarray:
+            return np.asarray(items, dtype=np.int64) if items else _NO_ROWS
 
-    return Column(present, rows(str_rows), np.asarray(codes, dtype=np.int64), index,
-                  rows(num_rows), np.asarray(nums, dtype=np.float64),
-                  rows(bool_rows), np.asarray(bools, dtype=bool))
+        return Column(self.present, rows(self.str_rows), np.asarray(self.codes, dtype=np.int64), self.index,
+                      rows(self.num_rows), np.asarray(self.nums, dtype=np.float64),
+                      rows(self.bool_rows), np.asarray(self.bools, dtype=bool))
 
 
 @dataclass
@@ -112,11 +114,29 @@ class Columns:
     def size(self) -> int:
         return len(self.metadata)
 
+    def prepare(self, keys: frozenset[str]) -> None:
+        """Build the columns of `keys` not built yet, in one pass over the metadata: a
+        filter naming 10,000 keys costs one pass, not 10,000."""
+        wanted = {k: _ColumnBuilder(self.size) for k in keys if k not in self._built}
+        if not wanted:
+            return
+        for row, md in enumerate(self.metadata):
+            if len(md) <= len(wanted):
+                for key, value in md.items():
+                    builder = wanted.get(key)
+                    if builder is not None:
+                        builder.add(row, value)
+            else:
+                for key, builder in wanted.items():
+                    if key in md:
+                        builder.add(row, md[key])
+        for key, builder in wanted.items():
+            self._built.setdefault(key, builder.build())
+
     def column(self, key: str) -> Column:
-        got = self._built.get(key)
-        if got is None:
-            got = self._built[key] = _column(self.metadata, key)
-        return got
+        if key not in self._built:
+            self.prepare(frozenset((key,)))
+        return self._built[key]
 
     def rows_mask(self, rows: np.ndarray) -> np.ndarray:
         mask = np.zeros(self.size, dtype=bool)

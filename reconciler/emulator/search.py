@@ -203,6 +203,7 @@ class VectorSearch:
             while columns is None:  # written to in between: rebuild until both agree
                 entry = self._entry(index)
                 columns = self._columns(index, entry)
+            columns.prepare(flt.keys())
             rows = np.flatnonzero(flt.mask(columns))
         total = entry.matrix.shape[0] if rows is None else rows.size
         if total == 0:

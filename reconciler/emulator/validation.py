@@ -3,7 +3,7 @@
 A parser turns the JSON body of one action into a frozen request dataclass, or raises
 ValidationException (400) whose message names the field and the limit it breaks, e.g.
 "dimension must be between 1 and 4096, got 5000". Only checks that need no state live
-here; checks against an index (vector length == dimension, no zero vector on a cosine
+here; checks against an index (data type and vector length, no zero vector on a cosine
 index, filters on non-filterable keys) are made by the handlers once the index is known,
 so a malformed request is a 400 whether or not its bucket exists.
 
@@ -306,6 +306,8 @@ def _float32_array(values: list[Any], field: str) -> np.ndarray:
 
 def _int8_array(values: list[Any], field: str) -> np.ndarray:
     low, high = INT8_RANGE
+    if all(type(v) is int and low <= v <= high for v in values):  # the usual case, in one pass
+        return np.asarray(values, dtype=np.int8).astype(np.float32)
     for i, v in enumerate(values):  # JSON integers only: 1.0 and true are not int8 values
         if type(v) is not int:
             got = repr(v) if type(v) is float else json_kind(v)

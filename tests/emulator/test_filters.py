@@ -191,3 +191,22 @@ def test_filters_are_bounded_in_size() -> None:
         parse_filter({"tag": {"$in": [f"t{i}" for i in range(9_999)]}, "other": {"$eq": 1, "$ne": 2}})
     with pytest.raises(ValidationException, match="at most 10000 conditions"):
         parse_filter({"$and": [{"a": i} for i in range(5_001)]})
+
+
+class _CountingList(list[dict[str, Any]]):
+    passes = 0
+
+    def __iter__(self) -> Any:
+        type(self).passes += 1
+        return super().__iter__()
+
+
+def test_a_filter_naming_many_keys_reads_the_metadata_once() -> None:
+    """10,000 keys in one filter must not mean 10,000 passes over every vector's metadata."""
+    docs = _CountingList({"k1": i, "tag": ["a", "b"]} for i in range(50))
+    flt = parse_filter({"$or": [{"tag": "b"}] + [{f"absent{i}": 1} for i in range(2000)]})
+    columns = Columns(docs)
+    _CountingList.passes = 0
+    columns.prepare(flt.keys())
+    assert flt.mask(columns).all() and _CountingList.passes == 1
+    assert parse_filter({"k1": {"$gte": 40}}).mask(columns).sum() == 10 and _CountingList.passes == 2
