@@ -203,6 +203,7 @@ def test_huge_values_are_echoed_cut_short(asgi: Api) -> None:
                              "distanceMetric": "cosine"}, None),
             ("GetVectorBucket", {"vectorBucketName": "abc"}, f"{name}-2100000000.localhost"),
             ("ListVectorBuckets", {}, name + " x"),
+            ("GetVectorBucket", {"vectorBucketName": "abc"}, name),  # a region endpoint host, 10 MB long
             ("QueryVectors", {"vectorBucketName": "abc", "indexName": "idx", "topK": 1,
                               "queryVector": {"float32": [1]}, "filter": {name: {"$near": 1}}}, None),
             ("CreateVectorBucket", {"vectorBucketName": "ab" + name.lower()}, None)):
