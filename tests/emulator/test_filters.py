@@ -124,6 +124,19 @@ def _same(a: Any, b: Any) -> bool:
     return isinstance(a, str) and isinstance(b, str) and a == b
 
 
+def _holds(op: str, operand: Any, elements: list[Any]) -> bool:
+    nums = [e for e in elements if isinstance(e, (int, float)) and not isinstance(e, bool)]
+    if op == "$exists":
+        return bool(operand)
+    if op in ("$eq", "$ne"):
+        return any(_same(e, operand) for e in elements) == (op == "$eq")
+    if op in ("$in", "$nin"):
+        return any(_same(e, x) for e in elements for x in operand) == (op == "$in")
+    compare = {"$gt": lambda a, b: a > b, "$gte": lambda a, b: a >= b,
+               "$lt": lambda a, b: a < b, "$lte": lambda a, b: a <= b}[op]
+    return any(compare(e, operand) for e in nums)
+
+
 def _oracle(flt: Any, md: dict[str, Any]) -> bool:
     """The module docstring's semantics, one document at a time, written the obvious way."""
     results = []
@@ -135,25 +148,12 @@ def _oracle(flt: Any, md: dict[str, Any]) -> bool:
         elif key == "$not":
             results.append(not _oracle(value, md))
         else:
-            ops = value if isinstance(value, dict) else {"$eq": value}
-            for op, operand in ops.items():
+            for op, operand in (value if isinstance(value, dict) else {"$eq": value}).items():
                 if key not in md:
                     results.append(op in ("$ne", "$nin") or (op == "$exists" and not operand))
-                    continue
-                v = md[key]
-                elements = v if isinstance(v, list) else [v]
-                nums = [e for e in elements if isinstance(e, (int, float)) and not isinstance(e, bool)]
-                results.append({
-                    "$exists": lambda: bool(operand),
-                    "$eq": lambda: any(_same(e, operand) for e in elements),
-                    "$ne": lambda: not any(_same(e, operand) for e in elements),
-                    "$in": lambda: any(_same(e, x) for e in elements for x in operand),
-                    "$nin": lambda: not any(_same(e, x) for e in elements for x in operand),
-                    "$gt": lambda: any(e > operand for e in nums),
-                    "$gte": lambda: any(e >= operand for e in nums),
-                    "$lt": lambda: any(e < operand for e in nums),
-                    "$lte": lambda: any(e <= operand for e in nums),
-                }[op]())
+                else:
+                    v = md[key]
+                    results.append(_holds(op, operand, v if isinstance(v, list) else [v]))
     return all(results)
 
 
