@@ -121,3 +121,46 @@ def test_a_slow_request_does_not_hold_up_the_others(monkeypatch: Any) -> None:
     finally:
         release.set()
         app.close()
+
+
+def test_reads_in_worker_threads_never_see_half_a_write() -> None:
+    """PutVectors of 200 vectors is one transaction: queries and lists running meanwhile in
+    other worker threads see all of a batch or none of it."""
+    app = create_app(EmulatorConfig(data_dir=":memory:"))
+    host = bucket_host("atomic")
+    ref = {"vectorBucketName": "atomic", "indexName": "idx"}
+    batch, batches = 200, 5  # 1,000 vectors: one query (topK 1000) or list page sees them all
+
+    async def scenario() -> None:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://127.0.0.1") as c:
+            async def ok(action: str, body: dict[str, Any], at: str = host) -> Any:
+                r = await c.post(f"/{action}", content=json.dumps(body), headers={"host": at})
+                assert r.status_code == 200, r.text
+                return r.json()
+
+            await ok("CreateVectorBucket", {"vectorBucketName": "atomic"}, "127.0.0.1")
+            await ok("CreateIndex", {**ref, "dataType": "int8", "dimension": 2, "distanceMetric": "euclidean"})
+
+            async def write(b: int) -> None:
+                await ok("PutVectors", {**ref, "vectors": [{"key": f"b{b}-{i:03d}", "data": {"int8": [b, i % 100]},
+                                                            "metadata": {"batch": b}} for i in range(batch)]})
+
+            seen: list[list[int]] = []
+
+            async def read() -> None:
+                hits = (await ok("QueryVectors", {**ref, "topK": 1000, "queryVector": {"int8": [0, 0]},
+                                                  "returnMetadata": True})).get("vectors", [])
+                listed = (await ok("ListVectors", {**ref, "maxResults": 1000}))["vectors"]
+                for keys in ([h["key"] for h in hits], [v["key"] for v in listed]):
+                    counts = [sum(1 for k in keys if k.startswith(f"b{b}-")) for b in range(batches)]
+                    seen.append(counts)
+
+            await asyncio.gather(*(write(b) for b in range(batches)), *(read() for _ in range(3 * batches)))
+            await read()
+            assert seen[-1] == [batch] * batches
+            assert all(count in (0, batch) for counts in seen for count in counts), seen
+
+    try:
+        asyncio.run(scenario())
+    finally:
+        app.close()
