@@ -17,14 +17,20 @@ never gets a traceback: bad input is a 4xx, and an emulator bug is logged and an
 with a 500 InternalServerException.
 
 State is opened lazily on the first request, because httpx.ASGITransport (the embedded
-target) sends no lifespan events; under uvicorn, lifespan shutdown closes it. Handlers
-run synchronously in the event loop, so concurrent requests never interleave inside one
-action and each sees a consistent state.
+target) sends no lifespan events; under uvicorn, lifespan shutdown closes it.
+
+The event loop only moves bytes: parsing, validation, the handler (SQLite, search,
+filters) and JSON encoding of each request run in a worker thread, so a heavy query never
+delays a GetIndex sent meanwhile. That is safe because store.py serialises every use of
+its one connection with a lock held across each whole transaction (one writer at a time,
+no read sees half a write), and search.py's cache is keyed by the index version read
+under that lock. numpy releases the GIL in its loops, so threads do overlap there.
 """
 
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import json
 import logging
 import os
@@ -39,6 +45,7 @@ from typing import Any, Awaitable, Callable, MutableMapping
 
 from reconciler.emulator import errors
 from reconciler.emulator.auth import Verifier
+from reconciler.emulator.errors import shown
 from reconciler.emulator.policy_auth import User, authorize
 from reconciler.emulator.responses import HANDLERS, Context, Reply, TokenCodec
 from reconciler.emulator.search import VectorSearch
@@ -58,7 +65,10 @@ REGION_ACTIONS = frozenset({"CreateVectorBucket", "ListVectorBuckets"})
 HOST_ID = "reconciler-emulator"
 MAX_BODY_BYTES = 64 << 20  # 500 vectors x 4096 floats of JSON is about 40 MB
 
+WORKERS = 8  # threads serving requests; SQLite work is serialised anyway, search overlaps
 _ABSOLUTE_FORM = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://[^/]*")
+# RFC 9110 Host: a reg-name or an IP literal, then an optional port of digits
+_HOST = re.compile(r"(?:[A-Za-z0-9._~!$&'()*+;=%-]*|\[[0-9A-Fa-f:.]+\])(?::([0-9]*))?")
 _BUCKET_LABEL = re.compile(r"(.+)-([0-9]+)")
 
 
@@ -120,8 +130,20 @@ def _headers(scope: Scope) -> dict[str, str]:
     out: dict[str, str] = {}
     for raw_name, raw_value in scope.get("headers", []):
         name, value = raw_name.decode("latin-1").lower(), raw_value.decode("latin-1")
+        if name == "host" and name in out:  # two Hosts could route one way and sign another
+            raise errors.ValidationException("the request has more than one Host header")
         out[name] = f"{out[name]},{value}" if name in out else value
     return out
+
+
+def check_host(host: str) -> None:
+    """One host[:port] (RFC 9110), or a 400: `a, b` or a port that is not 1-65535."""
+    match = _HOST.fullmatch(host)
+    if match is None:
+        raise errors.ValidationException(f"the Host header {shown(host)} is not a host[:port]")
+    port = match.group(1)
+    if port is not None and not (port.isdigit() and len(port) <= 5 and 1 <= int(port) <= 65535):
+        raise errors.ValidationException(f"the Host header {shown(host)} has a bad port: expected 1-65535")
 
 
 def _path(scope: Scope) -> str:
@@ -135,7 +157,10 @@ class EmulatorApp:
     def __init__(self, config: EmulatorConfig, clock: Callable[[], float] = time.time) -> None:
         self.config = config
         self._clock = clock
+        # --seed makes every random choice reproducible: the faults, and the request ids
+        # (their own stream, so the fault sequence does not depend on how many ids were drawn)
         self._random = random.Random(config.seed)
+        self._ids = random.Random(f"{config.seed}/request-ids") if config.seed is not None else None
         self._verifier = (Verifier(config.access_key, config.secret_key or "", clock,
                                    {u.access_key: u.secret_key for u in config.users})
                           if config.access_key else None)
@@ -143,6 +168,7 @@ class EmulatorApp:
         self._tokens = TokenCodec()
         self._state: tuple[Store, VectorSearch] | None = None
         self._state_lock = threading.Lock()
+        self._workers: concurrent.futures.ThreadPoolExecutor | None = None
 
     # --- state --------------------------------------------------------------------------
 
@@ -168,9 +194,19 @@ class EmulatorApp:
 
     def close(self) -> None:
         with self._state_lock:
+            workers, self._workers = self._workers, None
+        if workers is not None:  # requests in flight finish before the database goes (outside
+            workers.shutdown(wait=True)  # the lock: a worker may be taking it in open())
+        with self._state_lock:
             if self._state is not None:
                 self._state[0].close()
                 self._state = None
+
+    def _pool(self) -> concurrent.futures.ThreadPoolExecutor:
+        with self._state_lock:
+            if self._workers is None:
+                self._workers = concurrent.futures.ThreadPoolExecutor(WORKERS, thread_name_prefix="emulator")
+            return self._workers
 
     # --- ASGI ---------------------------------------------------------------------------
 
@@ -180,7 +216,7 @@ class EmulatorApp:
             return
         if scope["type"] != "http":
             return
-        request_id = os.urandom(16).hex()  # like uuid4().hex, without building a UUID
+        request_id = self._request_id()
         try:
             body = await self._read_body(receive)
             if body is None:  # the client went away
@@ -188,8 +224,7 @@ class EmulatorApp:
             if self.config.latency_ms > 0:
                 await asyncio.sleep(self.config.latency_ms / 1000.0)
             self._maybe_fault()
-            payload = self._handle(scope, body)
-            data = payload if isinstance(payload, bytes) else json.dumps(payload, ensure_ascii=False).encode()
+            data = await asyncio.get_running_loop().run_in_executor(self._pool(), self._answer, scope, body)
             status, headers = 200, dict[str, str]()
         except errors.EmulatorError as e:
             status, data, headers = self._error(e, request_id)
@@ -205,6 +240,11 @@ class EmulatorApp:
         out += [(k.encode("latin-1"), val.encode("latin-1")) for k, val in headers.items()]
         await send({"type": "http.response.start", "status": status, "headers": out})
         await send({"type": "http.response.body", "body": data})
+
+    def _request_id(self) -> str:
+        if self._ids is not None:
+            return f"{self._ids.getrandbits(128):032x}"
+        return os.urandom(16).hex()  # like uuid4().hex, without building a UUID
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
         while True:
@@ -256,6 +296,14 @@ class EmulatorApp:
 
     # --- one request --------------------------------------------------------------------
 
+    def _answer(self, scope: Scope, body: bytes) -> bytes:
+        """The success body of one request (in a worker thread). allow_nan=False: a
+        non-finite number would make the whole answer invalid JSON; better a logged 500."""
+        payload = self._handle(scope, body)
+        if isinstance(payload, bytes):
+            return payload
+        return json.dumps(payload, ensure_ascii=False, allow_nan=False).encode()
+
     def _handle(self, scope: Scope, body: bytes) -> Reply:
         try:
             return self._dispatch(scope, body)
@@ -268,21 +316,22 @@ class EmulatorApp:
             raise errors.MethodNotAllowed(f"method {method} is not allowed: every action is POST /{{Action}}")
         action = path[1:]
         if action not in HANDLERS:
-            raise errors.ValidationException(f"unknown action {action[:100]!r}: expected POST /{{Action}} "
+            raise errors.ValidationException(f"unknown action {shown(action)}: expected POST /{{Action}} "
                                              f"with one of {', '.join(sorted(HANDLERS))}")
         signer = self._verifier.verify(method, path, headers, body) if self._verifier is not None else None
         host = headers.get("host", "")
+        check_host(host)
         routed = route_host(host)
         if action in REGION_ACTIONS:
             if routed is not None:
                 raise errors.ValidationException(
-                    f"{action} must be sent to the region endpoint, not to the bucket endpoint {host!r}")
+                    f"{action} must be sent to the region endpoint, not to the bucket endpoint {shown(host)}")
             account = self.config.account_id
         else:
             if routed is None:
                 raise errors.ValidationException(
                     f"{action} must be sent to the bucket endpoint {{vectorBucketName}}-{{accountId}}.<region "
-                    f"endpoint>, but the Host header is {host!r}")
+                    f"endpoint>, but the Host header is {shown(host)}")
             host_bucket, account = routed
         fields = parse_body(body)
         user = self._users.get(signer) if signer is not None else None
@@ -295,7 +344,7 @@ class EmulatorApp:
             if bucket != host_bucket:
                 check_bucket_name(host_bucket, "the Host header's bucket")
                 raise errors.ValidationException(
-                    f"vectorBucketName {bucket!r} does not match the bucket {host_bucket!r} of the Host header")
+                    f"vectorBucketName {shown(bucket)} does not match the bucket {shown(host_bucket)} of the Host header")
         store, search = self.open()
         context = Context(store, search, account, self.config.region, self._clock, self._tokens)
         return HANDLERS[action](context, request)

@@ -23,6 +23,24 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+SHOWN_CHARS = 64  # of a caller's value echoed in a message
+MAX_MESSAGE_CHARS = 1000  # a backstop: no error message echoes a huge input whole
+
+
+def shown(value: object, limit: int = SHOWN_CHARS) -> str:
+    """A caller's value for an error message: its repr, or, when long, the repr of its first
+    `limit` characters and its size, e.g. `'aaaa…'…(10485760 bytes)`."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        if value.bit_length() <= 3 * limit:  # str() of a huge int is slow, and refused past 4300 digits
+            return str(value)
+        return f"an integer of {value.bit_length()} bits"
+    if isinstance(value, str):
+        if len(value) <= limit:
+            return repr(value)
+        return f"{value[:limit]!r}…({len(value.encode('utf-8', 'surrogatepass'))} bytes)"
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[:limit]}…({len(text)} characters)"
+
 
 class EmulatorError(Exception):
     """An error answer: the app turns it into the JSON error body of WIRE.md §4."""
@@ -32,6 +50,8 @@ class EmulatorError(Exception):
     ec: ClassVar[str] = "9999-00000500"
 
     def __init__(self, message: str, *, headers: dict[str, str] | None = None) -> None:
+        if len(message) > MAX_MESSAGE_CHARS:
+            message = f"{message[:MAX_MESSAGE_CHARS]}…(message cut at {MAX_MESSAGE_CHARS} characters)"
         super().__init__(message)
         self.message = message
         self.headers: dict[str, str] = dict(headers or {})

@@ -93,7 +93,7 @@ class IndexRow:
 @dataclass(frozen=True)
 class VectorRow:
     key: str
-    data: bytes | None  # little-endian float32, when asked for
+    data: bytes | None  # little-endian float32 (int8 index: one signed byte per value), when asked for
     metadata: dict[str, Any] | None  # when asked for and present
 
 
@@ -280,7 +280,7 @@ class Store:
             raise VectorIndexNotFound(f"index {index.name!r} does not exist in vector bucket {index.bucket!r}")
 
     def put_vectors(self, index: IndexRow, items: Sequence[tuple[str, bytes, dict[str, Any] | None]]) -> None:
-        """PutVectors: insert or overwrite (key, float32 bytes, metadata) in one transaction."""
+        """PutVectors: insert or overwrite (key, data bytes, metadata) in one transaction."""
         rows = [(index.id, key, data, None if md is None else json.dumps(md, separators=(",", ":")))
                 for key, data, md in items]
         with self._write() as db:
@@ -324,7 +324,7 @@ class Store:
         return int(rows[0][0]) if rows else None
 
     def load_vectors(self, index: IndexRow) -> tuple[int, list[str], list[bytes]]:
-        """(version, keys, float32 blobs) of a whole index, in key order, for search.py's cache."""
+        """(version, keys, data blobs) of a whole index, in key order, for search.py's cache."""
         with self.lock:
             version = self.index_version(index)
             if version is None:

@@ -3,7 +3,7 @@
 A parser turns the JSON body of one action into a frozen request dataclass, or raises
 ValidationException (400) whose message names the field and the limit it breaks, e.g.
 "dimension must be between 1 and 4096, got 5000". Only checks that need no state live
-here; checks against an index (vector length == dimension, no zero vector on a cosine
+here; checks against an index (data type and vector length, no zero vector on a cosine
 index, filters on non-filterable keys) are made by the handlers once the index is known,
 so a malformed request is a 400 whether or not its bucket exists.
 
@@ -22,12 +22,14 @@ from typing import Any, Callable, Mapping
 
 import numpy as np
 
-from reconciler.emulator.errors import ValidationException
+from reconciler.emulator.errors import ValidationException, shown
 from reconciler.emulator.filters import Filter, json_kind, parse_filter
 
 BUCKET_NAME_RE = re.compile(r"[a-z0-9-]+")
 INDEX_NAME_RE = re.compile(r"[a-z0-9.-]+")
-DATA_TYPES = ("float32",)  # the reference documents float32 only; so does the manifest schema
+# the reference documents float32 only; the official SDKs also send int8 (WIRE.md §0)
+DATA_TYPES = ("float32", "int8")
+INT8_RANGE = (-128, 127)
 DISTANCE_METRICS = ("euclidean", "cosine")
 MAX_DIMENSION = 4096
 MAX_KEY_LENGTH = 1024
@@ -38,7 +40,10 @@ MAX_NON_FILTERABLE_KEYS = 10  # [AWS]
 MAX_METADATA_KEY_LENGTH = 63  # [AWS] for non-filterable keys
 MAX_METADATA_KEYS = 50  # [AWS] keys per vector
 MAX_METADATA_BYTES = 40 * 1024  # [AWS] total metadata per vector
-MAX_POLICY_LENGTH = 20 * 1024  # [AWS] bucket policy size
+MAX_POLICY_LENGTH = 20 * 1024  # [AWS] bucket policy size (the reference gives none)
+# JSON nesting of a policy document: the documented shape (Statement > [statement] >
+# Condition > operator > key > [values]) is 6 levels deep; the rest is headroom
+MAX_POLICY_DEPTH = 10
 
 
 # --- request types --------------------------------------------------------------------------
@@ -99,11 +104,29 @@ class ListIndexesRequest:
 
 
 @dataclass(frozen=True)
+class VectorValues:
+    """`{"float32": [...]}` or `{"int8": [...]}`: which one (`data_type`), the values as a
+    finite float32 array (int8 values are exact in float32), and the field for messages."""
+
+    data_type: str
+    values: np.ndarray
+    field: str
+
+    @property
+    def size(self) -> int:
+        return int(self.values.size)
+
+    def to_bytes(self) -> bytes:
+        """The stored form: little-endian float32, or one signed byte per int8 value."""
+        return self.values.astype("<f4" if self.data_type == "float32" else "i1").tobytes()
+
+
+@dataclass(frozen=True)
 class VectorInput:
-    """One vector of PutVectors; `values` is float32 and already known to be finite."""
+    """One vector of PutVectors."""
 
     key: str
-    values: np.ndarray
+    data: VectorValues
     metadata: dict[str, Any] | None
 
 
@@ -145,7 +168,7 @@ class QueryRequest:
 
     bucket: str
     index: str
-    vector: np.ndarray
+    vector: VectorValues
     top_k: int
     filter: Filter | None
     return_distance: bool
@@ -209,9 +232,9 @@ def check_bucket_name(name: str, field: str = "vectorBucketName") -> str:
         raise ValidationException(f"{field} length must be between 3 and 32 characters, got {len(name)}")
     if not BUCKET_NAME_RE.fullmatch(name):
         raise ValidationException(
-            f"{field} may contain only lowercase letters, digits and '-', got {name!r}")
+            f"{field} may contain only lowercase letters, digits and '-', got {shown(name)}")
     if name[0] == "-" or name[-1] == "-":
-        raise ValidationException(f"{field} must not start or end with '-', got {name!r}")
+        raise ValidationException(f"{field} must not start or end with '-', got {shown(name)}")
     return name
 
 
@@ -221,9 +244,9 @@ def check_index_name(name: str, field: str = "indexName") -> str:
         raise ValidationException(f"{field} length must be between 3 and 63 characters, got {len(name)}")
     if not INDEX_NAME_RE.fullmatch(name):
         raise ValidationException(
-            f"{field} may contain only lowercase letters, digits, '-' and '.', got {name!r}")
+            f"{field} may contain only lowercase letters, digits, '-' and '.', got {shown(name)}")
     if not (name[0].isalnum() and name[-1].isalnum()):
-        raise ValidationException(f"{field} must start and end with a letter or digit, got {name!r}")
+        raise ValidationException(f"{field} must start and end with a letter or digit, got {shown(name)}")
     return name
 
 
@@ -261,28 +284,14 @@ def _keys(body: Mapping[str, Any]) -> tuple[str, ...]:
 
 
 def _not_finite(field: str, position: int) -> str:
-    return f"{field}.float32[{position}] must be a finite float32 value (no NaN, Infinity or overflow)"
+    return f"{field}[{position}] must be a finite float32 value (no NaN, Infinity or overflow)"
 
 
-def _float32_values(data: Any, field: str) -> np.ndarray:
-    """`{"float32": [...]}` as a finite float32 array (shape checks come later, per index)."""
-    if not isinstance(data, dict):
-        raise ValidationException(f"{field} must be an object, got {json_kind(data)}")
-    values = data.get("float32")
-    if values is None:
-        if data.get("int8") is not None:
-            raise ValidationException(
-                f"{field}.int8 is not supported: the only data type is float32")
-        raise ValidationException(f"{field}.float32 is required")
-    if not isinstance(values, list):
-        raise ValidationException(f"{field}.float32 must be an array, got {json_kind(values)}")
-    if not values:
-        raise ValidationException(f"{field}.float32 must not be empty")
+def _float32_array(values: list[Any], field: str) -> np.ndarray:
     # one pass of type() is far cheaper than per-element isinstance on 500 x 4096 floats
     if not all(type(v) is float or type(v) is int for v in values):
         bad = next(i for i, v in enumerate(values) if type(v) is not float and type(v) is not int)
-        raise ValidationException(
-            f"{field}.float32[{bad}] must be a number, got {json_kind(values[bad])}")
+        raise ValidationException(f"{field}[{bad}] must be a number, got {json_kind(values[bad])}")
     try:
         array = np.asarray(values, dtype=np.float64)
     except OverflowError:  # an integer beyond float64
@@ -293,6 +302,40 @@ def _float32_values(data: Any, field: str) -> np.ndarray:
     if not np.isfinite(as32).all():
         raise ValidationException(_not_finite(field, int(np.flatnonzero(~np.isfinite(as32))[0])))
     return as32
+
+
+def _int8_array(values: list[Any], field: str) -> np.ndarray:
+    low, high = INT8_RANGE
+    if all(type(v) is int and low <= v <= high for v in values):  # the usual case, in one pass
+        return np.asarray(values, dtype=np.int8).astype(np.float32)
+    for i, v in enumerate(values):  # JSON integers only: 1.0 and true are not int8 values
+        if type(v) is not int:
+            got = repr(v) if type(v) is float else json_kind(v)
+            raise ValidationException(f"{field}[{i}] must be an integer between {low} and {high}, got {got}")
+        if not low <= v <= high:
+            raise ValidationException(f"{field}[{i}] must be an integer between {low} and {high}, got {shown(v)}")
+    return np.asarray(values, dtype=np.int8).astype(np.float32)
+
+
+def vector_values(data: Any, field: str) -> VectorValues:
+    """`data` / `queryVector`: exactly one of `{"float32": [...]}` and `{"int8": [...]}`.
+    Which one must match the index's dataType; the handler checks that once it knows it."""
+    if not isinstance(data, dict):
+        raise ValidationException(f"{field} must be an object, got {json_kind(data)}")
+    given = [t for t in DATA_TYPES if data.get(t) is not None]
+    if not given:
+        raise ValidationException(f"{field}.float32 is required (or {field}.int8 for an int8 index)")
+    if len(given) > 1:
+        raise ValidationException(f"{field} must have one of float32 and int8, not both")
+    data_type = given[0]
+    where = f"{field}.{data_type}"
+    values = data[data_type]
+    if not isinstance(values, list):
+        raise ValidationException(f"{where} must be an array, got {json_kind(values)}")
+    if not values:
+        raise ValidationException(f"{where} must not be empty")
+    array = _float32_array(values, where) if data_type == "float32" else _int8_array(values, where)
+    return VectorValues(data_type, array, where)
 
 
 def _metadata_value_ok(value: Any) -> bool:
@@ -352,23 +395,42 @@ def parse_put_policy(body: Mapping[str, Any]) -> PutPolicyRequest:
     assert policy is not None
     try:
         document = json.loads(policy)
+    except RecursionError:
+        raise ValidationException(f"policy must not nest more than {MAX_POLICY_DEPTH} levels deep") from None
     except ValueError:
         raise ValidationException("policy must be a JSON document, and this is not valid JSON") from None
     if not isinstance(document, dict):
         raise ValidationException(f"policy must be a JSON object, got {json_kind(document)}")
+    depth = json_depth(document)
+    if depth > MAX_POLICY_DEPTH:
+        raise ValidationException(f"policy must not nest more than {MAX_POLICY_DEPTH} levels deep, got {depth}")
     return PutPolicyRequest(bucket, policy)
+
+
+def json_depth(document: Any) -> int:
+    """Nesting depth of a parsed JSON value: a scalar is 0, `{}` and `[]` are 1. Iterative,
+    so a document as deep as the parser allows costs no stack."""
+    deepest, stack = 0, [(document, 1)]
+    while stack:
+        node, depth = stack.pop()
+        children = node.values() if isinstance(node, dict) else node if isinstance(node, list) else None
+        if children is None:
+            continue
+        deepest = max(deepest, depth)
+        stack.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
+    return deepest
 
 
 def parse_create_index(body: Mapping[str, Any]) -> CreateIndexRequest:
     bucket, index = _bucket(body), _index(body)
     data_type = read_string(body, "dataType", required=True)
     if data_type not in DATA_TYPES:
-        raise ValidationException(f"dataType must be one of {', '.join(DATA_TYPES)}, got {data_type!r}")
+        raise ValidationException(f"dataType must be one of {', '.join(DATA_TYPES)}, got {shown(data_type)}")
     dimension = read_int(body, "dimension", 1, MAX_DIMENSION)
     metric = read_string(body, "distanceMetric", required=True)
     if metric not in DISTANCE_METRICS:
         raise ValidationException(
-            f"distanceMetric must be one of {', '.join(DISTANCE_METRICS)}, got {metric!r}")
+            f"distanceMetric must be one of {', '.join(DISTANCE_METRICS)}, got {shown(metric)}")
     config = _read_object(body, "metadataConfiguration") or {}
     keys = config.get("nonFilterableMetadataKeys")
     field = "metadataConfiguration.nonFilterableMetadataKeys"
@@ -388,7 +450,7 @@ def parse_create_index(body: Mapping[str, Any]) -> CreateIndexRequest:
                 f"{field}[{i}] length must be between 1 and {MAX_METADATA_KEY_LENGTH} characters, got {len(key)}")
     if len(set(keys)) != len(keys):
         dup = next(k for k in keys if keys.count(k) > 1)
-        raise ValidationException(f"{field} must be unique, {dup!r} appears more than once")
+        raise ValidationException(f"{field} must be unique, {shown(dup)} appears more than once")
     return CreateIndexRequest(bucket, index, data_type, dimension, metric, tuple(keys))
 
 
@@ -423,11 +485,11 @@ def parse_put_vectors(body: Mapping[str, Any]) -> PutVectorsRequest:
             raise ValidationException(f"{where}.key is required")
         key = _key(item["key"], f"{where}.key")
         if key in seen:
-            raise ValidationException(f"{where}.key {key!r} appears more than once in this request")
+            raise ValidationException(f"{where}.key {shown(key)} appears more than once in this request")
         seen.add(key)
         if item.get("data") is None:
             raise ValidationException(f"{where}.data is required")
-        values = _float32_values(item["data"], f"{where}.data")
+        values = vector_values(item["data"], f"{where}.data")
         parsed.append(VectorInput(key, values, _metadata(item.get("metadata"), f"{where}.metadata")))
     return PutVectorsRequest(bucket, index, tuple(parsed))
 
@@ -455,7 +517,10 @@ def parse_query(body: Mapping[str, Any]) -> QueryRequest:
     top_k = read_int(body, "topK", 1, MAX_TOP_K)  # required by the reference
     if body.get("queryVector") is None:
         raise ValidationException("queryVector is required")
-    vector = _float32_values(body["queryVector"], "queryVector")
+    # The SDK sends what the caller put in VectorData: {"int8": [...]} for an int8 query,
+    # {"float32": [...]} otherwise. Like PutVectors, the type must be the index's dataType
+    # (checked by the handler), so an int8 index is queried with int8 values.
+    vector = vector_values(body["queryVector"], "queryVector")
     raw_filter = body.get("filter")
     if raw_filter is not None and not isinstance(raw_filter, dict):
         raise ValidationException(f"filter must be an object, got {json_kind(raw_filter)}")

@@ -158,6 +158,105 @@ def test_vectors(sdk: EmulatorVectorClient) -> None:
     sdk.delete_vector_bucket("sdk-vec", ACCOUNT)
 
 
+class BodyRecorder:
+    """Keeps the raw JSON body of every response the SDK receives (a requests hook), to see
+    what the SDK's parsing hides: a missing `vectors` key and an empty list read the same."""
+
+    def __init__(self, client: EmulatorVectorClient) -> None:
+        self.bodies: list[Any] = []
+        client.session.hooks.setdefault("response", []).append(self._hook)
+
+    def _hook(self, response: Any, *args: Any, **kwargs: Any) -> None:
+        self.bodies.append(json.loads(response.content) if response.content else None)
+
+
+def test_query_shapes(server: Any) -> None:
+    """Hits carry `data` (the SDK parses data.float32); a query matching nothing answers
+    without a `vectors` key, which the SDK reads as no hits (WIRE.md §0)."""
+    sdk = sdk_client(server.url)
+    recorder = BodyRecorder(sdk)
+    try:
+        sdk.create_vector_bucket("sdk-shape")
+        sdk.create_index("sdk-shape", ACCOUNT, "idx", DataType.DataTypeFloat32, 3,
+                         DistanceMetricType.DistanceMetricEuclidean)
+        sdk.put_vectors("sdk-shape", ACCOUNT, "idx", [
+            Vector(key="a", data=VectorData(float32=[0.1, 0.2, 0.3]), metadata={"g": "x"}),
+            Vector(key="b", data=VectorData(float32=[1.0, 1.0, 1.0]), metadata={"g": "y"})])
+        hits = sdk.query_vectors("sdk-shape", ACCOUNT, "idx", VectorData(float32=[0.0, 0.0, 0.0]), top_k=2,
+                                 return_distance=True).vectors
+        assert [(h.key, h.data.float32) for h in hits] == [("a", [0.1, 0.2, 0.3]), ("b", [1.0, 1.0, 1.0])]
+        assert hits[0].distance == pytest.approx(0.14, rel=1e-6) and hits[0].metadata is None
+        none = sdk.query_vectors("sdk-shape", ACCOUNT, "idx", VectorData(float32=[0.0, 0.0, 0.0]), top_k=2,
+                                 filter={"g": "nothing"})
+        assert none.vectors == [] and recorder.bodies[-1] == {}
+        sdk.delete_index("sdk-shape", ACCOUNT, "idx")
+        sdk.delete_vector_bucket("sdk-shape", ACCOUNT)
+    finally:
+        sdk.close()
+
+
+def test_int8_indexes(server: Any) -> None:
+    """The SDK's own int8: DataType.DataTypeInt8 and VectorData(int8=...), end to end."""
+    sdk = sdk_client(server.url)
+    recorder = BodyRecorder(sdk)
+    try:
+        sdk.create_vector_bucket("sdk-int8")
+        sdk.create_index("sdk-int8", ACCOUNT, "ix-int8", DataType.DataTypeInt8, 4,
+                         DistanceMetricType.DistanceMetricEuclidean, {"nonFilterableMetadataKeys": ["body"]})
+        sdk.create_index("sdk-int8", ACCOUNT, "ix-f32", DataType.DataTypeFloat32, 4,
+                         DistanceMetricType.DistanceMetricEuclidean)
+        index = sdk.get_index("sdk-int8", ACCOUNT, "ix-int8").index
+        assert (index.data_type, index.dimension) == (DataType.DataTypeInt8, 4)
+        rows = {"lo": [-128, -128, 0, 1], "hi": [127, 127, 0, -1], "mid": [3, -4, 5, -6], "zero": [0, 0, 0, 0]}
+        assert sdk.put_vectors("sdk-int8", ACCOUNT, "ix-int8", [
+            Vector(key=k, data=VectorData(int8=v), metadata={"n": i}) for i, (k, v) in enumerate(rows.items())
+        ]).status_code == 200
+        sdk.put_vectors("sdk-int8", ACCOUNT, "ix-f32", [Vector(key=k, data=VectorData(float32=[float(x) for x in v]))
+                                                     for k, v in rows.items()])
+
+        got = sdk.get_vectors("sdk-int8", ACCOUNT, "ix-int8", ["mid", "lo"], return_metadata=True)
+        assert [(v.key, v.metadata) for v in got.vectors] == [("mid", {"n": 2}), ("lo", {"n": 0})]
+        listed = sdk.list_vectors("sdk-int8", "ix-int8", ACCOUNT)
+        assert sorted(v.key for v in listed.vectors) == sorted(rows)
+
+        query = [2, -3, 4, -5]
+        hits = sdk.query_vectors("sdk-int8", ACCOUNT, "ix-int8", VectorData(int8=query), top_k=4, return_distance=True)
+        same = sdk.query_vectors("sdk-int8", ACCOUNT, "ix-f32", VectorData(float32=[float(x) for x in query]), top_k=4,
+                                 return_distance=True)
+        assert [(h.key, h.distance) for h in hits.vectors] == [(h.key, h.distance) for h in same.vectors]
+        assert [h.key for h in hits.vectors] == ["mid", "zero", "hi", "lo"]  # 32557 < 32577
+        assert hits.vectors[0].distance == pytest.approx(4.0)  # (1 + 1 + 1 + 1): int8 distances as for float32
+        # the SDK parses only data.float32; the wire carries the int8 values themselves
+        assert recorder.bodies[-2]["vectors"][0]["data"] == {"int8": rows["mid"]}
+        filtered = sdk.query_vectors("sdk-int8", ACCOUNT, "ix-int8", VectorData(int8=query), top_k=4,
+                                     filter={"n": {"$in": [0, 1]}}).vectors
+        assert [h.key for h in filtered] == ["hi", "lo"]
+
+        for call, field in [
+            (lambda: sdk.put_vectors("sdk-int8", ACCOUNT, "ix-int8", [Vector(key="x", data=VectorData(float32=[1.0] * 4))]),
+             "vectors[0].data.float32 is float32 data but index 'ix-int8' has dataType int8"),
+            (lambda: sdk.put_vectors("sdk-int8", ACCOUNT, "ix-f32", [Vector(key="x", data=VectorData(int8=[1] * 4))]),
+             "vectors[0].data.int8 is int8 data but index 'ix-f32' has dataType float32"),
+            (lambda: sdk.put_vectors("sdk-int8", ACCOUNT, "ix-int8", [Vector(key="x", data=VectorData(int8=[1, 2, 128, 0]))]),
+             "vectors[0].data.int8[2] must be an integer between -128 and 127, got 128"),
+            (lambda: sdk.put_vectors("sdk-int8", ACCOUNT, "ix-int8", [Vector(key="x", data=VectorData(int8=[1, -129, 0, 0]))]),
+             "vectors[0].data.int8[1] must be an integer between -128 and 127, got -129"),
+            (lambda: sdk.query_vectors("sdk-int8", ACCOUNT, "ix-int8", VectorData(float32=[1.0] * 4)),
+             "queryVector.float32 is float32 data but index 'ix-int8' has dataType int8"),
+            (lambda: sdk.query_vectors("sdk-int8", ACCOUNT, "ix-int8", VectorData(int8=[1, 2, 3, 300])),
+             "queryVector.int8[3] must be an integer between -128 and 127, got 300"),
+            (lambda: sdk.query_vectors("sdk-int8", ACCOUNT, "ix-f32", VectorData(int8=[1, 2, 3, 4])),
+             "queryVector.int8 is int8 data but index 'ix-f32' has dataType float32"),
+        ]:
+            assert field in server_error(call, 400, "ValidationException").message
+        assert sorted(v.key for v in sdk.list_vectors("sdk-int8", "ix-int8", ACCOUNT).vectors) == sorted(rows)  # unchanged
+        for name in ("ix-int8", "ix-f32"):
+            sdk.delete_index("sdk-int8", ACCOUNT, name)
+        sdk.delete_vector_bucket("sdk-int8", ACCOUNT)
+    finally:
+        sdk.close()
+
+
 def test_sdk_signatures_are_verified(tmp_path: Path) -> None:
     with running_emulator(tmp_path, "--access-key", AK, "--secret-key", SK) as emu:
         good, sts = sdk_client(emu.url, AK, SK), sdk_client(emu.url, AK, SK, security_token="STS-TOKEN")

@@ -84,8 +84,8 @@ class Api:
         return name
 
     def index(self, bucket: str, name: str, dimension: int = 3, metric: str = "euclidean",
-              non_filterable: list[str] | None = None) -> str:
-        body: dict[str, Any] = {"vectorBucketName": bucket, "indexName": name, "dataType": "float32",
+              non_filterable: list[str] | None = None, data_type: str = "float32") -> str:
+        body: dict[str, Any] = {"vectorBucketName": bucket, "indexName": name, "dataType": data_type,
                                 "dimension": dimension, "distanceMetric": metric}
         if non_filterable is not None:
             body["metadataConfiguration"] = {"nonFilterableMetadataKeys": non_filterable}
@@ -97,11 +97,19 @@ class Api:
             self.ok("PutVectors", {"vectorBucketName": bucket, "indexName": index,
                                    "vectors": vectors[start:start + 500]})
 
-    def query(self, bucket: str, index: str, vector: list[float], top_k: int = 10, **extra: Any) -> list[dict[str, Any]]:
+    def query(self, bucket: str, index: str, vector: list[float] | list[int], top_k: int = 10, *, data_type: str = "float32",
+              with_data: bool = False, **extra: Any) -> list[dict[str, Any]]:
+        """The hits of a QueryVectors. Checked here for every query: each hit carries its
+        data, of the query's type and length, and no match means no `vectors` key at all
+        (WIRE.md §0), never an empty list. The data is dropped unless `with_data`."""
         body = {"vectorBucketName": bucket, "indexName": index, "topK": top_k,
-                "queryVector": {"float32": vector}, **extra}
-        result: list[dict[str, Any]] = self.ok("QueryVectors", body)["vectors"]
-        return result
+                "queryVector": {data_type: vector}, **extra}
+        reply = self.ok("QueryVectors", body)
+        assert reply.get("vectors", None) != [], reply
+        result: list[dict[str, Any]] = reply.get("vectors", [])
+        for hit in result:
+            assert set(hit["data"]) == {data_type} and len(hit["data"][data_type]) == len(vector), hit
+        return result if with_data else [{k: v for k, v in hit.items() if k != "data"} for hit in result]
 
 
 def asgi_api(config: EmulatorConfig | None = None) -> tuple[Api, AsgiPost]:

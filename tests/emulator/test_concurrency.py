@@ -79,3 +79,88 @@ def test_fifty_concurrent_asgi_clients(tmp_path: Any) -> None:
         asyncio.run(main())
     finally:
         app.close()
+
+
+def test_a_slow_request_does_not_hold_up_the_others(monkeypatch: Any) -> None:
+    """Handlers run off the event loop: while one QueryVectors is stuck inside its handler,
+    a GetIndex is answered. (Were handlers on the loop, GetIndex would wait for the query.)"""
+    import threading
+
+    from reconciler.emulator import app as app_module
+
+    inside, release = threading.Event(), threading.Event()
+    real = app_module.HANDLERS["QueryVectors"]
+
+    def stuck(ctx: Any, request: Any) -> Any:
+        inside.set()
+        release.wait(30)  # bounded: a broken app fails the assertions below, it never hangs
+        return real(ctx, request)
+
+    monkeypatch.setitem(app_module.HANDLERS, "QueryVectors", stuck)
+    app = create_app(EmulatorConfig(data_dir=":memory:"))
+    host = bucket_host("slow")
+    ref = {"vectorBucketName": "slow", "indexName": "idx"}
+
+    async def scenario() -> None:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://127.0.0.1") as c:
+            async def post(action: str, body: dict[str, Any], at: str = host) -> httpx.Response:
+                return await c.post(f"/{action}", content=json.dumps(body), headers={"host": at})
+
+            assert (await post("CreateVectorBucket", {"vectorBucketName": "slow"}, "127.0.0.1")).status_code == 200
+            assert (await post("CreateIndex", {**ref, "dataType": "float32", "dimension": 2,
+                                               "distanceMetric": "euclidean"})).status_code == 200
+            query = asyncio.create_task(post("QueryVectors", {**ref, "topK": 1, "queryVector": {"float32": [1, 2]}}))
+            assert await asyncio.to_thread(inside.wait, 30)
+            got = await post("GetIndex", ref)
+            assert got.status_code == 200 and not query.done()
+            release.set()
+            assert (await query).status_code == 200
+
+    try:
+        asyncio.run(scenario())
+    finally:
+        release.set()
+        app.close()
+
+
+def test_reads_in_worker_threads_never_see_half_a_write() -> None:
+    """PutVectors of 200 vectors is one transaction: queries and lists running meanwhile in
+    other worker threads see all of a batch or none of it."""
+    app = create_app(EmulatorConfig(data_dir=":memory:"))
+    host = bucket_host("atomic")
+    ref = {"vectorBucketName": "atomic", "indexName": "idx"}
+    batch, batches = 200, 5  # 1,000 vectors: one query (topK 1000) or list page sees them all
+
+    async def scenario() -> None:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://127.0.0.1") as c:
+            async def ok(action: str, body: dict[str, Any], at: str = host) -> Any:
+                r = await c.post(f"/{action}", content=json.dumps(body), headers={"host": at})
+                assert r.status_code == 200, r.text
+                return r.json()
+
+            await ok("CreateVectorBucket", {"vectorBucketName": "atomic"}, "127.0.0.1")
+            await ok("CreateIndex", {**ref, "dataType": "int8", "dimension": 2, "distanceMetric": "euclidean"})
+
+            async def write(b: int) -> None:
+                await ok("PutVectors", {**ref, "vectors": [{"key": f"b{b}-{i:03d}", "data": {"int8": [b, i % 100]},
+                                                            "metadata": {"batch": b}} for i in range(batch)]})
+
+            seen: list[list[int]] = []
+
+            async def read() -> None:
+                hits = (await ok("QueryVectors", {**ref, "topK": 1000, "queryVector": {"int8": [0, 0]},
+                                                  "returnMetadata": True})).get("vectors", [])
+                listed = (await ok("ListVectors", {**ref, "maxResults": 1000}))["vectors"]
+                for keys in ([h["key"] for h in hits], [v["key"] for v in listed]):
+                    counts = [sum(1 for k in keys if k.startswith(f"b{b}-")) for b in range(batches)]
+                    seen.append(counts)
+
+            await asyncio.gather(*(write(b) for b in range(batches)), *(read() for _ in range(3 * batches)))
+            await read()
+            assert seen[-1] == [batch] * batches
+            assert all(count in (0, batch) for counts in seen for count in counts), seen
+
+    try:
+        asyncio.run(scenario())
+    finally:
+        app.close()

@@ -44,12 +44,25 @@ def test_full_fault_rate_fails_everything_with_a_mix_and_changes_nothing() -> No
         post.close()
 
 
-def _statuses(seed: int, rate: float, n: int) -> list[int]:
+def _answers(seed: int | None, rate: float, n: int) -> list[tuple[int, str]]:
     api, post = asgi_api(EmulatorConfig(data_dir=":memory:", fault_rate=rate, seed=seed))
     try:
-        return [api.call("ListVectorBuckets", {}).status_code for _ in range(n)]
+        return [(r.status_code, r.headers["x-tos-request-id"])
+                for r in (api.call("ListVectorBuckets", {}) for _ in range(n))]
     finally:
         post.close()
+
+
+def _statuses(seed: int, rate: float, n: int) -> list[int]:
+    return [status for status, _ in _answers(seed, rate, n)]
+
+
+def test_a_seed_also_fixes_the_request_ids() -> None:
+    first = _answers(7, 0.5, 40)
+    assert first == _answers(7, 0.5, 40)
+    assert len({rid for _, rid in first}) == 40 and all(len(rid) == 32 for _, rid in first)
+    assert [rid for _, rid in _answers(8, 0.5, 40)] != [rid for _, rid in first]
+    assert [rid for _, rid in _answers(None, 0.5, 40)] != [rid for _, rid in _answers(None, 0.5, 40)]
 
 
 def test_fault_rate_is_a_share_and_seedable() -> None:

@@ -14,6 +14,18 @@ V3 = {"float32": [1.0, 2.0, 3.0]}
 CREATE = {"vectorBucketName": B, "indexName": "new-index", "dataType": "float32", "dimension": 3,
           "distanceMetric": "euclidean"}
 QUERY = {**INDEX, "topK": 5, "queryVector": V3}
+IX8 = "idx8"  # dimension 3, euclidean, dataType int8
+INDEX8 = {"vectorBucketName": B, "indexName": IX8}
+QUERY8 = {**INDEX8, "topK": 5, "queryVector": {"int8": [1, 2, 3]}}
+
+
+def int8_put(values: Any) -> dict[str, Any]:
+    return {**INDEX8, "vectors": [{"key": "a", "data": {"int8": values}}]}
+
+
+def nested_policy(depth: int) -> str:
+    """A policy document whose JSON nests `depth` levels (the object itself is level 1)."""
+    return '{"Version": "2025-12-01", "Statement": ' + "[" * (depth - 1) + "]" * (depth - 1) + "}"
 
 
 def vectors(n: int, **item: Any) -> list[dict[str, Any]]:
@@ -46,7 +58,7 @@ CASES: list[tuple[str, str, dict[str, Any], str]] = [
     ("dimension-bool", "CreateIndex", {**CREATE, "dimension": True}, "dimension must be an integer, got boolean"),
     ("dimension-float", "CreateIndex", {**CREATE, "dimension": 3.5}, "dimension must be an integer"),
     ("dimension-missing", "CreateIndex", {k: v for k, v in CREATE.items() if k != "dimension"}, "dimension is required"),
-    ("datatype-int8", "CreateIndex", {**CREATE, "dataType": "int8"}, "dataType must be one of float32, got 'int8'"),
+    ("datatype-bad", "CreateIndex", {**CREATE, "dataType": "int16"}, "dataType must be one of float32, int8, got 'int16'"),
     ("datatype-missing", "CreateIndex", {k: v for k, v in CREATE.items() if k != "dataType"}, "dataType is required"),
     ("metric-bad", "CreateIndex", {**CREATE, "distanceMetric": "dot"}, "distanceMetric must be one of euclidean, cosine"),
     ("metric-missing", "CreateIndex", {k: v for k, v in CREATE.items() if k != "distanceMetric"}, "distanceMetric is required"),
@@ -95,7 +107,41 @@ CASES: list[tuple[str, str, dict[str, Any], str]] = [
     ("put-data-missing", "PutVectors", {**INDEX, "vectors": [{"key": "a"}]}, "vectors[0].data is required"),
     ("put-data-list", "PutVectors", {**INDEX, "vectors": [{"key": "a", "data": [1, 2, 3]}]}, "vectors[0].data must be an object"),
     ("put-float32-missing", "PutVectors", {**INDEX, "vectors": [{"key": "a", "data": {}}]}, "vectors[0].data.float32 is required"),
-    ("put-int8", "PutVectors", {**INDEX, "vectors": [{"key": "a", "data": {"int8": [1, 2, 3]}}]}, "int8 is not supported"),
+    ("put-int8-into-float32", "PutVectors", {**INDEX, "vectors": [{"key": "a", "data": {"int8": [1, 2, 3]}}]},
+     "vectors[0].data.int8 is int8 data but index 'idx' has dataType float32: send vectors[0].data.float32"),
+    ("put-float32-into-int8", "PutVectors", {**INDEX8, "vectors": [{"key": "a", "data": V3}]},
+     "vectors[0].data.float32 is float32 data but index 'idx8' has dataType int8: send vectors[0].data.int8"),
+    ("put-int8-above", "PutVectors", int8_put([1, 128, 3]),
+     "vectors[0].data.int8[1] must be an integer between -128 and 127, got 128"),
+    ("put-int8-below", "PutVectors", int8_put([-129, 0, 3]), "vectors[0].data.int8[0] must be an integer between -128 and 127, got -129"),
+    ("put-int8-huge", "PutVectors", int8_put([1, 2, 10 ** 100]), "int8[2] must be an integer between -128 and 127, got an integer of"),
+    ("put-int8-fraction", "PutVectors", int8_put([1, 2.5, 3]), "int8[1] must be an integer between -128 and 127, got 2.5"),
+    ("put-int8-float", "PutVectors", int8_put([1.0, 2, 3]), "int8[0] must be an integer between -128 and 127, got 1.0"),
+    ("put-int8-bool", "PutVectors", int8_put([1, True, 3]), "int8[1] must be an integer between -128 and 127, got boolean"),
+    ("put-int8-string", "PutVectors", int8_put(["1", 2, 3]), "int8[0] must be an integer between -128 and 127, got string"),
+    ("put-int8-dimension", "PutVectors", int8_put([1, 2]), "vectors[0].data.int8 has 2 dimensions but index 'idx8' has dimension 3"),
+    ("put-int8-type", "PutVectors", int8_put("123"), "vectors[0].data.int8 must be an array, got string"),
+    ("put-both-types", "PutVectors", {**INDEX8, "vectors": [{"key": "a", "data": {"int8": [1, 2, 3], "float32": [1, 2, 3]}}]},
+     "vectors[0].data must have one of float32 and int8, not both"),
+    ("query-float32-on-int8", "QueryVectors", {**QUERY8, "queryVector": V3},
+     "queryVector.float32 is float32 data but index 'idx8' has dataType int8: send queryVector.int8"),
+    ("query-int8-on-float32", "QueryVectors", {**QUERY, "queryVector": {"int8": [1, 2, 3]}},
+     "queryVector.int8 is int8 data but index 'idx' has dataType float32: send queryVector.float32"),
+    ("query-int8-range", "QueryVectors", {**QUERY8, "queryVector": {"int8": [1, 2, 300]}},
+     "queryVector.int8[2] must be an integer between -128 and 127, got 300"),
+    ("query-vector-empty", "QueryVectors", {**QUERY, "queryVector": {}}, "queryVector.float32 is required"),
+    ("filter-too-big", "QueryVectors", {**QUERY, "filter": {"a": {"$in": list(range(10_001))}}},
+     "filter must have at most 10000 conditions"),
+    ("filter-too-many-parts", "QueryVectors", {**QUERY, "filter": {"$or": [{}] * 10_001}},
+     "filter must have at most 10000 conditions"),
+    ("policy-deep", "PutVectorBucketPolicy", {"vectorBucketName": B, "policy": nested_policy(700)},
+     "policy must not nest more than 10 levels deep, got 700"),
+    ("policy-deeper-than-the-parser", "PutVectorBucketPolicy", {"vectorBucketName": B, "policy": nested_policy(5000)},
+     "policy must not nest more than 10 levels deep"),
+    ("policy-11", "PutVectorBucketPolicy", {"vectorBucketName": B, "policy": nested_policy(11)},
+     "policy must not nest more than 10 levels deep, got 11"),
+    ("policy-big", "PutVectorBucketPolicy", {"vectorBucketName": B, "policy": '{"Sid": "' + "x" * 20480 + '"}'},
+     "policy length must be between 1 and 20480 characters"),
     ("put-string-value", "PutVectors", {**INDEX, "vectors": [{"key": "a", "data": {"float32": [1, "2", 3]}}]},
      "vectors[0].data.float32[1] must be a number, got string"),
     ("put-bool-value", "PutVectors", {**INDEX, "vectors": [{"key": "a", "data": {"float32": [True, 2, 3]}}]},
@@ -161,6 +207,7 @@ def limits_api() -> Any:
     api, post = asgi_api()
     api.bucket(B)
     api.index(B, IX, dimension=3, metric="cosine", non_filterable=["body"])
+    api.index(B, IX8, dimension=3, data_type="int8")
     yield api
     post.close()
 
@@ -189,6 +236,11 @@ def test_limit(limits_api: Api, case: tuple[str, str, dict[str, Any], str]) -> N
     ("delete-keys-100", "DeleteVectors", {**INDEX, "keys": [f"x{i}" for i in range(100)]}),
     ("topk-1000", "QueryVectors", {**QUERY, "topK": 1000}),
     ("topk-1", "QueryVectors", {**QUERY, "topK": 1}),
+    ("put-int8-range", "PutVectors", int8_put([-128, 0, 127])),
+    ("query-int8", "QueryVectors", {**QUERY8, "queryVector": {"int8": [-128, 0, 127]}}),
+    ("filter-10000", "QueryVectors", {**QUERY, "filter": {"a": {"$in": list(range(10_000))}}}),
+    ("policy-10", "PutVectorBucketPolicy", {"vectorBucketName": B, "policy": nested_policy(10)}),
+    ("policy-20480", "PutVectorBucketPolicy", {"vectorBucketName": B, "policy": '{"Sid": "' + "x" * 20469 + '"}'}),
     ("lv-max-1000", "ListVectors", {**INDEX, "maxResults": 1000}),
     ("lb-max-500", "ListVectorBuckets", {"maxResults": 500, "prefix": "a" * 63, "nextToken": "YQ=="}),
 ], ids=lambda c: c[0])

@@ -160,3 +160,55 @@ def test_an_emulator_bug_is_a_500_and_one_log_line_with_the_traceback_only_at_de
     with caplog.at_level(logging.DEBUG, logger="reconciler.emulator"):
         asgi.err("ListVectorBuckets", {}, 500, "InternalServerException", "internal error in the emulator")
     assert [r.exc_info[0] for r in caplog.records if r.exc_info] == [RuntimeError]
+
+
+def _raw_http(port: int, head: str, body: bytes = b"{}") -> tuple[int, dict[str, Any]]:
+    """One request written byte for byte (httpx would merge or refuse odd headers)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as s:
+        s.sendall(f"{head}Content-Length: {len(body)}\r\nConnection: close\r\n\r\n".encode() + body)
+        data = b""
+        while chunk := s.recv(65536):
+            data += chunk
+    status_line, _, rest = data.partition(b"\r\n")
+    return int(status_line.split()[1]), json.loads(rest.partition(b"\r\n\r\n")[2])
+
+
+@pytest.mark.parametrize("hosts,fragment", [
+    (["127.0.0.1", "127.0.0.1"], "more than one Host header"),
+    (["rt-2100000000.localhost", "other-2100000000.localhost"], "more than one Host header"),
+    (["a, b"], "is not a host[:port]"),
+    (["a,b"], "is not a host[:port]"),
+    (["127.0.0.1:99999"], "has a bad port"),
+    (["127.0.0.1:0"], "has a bad port"),
+    (["127.0.0.1:80x"], "is not a host[:port]"),
+    (["127.0.0.1:"], "has a bad port"),
+])
+def test_bad_host_headers_are_400(http_server: Any, hosts: list[str], fragment: str) -> None:
+    head = "POST /ListVectorBuckets HTTP/1.1\r\n" + "".join(f"Host: {h}\r\n" for h in hosts)
+    status, doc = _raw_http(http_server.port, head)
+    assert (status, doc["Code"]) == (400, "ValidationException") and fragment in doc["Message"], doc
+
+
+def test_good_host_headers_are_served(http_server: Any) -> None:
+    for host in ("127.0.0.1", "127.0.0.1:8765", "[::1]:8765", "localhost", "TOSVECTORS-cn-beijing.volces.com:65535"):
+        status, doc = _raw_http(http_server.port, f"POST /ListVectorBuckets HTTP/1.1\r\nHost: {host}\r\n")
+        assert status == 200 and "vectorBuckets" in doc, (host, doc)
+
+
+def test_huge_values_are_echoed_cut_short(asgi: Api) -> None:
+    """A 10 MB name comes back as its first 64 characters and its size, not whole."""
+    name = "B" * (10 << 20)
+    for action, body, host in (
+            ("CreateIndex", {"vectorBucketName": "abc", "indexName": "idx", "dataType": name, "dimension": 1,
+                             "distanceMetric": "cosine"}, None),
+            ("GetVectorBucket", {"vectorBucketName": "abc"}, f"{name}-2100000000.localhost"),
+            ("ListVectorBuckets", {}, name + " x"),
+            ("GetVectorBucket", {"vectorBucketName": "abc"}, name),  # a region endpoint host, 10 MB long
+            ("QueryVectors", {"vectorBucketName": "abc", "indexName": "idx", "topK": 1,
+                              "queryVector": {"float32": [1]}, "filter": {name: {"$near": 1}}}, None),
+            ("CreateVectorBucket", {"vectorBucketName": "ab" + name.lower()}, None)):
+        r = asgi.call(action, body, host=host)
+        assert r.status_code == 400 and len(r.content) < 2000, (action, r.content[:300])
+    doc = asgi.err("CreateIndex", {"vectorBucketName": "abc", "indexName": "idx", "dataType": name, "dimension": 1,
+                                   "distanceMetric": "cosine"}, 400, "ValidationException")
+    assert doc["Message"].endswith(f"got {'B' * 64!r}…({10 << 20} bytes)"), doc["Message"]
