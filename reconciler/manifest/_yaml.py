@@ -26,7 +26,10 @@ from reconciler.text import lone_surrogate
 Path = tuple[Any, ...]
 
 _STD = "tag:yaml.org,2002:"
-_MAX_NODES = 200_000  # alias expansion beyond this is an attack or a mistake
+# Values built again through an alias beyond this are an attack ("billion laughs") or a
+# mistake. Only alias expansions count: a large estate written out in full is bounded by
+# the file size limit, not by this.
+_MAX_ALIAS_VALUES = 200_000
 
 
 class _CachedResolver:
@@ -98,7 +101,9 @@ class Doc:
 
 
 class _TooBig(Exception):
-    pass
+    def __init__(self, mark: Any) -> None:
+        super().__init__()
+        self.mark = mark  # where the alias whose expansion went over the limit is used
 
 
 def _source(file: str, mark: Any) -> Source:
@@ -115,7 +120,10 @@ class _Builder:
         self.text = text  # marks index into it (libyaml's marks carry no buffer of their own)
         self.interp = interp
         self.diags = diags
-        self.count = 0
+        self.count = 0  # values built through an alias (a collection node met again)
+        self.expanding = 0  # > 0 while building inside such a node
+        self.built: set[int] = set()  # ids of the collection nodes built so far
+        self.expansion_mark: Any = None
         self.active: set[int] = set()
         self._constructor = _Loader("")
 
@@ -129,13 +137,24 @@ class _Builder:
         self.error(self.doc.source(node.start_mark), message, path)
 
     def build(self, node: Node, path: Path) -> Any:
-        self.count += 1
-        if self.count > _MAX_NODES:
-            raise _TooBig
+        if self.expanding:
+            self.count += 1
+            if self.count > _MAX_ALIAS_VALUES:
+                raise _TooBig(self.expansion_mark)
         self.doc.positions[path] = node.start_mark
         if id(node) in self.active:
             self.fail(node, "recursive YAML alias: a node cannot contain itself", path)
             return None
+        # The composer gives every use of an anchor the same node object, so a collection
+        # met again is an alias being expanded; scalars are not tracked (an alias of one
+        # costs one value, and there are no more aliases than bytes).
+        again = False
+        if not isinstance(node, ScalarNode):
+            again = id(node) in self.built
+            self.built.add(id(node))
+            if again and not self.expanding:
+                self.expansion_mark = node.start_mark
+            self.expanding += again
         self.active.add(id(node))
         try:
             if isinstance(node, ScalarNode):
@@ -153,6 +172,7 @@ class _Builder:
             return None  # pragma: no cover - PyYAML has no other node kinds
         finally:
             self.active.discard(id(node))
+            self.expanding -= again
 
     def scalar(self, node: ScalarNode, path: Path) -> Any:
         tag = node.tag
@@ -316,9 +336,10 @@ def _load_documents(
             builder = _Builder(doc, interp, diags, text)
             try:
                 doc.value = builder.build(node, ())
-            except _TooBig:
-                diags.append(Diagnostic(file, start.line, start.col,
-                                        f"document expands to more than {_MAX_NODES} values (YAML aliases?)"))
+            except _TooBig as e:
+                at = _source(file, e.mark) if e.mark is not None else start
+                diags.append(Diagnostic(file, at.line, at.col,
+                                        f"aliases of the YAML anchor here expand to more than {_MAX_ALIAS_VALUES} values (an alias bomb?)"))
                 continue
             docs.append(doc)
     except (yaml.YAMLError, ValueError) as e:
