@@ -16,7 +16,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any, AsyncIterator, Awaitable, TextIO, TypeVar
 
 from reconciler.errors import ConfigError, RefusedError
-from reconciler.manifest import Manifest, load_manifests, parse_var_assignments
+from reconciler.manifest import Manifest, load_manifests, parse_var_assignments, read_var_files
 from reconciler.plan import Plan, parse_address
 from reconciler.progress import Progress
 from reconciler.target import Resolved, Settings, open_client, resolve
@@ -25,6 +25,7 @@ from reconciler.target import Resolved, Settings, open_client, resolve
 # first use, so `validate` in a pre-commit hook stays quick.
 if TYPE_CHECKING:
     from reconciler.client import VectorsClient
+    from reconciler.client.retry import RetryStats
     from reconciler.planner import PlanOptions
 
 T = TypeVar("T")
@@ -62,7 +63,9 @@ def _color() -> bool:
 def _load(args: argparse.Namespace) -> Manifest:
     if not args.files:
         raise ConfigError("no manifest given: pass -f PATH (a file or a directory)")
-    manifest = load_manifests(args.files, parse_var_assignments(args.vars))
+    # --var wins over every --var-file, a later file over an earlier one, all over the environment
+    variables = {**read_var_files(getattr(args, "var_files", [])), **parse_var_assignments(args.vars)}
+    manifest = load_manifests(args.files, variables)
     for warning in manifest.warnings:
         _say(str(warning))
     return manifest
@@ -98,7 +101,21 @@ def _options(args: argparse.Namespace, manifest: Manifest, *, destroy: bool = Fa
 @asynccontextmanager
 async def _client(resolved: Resolved, args: argparse.Namespace) -> AsyncIterator[VectorsClient]:
     async with open_client(resolved, _settings(args)) as client:
-        yield client
+        try:
+            yield client
+        finally:
+            summary = retry_summary(client.retry_stats)
+            if summary:  # so that a slow CI run explains itself without --debug
+                _say(summary)
+
+
+def retry_summary(stats: RetryStats) -> str | None:
+    """`37 requests retried: 429 x 30, 503 x 7; 4.2 s spent waiting`, or None."""
+    if not stats.retries:
+        return None
+    causes = ", ".join(f"{cause} x {n}" for cause, n in stats.causes.most_common())
+    n = stats.retries
+    return f"{n} request{'s' if n != 1 else ''} retried: {causes}; {stats.waited:.1f} s spent waiting"
 
 
 def _run(coro: Awaitable[T]) -> T:
@@ -130,7 +147,7 @@ async def _plan(args: argparse.Namespace, manifest: Manifest, resolved: Resolved
 
 
 def validate(args: argparse.Namespace) -> int:
-    manifest = _load(args)
+    manifest = _load(args)  # problems: cli.main says "N errors in the manifest" (nothing to change here)
     indexes = sum(len(b.indexes) for b in manifest.buckets)
     files = len(manifest.files)
     _out(f"Valid: {files} file{'s' if files != 1 else ''}, {len(manifest.buckets)} bucket"
@@ -143,21 +160,37 @@ def plan(args: argparse.Namespace) -> int:
 
     manifest = _load(args)
     resolved = _resolve(args, manifest.account, manifest.region)
-    options = _options(args, manifest)
+    options = _options(args, manifest, destroy=args.destroy)
 
     async def go() -> Plan:
         async with _client(resolved, args) as client:
             return await _plan(args, manifest, resolved, client, options)
 
     result = _run(go())
-    renderer = {"text": lambda p: render.plan_text(p, color=_color()), "json": render.plan_json,
-                "markdown": render.plan_markdown}[args.format]
-    _out(renderer(result))
+    _out(_rendered(result, args.format, destroy=args.destroy))
     if args.out:
         engine.save_plan(result, args.out)
         _say(f"Saved the plan to {args.out}; apply it with: reconciler apply {args.out}")
     if args.detailed_exitcode and not result.is_empty:
         return EXIT_CHANGES
+    return EXIT_OK
+
+
+def _rendered(the_plan: Plan, fmt: str, *, destroy: bool = False) -> str:
+    from reconciler import render
+
+    if fmt == "json":
+        return render.plan_json(the_plan)
+    if fmt == "markdown":
+        return render.plan_markdown(the_plan)
+    return render.plan_text(the_plan, color=_color(), destroy=destroy)
+
+
+def show(args: argparse.Namespace) -> int:
+    """A saved plan as `plan` printed it: read from the file only, no target, no call."""
+    from reconciler import engine
+
+    _out(_rendered(engine.load_plan(args.plan_file), args.format))
     return EXIT_OK
 
 
@@ -230,12 +263,14 @@ def destroy(args: argparse.Namespace) -> int:
     async def go() -> int:
         async with _client(resolved, args) as client:
             the_plan = await _plan(args, manifest, resolved, client, options)
-            _out(render.plan_text(the_plan, color=_color()))
+            _out(render.plan_text(the_plan, color=_color(), destroy=True))
             if the_plan.is_empty:
                 return EXIT_OK
             _guard(the_plan, allow_destroy=True)  # destroy exists to delete; preventDestroy still wins
-            _confirm(args, "destroy")
-            return await _execute(args, client, the_plan)
+            n = len(the_plan.changes)
+            _confirm(args, "destroy", f"Do you really want to destroy {'this' if n == 1 else f'these {n}'} "
+                                      f"resource{'s' if n != 1 else ''}? There is no undo.")
+            return await _execute(args, client, the_plan, destroy=True)
 
     return _run(go())
 
@@ -309,16 +344,45 @@ def _guard(the_plan: Plan, *, allow_destroy: bool) -> None:
                            "nothing was changed")
 
 
-def _confirm(args: argparse.Namespace, verb: str) -> None:
+class Cancelled(RefusedError):
+    """The user said no at the prompt; Ctrl-C there exits 130, as an interrupt does."""
+
+    def __init__(self, verb: str, exit_code: int = EXIT_ERROR) -> None:
+        super().__init__(f"{verb} cancelled; nothing was changed")
+        self.exit_code = exit_code
+
+
+def _confirm(args: argparse.Namespace, verb: str, question: str | None = None) -> None:
+    """Ask on the terminal (stderr, so that `apply > log` still shows the question); only
+    `yes` goes on. Ctrl-D cancels (exit 1), Ctrl-C cancels (exit 130)."""
     if args.auto_approve:
         return
     if not sys.stdin.isatty():
         raise RefusedError(f"{verb} needs confirmation but stdin is not a terminal; pass --auto-approve. "
                            "Nothing was changed")
-    print(f"\nDo you want to {verb} these changes? Only 'yes' will be accepted.", file=sys.stderr)
-    answer = input("Enter a value: ").strip()
-    if answer != "yes":
-        raise RefusedError(f"{verb} cancelled; nothing was changed")
+    _say("", question or f"Do you want to {verb} these changes?", "  Only 'yes' will be accepted.", "")
+    _emit(sys.stderr, "Enter a value: ")
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    # The event loop's own SIGINT handler only cancels its task, which a blocking read
+    # does not notice: the next line typed would be taken as the answer. Own it meanwhile.
+    trapped = _can_trap_signals()
+    previous = signal.signal(signal.SIGINT, interrupt) if trapped else None
+    try:
+        line = sys.stdin.readline()
+    except KeyboardInterrupt:
+        _emit(sys.stderr, "\n")
+        raise Cancelled(verb, EXIT_INTERRUPTED) from None
+    finally:
+        if trapped:
+            signal.signal(signal.SIGINT, previous)
+    if not line:  # end of input (Ctrl-D)
+        _emit(sys.stderr, "\n")
+        raise Cancelled(verb)
+    if line.strip() != "yes":
+        raise Cancelled(verb)
 
 
 def _can_trap_signals() -> bool:
@@ -326,7 +390,7 @@ def _can_trap_signals() -> bool:
     return sys.platform != "win32" and threading.current_thread() is threading.main_thread()
 
 
-async def _execute(args: argparse.Namespace, client: VectorsClient, the_plan: Plan) -> int:
+async def _execute(args: argparse.Namespace, client: VectorsClient, the_plan: Plan, *, destroy: bool = False) -> int:
     """Run the plan; the first SIGINT stops new steps and lets running ones finish, a
     second abandons the running ones."""
     from reconciler import engine, render
@@ -380,7 +444,15 @@ async def _execute(args: argparse.Namespace, client: VectorsClient, the_plan: Pl
         bar.close()
         if trapped:
             loop.remove_signal_handler(signal.SIGINT)  # a no-op when on_second_sigint already did
-    _out("\n" + render.apply_verdict(result, color=color))
+    _out("\n" + render.apply_verdict(result, color=color, destroy=destroy))
     if result.interrupted:
         return EXIT_INTERRUPTED
     return EXIT_OK if result.ok else EXIT_ERROR
+
+
+def completion(args: argparse.Namespace) -> int:
+    from reconciler.cli import build_parser
+    from reconciler.completion import script
+
+    _out(script(args.shell, build_parser()))
+    return EXIT_OK

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import stat
+import sys
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Sequence
 
@@ -20,6 +21,8 @@ from reconciler.manifest.model import BucketSpec, IndexSpec, Manifest, Source
 from reconciler.policy import PolicyParseError, parse_policy_text, policy_findings
 
 YAML_SUFFIXES = (".yaml", ".yml")
+STDIN = "-"  # `-f -`: one manifest from standard input
+STDIN_NAME = "<stdin>"  # its name in positions: <stdin>:line:col
 
 
 @dataclass
@@ -59,7 +62,7 @@ def load_manifests(
 ) -> Manifest:
     """Load, validate and merge manifests.
 
-    `paths` are files and directories; a directory contributes every `*.yaml` / `*.yml`
+    `paths` are files and directories (`-` is standard input); a directory contributes every `*.yaml` / `*.yml`
     file directly inside it (not recursively, hidden files skipped), in sorted order, so
     per-environment subdirectories are never merged by accident. A file reached twice is
     read once. `variables` (the --var flags) win over `environ` (default: os.environ).
@@ -87,8 +90,8 @@ def load_manifests(
     _lint_policies(state, account, region)
 
     errors = sorted((d for d in state.diags if d.severity == "error"), key=_order)
-    if errors:
-        raise ManifestError(list(dict.fromkeys(errors)))
+    if errors:  # with the warnings: every problem at once, a lint of one file beside errors of another
+        raise ManifestError(list(dict.fromkeys(sorted(state.diags, key=_order))))
     warnings = tuple(dict.fromkeys(sorted((d for d in state.diags if d.severity != "error"), key=_order)))
     return _build(docs, state, files, account, region, warnings)
 
@@ -111,7 +114,11 @@ def _expand_paths(paths: Sequence[str], state: _State) -> list[str]:
             files.append(path)
 
     for p in paths:
-        if os.path.isdir(p):
+        if p == STDIN:
+            if STDIN_NAME not in seen:
+                seen.add(STDIN_NAME)
+                files.append(STDIN_NAME)
+        elif os.path.isdir(p):
             names = sorted(
                 n for n in os.listdir(p)
                 if n.endswith(YAML_SUFFIXES) and not n.startswith(".") and os.path.isfile(os.path.join(p, n))
@@ -139,9 +146,16 @@ def _read_bounded(file: str) -> bytes:
     return data
 
 
+def _read_stdin() -> bytes:
+    data = sys.stdin.buffer.read(MAX_FILE_BYTES + 1)
+    if len(data) > MAX_FILE_BYTES:
+        raise OSError(0, f"larger than {MAX_FILE_BYTES >> 20} MiB")
+    return data
+
+
 def _read_text(file: str, state: _State) -> str | None:
     try:
-        data = _read_bounded(file)
+        data = _read_stdin() if file == STDIN_NAME else _read_bounded(file)
     except OSError as e:
         state.error(Source(file, 1, 1), f"cannot read file: {e.strerror or e}")
         return None
