@@ -194,6 +194,9 @@ def _check_document(doc: Doc, state: _State) -> None:
         state.error(doc.start, f"a manifest document must be a mapping (version, buckets, ...), got "
                                f"{_schema.describe(doc.value)}")
         return
+    if "version" not in doc.value and "buckets" not in doc.value:  # a workflow, a compose file, ...
+        state.error(doc.start, "not a reconciler manifest (it has neither `version: 1` nor `buckets`)")
+        return
     _convert(doc)
     problems = [
         p for p in _schema.validate(_schema.manifest_validator(), doc.value)

@@ -286,11 +286,42 @@ def _token_source(file: str, node: ScalarNode, token: str, buf: str) -> Source:
     return _source(file, start)
 
 
+# PyYAML's parser vocabulary ("expected <block end>") in the words of someone editing a file:
+# (a fragment of its problem text, the plain sentence, whether to point where it started).
+_PLAIN: tuple[tuple[str, str, bool], ...] = (
+    ("that cannot start any token", "a tab character: YAML indents with spaces only", False),
+    ("expected <block end>", "inconsistent indentation: this line is indented differently "
+                             "from the lines around it", False),
+    ("did not find expected key", "inconsistent indentation (or a '-' or ':' missing)", False),
+    ("could not find expected ':'", "a key without ':' (or a line that should be indented "
+                                    "under the one above)", False),
+    ("mapping values are not allowed here", "unexpected ':': quote a value that contains ': ', "
+                                            "or fix the indentation", False),
+    ("expected ',' or ']'", "a '[' list that is not closed with ']'", True),
+    ("expected ',' or '}'", "a '{' mapping that is not closed with '}'", True),
+    ("found duplicate anchor", "an anchor (&name) defined twice", False),
+)
+
+
+def _plain_words(e: yaml.MarkedYAMLError) -> tuple[str, bool] | None:
+    problem, context = e.problem or "", e.context or ""
+    if problem.startswith("found undefined alias "):
+        name = problem.removeprefix("found undefined alias ").strip("'")
+        return f"alias *{name} has no anchor &{name} before it", False
+    if "quoted scalar" in context and "end of stream" in problem:
+        return "a quoted string that is never closed", True
+    for fragment, words, at_start in _PLAIN:
+        if fragment in problem:
+            return words, at_start
+    return None
+
+
 def _yaml_error(file: str, text: str, e: Exception) -> Diagnostic:
     if isinstance(e, yaml.MarkedYAMLError):
-        mark = e.problem_mark or e.context_mark
+        plain = _plain_words(e)
+        mark = (e.context_mark if plain and plain[1] else None) or e.problem_mark or e.context_mark
         parts = [p for p in (e.context, e.problem) if p]
-        msg = "invalid YAML: " + ("; ".join(parts) if parts else str(e))
+        msg = "invalid YAML: " + (plain[0] if plain else "; ".join(parts) if parts else str(e))
         if mark is not None:
             return Diagnostic(file, mark.line + 1, mark.column + 1, msg)
         return Diagnostic(file, 1, 1, msg)
