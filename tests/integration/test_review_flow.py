@@ -11,10 +11,12 @@ import json
 import os
 import re
 import shlex
+import select
 import shutil
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -265,3 +267,237 @@ def test_bash_completion_completes_commands_flags_and_choices(tmp_path: Path) ->
     assert _bash_complete(script, "reconciler graph --format ") == ["dot", "mermaid"]
     assert _bash_complete(script, "reconciler completion ") == ["bash", "fish", "zsh"]
     assert "--allow-destroy" in _bash_complete(script, "reconciler apply --")
+
+
+# --- the prompt, on a terminal ------------------------------------------------------------------------
+
+
+class Terminal:
+    """The CLI with a pseudo-terminal as its controlling terminal, stdin and stderr, and
+    its stdout redirected to a file (`reconciler apply > log`)."""
+
+    def __init__(self, cli: Cli, *args: str) -> None:
+        import pty
+
+        self.master, slave = pty.openpty()
+        self.log = cli.cwd / "stdout.log"
+        self.seen = b""
+        with open(self.log, "wb") as out:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "reconciler", *args], cwd=cli.cwd, env={**cli.env(), "TERM": "dumb"},
+                stdin=slave, stdout=out, stderr=slave, start_new_session=True, preexec_fn=_take_terminal)
+        os.close(slave)
+
+    def read_until(self, text: str, timeout: float = 120) -> str:
+        """What the terminal showed up to `text`; the generous timeout only stops a hang."""
+        deadline = time.monotonic() + timeout
+        while text.encode() not in self.seen:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{text!r} never appeared; the terminal showed:\n{self.seen.decode()}")
+            ready, _, _ = select.select([self.master], [], [], 0.5)
+            if ready:
+                try:
+                    chunk = os.read(self.master, 4096)
+                except OSError:  # EIO: the child closed the terminal
+                    chunk = b""
+                if not chunk and self.proc.poll() is not None:
+                    raise AssertionError(f"exited before {text!r}; the terminal showed:\n{self.seen.decode()}")
+                self.seen += chunk
+        return self.seen.decode()
+
+    def type(self, keys: str) -> None:
+        os.write(self.master, keys.encode())
+
+    def finish(self, timeout: float = 120) -> tuple[int, str, str]:
+        """(exit code, everything the terminal showed, what went to stdout)."""
+        code = self.proc.wait(timeout=timeout)
+        while True:
+            try:
+                ready, _, _ = select.select([self.master], [], [], 0.2)
+                chunk = os.read(self.master, 4096) if ready else b""
+            except OSError:
+                chunk = b""
+            if not chunk:
+                break
+            self.seen += chunk
+        os.close(self.master)
+        return code, self.seen.decode().replace("\r\n", "\n"), self.log.read_text()
+
+
+def _take_terminal() -> None:
+    import fcntl
+    import termios
+
+    fcntl.ioctl(0, termios.TIOCSCTTY, 0)  # Ctrl-C typed on the pty now signals this process
+
+
+@pytest.mark.parametrize(("keys", "code"), [("\x03", 130), ("\x04", 1), ("no\n", 1)], ids=["ctrl-c", "ctrl-d", "no"])
+def test_the_prompt_is_on_the_terminal_and_cancelling_changes_nothing(cli: Cli, sdk, keys: str, code: int) -> None:  # type: ignore[no-untyped-def]
+    cli.write("m.yaml", APP)
+    term = Terminal(cli, "apply", "-f", "m.yaml")
+    term.read_until("Enter a value: ")
+    term.type(keys)
+    exit_code, shown, stdout = term.finish()
+    assert exit_code == code, shown
+    assert "Do you want to apply these changes?" in shown
+    assert "error: apply cancelled; nothing was changed" in shown
+    assert "Traceback" not in shown and "internal error" not in shown
+    assert "Plan: 2 to create" in stdout and "Enter a value" not in stdout and "Do you want" not in stdout
+    assert sdk.list_vector_buckets().vector_buckets == []
+
+
+def test_yes_at_the_prompt_applies(cli: Cli, sdk) -> None:  # type: ignore[no-untyped-def]
+    cli.write("m.yaml", APP)
+    term = Terminal(cli, "apply", "-f", "m.yaml")
+    term.read_until("Enter a value: ")
+    term.type("yes\n")
+    exit_code, shown, stdout = term.finish()
+    assert exit_code == 0, shown
+    assert "Apply complete: 2 done, 0 failed, 0 skipped, 0 not started." in stdout
+    assert [b.vector_bucket_name for b in sdk.list_vector_buckets().vector_buckets] == ["review"]
+
+
+def test_destroy_speaks_of_destroying(cli: Cli, sdk) -> None:  # type: ignore[no-untyped-def]
+    cli.write("m.yaml", APP)
+    assert cli("apply", "-f", "m.yaml", "--auto-approve").returncode == 0
+    term = Terminal(cli, "destroy", "-f", "m.yaml")
+    before = term.read_until("Enter a value: ")
+    assert "Do you really want to destroy these 2 resources? There is no undo." in before
+    term.type("yes\n")
+    exit_code, shown, stdout = term.finish()
+    assert exit_code == 0, shown
+    assert stdout.startswith("reconciler destroy plan for account 2100000000")
+    assert "Warning: 2 changes destroy data. They are listed first." in stdout
+    assert stdout.rstrip().endswith("Destroy complete: 2 destroyed, 0 failed, 0 skipped, 0 not started.")
+    assert "Apply" not in stdout
+    assert sdk.list_vector_buckets().vector_buckets == []
+
+
+def test_one_destroying_change_is_spoken_of_in_the_singular(cli: Cli, sdk) -> None:  # type: ignore[no-untyped-def]
+    cli.write("m.yaml", APP)
+    assert cli("apply", "-f", "m.yaml", "--auto-approve").returncode == 0
+    cli.write("m.yaml", APP.replace("dimension: 4", "dimension: 8"))
+    r = cli("plan", "-f", "m.yaml")
+    assert "Warning: 1 change destroys data. It is listed first." in r.stdout, r.stdout
+
+
+# --- words and rough edges ------------------------------------------------------------------------------
+
+
+POLICY_LINT = """\
+version: 1
+buckets:
+  - name: open
+    policy:
+      Version: "2025-12-01"
+      Statement:
+        - Effect: Allow
+          Principal: ["*"]
+          Action: ["tosvectors:GetIndex"]
+          Resource: ["trn:tosvectors:cn-beijing:2100000000:bucket/open"]
+"""
+
+
+def test_validate_reports_every_problem_and_never_says_nothing_was_changed(tmp_path: Path) -> None:
+    (tmp_path / "a.yaml").write_text(POLICY_LINT)
+    (tmp_path / "b.yaml").write_text("version: 1\nbuckets:\n  - name: Bad_Name\n")
+    r = offline(tmp_path, "validate", "-f", "a.yaml", "-f", "b.yaml")
+    assert r.returncode == 1
+    lines = r.stderr.splitlines()
+    assert any(line.startswith("a.yaml:8:") and "warning: Principal '*'" in line for line in lines), r.stderr
+    assert any(line.startswith("b.yaml:3:") and "Bad_Name" in line for line in lines), r.stderr
+    assert lines[-1] == "1 error in the manifest"
+    assert "nothing was changed" not in r.stderr
+
+
+@pytest.mark.parametrize(("text", "where", "words"), [
+    ("version: 1\nbuckets:\n\t- name: app\n", "m.yaml:3:1", "a tab character: YAML indents with spaces only"),
+    ("version: 1\nbuckets:\n  - name: app\n   indexes: []\n", "m.yaml:4:4", "inconsistent indentation"),
+    ('version: 1\nbuckets:\n  - name: "app\n', "m.yaml:3:11", "a quoted string that is never closed"),
+    ("version: 1\nbuckets: [a, b\n", "m.yaml:2:10", "a '[' list that is not closed with ']'"),
+    ("version: 1\nbuckets:\n  - name: app\n    indexes: x: y\n", "m.yaml:4:15", "unexpected ':'"),
+    ("version: 1\nbuckets:\n  - name: *nope\n", "m.yaml:3:11", "alias *nope has no anchor &nope before it"),
+])
+def test_yaml_syntax_errors_are_in_plain_words(tmp_path: Path, text: str, where: str, words: str) -> None:
+    (tmp_path / "m.yaml").write_text(text)
+    r = offline(tmp_path, "validate", "-f", "m.yaml")
+    assert r.returncode == 1
+    first = r.stderr.splitlines()[0]
+    assert first.startswith(f"{where}: invalid YAML: {words}"), r.stderr
+    assert "<block" not in r.stderr and "scanning" not in r.stderr and "token" not in r.stderr
+
+
+def test_a_yaml_file_that_is_not_a_manifest_is_one_line(tmp_path: Path) -> None:
+    (tmp_path / "ci.yml").write_text("name: CI\non: [push]\njobs:\n  test:\n    runs-on: ubuntu-latest\n")
+    r = offline(tmp_path, "validate", "-f", "ci.yml")
+    assert r.returncode == 1
+    assert r.stderr.splitlines() == [
+        "ci.yml:1:1: not a reconciler manifest (it has neither `version: 1` nor `buckets`)", "1 error in the manifest"]
+
+
+@pytest.mark.parametrize("verb", ["plan", "destroy", "drift", "graph", "validate"])
+def test_a_manifest_given_without_f_says_to_pass_it_with_f(tmp_path: Path, verb: str) -> None:
+    (tmp_path / "m.yaml").write_text(APP)
+    r = offline(tmp_path, verb, "m.yaml")
+    assert r.returncode == 1
+    assert r.stderr == f"error: {verb} reads manifests given with -f: reconciler {verb} -f m.yaml\n"
+
+
+def test_an_endpoint_without_a_scheme_is_refused_before_any_call(tmp_path: Path) -> None:
+    (tmp_path / "m.yaml").write_text(APP)
+    r = offline(tmp_path, "plan", "-f", "m.yaml", "--endpoint", "127.0.0.1:8765")
+    assert r.returncode == 1
+    assert r.stderr == ("error: endpoint '127.0.0.1:8765' has no scheme: write http://127.0.0.1:8765 "
+                        "or https://127.0.0.1:8765\n")
+
+
+def test_a_connection_error_names_the_endpoint_the_user_gave(tmp_path: Path) -> None:
+    (tmp_path / "m.yaml").write_text(APP)
+    url = closed_port_url()
+    r = offline(tmp_path, "plan", "-f", "m.yaml", "--endpoint", url)
+    assert r.returncode == 1
+    assert f"cannot connect to {url} (Host review-2100000000.127.0.0.1:" in r.stderr, r.stderr
+
+
+def _help(tmp_path: Path, *command: str) -> str:
+    r = offline(tmp_path, *command, "--help")
+    assert r.returncode == 0, r.stderr
+    return r.stdout
+
+
+def test_every_option_in_every_help_has_a_help_line_and_every_help_ends_with_an_example(tmp_path: Path) -> None:
+    from reconciler.cli import build_parser, subcommands
+
+    parser = build_parser()
+    for name, sub in {"": parser, **subcommands(parser)}.items():
+        for action in sub._actions:
+            if action.option_strings or name:  # every option; positionals of commands too
+                if action.dest != "command":
+                    assert action.help, (name, action.option_strings or action.dest)
+        text = _help(tmp_path, *([name] if name else []))
+        tail = text.rstrip().splitlines()
+        assert tail[-1].startswith("exit codes: "), (name, tail[-3:])
+        assert tail[-4] == "example:" and tail[-3].startswith("  reconciler "), (name, tail[-4:])
+
+
+# --- retries explain themselves -----------------------------------------------------------------------
+
+
+def test_throttled_calls_are_summed_up_in_one_line_after_the_run(cli: Cli, emulator) -> None:  # type: ignore[no-untyped-def]
+    buckets = "".join(f"  - name: quota-{i}\n" for i in range(6))
+    cli.write("m.yaml", f"version: 1\nbuckets:\n{buckets}")
+    with throttling_proxy(emulator.url, max_inflight=1, retry_after="0") as proxy:
+        r = Cli(proxy.url, cli.cwd, {})("plan", "-f", "m.yaml", "--parallelism", "8")
+        throttled = len(proxy.throttled())
+    assert r.returncode == 0, r.stderr
+    assert throttled > 0  # eight reads at once against a quota of one in flight
+    summary = [line for line in r.stderr.splitlines() if "retried" in line]
+    assert len(summary) == 1, r.stderr
+    n = "request" if throttled == 1 else "requests"
+    assert re.fullmatch(rf"{throttled} {n} retried: 429 x {throttled}; \d+\.\d s spent waiting", summary[0]), summary
+
+
+def test_a_run_without_retries_prints_no_summary(cli: Cli) -> None:
+    cli.write("m.yaml", APP)
+    r = cli("plan", "-f", "m.yaml")
+    assert r.returncode == 0 and "retried" not in r.stderr, r.stderr
