@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 import gc
 import sys
-from typing import Sequence
+from typing import Any, Sequence
 
 from reconciler import __version__
 from reconciler.argtypes import positive_float, positive_int
@@ -86,7 +86,7 @@ _EPILOG = {
 }
 
 
-def _command(sub: argparse._SubParsersAction[argparse.ArgumentParser], name: str, help: str,
+def _command(sub: Any, name: str, help: str,
              *parents: argparse.ArgumentParser) -> argparse.ArgumentParser:
     example, codes = _EPILOG[name]
     return sub.add_parser(name, parents=list(parents), help=help, description=help[0].upper() + help[1:] + ".",

@@ -156,7 +156,7 @@ def validate(args: argparse.Namespace) -> int:
 
 
 def plan(args: argparse.Namespace) -> int:
-    from reconciler import engine, render
+    from reconciler import engine
 
     manifest = _load(args)
     resolved = _resolve(args, manifest.account, manifest.region)
@@ -190,6 +190,9 @@ def show(args: argparse.Namespace) -> int:
     """A saved plan as `plan` printed it: read from the file only, no target, no call."""
     from reconciler import engine
 
+    if args.plan_file.endswith((".yaml", ".yml")):  # `show m.yaml`: load_plan's hint is about apply
+        raise ConfigError(f"{args.plan_file}: not a reconciler plan file; to see the plan of a manifest: "
+                          f"reconciler plan -f {args.plan_file}")
     _out(_rendered(engine.load_plan(args.plan_file), args.format))
     return EXIT_OK
 

@@ -71,7 +71,7 @@ def parse_var_file(text: str, path: str) -> dict[str, str]:
 def _value(rest: str) -> str:
     if not rest or rest[0] not in "\"'":
         return re.split(r"\s+#", rest, maxsplit=1)[0].rstrip()
-    quote, out, i = rest[0], [], 1
+    quote, out, i = rest[0], list[str](), 1
     while i < len(rest):
         ch = rest[i]
         if ch == quote:

@@ -290,13 +290,13 @@ def _token_source(file: str, node: ScalarNode, token: str, buf: str) -> Source:
 # (a fragment of its problem text, the plain sentence, whether to point where it started).
 _PLAIN: tuple[tuple[str, str, bool], ...] = (
     ("that cannot start any token", "a tab character: YAML indents with spaces only", False),
-    ("expected <block end>", "inconsistent indentation: this line is indented differently "
-                             "from the lines around it", False),
+    ("expected <block end>",
+     "inconsistent indentation: this line is indented differently from the lines around it", False),
     ("did not find expected key", "inconsistent indentation (or a '-' or ':' missing)", False),
-    ("could not find expected ':'", "a key without ':' (or a line that should be indented "
-                                    "under the one above)", False),
-    ("mapping values are not allowed here", "unexpected ':': quote a value that contains ': ', "
-                                            "or fix the indentation", False),
+    ("could not find expected ':'",
+     "a key without ':' (or a line that should be indented under the one above)", False),
+    ("mapping values are not allowed here",
+     "unexpected ':': quote a value that contains ': ', or fix the indentation", False),
     ("expected ',' or ']'", "a '[' list that is not closed with ']'", True),
     ("expected ',' or '}'", "a '{' mapping that is not closed with '}'", True),
     ("found duplicate anchor", "an anchor (&name) defined twice", False),

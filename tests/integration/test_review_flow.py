@@ -10,8 +10,8 @@ from __future__ import annotations
 import json
 import os
 import re
-import shlex
 import select
+import shlex
 import shutil
 import socket
 import subprocess
@@ -144,6 +144,14 @@ def test_show_prints_what_plan_printed_without_a_service_or_credentials(cli: Cli
     ('{"hello": 1}', "broken.json: not a reconciler plan file (no format_version)"),
     ('{"format_version": 1, "target": {}}', "broken.json: corrupt plan file at "),
 ])
+def test_show_of_a_manifest_says_how_to_plan_it(tmp_path: Path) -> None:
+    (tmp_path / "m.yaml").write_text(APP)
+    r = offline(tmp_path, "show", "m.yaml")
+    assert r.returncode == 1
+    assert r.stderr == ("error: m.yaml: not a reconciler plan file; to see the plan of a manifest: "
+                        "reconciler plan -f m.yaml\n")
+
+
 def test_show_of_a_file_that_is_not_a_plan_is_one_line(tmp_path: Path, content: str, message: str) -> None:
     (tmp_path / "broken.json").write_text(content)
     r = offline(tmp_path, "show", "broken.json")
@@ -379,6 +387,8 @@ def test_one_destroying_change_is_spoken_of_in_the_singular(cli: Cli, sdk) -> No
     cli.write("m.yaml", APP.replace("dimension: 4", "dimension: 8"))
     r = cli("plan", "-f", "m.yaml")
     assert "Warning: 1 change destroys data. It is listed first." in r.stdout, r.stdout
+    md = cli("plan", "-f", "m.yaml", "--format", "markdown")
+    assert "> **1 change destroys data.** It is listed first." in md.stdout, md.stdout
 
 
 # --- words and rough edges ------------------------------------------------------------------------------
@@ -471,9 +481,8 @@ def test_every_option_in_every_help_has_a_help_line_and_every_help_ends_with_an_
     parser = build_parser()
     for name, sub in {"": parser, **subcommands(parser)}.items():
         for action in sub._actions:
-            if action.option_strings or name:  # every option; positionals of commands too
-                if action.dest != "command":
-                    assert action.help, (name, action.option_strings or action.dest)
+            if (action.option_strings or name) and action.dest != "command":  # options; commands' positionals
+                assert action.help, (name, action.option_strings or action.dest)
         text = _help(tmp_path, *([name] if name else []))
         tail = text.rstrip().splitlines()
         assert tail[-1].startswith("exit codes: "), (name, tail[-3:])
