@@ -363,17 +363,18 @@ def _confirm(args: argparse.Namespace, verb: str, question: str | None = None) -
     if not sys.stdin.isatty():
         raise RefusedError(f"{verb} needs confirmation but stdin is not a terminal; pass --auto-approve. "
                            "Nothing was changed")
-    _say("", question or f"Do you want to {verb} these changes?", "  Only 'yes' will be accepted.", "")
-    _emit(sys.stderr, "Enter a value: ")
 
     def interrupt(signum: int, frame: object) -> None:
         raise KeyboardInterrupt
 
     # The event loop's own SIGINT handler only cancels its task, which a blocking read
-    # does not notice: the next line typed would be taken as the answer. Own it meanwhile.
+    # does not notice: the next line typed would be taken as the answer. Own SIGINT from
+    # before the question is shown until the answer is read.
     trapped = _can_trap_signals()
     previous = signal.signal(signal.SIGINT, interrupt) if trapped else None
     try:
+        _say("", question or f"Do you want to {verb} these changes?", "  Only 'yes' will be accepted.", "")
+        _emit(sys.stderr, "Enter a value: ")
         line = sys.stdin.readline()
     except KeyboardInterrupt:
         _emit(sys.stderr, "\n")

@@ -139,11 +139,6 @@ def test_show_prints_what_plan_printed_without_a_service_or_credentials(cli: Cli
     assert not (cli.cwd / ".reconciler").exists()
 
 
-@pytest.mark.parametrize(("content", "message"), [
-    ("not json at all", "broken.json: not a reconciler plan file (invalid JSON: "),
-    ('{"hello": 1}', "broken.json: not a reconciler plan file (no format_version)"),
-    ('{"format_version": 1, "target": {}}', "broken.json: corrupt plan file at "),
-])
 def test_show_of_a_manifest_says_how_to_plan_it(tmp_path: Path) -> None:
     (tmp_path / "m.yaml").write_text(APP)
     r = offline(tmp_path, "show", "m.yaml")
@@ -152,6 +147,11 @@ def test_show_of_a_manifest_says_how_to_plan_it(tmp_path: Path) -> None:
                         "reconciler plan -f m.yaml\n")
 
 
+@pytest.mark.parametrize(("content", "message"), [
+    ("not json at all", "broken.json: not a reconciler plan file (invalid JSON: "),
+    ('{"hello": 1}', "broken.json: not a reconciler plan file (no format_version)"),
+    ('{"format_version": 1, "target": {}}', "broken.json: corrupt plan file at "),
+])
 def test_show_of_a_file_that_is_not_a_plan_is_one_line(tmp_path: Path, content: str, message: str) -> None:
     (tmp_path / "broken.json").write_text(content)
     r = offline(tmp_path, "show", "broken.json")
