@@ -101,12 +101,12 @@ def _options(args: argparse.Namespace, manifest: Manifest, *, destroy: bool = Fa
 @asynccontextmanager
 async def _client(resolved: Resolved, args: argparse.Namespace) -> AsyncIterator[VectorsClient]:
     async with open_client(resolved, _settings(args)) as client:
-        try:
-            yield client
-        finally:
-            summary = retry_summary(client.retry_stats)
-            if summary:  # so that a slow CI run explains itself without --debug
-                _say(summary)
+        yield client
+        # so that a slow CI run explains itself without --debug; not after an error, whose
+        # one line already says how often the call was tried
+        summary = retry_summary(client.retry_stats)
+        if summary:
+            _say(summary)
 
 
 def retry_summary(stats: RetryStats) -> str | None:
