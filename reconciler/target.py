@@ -66,7 +66,8 @@ def resolve(settings: Settings, *, manifest_account: str | None = None, manifest
     endpoint = (settings.endpoint or "").strip() or env.get("TOS_ENDPOINT", "").strip() or None
     # 127.0.0.1:8765 would otherwise mean https, which an emulator is not ("embedded" is a name, not a URL)
     if endpoint is not None and "://" not in endpoint and endpoint != "embedded":
-        raise ConfigError(f"endpoint {endpoint!r} has no scheme: write http://{endpoint} or https://{endpoint}")
+        raise ConfigError(f"invalid endpoint {endpoint!r}: no scheme; write {'http://' + endpoint!r} "
+                          f"(an emulator) or {'https://' + endpoint!r}")
     credentials = Credentials.from_env(env)
     if account is not None and not account.isdigit():
         raise ConfigError(f"account id must be digits, got {account!r}")

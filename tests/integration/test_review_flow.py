@@ -457,8 +457,8 @@ def test_an_endpoint_without_a_scheme_is_refused_before_any_call(tmp_path: Path)
     (tmp_path / "m.yaml").write_text(APP)
     r = offline(tmp_path, "plan", "-f", "m.yaml", "--endpoint", "127.0.0.1:8765")
     assert r.returncode == 1
-    assert r.stderr == ("error: endpoint '127.0.0.1:8765' has no scheme: write http://127.0.0.1:8765 "
-                        "or https://127.0.0.1:8765\n")
+    assert r.stderr == ("error: invalid endpoint '127.0.0.1:8765': no scheme; write 'http://127.0.0.1:8765' "
+                        "(an emulator) or 'https://127.0.0.1:8765'\n")
 
 
 def test_a_connection_error_names_the_endpoint_the_user_gave(tmp_path: Path) -> None:
