@@ -193,8 +193,17 @@ def show(args: argparse.Namespace) -> int:
     if args.plan_file.endswith((".yaml", ".yml")):  # `show m.yaml`: load_plan's hint is about apply
         raise ConfigError(f"{args.plan_file}: not a reconciler plan file; to see the plan of a manifest: "
                           f"reconciler plan -f {args.plan_file}")
-    _out(_rendered(engine.load_plan(args.plan_file), args.format))
+    saved = engine.load_plan(args.plan_file)
+    _out(_rendered(saved, args.format, destroy=_made_by_destroy(saved)))
     return EXIT_OK
+
+
+def _made_by_destroy(the_plan: Plan) -> bool:
+    """Whether a saved plan came from `plan --destroy` (every step a delete the planner
+    gave a "destroy:" reason). Only its title and summary words follow from this; consent
+    never does: _guard judges each step by its action."""
+    return bool(the_plan.changes) and all(
+        c.action.value == "delete" and c.reason.startswith("destroy:") for c in the_plan.changes)
 
 
 def apply(args: argparse.Namespace) -> int:
@@ -247,11 +256,12 @@ def _apply_saved(args: argparse.Namespace) -> int:
                 raise RefusedError(
                     f"{args.plan_file} is stale: {', '.join(stale)} changed since the plan was made; "
                     "nothing was changed. Run `reconciler plan --out` again.")
-            _out(render.plan_text(saved, color=_color()))
+            destroying = _made_by_destroy(saved)
+            _out(render.plan_text(saved, color=_color(), destroy=destroying))
             if saved.is_empty:
                 return EXIT_OK
             _guard(saved, allow_destroy=args.allow_destroy)
-            return await _execute(args, client, saved)
+            return await _execute(args, client, saved, destroy=destroying)
 
     return _run(go())
 

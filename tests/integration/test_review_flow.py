@@ -101,7 +101,7 @@ def test_a_saved_destroy_plan_is_shown_then_applied_only_with_allow_destroy(cli:
 
     shown = cli("show", "destroy.json")
     assert shown.returncode == 0, shown.stderr
-    assert shown.stdout.split("\n", 1)[1] == r.stdout.split("\n", 1)[1]  # the same plan, word for word
+    assert shown.stdout == r.stdout  # the same plan, word for word, title included
 
     refused = cli("apply", "destroy.json")
     assert refused.returncode == 1
@@ -110,6 +110,8 @@ def test_a_saved_destroy_plan_is_shown_then_applied_only_with_allow_destroy(cli:
 
     done = cli("apply", "destroy.json", "--allow-destroy")
     assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("reconciler destroy plan for ")
+    assert done.stdout.rstrip().endswith("Destroy complete: 2 destroyed, 0 failed, 0 skipped, 0 not started.")
     assert sdk.list_vector_buckets().vector_buckets == []
 
 
