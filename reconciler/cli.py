@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 import gc
 import sys
-from typing import Sequence
+from typing import Any, Sequence
 
 from reconciler import __version__
 from reconciler.argtypes import positive_float, positive_int
@@ -38,17 +38,20 @@ def _common(dest: str = "debug") -> argparse.ArgumentParser:
 def _manifest_opts() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(add_help=False)
     p.add_argument("-f", "--file", dest="files", action="extend", nargs="+", metavar="PATH", default=[],
-                   help="manifest files or directories (every *.yaml/*.yml inside)")
+                   help="manifest files or directories (every *.yaml/*.yml inside); - reads standard input")
     p.add_argument("--var", dest="vars", action="append", default=[], metavar="KEY=VALUE",
-                   help="set a ${VAR} for interpolation (wins over the environment)")
+                   help="set a ${VAR} for interpolation (wins over --var-file and the environment)")
+    p.add_argument("--var-file", dest="var_files", action="append", default=[], metavar="FILE",
+                   help="KEY=VALUE lines (# comments, optional quotes); a later file wins over an earlier one")
     return p
 
 
 def _api_opts() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(add_help=False)
-    p.add_argument("--endpoint", help="service endpoint URL (default: TOS_ENDPOINT, else https://tosvectors-REGION.volces.com)")
+    p.add_argument("--endpoint", metavar="URL",
+                   help="service endpoint URL with its scheme (default: TOS_ENDPOINT, else https://tosvectors-REGION.volces.com)")
     p.add_argument("--region", help="region (default: TOS_REGION, else cn-beijing)")
-    p.add_argument("--account-id", help="account id (default: TOS_ACCOUNT_ID)")
+    p.add_argument("--account-id", metavar="ID", help="account id (default: TOS_ACCOUNT_ID)")
     p.add_argument("--parallelism", type=positive_int, default=10, metavar="N", help="concurrent API calls (default 10)")
     p.add_argument("--max-rps", type=positive_float, metavar="R", help="cap on requests per second")
     return p
@@ -61,45 +64,128 @@ def _targets() -> argparse.ArgumentParser:
     return p
 
 
+_FORMAT_HELP = "output format (default text)"
+_AUTO_APPROVE = "do not ask for confirmation"
+
+# Each command's help ends with one example and its exit codes (DESIGN.md §4).
+_EPILOG = {
+    "validate": ("reconciler validate -f examples/quickstart.yaml", "0 valid, 1 invalid"),
+    "plan": ("reconciler plan -f examples/quickstart.yaml --out plan.json",
+             "0 (with --detailed-exitcode: 0 no changes, 2 changes), 1 error"),
+    "apply": ("reconciler apply -f examples/quickstart.yaml   (or: reconciler apply plan.json)",
+              "0 applied, 1 error, refused or cancelled, 130 interrupted"),
+    "show": ("reconciler show plan.json --format markdown", "0 shown, 1 not a readable plan file"),
+    "destroy": ("reconciler destroy -f examples/quickstart.yaml",
+                "0 destroyed, 1 error, refused or cancelled, 130 interrupted"),
+    "drift": ("reconciler drift -f examples/quickstart.yaml --format markdown", "0 in sync, 2 drift, 1 error"),
+    "export": ("reconciler export --prefix rag- > estate.yaml", "0, 1 error"),
+    "graph": ("reconciler graph -f examples/quickstart.yaml --format dot", "0, 1 error"),
+    "completion": ("reconciler completion bash > ~/.local/share/bash-completion/completions/reconciler",
+                   "0, 1 unknown shell"),
+    "serve": ("reconciler serve --port 8765 --data-dir /tmp/emulator", "runs until stopped (Ctrl-C)"),
+}
+
+
+def _command(sub: Any, name: str, help: str,
+             *parents: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    example, codes = _EPILOG[name]
+    return sub.add_parser(name, parents=list(parents), help=help, description=help[0].upper() + help[1:] + ".",
+                          epilog=f"example:\n  {example}\n\nexit codes: {codes}",
+                          formatter_class=argparse.RawDescriptionHelpFormatter)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="reconciler", parents=[_common("debug_top")],
-        description="Declarative reconciler for TOS Vectors: validate, plan and apply YAML manifests.")
-    parser.add_argument("--version", action="version", version=f"reconciler {__version__}")
+        description="Declarative reconciler for TOS Vectors: validate, plan and apply YAML manifests.",
+        epilog="example:\n  reconciler plan -f examples/quickstart.yaml\n\n"
+               "exit codes: 0 success, 1 error, 2 changes or drift (plan --detailed-exitcode, drift), 130 interrupted",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"reconciler {__version__}",
+                        help="print the version and exit")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     common, manifest, api, targets = _common(), _manifest_opts(), _api_opts(), _targets()
 
-    sub.add_parser("validate", parents=[common, manifest], help="check manifests (no API calls)")
+    _command(sub, "validate", "check manifests (no API calls)", common, manifest)
 
-    p = sub.add_parser("plan", parents=[common, manifest, api, targets], help="show what apply would change")
-    p.add_argument("--out", metavar="FILE", help="save the plan for `reconciler apply FILE`")
-    p.add_argument("--format", choices=["text", "json", "markdown"], default="text")
+    p = _command(sub, "plan", "show what apply would change", common, manifest, api, targets)
+    p.add_argument("--destroy", action="store_true", help="plan what `destroy` would delete (apply it with --allow-destroy)")
+    p.add_argument("--out", metavar="FILE", help="save the plan for `reconciler apply FILE` and `reconciler show FILE`")
+    p.add_argument("--format", choices=["text", "json", "markdown"], default="text", help=_FORMAT_HELP)
     p.add_argument("--detailed-exitcode", action="store_true", help="exit 0 no changes, 2 changes, 1 error")
 
-    p = sub.add_parser("apply", parents=[common, manifest, api, targets], help="plan and apply, or apply a saved plan")
-    p.add_argument("plan_file", nargs="?", metavar="FILE", help="a plan saved with `plan --out`")
-    p.add_argument("--auto-approve", action="store_true", help="do not ask for confirmation")
-    p.add_argument("--allow-destroy", action="store_true", help="allow changes that delete or replace data")
-    p.add_argument("--allow-public-access", action="store_true", help="allow changes that grant access to anyone (*)")
+    p = _command(sub, "apply", "plan and apply, or apply a saved plan", common, manifest, api, targets)
+    p.add_argument("plan_file", nargs="?", metavar="FILE", help="a plan saved with `plan --out` (also `plan --destroy --out`)")
+    p.add_argument("--auto-approve", action="store_true", help=_AUTO_APPROVE)
+    p.add_argument("--allow-destroy", action="store_true",
+                   help="allow changes that delete or replace data; a saved `plan --destroy` needs it too")
+    p.add_argument("--allow-public-access", action="store_true",
+                   help="allow changes that grant access to anyone (*); a saved plan needs it too")
 
-    p = sub.add_parser("destroy", parents=[common, manifest, api, targets], help="delete everything the manifest declares")
-    p.add_argument("--auto-approve", action="store_true", help="do not ask for confirmation")
+    p = _command(sub, "show", "print a saved plan as `plan` would (no API call, no credentials)", common)
+    p.add_argument("plan_file", metavar="FILE", help="a plan saved with `plan --out`")
+    p.add_argument("--format", choices=["text", "json", "markdown"], default="text", help=_FORMAT_HELP)
 
-    p = sub.add_parser("drift", parents=[common, manifest, api], help="report drift (exit 0 in sync, 2 drift)")
-    p.add_argument("--format", choices=["text", "json", "markdown"], default="text")
+    p = _command(sub, "destroy", "delete everything the manifest declares", common, manifest, api, targets)
+    p.add_argument("--auto-approve", action="store_true", help=_AUTO_APPROVE)
 
-    p = sub.add_parser("export", parents=[common, api], help="print a manifest of the live state")
-    p.add_argument("--bucket", dest="buckets", action="append", default=[], metavar="NAME")
+    p = _command(sub, "drift", "report drift (exit 0 in sync, 2 drift)", common, manifest, api)
+    p.add_argument("--format", choices=["text", "json", "markdown"], default="text", help=_FORMAT_HELP)
+
+    p = _command(sub, "export", "print a manifest of the live state", common, api)
+    p.add_argument("--bucket", dest="buckets", action="append", default=[], metavar="NAME",
+                   help="only this bucket (repeatable; default: every bucket)")
     p.add_argument("--prefix", metavar="P", help="only buckets whose names start with P")
 
-    p = sub.add_parser("graph", parents=[common, manifest, api, targets], help="print the plan's dependency graph")
-    p.add_argument("--format", choices=["mermaid", "dot"], default="mermaid")
+    p = _command(sub, "graph", "print the plan's dependency graph", common, manifest, api, targets)
+    p.add_argument("--format", choices=["mermaid", "dot"], default="mermaid", help="output format (default mermaid)")
+
+    p = _command(sub, "completion", "print a shell completion script", common)
+    p.add_argument("shell", choices=["bash", "zsh", "fish"], help="the shell to complete for")
 
     from reconciler.emulator import server  # light: the app itself loads only for `serve`
 
-    p = sub.add_parser("serve", parents=[common], help="run the TOS Vectors emulator over HTTP")
+    p = _command(sub, "serve", "run the TOS Vectors emulator over HTTP", common)
     server.add_serve_arguments(p)
     return parser
+
+
+def subcommands(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    """The parser of each command, by name."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            return dict(action.choices)
+    return {}
+
+
+def terraform_spellings(parser: argparse.ArgumentParser, argv: Sequence[str]) -> list[str]:
+    """Terraform's single-dash long flags (`-auto-approve`, `-out=FILE`, `-format=json`) as
+    `--name...`: a token `-name` or `-name=value` becomes `--name...` when `--name` is a long
+    option of that command. `-f` and other short options stay, and so does everything after
+    `--` or after a flag that takes the next token as its value."""
+    commands = subcommands(parser)
+    out = list(argv)
+    command: argparse.ArgumentParser | None = None
+    takes_value = False
+    for i, token in enumerate(out):
+        if token == "--":
+            break
+        if takes_value:
+            takes_value = False
+            continue
+        if command is None:
+            if token in commands:
+                command = commands[token]
+            continue
+        if token.startswith("-") and not token.startswith("--") and len(token) > 2:
+            name = token[1:].split("=", 1)[0]
+            if f"--{name}" in command._option_string_actions:
+                out[i] = token = "-" + token
+        if token.startswith("-") and "=" not in token:
+            action = command._option_string_actions.get(token)
+            takes_value = action is not None and action.nargs is None and bool(action.option_strings) \
+                and not isinstance(action, (argparse._StoreTrueAction, argparse._AppendConstAction))
+    return out
 
 
 # --- entry point ---------------------------------------------------------------------------
@@ -117,7 +203,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _main(argv: Sequence[str] | None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args, extra = parser.parse_known_args(terraform_spellings(parser, sys.argv[1:] if argv is None else argv))
+    if extra:
+        manifests = [a for a in extra if a.endswith((".yaml", ".yml")) or a == "-"]
+        if manifests and "files" in args:  # `plan m.yaml`: a habit from other tools
+            parser.exit(EXIT_ERROR, f"error: {args.command} reads manifests given with -f: "
+                                    f"reconciler {args.command} -f {' '.join(manifests)}\n")
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
     # a subcommand's own default would hide `reconciler --debug CMD`, hence two dests
     args.debug = args.debug or args.debug_top
     if args.debug:
@@ -140,11 +233,13 @@ def _main(argv: Sequence[str] | None) -> int:
         for d in e.diagnostics:
             print(d, file=sys.stderr)
         n = sum(1 for d in e.diagnostics if d.severity == "error")
-        print(f"{n} error{'s' if n != 1 else ''} in the manifest; nothing was changed", file=sys.stderr)
+        # validate never changes anything, so it does not say that nothing was changed
+        tail = "" if args.command == "validate" else "; nothing was changed"
+        print(f"{n} error{'s' if n != 1 else ''} in the manifest{tail}", file=sys.stderr)
         return EXIT_ERROR
     except ReconcilerError as e:
         print(f"error: {e}", file=sys.stderr)
-        return EXIT_ERROR
+        return int(getattr(e, "exit_code", EXIT_ERROR))  # Ctrl-C at a prompt: 130
     except Exception as e:  # a bug: say so in one line unless asked for the traceback
         if args.debug:  # printed here, while stderr still masks secrets
             import traceback

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, AsyncIterator, Awaitable, TextIO, TypeVar
 
 from reconciler.errors import ConfigError, RefusedError
 from reconciler.guardrails import Consent
-from reconciler.manifest import Manifest, load_manifests, parse_var_assignments
+from reconciler.manifest import Manifest, load_manifests, parse_var_assignments, read_var_files
 from reconciler.plan import Plan, parse_address
 from reconciler.progress import Progress
 from reconciler.target import Resolved, Settings, open_client, resolve
@@ -26,6 +26,7 @@ from reconciler.target import Resolved, Settings, open_client, resolve
 # first use, so `validate` in a pre-commit hook stays quick.
 if TYPE_CHECKING:
     from reconciler.client import VectorsClient
+    from reconciler.client.retry import RetryStats
     from reconciler.planner import PlanOptions
 
 T = TypeVar("T")
@@ -63,7 +64,9 @@ def _color() -> bool:
 def _load(args: argparse.Namespace) -> Manifest:
     if not args.files:
         raise ConfigError("no manifest given: pass -f PATH (a file or a directory)")
-    manifest = load_manifests(args.files, parse_var_assignments(args.vars))
+    # --var wins over every --var-file, a later file over an earlier one, all over the environment
+    variables = {**read_var_files(getattr(args, "var_files", [])), **parse_var_assignments(args.vars)}
+    manifest = load_manifests(args.files, variables)
     for warning in manifest.warnings:
         _say(str(warning))
     return manifest
@@ -100,6 +103,20 @@ def _options(args: argparse.Namespace, manifest: Manifest, *, destroy: bool = Fa
 async def _client(resolved: Resolved, args: argparse.Namespace) -> AsyncIterator[VectorsClient]:
     async with open_client(resolved, _settings(args)) as client:
         yield client
+        # so that a slow CI run explains itself without --debug; not after an error, whose
+        # one line already says how often the call was tried
+        summary = retry_summary(client.retry_stats)
+        if summary:
+            _say(summary)
+
+
+def retry_summary(stats: RetryStats) -> str | None:
+    """`37 requests retried: 429 x 30, 503 x 7; 4.2 s spent waiting`, or None."""
+    if not stats.retries:
+        return None
+    causes = ", ".join(f"{cause} x {n}" for cause, n in stats.causes.most_common())
+    n = stats.retries
+    return f"{n} request{'s' if n != 1 else ''} retried: {causes}; {stats.waited:.1f} s spent waiting"
 
 
 def _run(coro: Awaitable[T]) -> T:
@@ -131,7 +148,7 @@ async def _plan(args: argparse.Namespace, manifest: Manifest, resolved: Resolved
 
 
 def validate(args: argparse.Namespace) -> int:
-    manifest = _load(args)
+    manifest = _load(args)  # problems: cli.main says "N errors in the manifest" (nothing to change here)
     indexes = sum(len(b.indexes) for b in manifest.buckets)
     files = len(manifest.files)
     tests = sum(len(b.access_tests) for b in manifest.buckets)  # they ran while loading: all passed
@@ -142,28 +159,56 @@ def validate(args: argparse.Namespace) -> int:
 
 
 def plan(args: argparse.Namespace) -> int:
-    from reconciler import engine, render
+    from reconciler import engine
     from reconciler.planfile import plan_key
 
     manifest = _load(args)
     key = plan_key() if args.out else None  # a key too short to sign with fails before the refresh
     resolved = _resolve(args, manifest.account, manifest.region)
-    options = _options(args, manifest)
+    options = _options(args, manifest, destroy=args.destroy)
 
     async def go() -> Plan:
         async with _client(resolved, args) as client:
             return await _plan(args, manifest, resolved, client, options)
 
     result = _run(go())
-    renderer = {"text": lambda p: render.plan_text(p, color=_color()), "json": render.plan_json,
-                "markdown": render.plan_markdown}[args.format]
-    _out(renderer(result))
+    _out(_rendered(result, args.format, destroy=args.destroy))
     if args.out:
         engine.save_plan(result, args.out, key)
         _say(f"Saved the {'signed ' if key else ''}plan to {args.out}; apply it with: reconciler apply {args.out}")
     if args.detailed_exitcode and not result.is_empty:
         return EXIT_CHANGES
     return EXIT_OK
+
+
+def _rendered(the_plan: Plan, fmt: str, *, destroy: bool = False) -> str:
+    from reconciler import render
+
+    if fmt == "json":
+        return render.plan_json(the_plan)
+    if fmt == "markdown":
+        return render.plan_markdown(the_plan)
+    return render.plan_text(the_plan, color=_color(), destroy=destroy)
+
+
+def show(args: argparse.Namespace) -> int:
+    """A saved plan as `plan` printed it: read from the file only, no target, no call."""
+    from reconciler import engine
+
+    if args.plan_file.endswith((".yaml", ".yml")):  # `show m.yaml`: load_plan's hint is about apply
+        raise ConfigError(f"{args.plan_file}: not a reconciler plan file; to see the plan of a manifest: "
+                          f"reconciler plan -f {args.plan_file}")
+    saved = engine.load_plan(args.plan_file)
+    _out(_rendered(saved, args.format, destroy=_made_by_destroy(saved)))
+    return EXIT_OK
+
+
+def _made_by_destroy(the_plan: Plan) -> bool:
+    """Whether a saved plan came from `plan --destroy` (every step a delete the planner
+    gave a "destroy:" reason). Only its title and summary words follow from this; consent
+    never does: _guard judges each step by its action."""
+    return bool(the_plan.changes) and all(
+        c.action.value == "delete" and c.reason.startswith("destroy:") for c in the_plan.changes)
 
 
 def apply(args: argparse.Namespace) -> int:
@@ -221,11 +266,12 @@ def _apply_saved(args: argparse.Namespace) -> int:
                 raise RefusedError(
                     f"{args.plan_file} is stale: {', '.join(stale)} changed since the plan was made; "
                     "nothing was changed. Run `reconciler plan --out` again.")
-            _out(render.plan_text(the_plan, color=_color()))
+            destroying = _made_by_destroy(the_plan)
+            _out(render.plan_text(the_plan, color=_color(), destroy=destroying))
             if the_plan.is_empty:
                 return EXIT_OK
             _guard(the_plan, _consent(args))
-            return await _execute(args, client, the_plan, _consent(args))
+            return await _execute(args, client, the_plan, _consent(args), destroy=destroying)
 
     return _run(go())
 
@@ -240,13 +286,15 @@ def destroy(args: argparse.Namespace) -> int:
     async def go() -> int:
         async with _client(resolved, args) as client:
             the_plan = await _plan(args, manifest, resolved, client, options)
-            _out(render.plan_text(the_plan, color=_color()))
+            _out(render.plan_text(the_plan, color=_color(), destroy=True))
             if the_plan.is_empty:
                 return EXIT_OK
             consent = Consent(destroy_verb=True)  # destroy exists to delete; preventDestroy still wins
             _guard(the_plan, consent)
-            _confirm(args, "destroy")
-            return await _execute(args, client, the_plan, consent)
+            n = len(the_plan.changes)
+            _confirm(args, "destroy", f"Do you really want to destroy {'this' if n == 1 else f'these {n}'} "
+                                      f"resource{'s' if n != 1 else ''}? There is no undo.")
+            return await _execute(args, client, the_plan, consent, destroy=True)
 
     return _run(go())
 
@@ -328,16 +376,46 @@ def _guard(the_plan: Plan, consent: Consent) -> None:
         raise
 
 
-def _confirm(args: argparse.Namespace, verb: str) -> None:
+class Cancelled(RefusedError):
+    """The user said no at the prompt; Ctrl-C there exits 130, as an interrupt does."""
+
+    def __init__(self, verb: str, exit_code: int = EXIT_ERROR) -> None:
+        super().__init__(f"{verb} cancelled; nothing was changed")
+        self.exit_code = exit_code
+
+
+def _confirm(args: argparse.Namespace, verb: str, question: str | None = None) -> None:
+    """Ask on the terminal (stderr, so that `apply > log` still shows the question); only
+    `yes` goes on. Ctrl-D cancels (exit 1), Ctrl-C cancels (exit 130)."""
     if args.auto_approve:
         return
     if not sys.stdin.isatty():
         raise RefusedError(f"{verb} needs confirmation but stdin is not a terminal; pass --auto-approve. "
                            "Nothing was changed")
-    print(f"\nDo you want to {verb} these changes? Only 'yes' will be accepted.", file=sys.stderr)
-    answer = input("Enter a value: ").strip()
-    if answer != "yes":
-        raise RefusedError(f"{verb} cancelled; nothing was changed")
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    # The event loop's own SIGINT handler only cancels its task, which a blocking read
+    # does not notice: the next line typed would be taken as the answer. Own SIGINT from
+    # before the question is shown until the answer is read.
+    trapped = _can_trap_signals()
+    previous = signal.signal(signal.SIGINT, interrupt) if trapped else None
+    try:
+        _say("", question or f"Do you want to {verb} these changes?", "  Only 'yes' will be accepted.", "")
+        _emit(sys.stderr, "Enter a value: ")
+        line = sys.stdin.readline()
+    except KeyboardInterrupt:
+        _emit(sys.stderr, "\n")
+        raise Cancelled(verb, EXIT_INTERRUPTED) from None
+    finally:
+        if trapped:
+            signal.signal(signal.SIGINT, previous)
+    if not line:  # end of input (Ctrl-D)
+        _emit(sys.stderr, "\n")
+        raise Cancelled(verb)
+    if line.strip() != "yes":
+        raise Cancelled(verb)
 
 
 def _can_trap_signals() -> bool:
@@ -345,7 +423,8 @@ def _can_trap_signals() -> bool:
     return sys.platform != "win32" and threading.current_thread() is threading.main_thread()
 
 
-async def _execute(args: argparse.Namespace, client: VectorsClient, the_plan: Plan, consent: Consent) -> int:
+async def _execute(args: argparse.Namespace, client: VectorsClient, the_plan: Plan, consent: Consent, *,
+                   destroy: bool = False) -> int:
     """Run the plan; the first SIGINT stops new steps and lets running ones finish, a
     second abandons the running ones."""
     from reconciler import engine, render
@@ -399,7 +478,15 @@ async def _execute(args: argparse.Namespace, client: VectorsClient, the_plan: Pl
         bar.close()
         if trapped:
             loop.remove_signal_handler(signal.SIGINT)  # a no-op when on_second_sigint already did
-    _out("\n" + render.apply_verdict(result, color=color))
+    _out("\n" + render.apply_verdict(result, color=color, destroy=destroy))
     if result.interrupted:
         return EXIT_INTERRUPTED
     return EXIT_OK if result.ok else EXIT_ERROR
+
+
+def completion(args: argparse.Namespace) -> int:
+    from reconciler.cli import build_parser
+    from reconciler.completion import script
+
+    _out(script(args.shell, build_parser()))
+    return EXIT_OK

@@ -19,7 +19,7 @@ from reconciler.client.clock import Clock, as_clock
 from reconciler.client.credentials import Credentials
 from reconciler.client.limits import AdaptiveRate, AimdLimiter, TokenBucket
 from reconciler.client.models import Index, IndexSummary, Page, QueryMatch, Vector, VectorBucket, VectorBucketSummary
-from reconciler.client.retry import RetryPolicy
+from reconciler.client.retry import RetryPolicy, RetryStats
 from reconciler.client.transport import USER_AGENT, Transport, one_line
 from reconciler.client.wire import Reply, Sender, open_sender
 from reconciler.errors import ApiError, ConfigError
@@ -118,6 +118,11 @@ class VectorsClient:
             f"VectorsClient(endpoint={self.endpoint!r}, region={self._region!r}, "
             f"account_id={self._account_id!r}, access_key={who!r})"
         )
+
+    @property
+    def retry_stats(self) -> RetryStats:
+        """Retries so far, by cause, and the time spent waiting between them."""
+        return self._transport.retry_stats
 
     async def aclose(self) -> None:
         await self._http.aclose()

@@ -11,7 +11,8 @@ executor accounts for that.
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from reconciler.errors import ConfigError
@@ -51,6 +52,23 @@ class RetryPolicy:
         """Full-jitter delay before retry number `retry` (1 = the second attempt)."""
         cap = min(self.max_delay, self.base_delay * (2 ** (retry - 1)))
         return rng.uniform(0.0, cap)
+
+
+@dataclass
+class RetryStats:
+    """What a client's retries cost, for one summary line after a run: each retried
+    attempt by its cause (an HTTP status, `network` or `timeout`) and the backoff slept."""
+
+    causes: Counter[str] = field(default_factory=Counter)
+    waited: float = 0.0
+
+    @property
+    def retries(self) -> int:
+        return sum(self.causes.values())
+
+    def record(self, cause: str, delay: float) -> None:
+        self.causes[cause] += 1
+        self.waited += delay
 
 
 def retryable_status(status: int, ec: str = "") -> bool:

@@ -18,7 +18,7 @@ from reconciler.client.addressing import Endpoint
 from reconciler.client.clock import Clock
 from reconciler.client.credentials import Credentials
 from reconciler.client.limits import AdaptiveRate, AimdLimiter, TokenBucket
-from reconciler.client.retry import RetryPolicy, parse_retry_after, retryable_status
+from reconciler.client.retry import RetryPolicy, RetryStats, parse_retry_after, retryable_status
 from reconciler.client.wire import ConnectFailed, ConnectTimedOut, Disconnected, Reply, Sender, TimedOut, WireError
 from reconciler.errors import ApiError, ServiceError, TransportError, service_error_class
 
@@ -76,6 +76,7 @@ class Transport:
         self.user_agent = user_agent
         self._who = self.credentials.masked_access_key if self.credentials else "anonymous"
         self._unresponsive: str | None = None  # why calls are no longer sent (see call)
+        self.retry_stats = RetryStats()
 
     def headers(self, action: str, host: str, attempt: int, limit: int) -> dict[str, str]:
         """Headers for one attempt of at most `limit`, signed with a fresh date (SDK order and names)."""
@@ -115,7 +116,8 @@ class Transport:
 
     async def _call(self, action: str, payload: dict[str, Any], bucket: str | None, account_id: str | None) -> Reply:
         base_url, host = self.endpoint.target(bucket, account_id)
-        where = host if base_url.endswith("://" + host) else f"{host} via {base_url}"
+        # the endpoint as the user gave it, then the virtual host it routes on
+        where = host if base_url.endswith("://" + host) else f"{base_url} (Host {host})"
         body = encode_body(payload)
         policy = self.retry
         started: float | None = None  # the budget starts at the first send, not in the queue
@@ -166,6 +168,7 @@ class Transport:
                 logger.debug("giving up %s after %d attempts: %.1fs budget", action, attempt, policy.total_timeout)
                 raise _final(error)
             logger.debug("retry %s in %.3fs (attempt %d/%d)", action, delay, attempt + 1, limit)
+            self.retry_stats.record(_cause(error), delay)
             await self.clock.sleep(delay)
 
     async def _send(self, action: str, base_url: str, headers: dict[str, str], body: bytes, timeout: float,
@@ -203,6 +206,12 @@ def _final(error: ApiError) -> ApiError:
         error.message = f"{error.message} (after {error.attempts} attempts)"
         error.args = (error.message,)
     return error
+
+
+def _cause(error: ApiError) -> str:
+    if isinstance(error, ServiceError):
+        return str(error.status)
+    return "timeout" if isinstance(error.__cause__, (TimedOut, ConnectTimedOut)) else "network"
 
 
 def transport_error(action: str, where: str, exc: WireError) -> TransportError:

@@ -26,6 +26,7 @@ ManifestError sorted by file:line:col, warnings are returned in `Manifest.warnin
 from reconciler.manifest._interpolate import parse_var_assignments
 from reconciler.manifest._loader import load_manifests
 from reconciler.manifest._schema import SCHEMA_FILE
+from reconciler.manifest._varfile import read_var_files
 from reconciler.manifest.model import AccessTest, BucketSpec, IndexSpec, Manifest, Source
 
 __all__ = [
@@ -37,4 +38,5 @@ __all__ = [
     "Source",
     "load_manifests",
     "parse_var_assignments",
+    "read_var_files",
 ]

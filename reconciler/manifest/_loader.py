@@ -7,6 +7,7 @@ file, line and column (STYLE practice 6). Nothing here touches the network.
 from __future__ import annotations
 
 import os
+import sys
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Sequence
 
@@ -20,6 +21,8 @@ from reconciler.manifest.model import AccessTest, BucketSpec, IndexSpec, Manifes
 from reconciler.policy import PolicyParseError, parse_policy_text, policy_findings
 
 YAML_SUFFIXES = (".yaml", ".yml")
+STDIN = "-"  # `-f -`: one manifest from standard input
+STDIN_NAME = "<stdin>"  # its name in positions: <stdin>:line:col
 
 
 @dataclass
@@ -61,7 +64,7 @@ def load_manifests(
 ) -> Manifest:
     """Load, validate and merge manifests.
 
-    `paths` are files and directories; a directory contributes every `*.yaml` / `*.yml`
+    `paths` are files and directories (`-` is standard input); a directory contributes every `*.yaml` / `*.yml`
     file directly inside it (not recursively, hidden files skipped), in sorted order, so
     per-environment subdirectories are never merged by accident. A file reached twice is
     read once. `variables` (the --var flags) win over `environ` (default: os.environ).
@@ -91,8 +94,8 @@ def load_manifests(
     _run_access_tests(state, account, region)
 
     errors = sorted((d for d in state.diags if d.severity == "error"), key=_order)
-    if errors:
-        raise ManifestError(list(dict.fromkeys(errors)))
+    if errors:  # with the warnings: every problem at once, a lint of one file beside errors of another
+        raise ManifestError(list(dict.fromkeys(sorted(state.diags, key=_order))))
     warnings = tuple(dict.fromkeys(sorted((d for d in state.diags if d.severity != "error"), key=_order)))
     return _build(docs, state, files, account, region, warnings)
 
@@ -115,7 +118,11 @@ def _expand_paths(paths: Sequence[str], state: _State) -> list[str]:
             files.append(path)
 
     for p in paths:
-        if os.path.isdir(p):
+        if p == STDIN:
+            if STDIN_NAME not in seen:
+                seen.add(STDIN_NAME)
+                files.append(STDIN_NAME)
+        elif os.path.isdir(p):
             names = sorted(
                 n for n in os.listdir(p)
                 if n.endswith(YAML_SUFFIXES) and not n.startswith(".") and os.path.isfile(os.path.join(p, n))
@@ -136,9 +143,16 @@ def _read_bounded(file: str) -> bytes:
     return read_bounded(file, MAX_FILE_BYTES)
 
 
+def _read_stdin() -> bytes:
+    data = sys.stdin.buffer.read(MAX_FILE_BYTES + 1)
+    if len(data) > MAX_FILE_BYTES:
+        raise OSError(0, f"larger than {MAX_FILE_BYTES >> 20} MiB")
+    return data
+
+
 def _read_text(file: str, state: _State) -> str | None:
     try:
-        data = _read_bounded(file)
+        data = _read_stdin() if file == STDIN_NAME else _read_bounded(file)
     except OSError as e:
         state.error(Source(file, 1, 1), f"cannot read file: {e.strerror or e}")
         return None
@@ -176,6 +190,9 @@ def _check_document(doc: Doc, state: _State) -> None:
     if not isinstance(doc.value, dict):
         state.error(doc.start, f"a manifest document must be a mapping (version, buckets, ...), got "
                                f"{_schema.describe(doc.value)}")
+        return
+    if "version" not in doc.value and "buckets" not in doc.value:  # a workflow, a compose file, ...
+        state.error(doc.start, "not a reconciler manifest (it has neither `version: 1` nor `buckets`)")
         return
     _convert(doc)
     problems = [

@@ -26,7 +26,10 @@ from reconciler.text import lone_surrogate
 Path = tuple[Any, ...]
 
 _STD = "tag:yaml.org,2002:"
-_MAX_NODES = 200_000  # alias expansion beyond this is an attack or a mistake
+# Values built again through an alias beyond this are an attack ("billion laughs") or a
+# mistake. Only alias expansions count: a large estate written out in full is bounded by
+# the file size limit, not by this.
+_MAX_ALIAS_VALUES = 200_000
 
 
 class _CachedResolver:
@@ -98,7 +101,9 @@ class Doc:
 
 
 class _TooBig(Exception):
-    pass
+    def __init__(self, mark: Any) -> None:
+        super().__init__()
+        self.mark = mark  # where the alias whose expansion went over the limit is used
 
 
 def _source(file: str, mark: Any) -> Source:
@@ -115,7 +120,10 @@ class _Builder:
         self.text = text  # marks index into it (libyaml's marks carry no buffer of their own)
         self.interp = interp
         self.diags = diags
-        self.count = 0
+        self.count = 0  # values built through an alias (a collection node met again)
+        self.expanding = 0  # > 0 while building inside such a node
+        self.built: set[int] = set()  # ids of the collection nodes built so far
+        self.expansion_mark: Any = None
         self.active: set[int] = set()
         self._constructor = _Loader("")
 
@@ -129,13 +137,24 @@ class _Builder:
         self.error(self.doc.source(node.start_mark), message, path)
 
     def build(self, node: Node, path: Path) -> Any:
-        self.count += 1
-        if self.count > _MAX_NODES:
-            raise _TooBig
+        if self.expanding:
+            self.count += 1
+            if self.count > _MAX_ALIAS_VALUES:
+                raise _TooBig(self.expansion_mark)
         self.doc.positions[path] = node.start_mark
         if id(node) in self.active:
             self.fail(node, "recursive YAML alias: a node cannot contain itself", path)
             return None
+        # The composer gives every use of an anchor the same node object, so a collection
+        # met again is an alias being expanded; scalars are not tracked (an alias of one
+        # costs one value, and there are no more aliases than bytes).
+        again = False
+        if not isinstance(node, ScalarNode):
+            again = id(node) in self.built
+            self.built.add(id(node))
+            if again and not self.expanding:
+                self.expansion_mark = node.start_mark
+            self.expanding += again
         self.active.add(id(node))
         try:
             if isinstance(node, ScalarNode):
@@ -153,6 +172,7 @@ class _Builder:
             return None  # pragma: no cover - PyYAML has no other node kinds
         finally:
             self.active.discard(id(node))
+            self.expanding -= again
 
     def scalar(self, node: ScalarNode, path: Path) -> Any:
         tag = node.tag
@@ -266,11 +286,42 @@ def _token_source(file: str, node: ScalarNode, token: str, buf: str) -> Source:
     return _source(file, start)
 
 
+# PyYAML's parser vocabulary ("expected <block end>") in the words of someone editing a file:
+# (a fragment of its problem text, the plain sentence, whether to point where it started).
+_PLAIN: tuple[tuple[str, str, bool], ...] = (
+    ("that cannot start any token", "a tab character: YAML indents with spaces only", False),
+    ("expected <block end>",
+     "inconsistent indentation: this line is indented differently from the lines around it", False),
+    ("did not find expected key", "inconsistent indentation (or a '-' or ':' missing)", False),
+    ("could not find expected ':'",
+     "a key without ':' (or a line that should be indented under the one above)", False),
+    ("mapping values are not allowed here",
+     "unexpected ':': quote a value that contains ': ', or fix the indentation", False),
+    ("expected ',' or ']'", "a '[' list that is not closed with ']'", True),
+    ("expected ',' or '}'", "a '{' mapping that is not closed with '}'", True),
+    ("found duplicate anchor", "an anchor (&name) defined twice", False),
+)
+
+
+def _plain_words(e: yaml.MarkedYAMLError) -> tuple[str, bool] | None:
+    problem, context = e.problem or "", e.context or ""
+    if problem.startswith("found undefined alias "):
+        name = problem.removeprefix("found undefined alias ").strip("'")
+        return f"alias *{name} has no anchor &{name} before it", False
+    if "quoted scalar" in context and "end of stream" in problem:
+        return "a quoted string that is never closed", True
+    for fragment, words, at_start in _PLAIN:
+        if fragment in problem:
+            return words, at_start
+    return None
+
+
 def _yaml_error(file: str, text: str, e: Exception) -> Diagnostic:
     if isinstance(e, yaml.MarkedYAMLError):
-        mark = e.problem_mark or e.context_mark
+        plain = _plain_words(e)
+        mark = (e.context_mark if plain and plain[1] else None) or e.problem_mark or e.context_mark
         parts = [p for p in (e.context, e.problem) if p]
-        msg = "invalid YAML: " + ("; ".join(parts) if parts else str(e))
+        msg = "invalid YAML: " + (plain[0] if plain else "; ".join(parts) if parts else str(e))
         if mark is not None:
             return Diagnostic(file, mark.line + 1, mark.column + 1, msg)
         return Diagnostic(file, 1, 1, msg)
@@ -316,9 +367,10 @@ def _load_documents(
             builder = _Builder(doc, interp, diags, text)
             try:
                 doc.value = builder.build(node, ())
-            except _TooBig:
-                diags.append(Diagnostic(file, start.line, start.col,
-                                        f"document expands to more than {_MAX_NODES} values (YAML aliases?)"))
+            except _TooBig as e:
+                at = _source(file, e.mark) if e.mark is not None else start
+                diags.append(Diagnostic(file, at.line, at.col,
+                                        f"aliases of the YAML anchor here expand to more than {_MAX_ALIAS_VALUES} values (an alias bomb?)"))
                 continue
             docs.append(doc)
     except (yaml.YAMLError, ValueError) as e:

@@ -33,17 +33,19 @@ def step_line(step: StepResult, *, color: bool = False) -> str:
     return line
 
 
-def apply_verdict(result: ApplyResult, *, color: bool = False) -> str:
-    """`Apply complete|failed|interrupted: N done, N failed, N skipped, N not started.`"""
+def apply_verdict(result: ApplyResult, *, color: bool = False, destroy: bool = False) -> str:
+    """`Apply complete|failed|interrupted: N done, N failed, N skipped, N not started.`;
+    for `destroy`: `Destroy complete: N destroyed, ...`."""
     paint = Paint(color)
     counts = {s: sum(1 for step in result.steps if step.status.value == s) for s in _STATUSES}
+    verb = "Destroy" if destroy else "Apply"
     if result.interrupted:
-        verdict, tint = "Apply interrupted", RED
+        verdict, tint = f"{verb} interrupted", RED
     elif counts["done"] < len(result.steps):
-        verdict, tint = "Apply failed", RED
+        verdict, tint = f"{verb} failed", RED
     else:
-        verdict, tint = "Apply complete", GREEN
-    tally = ", ".join(f"{counts[s]} {s}" for s in _STATUSES)
+        verdict, tint = f"{verb} complete", GREEN
+    tally = ", ".join(f"{counts[s]} {'destroyed' if destroy and s == 'done' else s}" for s in _STATUSES)
     return paint(f"{verdict}: {tally}.", tint, BOLD)
 
 

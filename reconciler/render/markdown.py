@@ -62,7 +62,8 @@ def _warning(changes: list[ChangeDict], cap: int) -> list[str]:
     text = destroy_warning(changes)
     if not text:
         return []
-    lines = ["> [!CAUTION]", f"> **{escape(text)}** They are listed first.", ">"]
+    first = "It is" if sum(1 for c in changes if c["destroys_data"]) == 1 else "They are"
+    lines = ["> [!CAUTION]", f"> **{escape(text)}** {first} listed first.", ">"]
     items = [f"> - {inline(c)}" for c in changes if c["destroys_data"]]
     kept, rest = fit(items, cap - size(lines) - 80)
     lines += kept

@@ -34,19 +34,22 @@ _ROW_SYMBOL = {"add": "+", "del": "-", "chg": "~", "same": " "}
 _ROW_COLOR = {"add": GREEN, "del": RED, "chg": YELLOW, "same": ""}
 
 
-def plan_text(plan: Plan, *, color: bool = False) -> str:
-    """The whole plan as terminal text, ending with the `Plan: …` / `No changes.` line."""
+def plan_text(plan: Plan, *, color: bool = False, destroy: bool = False) -> str:
+    """The whole plan as terminal text, ending with the `Plan: …` / `No changes.` line;
+    `destroy` titles it as what `destroy` (or `plan --destroy`) will do."""
     doc = plan.to_dict()
     paint = Paint(color)
     changes: list[ChangeDict] = doc["changes"]
-    out = [paint(f"reconciler plan for {target_phrase(doc['target'])}", BOLD), ""]
+    title = "destroy plan" if destroy else "plan"
+    out = [paint(f"reconciler {title} for {target_phrase(doc['target'])}", BOLD), ""]
     if changes:
         used = {c["action"] for c in changes}
         out += ["Symbols: " + ", ".join(f"{paint(SYMBOL[a], ACTION_COLOR[a])} {text}"
                                          for a, text in _LEGEND.items() if a in used), ""]
         warning = destroy_warning(changes)
         if warning:
-            out += [paint("Warning:", BOLD, RED) + f" {warning} They are listed first.", ""]
+            first = "It is" if sum(1 for c in changes if c["destroys_data"]) == 1 else "They are"
+            out += [paint("Warning:", BOLD, RED) + f" {warning} {first} listed first.", ""]
         for c in ordered(changes):
             out += change_block(c, paint) + [""]
     out += unmanaged_lines(doc["unmanaged"])

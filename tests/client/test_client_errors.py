@@ -114,17 +114,17 @@ async def test_multiline_service_message_is_one_line(make_client, server: FakeSe
     "exc, text",
     [
         (httpx.ConnectError("[Errno 111] Connection refused"),
-         "DeleteIndex: cannot connect to my-bucket-2100000001.127.0.0.1:9 via http://127.0.0.1:9: "
+         "DeleteIndex: cannot connect to http://127.0.0.1:9 (Host my-bucket-2100000001.127.0.0.1:9): "
          "[Errno 111] Connection refused"),
         (httpx.ConnectTimeout(""),
-         "DeleteIndex: timed out connecting to my-bucket-2100000001.127.0.0.1:9 via http://127.0.0.1:9"),
+         "DeleteIndex: timed out connecting to http://127.0.0.1:9 (Host my-bucket-2100000001.127.0.0.1:9)"),
         (httpx.ReadTimeout(""),
-         "DeleteIndex: timed out waiting for my-bucket-2100000001.127.0.0.1:9 via http://127.0.0.1:9 (ReadTimeout)"),
+         "DeleteIndex: timed out waiting for http://127.0.0.1:9 (Host my-bucket-2100000001.127.0.0.1:9) (ReadTimeout)"),
         (httpx.RemoteProtocolError("Server disconnected\nwithout sending a response."),
-         "DeleteIndex: connection to my-bucket-2100000001.127.0.0.1:9 via http://127.0.0.1:9 closed unexpectedly: "
+         "DeleteIndex: connection to http://127.0.0.1:9 (Host my-bucket-2100000001.127.0.0.1:9) closed unexpectedly: "
          "Server disconnected without sending a response."),
         (httpx.UnsupportedProtocol("bad scheme"),
-         "DeleteIndex: request to my-bucket-2100000001.127.0.0.1:9 via http://127.0.0.1:9 failed: bad scheme"),
+         "DeleteIndex: request to http://127.0.0.1:9 (Host my-bucket-2100000001.127.0.0.1:9) failed: bad scheme"),
     ],
 )
 async def test_transport_errors(make_client, server: FakeServer, exc, text):

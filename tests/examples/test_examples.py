@@ -365,7 +365,7 @@ def readme_blocks(path: Path) -> list[str]:
 
 def test_environments_readme_commands(monkeypatch: pytest.MonkeyPatch) -> None:
     from reconciler.errors import ManifestError
-    from reconciler.manifest import load_manifests, parse_var_assignments
+    from reconciler.manifest import load_manifests, parse_var_assignments, read_var_files
 
     commands = [c for block in readme_blocks(ENVIRONMENTS / "README.md") for c in shell_commands(block)]
     checked = set()
@@ -385,7 +385,8 @@ def test_environments_readme_commands(monkeypatch: pytest.MonkeyPatch) -> None:
             assert (ROOT / f).exists(), f"{shlex.join(argv)}: no {f}"
         monkeypatch.chdir(ROOT)
         try:
-            load_manifests(args.files, parse_var_assignments(args.vars), environ=environ)
+            variables = {**read_var_files(args.var_files), **parse_var_assignments(args.vars)}
+            load_manifests(args.files, variables, environ=environ)
         except ManifestError as e:
             pytest.fail(f"{shlex.join(argv)}:\n" + "\n".join(map(str, e.diagnostics)))
     assert {"validate", "plan", "apply"} <= checked

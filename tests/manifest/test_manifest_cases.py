@@ -42,7 +42,7 @@ CASES = [
     Case("not-yaml", one("version: 1\nbuckets: [\n  - name: x\n"), "m.yaml:3:3",
          "invalid YAML"),
     Case("tab-indent", one("version: 1\nbuckets:\n\t- name: abc\n"), "m.yaml:3:1",
-         "found character '\\t' that cannot start any token"),
+         "a tab character: YAML indents with spaces only"),
     Case("missing-file", {}, "nope.yaml:1:1", "cannot read file: No such file or directory",
          paths=("nope.yaml",)),
     Case("not-utf8", {"m.yaml": b"version: 1\nbuckets: []\n# caf\xe9\n"}, "m.yaml:3:6",
@@ -295,8 +295,8 @@ CASES = [
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
 def test_broken_manifest(case: Case, load_errors: Callable[..., list[Diagnostic]]) -> None:
     diagnostics = load_errors(case.files, paths=case.paths, variables=case.variables, environ=case.environ)
-    assert all(d.severity == "error" for d in diagnostics)
-    matches = [d for d in diagnostics if where(d) == case.location and case.fragment in d.message]
+    assert any(d.severity == "error" for d in diagnostics)  # warnings come along: every problem at once
+    matches = [d for d in diagnostics if d.severity == "error" and where(d) == case.location and case.fragment in d.message]
     assert matches, f"expected {case.location}: ...{case.fragment}...; got:\n" + "\n".join(map(str, diagnostics))
 
 

@@ -122,9 +122,9 @@ def test_random_manifests_load_or_raise_manifest_error(text: str, policy: str) -
         try:
             result = load_manifests([path], VARIABLES, environ={})
         except ManifestError as e:
-            assert e.diagnostics
+            assert any(diag.severity == "error" for diag in e.diagnostics)
             for diag in e.diagnostics:
-                assert diag.severity == "error" and diag.message
+                assert diag.severity in ("error", "warning") and diag.message
                 assert diag.line >= 1 and diag.col >= 1
         else:
             assert isinstance(result, Manifest)
