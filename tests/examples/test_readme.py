@@ -53,7 +53,7 @@ def fragment(first_line: str) -> str:
 
 
 def env() -> dict[str, str]:
-    # the embedded emulator: no TOS_* settings. CI is unset until `--endpoint embedded` lands.
+    # the embedded emulator as a user at a terminal meets it: no TOS_* settings, and not in CI
     drop = ("TOS_", "RECONCILER_", "CI")
     return {**{k: v for k, v in os.environ.items() if not k.startswith(drop)}, "NO_COLOR": "1"}
 

@@ -178,7 +178,7 @@ def test_var_files_layer_under_var_flags_and_over_the_environment(tmp_path: Path
     (tmp_path / "one.env").write_text("# base values\nA=one\nB='one'\nexport C=\"one\"  # a comment\n")
     (tmp_path / "two.env").write_text("\nB=two\n")
     r = offline(tmp_path, "plan", "-f", "m.yaml", "--var-file", "one.env", "--var-file", "two.env",
-                "--var", "C=flag", "--format", "json", env={"D": "env", "A": "env", "TOS_ENDPOINT": ""})
+                "--var", "C=flag", "--format", "json", env={"D": "env", "A": "env", "TOS_ENDPOINT": "embedded"})
     assert r.returncode == 0, r.stderr
     assert [c["address"] for c in json.loads(r.stdout)["changes"]] == ["bucket.one-two-flag-env"]
 

@@ -42,11 +42,12 @@ def load(workdir: Path) -> Callable[..., Manifest]:
 
 @pytest.fixture
 def load_errors(load: Callable[..., Manifest]) -> Callable[..., list[Diagnostic]]:
-    """Like `load`, but expects a ManifestError and returns its diagnostics."""
+    """Like `load`, but expects a ManifestError and returns its errors (the warnings that
+    come with them are left out: tests of warnings read `Manifest.warnings`)."""
 
     def _errors(*args: object, **kwargs: object) -> list[Diagnostic]:
         with pytest.raises(ManifestError) as info:
             load(*args, **kwargs)
-        return info.value.diagnostics
+        return [d for d in info.value.diagnostics if d.severity == "error"]
 
     return _errors

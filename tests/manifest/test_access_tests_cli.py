@@ -65,9 +65,11 @@ def test_validate_fails_at_each_failing_test(tmp_path: Path) -> None:
     r = validate(tmp_path)
     assert r.returncode == 1 and r.stdout == ""
     assert r.stderr.splitlines() == [
+        "m.yaml:11:44: warning: Principal '*' allows anyone: apply refuses this unless allowPublicAccess: true "
+        "or --allow-public-access",
         "m.yaml:19:9: access test failed: 2100000001/ci-bot tosvectors:PutVectors on index/docs-v1: expected deny, "
         "but the policy allows it (Statement[0] at line 9, Sid CiRead)",
         "m.yaml:23:9: access test failed: * tosvectors:GetVectors on index/docs-v1: expected deny, "
         "but the policy allows it (Statement[0] at line 9, Sid CiRead)",
-        "2 errors in the manifest; nothing was changed",
+        "2 errors in the manifest",
     ]

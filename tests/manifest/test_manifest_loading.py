@@ -320,13 +320,15 @@ def test_warnings_are_returned_with_locations(load: Load) -> None:
     assert str(m.warnings[0]).startswith("m.yaml:10:23: warning: ")
 
 
-def test_warnings_are_reported_with_errors(load_errors: Errors) -> None:
-    diagnostics = load_errors({"m.yaml": """\
-        version: 1
-        prune: {buckets: ["*"]}
-        buckets:
-          - name: X
-        """})
+def test_warnings_are_reported_with_errors(load: Load) -> None:
+    with pytest.raises(ManifestError) as info:
+        load({"m.yaml": """\
+            version: 1
+            prune: {buckets: ["*"]}
+            buckets:
+              - name: X
+            """})
+    diagnostics = info.value.diagnostics
     assert [d.severity for d in diagnostics] == ["warning", "error"]  # in file order
 
 
