@@ -57,7 +57,8 @@ class ApplyResult:
 
 _OUTCOME = {Status.FAILED: "failed", Status.UNKNOWN: "may or may not have taken effect",
             Status.SKIPPED: "was skipped", Status.NOT_STARTED: "was not started"}
-UNKNOWN_NOTE = "may or may not have taken effect; run `reconciler plan` to see"
+# The error is the last attempt's; the one that went unanswered may be an earlier one.
+UNKNOWN_NOTE = "an attempt got no answer, so it may or may not have taken effect; run `reconciler plan` to see"
 
 
 class StepConflict(Exception):

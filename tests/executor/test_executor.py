@@ -194,7 +194,7 @@ def test_an_unanswered_write_is_unknown_not_failed_and_holds_back_its_dependents
     assert by["index.a/x"].status == Status.UNKNOWN
     assert by["index.a/x"].detail == (
         "CreateIndex: timed out waiting for a-2100000000.127.0.0.1 (ReadTimeout) (after 6 attempts): "
-        "may or may not have taken effect; run `reconciler plan` to see")
+        "an attempt got no answer, so it may or may not have taken effect; run `reconciler plan` to see")
     assert by["policy.a"].status == Status.SKIPPED
     assert by["policy.a"].detail == "index.a/x may or may not have taken effect"
     assert by["index.a/y"].status == Status.DONE and not result.ok

@@ -110,7 +110,8 @@ def test_writes_carried_out_without_an_answer_are_unknown_and_plan_sees_them(cli
         (line,) = [ln for ln in lines if f"index.lost-answers/{name} (" in ln]
         assert line.startswith(f"unknown       + index.lost-answers/{name} ("), line
         assert ": CreateIndex: timed out waiting for " in line and "(ReadTimeout) (after 2 attempts)" in line, line
-        assert line.endswith("may or may not have taken effect; run `reconciler plan` to see"), line
+        assert line.endswith(": an attempt got no answer, so it may or may not have taken effect; "
+                             "run `reconciler plan` to see"), line
     assert re.search(r"^skipped +\+ policy\.lost-answers: index\.lost-answers/(docs|faq) may or may not have "
                      r"taken effect$", r.stdout, re.MULTILINE), r.stdout
     assert "Apply incomplete: 1 done, 0 failed, 2 unknown, 1 skipped, 0 not started." in lines

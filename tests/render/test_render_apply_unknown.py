@@ -7,7 +7,8 @@ from reconciler.plan import Action
 from reconciler.render import apply_aborted, apply_summary, apply_verdict, step_line
 
 DETAIL = ("CreateIndex: timed out waiting for app-2100000000.127.0.0.1 via http://127.0.0.1:8765 (ReadTimeout) "
-          "(after 6 attempts): may or may not have taken effect; run `reconciler plan` to see")
+          "(after 6 attempts): an attempt got no answer, so it may or may not have taken effect; "
+          "run `reconciler plan` to see")
 
 
 def unknown(address: str) -> StepResult:
