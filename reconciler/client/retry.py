@@ -14,10 +14,10 @@ fault rate of 0.4 per attempt a call fails only if every attempt does. With 6 th
 110 calls (refresh, writes, Conflict checks): 1 - (1 - 4.1e-3)^110 = 36% of applies fail
 (tests/bench/bench_faults.py measured 16 in 100 at 70 calls). With 12 it is 0.4^12 =
 1.7e-5 per call, 110 x 1.7e-5 = 0.2% of applies: at least 99 in 100 converge on their
-first run (the bench: 100 in 100). The 11 waits of
-full jitter are at most 0.1 + 0.2 + ... + 3.2 + 5 x 5 = 31 s (half that on average), so
-`total_timeout` (60 s) still bounds the call. Connection failures keep 6 attempts: a server
-that is down should be reported within seconds, not after half a minute.
+first run (the bench: 100 in 100). The 11 waits of full jitter are at most 0.1 + 0.2 +
+... + 3.2 + 5 x 5 = 31 s (half that on average), so `total_timeout` (60 s) still bounds
+the call. Connection failures keep 6 attempts: a server that is down should be reported
+within seconds, not after half a minute.
 """
 
 from __future__ import annotations
@@ -30,14 +30,15 @@ from reconciler.errors import ConfigError
 
 RETRYABLE_EC = frozenset({"0005-00000044"})
 
-# Actions whose repeat leaves the service as one success would: reads; Puts (they replace);
-# Deletes (a repeat answers NotFound, which the executor counts as done); Creates (a repeat
-# answers Conflict, which the executor checks with a Get). That is every action today; an
-# action added later is not repeatable until someone says so here.
+# The actions that change nothing: an unanswered one never leaves an outcome unknown.
 READS = frozenset({
     "GetVectorBucket", "ListVectorBuckets", "GetVectorBucketPolicy", "GetIndex", "ListIndexes",
     "GetVectors", "ListVectors", "QueryVectors",
 })
+# Actions whose repeat leaves the service as one success would: reads; Puts (they replace);
+# Deletes (a repeat answers NotFound, which the executor counts as done); Creates (a repeat
+# answers Conflict, which the executor checks with a Get). That is every action today; an
+# action added later is not repeatable until someone says so here.
 REPEATABLE = READS | frozenset({
     "PutVectorBucketPolicy", "PutVectors",
     "DeleteVectorBucket", "DeleteVectorBucketPolicy", "DeleteIndex", "DeleteVectors",

@@ -118,6 +118,13 @@ def test_attempt_limits() -> None:
     assert policy.attempts_after("CreateIndex", None) == 6  # no answer: a down server is said in seconds
     assert policy.attempts_after("CreateIndex", 408) == 6
     assert policy.attempts_after("SomeFutureAction", 503) == 6  # not known to be safe to repeat
+    from test_client_actions import CASES  # every action the client sends, by its path
+
+    from reconciler.client.retry import READS, REPEATABLE
+
+    sent = {c[2].lstrip("/") for c in CASES} | {"GetVectorBucketPolicy"}
+    assert REPEATABLE == sent and READS < REPEATABLE
+    assert all(a.startswith(("Get", "List", "Query")) for a in READS)
     single = RetryPolicy(max_attempts=1)
     assert (single.attempts_after("GetIndex", 503), single.attempts_after("GetIndex", 429)) == (1, 1)
 
