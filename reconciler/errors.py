@@ -17,6 +17,10 @@
             └── ServerError          5xx InternalServerException / ServiceUnavailableException
 
 `str()` of every error is one readable line with no secret in it.
+
+An ApiError of a write whose request may have reached the service without an answer
+coming back (a timeout, a connection dropped after sending) has `outcome_unknown` set:
+the write may or may not have taken effect, which is not the same as failing.
 """
 
 from __future__ import annotations
@@ -63,6 +67,8 @@ class RefusedError(ReconcilerError):
 
 class ApiError(ReconcilerError):
     """An API call failed. `action` is the TOS Vectors action name (e.g. "CreateIndex")."""
+
+    outcome_unknown = False  # see the module docstring; set by the client's transport
 
     def __init__(self, action: str, message: str, attempts: int = 1):
         self.action = action

@@ -1,7 +1,9 @@
 """Execute a plan: the only place that writes.
 
 Changes run as a DAG over `depends_on` with bounded parallelism. A failed step skips
-its dependents and nothing else. Each (kind, action) pair is dispatched through
+its dependents and nothing else. A step whose write went unanswered (it timed out, or
+the connection dropped after sending) is `unknown`, not failed: the service may have
+carried it out, and only a fresh plan can tell; its dependents are skipped too. Each (kind, action) pair is dispatched through
 `HANDLERS`; a plan holding a pair with no handler, or whose `depends_on` is not a DAG
 over its changes (a hand-edited plan file), is rejected before any call.
 """
@@ -26,7 +28,8 @@ from reconciler.tasks import all_of
 class Status(str, enum.Enum):
     DONE = "done"
     FAILED = "failed"
-    SKIPPED = "skipped"  # a dependency failed or was skipped
+    UNKNOWN = "unknown"  # the write may or may not have taken effect (no answer came)
+    SKIPPED = "skipped"  # a dependency failed, was skipped or is unknown
     NOT_STARTED = "not started"  # interrupted before it could start
 
 
@@ -52,7 +55,10 @@ class ApplyResult:
         return sum(1 for s in self.steps if s.status == status)
 
 
-_OUTCOME = {Status.FAILED: "failed", Status.SKIPPED: "was skipped", Status.NOT_STARTED: "was not started"}
+_OUTCOME = {Status.FAILED: "failed", Status.UNKNOWN: "may or may not have taken effect",
+            Status.SKIPPED: "was skipped", Status.NOT_STARTED: "was not started"}
+# The error is the last attempt's; the one that went unanswered may be an earlier one.
+UNKNOWN_NOTE = "an attempt got no answer, so it may or may not have taken effect; run `reconciler plan` to see"
 
 
 class StepConflict(Exception):
@@ -197,6 +203,10 @@ async def _run_step(
     t0 = time.monotonic()
     try:
         note = await HANDLERS[(c.kind, c.action)](client, c)
-    except (ApiError, StepConflict) as e:
+    except ApiError as e:
+        if e.outcome_unknown:
+            return StepResult(c.address, c.action, Status.UNKNOWN, f"{e}: {UNKNOWN_NOTE}", time.monotonic() - t0)
+        return StepResult(c.address, c.action, Status.FAILED, str(e), time.monotonic() - t0)
+    except StepConflict as e:
         return StepResult(c.address, c.action, Status.FAILED, str(e), time.monotonic() - t0)
     return StepResult(c.address, c.action, Status.DONE, note, time.monotonic() - t0)

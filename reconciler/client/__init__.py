@@ -15,11 +15,22 @@ emulator). Errors come from reconciler.errors.
 
 from reconciler.client.api import VectorsClient
 from reconciler.client.credentials import Credentials
-from reconciler.client.models import Index, IndexSummary, Page, QueryMatch, Vector, VectorBucket, VectorBucketSummary
+from reconciler.client.models import (
+    DataType,
+    Index,
+    IndexSummary,
+    Page,
+    QueryMatch,
+    Vector,
+    VectorBucket,
+    VectorBucketSummary,
+    VectorData,
+)
 from reconciler.client.retry import RetryPolicy
 
 __all__ = [
     "Credentials",
+    "DataType",
     "Index",
     "IndexSummary",
     "Page",
@@ -28,5 +39,6 @@ __all__ = [
     "Vector",
     "VectorBucket",
     "VectorBucketSummary",
+    "VectorData",
     "VectorsClient",
 ]

@@ -18,7 +18,9 @@ from reconciler.client.addressing import Endpoint, bucket_name_problem
 from reconciler.client.clock import Clock, as_clock
 from reconciler.client.credentials import Credentials
 from reconciler.client.limits import AdaptiveRate, AimdLimiter, TokenBucket
-from reconciler.client.models import Index, IndexSummary, Page, QueryMatch, Vector, VectorBucket, VectorBucketSummary
+from reconciler.client.models import (
+    Index, IndexSummary, Page, QueryMatch, Vector, VectorBucket, VectorBucketSummary, VectorData,
+)
 from reconciler.client.retry import RetryPolicy, RetryStats
 from reconciler.client.transport import USER_AGENT, Transport, one_line
 from reconciler.client.wire import Reply, Sender, open_sender
@@ -259,10 +261,8 @@ class VectorsClient:
         """PutVectors (existing keys are overwritten)."""
         items = []
         for vector in vectors:
-            item: dict[str, Any] = {"key": vector.key, "data": {}}
-            data = _floats(vector.data)
-            if data:
-                item["data"]["float32"] = data
+            data = models.vector_data(vector.data)  # a Vector built with a list holds VectorData too
+            item: dict[str, Any] = {"key": vector.key, "data": data.wire() if data is not None and data.values else {}}
             if vector.metadata:
                 item["metadata"] = vector.metadata
             items.append(item)
@@ -328,18 +328,17 @@ class VectorsClient:
         self,
         bucket: str,
         index: str,
-        query: Sequence[float],
+        query: Sequence[float] | VectorData,
         *,
         top_k: int = 10,
         filter: dict[str, Any] | None = None,
         return_distance: bool = False,
         return_metadata: bool = False,
     ) -> list[QueryMatch]:
-        """QueryVectors: nearest first. An empty `filter` is not sent (as the SDK)."""
-        query_vector: dict[str, Any] = {}
-        values = _floats(query)
-        if values:
-            query_vector["float32"] = values
+        """QueryVectors: nearest first. `query` is float32 values, or a VectorData (int8 for
+        an int8 index). An empty `filter` is not sent (as the SDK)."""
+        data = models.vector_data(query)
+        query_vector: dict[str, Any] = data.wire() if data is not None and data.values else {}
         payload: dict[str, Any] = {
             "vectorBucketName": bucket,
             "indexName": index,
@@ -372,14 +371,6 @@ def _put(payload: dict[str, Any], key: str, value: Any) -> None:
 def _enum(value: Any) -> Any:
     """Accept plain strings or the SDK's enums (DataType.DataTypeFloat32 -> 'float32')."""
     return getattr(value, "value", value)
-
-
-def _floats(values: Sequence[float] | None) -> list[float] | None:
-    """A JSON-ready list; Python ints and floats are kept as they are (SDK-identical bytes),
-    other numbers (e.g. numpy scalars) become float."""
-    if values is None:
-        return None
-    return [v if type(v) in (float, int) else float(v) for v in values]
 
 
 def _json(action: str, response: Reply) -> dict[str, Any]:

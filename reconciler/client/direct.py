@@ -160,7 +160,7 @@ class _Connection(asyncio.Protocol):
 
     async def exchange(self, data: bytes, timeout: float) -> Reply:
         if not self.usable():  # closed by the peer right after connecting: a write would vanish
-            raise Disconnected("Server disconnected without sending a response.")
+            raise Disconnected("Server disconnected without sending a response.", may_have_arrived=False)
         assert self.transport is not None
         self._start()
         self.waiter = waiter = self.loop.create_future()
@@ -235,7 +235,7 @@ class _Connection(asyncio.Protocol):
         except zlib.error as exc:
             self.keep_alive = False
             waiter.set_exception(Unusable(f"cannot decode the {headers['content-encoding']} response body: {exc}",
-                                          kind="DecodingError"))
+                                          kind="DecodingError", may_have_arrived=True))
             return
         self.keep_alive = not self.lost and self.parser.should_keep_alive()
         waiter.set_result(Reply(self.parser.get_status_code(), self.reason.decode("latin-1"), headers, content))

@@ -6,11 +6,63 @@ strict where a missing field would hide a real problem (a Get without its wrappe
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import enum
+import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 T = TypeVar("T")
+
+INT8_MIN, INT8_MAX = -128, 127
+
+
+class DataType(str, enum.Enum):
+    """An index's vector data type (CreateIndex `dataType`), named as the SDKs send it."""
+
+    FLOAT32 = "float32"
+    INT8 = "int8"
+
+
+@dataclass(frozen=True)
+class VectorData:
+    """Vector values of one data type, as the wire's `{"float32": [...]}` / `{"int8": [...]}`
+    (the SDK's VectorData). Exactly one of the two is set; int8 values are integers
+    -128..127, checked here so that a bad value fails before anything is sent."""
+
+    float32: list[float] | None = None
+    int8: list[int] | None = None
+
+    def __post_init__(self) -> None:
+        if (self.float32 is None) == (self.int8 is None):
+            raise ValueError("VectorData takes exactly one of float32= and int8=")
+        if self.int8 is not None:
+            for i, v in enumerate(self.int8):
+                # bool is an int, and 1.0 == 1, but neither is what an int8 vector holds
+                if type(v) is bool or not isinstance(v, int) or not INT8_MIN <= v <= INT8_MAX:
+                    raise ValueError(f"int8[{i}] must be an integer in {INT8_MIN}..{INT8_MAX}, got {v!r}")
+
+    @property
+    def data_type(self) -> DataType:
+        return DataType.FLOAT32 if self.float32 is not None else DataType.INT8
+
+    @property
+    def values(self) -> list[float] | list[int]:
+        return self.float32 if self.float32 is not None else self.int8 or []
+
+    def wire(self) -> dict[str, list[Any]]:
+        """The JSON object the service takes: Python ints and floats are kept as they are
+        (SDK-identical bytes), other numbers (numpy scalars) become float / int."""
+        if self.float32 is not None:
+            return {"float32": [v if type(v) in (float, int) else float(v) for v in self.float32]}
+        return {"int8": [int(v) for v in self.int8 or ()]}
+
+
+def vector_data(data: VectorData | Sequence[float] | None) -> VectorData | None:
+    """A plain sequence of numbers is float32 data (the common case, and the API before int8)."""
+    if data is None or isinstance(data, VectorData):
+        return data
+    return VectorData(float32=list(data))
 
 
 @dataclass(frozen=True)
@@ -69,11 +121,18 @@ class IndexSummary:
 class Vector:
     """A vector to put (PutVectors) or one read back (GetVectors / ListVectors).
 
-    `data` is float32 values; reads carry it only when the service returns it."""
+    `data` is a VectorData; a plain list of numbers given here is float32 data and is
+    stored as VectorData(float32=...). Reads carry it only when the service returns it."""
 
     key: str
-    data: list[float] | None = None
+    data: VectorData | None = None
     metadata: dict[str, Any] | None = None
+
+    def __init__(self, key: str, data: VectorData | Sequence[float] | None = None,
+                 metadata: dict[str, Any] | None = None):
+        object.__setattr__(self, "key", key)
+        object.__setattr__(self, "data", vector_data(data))
+        object.__setattr__(self, "metadata", metadata)
 
 
 @dataclass(frozen=True)
@@ -83,7 +142,14 @@ class QueryMatch:
     key: str
     distance: float | None = None
     metadata: dict[str, Any] | None = None
-    data: list[float] | None = None
+    data: VectorData | None = None
+
+    def __init__(self, key: str, distance: float | None = None, metadata: dict[str, Any] | None = None,
+                 data: VectorData | Sequence[float] | None = None):
+        object.__setattr__(self, "key", key)
+        object.__setattr__(self, "distance", distance)
+        object.__setattr__(self, "metadata", metadata)
+        object.__setattr__(self, "data", vector_data(data))
 
 
 # --- parsing -------------------------------------------------------------------------
@@ -100,11 +166,24 @@ def _str(value: Any, default: str = "") -> str:
     return default if value is None else str(value)
 
 
-def _float32(data: Any) -> list[float] | None:
-    if isinstance(data, Mapping):
-        values = data.get("float32")
-        if isinstance(values, list):
-            return [float(x) for x in values]
+def _data(data: Any) -> VectorData | None:
+    """`{"float32": [...]}` or `{"int8": [...]}`; None when absent or unreadable (lenient
+    like the SDK: a read should not fail over data the caller may not even look at)."""
+    if not isinstance(data, Mapping):
+        return None
+    values = data.get("float32")
+    if isinstance(values, list):
+        try:
+            return VectorData(float32=[float(x) for x in values])
+        except (TypeError, ValueError):
+            return None
+    values = data.get("int8")
+    if isinstance(values, list):
+        try:
+            ints = [int(x) for x in values if isinstance(x, (int, float)) and math.isfinite(x) and x == int(x)]
+            return VectorData(int8=ints) if len(ints) == len(values) else None
+        except (TypeError, ValueError):
+            return None
     return None
 
 
@@ -172,7 +251,7 @@ def parse_index_page(body: Mapping[str, Any], bucket: str) -> Page[IndexSummary]
 
 def parse_vectors(body: Mapping[str, Any]) -> list[Vector]:
     return [
-        Vector(key=_str(v.get("key")), data=_float32(v.get("data")), metadata=_dict(v.get("metadata")))
+        Vector(key=_str(v.get("key")), data=_data(v.get("data")), metadata=_dict(v.get("metadata")))
         for v in _list(body, "vectors")
         if isinstance(v, Mapping)
     ]
@@ -193,7 +272,7 @@ def parse_matches(body: Mapping[str, Any]) -> list[QueryMatch]:
                 key=_str(v.get("key")),
                 distance=float(distance) if distance is not None else None,
                 metadata=_dict(v.get("metadata")),
-                data=_float32(v.get("data")),
+                data=_data(v.get("data")),
             )
         )
     return out

@@ -55,6 +55,8 @@ def wire_error(exc: httpx.RequestError) -> WireError:
     detail, kind = str(exc), type(exc).__name__
     if isinstance(exc, httpx.ConnectTimeout):
         return ConnectTimedOut(detail, kind)
+    if isinstance(exc, httpx.PoolTimeout):  # waited for a connection: nothing was sent
+        return TimedOut(detail, kind, may_have_arrived=False)
     if isinstance(exc, httpx.TimeoutException):
         return TimedOut(detail, kind)
     if isinstance(exc, httpx.ConnectError):
@@ -64,6 +66,8 @@ def wire_error(exc: httpx.RequestError) -> WireError:
         return Disconnected(detail, kind)
     if isinstance(exc, httpx.NetworkError):  # read/write/close errors
         return WireError(detail, kind)
+    if isinstance(exc, httpx.DecodingError):  # an answer came, unreadable
+        return Unusable(detail, kind, may_have_arrived=True)
     return Unusable(detail, kind)
 
 

@@ -18,7 +18,7 @@ from reconciler.client.addressing import Endpoint
 from reconciler.client.clock import Clock
 from reconciler.client.credentials import Credentials
 from reconciler.client.limits import AdaptiveRate, AimdLimiter, TokenBucket
-from reconciler.client.retry import RetryPolicy, RetryStats, parse_retry_after, retryable_status
+from reconciler.client.retry import READS, RetryPolicy, RetryStats, parse_retry_after, retryable_status
 from reconciler.client.wire import ConnectFailed, ConnectTimedOut, Disconnected, Reply, Sender, TimedOut, WireError
 from reconciler.errors import ApiError, ServiceError, TransportError, service_error_class
 
@@ -123,7 +123,10 @@ class Transport:
         started: float | None = None  # the budget starts at the first send, not in the queue
         error: ApiError | None = None
         attempt = 0
-        limit = policy.max_attempts  # throttled_attempts once a 429 came back
+        limit = policy.max_attempts  # then policy.attempts_after what went wrong last
+        # Some attempt may have reached the service and its answer never came: until a later
+        # attempt gets a definite answer, a write may or may not have taken effect.
+        unanswered = False
         while True:
             attempt += 1
             ticket = await self.limiter.acquire(first=attempt > 1)
@@ -155,10 +158,16 @@ class Transport:
             error.attempts = attempt
             if isinstance(error, ServiceError):
                 retry, retry_after = retryable_status(error.status, error.ec), error.retry_after
+                limit = policy.attempts_after(action, error.status)
             else:
                 cause = error.__cause__
                 retry, retry_after = isinstance(cause, WireError) and cause.retryable, None
-            limit = policy.throttled_attempts if throttled else policy.max_attempts
+                unanswered = unanswered or (isinstance(cause, WireError) and cause.may_have_arrived)
+                limit = policy.attempts_after(action, None)
+            if unanswered and action not in READS:
+                # no answer, or a retryable one (5xx, 429), says nothing of the attempt that went
+                # unanswered; a definite answer (Conflict, NotFound, ...) is the outcome as it is
+                error.outcome_unknown = not isinstance(error, ServiceError) or retry
             if not retry or attempt >= limit:
                 raise _final(error)
             delay = policy.backoff(attempt, self.rng)

@@ -27,26 +27,36 @@ class Reply:
 
 
 class WireError(Exception):
-    """An exchange that produced no HTTP response. `kind` names the failure for messages."""
+    """An exchange that produced no HTTP response. `kind` names the failure for messages.
+
+    `may_have_arrived`: the request may have reached the server (it was written, or partly,
+    and no answer came), so a write may have taken effect. False only when it certainly
+    did not leave: no connection, or refused before sending."""
 
     retryable = True
     kind = "NetworkError"
+    may_have_arrived = True
 
-    def __init__(self, detail: str = "", kind: str | None = None, *, retryable: bool | None = None):
+    def __init__(self, detail: str = "", kind: str | None = None, *, retryable: bool | None = None,
+                 may_have_arrived: bool | None = None):
         super().__init__(detail)
         self.detail = detail
         if kind is not None:
             self.kind = kind
         if retryable is not None:
             self.retryable = retryable
+        if may_have_arrived is not None:
+            self.may_have_arrived = may_have_arrived
 
 
 class ConnectFailed(WireError):
     kind = "ConnectError"
+    may_have_arrived = False
 
 
 class ConnectTimedOut(WireError):
     kind = "ConnectTimeout"
+    may_have_arrived = False
 
 
 class TimedOut(WireError):
@@ -66,6 +76,7 @@ class Unusable(WireError):
 
     retryable = False
     kind = "UnsupportedProtocol"
+    may_have_arrived = False
 
 
 def header_dict(pairs: Iterable[tuple[bytes, bytes]]) -> dict[str, str]:

@@ -8,6 +8,7 @@ import pytest
 from client_fakes import ACCOUNT, AK, FakeServer, ok
 
 from reconciler.client import (
+    DataType,
     Index,
     IndexSummary,
     Page,
@@ -15,6 +16,7 @@ from reconciler.client import (
     Vector,
     VectorBucket,
     VectorBucketSummary,
+    VectorData,
     VectorsClient,
 )
 
@@ -147,6 +149,45 @@ CASES: list[tuple[str, Any, str, str, str, Any, Any]] = [
         "/PutVectors", BUCKET_HOST,
         '{"indexName": "my-index", "vectorBucketName": "my-bucket", "vectors": ['
         '{"key": "k\\u00e9", "data": {"float32": [1.5]}, "metadata": {"t": "\\u5411\\u91cf"}}]}',
+        {}, None,
+    ),
+    (
+        "put_vectors_int8",
+        lambda c: c.put_vectors("my-bucket", "my-index", [
+            Vector("k1", VectorData(int8=[-128, 0, 127])),
+            Vector("k2", VectorData(float32=[0.5]), {"a": 1}),
+        ]),
+        "/PutVectors", BUCKET_HOST,
+        '{"indexName": "my-index", "vectorBucketName": "my-bucket", "vectors": ['
+        '{"key": "k1", "data": {"int8": [-128, 0, 127]}}, '
+        '{"key": "k2", "data": {"float32": [0.5]}, "metadata": {"a": 1}}]}',
+        {}, None,
+    ),
+    (
+        "get_vectors_int8",
+        lambda c: c.get_vectors("my-bucket", "my-index", ["k1", "k2"], return_data=True),
+        "/GetVectors", BUCKET_HOST,
+        '{"indexName": "my-index", "keys": ["k1", "k2"], "returnData": true, "returnMetadata": false, '
+        '"vectorBucketName": "my-bucket"}',
+        {"vectors": [{"key": "k1", "data": {"int8": [-128, 5, 127]}}, {"key": "k2", "data": {"int8": [1.5]}}]},
+        [Vector("k1", VectorData(int8=[-128, 5, 127])), Vector("k2")],  # 1.5 is no int8: left out
+    ),
+    (
+        "query_vectors_int8",
+        lambda c: c.query_vectors("my-bucket", "my-index", VectorData(int8=[1, -2]), top_k=1),
+        "/QueryVectors", BUCKET_HOST,
+        '{"vectorBucketName": "my-bucket", "indexName": "my-index", "returnDistance": false, '
+        '"returnMetadata": false, "topK": 1, "queryVector": {"int8": [1, -2]}}',
+        {"vectors": [{"key": "k1", "data": {"int8": [1, -2]}}]},
+        [QueryMatch("k1", None, None, VectorData(int8=[1, -2]))],
+    ),
+    (
+        "create_index_int8",
+        lambda c: c.create_index("my-bucket", "my-index", dimension=8, distance_metric="euclidean",
+                                 data_type=DataType.INT8),
+        "/CreateIndex", BUCKET_HOST,
+        '{"vectorBucketName": "my-bucket", "indexName": "my-index", "dataType": "int8", "dimension": 8, '
+        '"distanceMetric": "euclidean"}',
         {}, None,
     ),
     (
@@ -351,3 +392,25 @@ async def test_lenient_parsing_of_sparse_responses(client: VectorsClient, server
         assert await client.get_vectors("my-bucket", "i1", ["a"]) == []
         page = await client.list_vector_buckets()
         assert page == Page([VectorBucketSummary("", "", 0, None)], None)
+
+
+def test_a_plain_list_is_float32_data() -> None:
+    assert Vector("k", [1, 2.5]).data == VectorData(float32=[1, 2.5])
+    assert Vector("k", [1, 2.5]) == Vector("k", VectorData(float32=[1, 2.5]))
+    assert QueryMatch("k", 0.5, None, [1.0]).data == VectorData(float32=[1.0])
+    assert VectorData(int8=[1]).data_type is DataType.INT8 and VectorData(float32=[]).data_type is DataType.FLOAT32
+    assert DataType("int8") is DataType.INT8 and DataType.INT8 == "int8"
+
+
+@pytest.mark.parametrize("bad, message", [
+    ({}, "exactly one of float32= and int8="),
+    ({"float32": [1.0], "int8": [1]}, "exactly one of float32= and int8="),
+    ({"int8": [0, 128]}, "int8[1] must be an integer in -128..127, got 128"),
+    ({"int8": [-129]}, "int8[0] must be an integer in -128..127, got -129"),
+    ({"int8": [1.0]}, "int8[0] must be an integer in -128..127, got 1.0"),
+    ({"int8": [True]}, "int8[0] must be an integer in -128..127, got True"),
+])
+def test_int8_values_are_checked_before_anything_is_sent(bad: dict[str, Any], message: str) -> None:
+    with pytest.raises(ValueError) as e:
+        VectorData(**bad)
+    assert str(e.value).endswith(message)

@@ -9,7 +9,7 @@ from reconciler.client import VectorsClient
 
 EXPORTED = {
     "VectorsClient", "Credentials", "RetryPolicy", "Page", "VectorBucket", "VectorBucketSummary",
-    "Index", "IndexSummary", "Vector", "QueryMatch",
+    "Index", "IndexSummary", "Vector", "QueryMatch", "DataType", "VectorData",
 }
 
 
@@ -48,7 +48,7 @@ def test_client_methods_and_signatures():
                         "return_metadata: 'bool' = False) -> 'Page[Vector]'",
         "all_vectors": "(self, bucket: 'str', index: 'str', *, return_data: 'bool' = False, "
                        "return_metadata: 'bool' = False) -> 'list[Vector]'",
-        "query_vectors": "(self, bucket: 'str', index: 'str', query: 'Sequence[float]', *, top_k: 'int' = 10, "
+        "query_vectors": "(self, bucket: 'str', index: 'str', query: 'Sequence[float] | VectorData', *, top_k: 'int' = 10, "
                          "filter: 'dict[str, Any] | None' = None, return_distance: 'bool' = False, "
                          "return_metadata: 'bool' = False) -> 'list[QueryMatch]'",
     }

@@ -64,14 +64,69 @@ async def test_transport_failure_then_success(make_client, server: FakeServer, e
 
 
 async def test_exhausted_attempts_raise_with_count(make_client, server: FakeServer, clock: FakeClock):
-    server.default = error(500, "InternalServerException", "boom")
+    server.default = httpx.ConnectError("refused")
     async with make_client(rng=MaxJitter()) as client:
-        with pytest.raises(ServerError) as info:
+        with pytest.raises(TransportError) as info:
             await client.get_index("my-bucket", "my-index")
     assert info.value.attempts == 6
     assert len(server.requests) == 6
     assert clock.sleeps == pytest.approx([0.1, 0.2, 0.4, 0.8, 1.6])
     assert retry_counts(server) == [None] + [f"attempt={i}; max=5" for i in range(1, 6)]
+
+
+@pytest.mark.parametrize("call", [
+    lambda c: c.get_index("my-bucket", "my-index"),
+    lambda c: c.create_index("my-bucket", "my-index", dimension=4, distance_metric="cosine"),
+    lambda c: c.create_vector_bucket("my-bucket"),
+    lambda c: c.delete_index("my-bucket", "my-index"),
+    lambda c: c.put_vector_bucket_policy("my-bucket", "{}"),
+], ids=["read", "create-index", "create-bucket", "delete", "put-policy"])
+async def test_server_errors_of_repeatable_actions_get_twelve_attempts(make_client, server: FakeServer,
+                                                                      clock: FakeClock, call):
+    # at a fault rate of 0.4, 6 attempts fail 0.4% of calls, a third of 110-call applies
+    server.default = error(500, "InternalServerException", "boom")
+    async with make_client(rng=MaxJitter()) as client:
+        with pytest.raises(ServerError) as info:
+            await call(client)
+    assert info.value.attempts == 12 and len(server.requests) == 12
+    assert clock.sleeps == pytest.approx([0.1, 0.2, 0.4, 0.8, 1.6, 3.2, 5.0, 5.0, 5.0, 5.0, 5.0])
+    assert sum(clock.sleeps) < RetryPolicy().total_timeout
+    assert retry_counts(server) == [None] + [f"attempt={i}; max=11" for i in range(1, 12)]
+
+
+async def test_the_time_budget_still_bounds_twelve_attempts(make_client, server: FakeServer, clock: FakeClock):
+    def slow_503(request: httpx.Request) -> httpx.Response:
+        clock.advance(4)  # 12 attempts of 4 s and their waits would take ~80 s
+        return error(503, "ServiceUnavailableException")
+
+    server.default = slow_503
+    async with make_client(rng=MaxJitter()) as client:
+        with pytest.raises(ServerError) as info:
+            await client.get_index("my-bucket", "my-index")
+    # the 10th is sent at 9 x 4 s + 0.1 + ... + 3.2 + 5 x 3 = 57.3 s with what is left of the
+    # budget (2.7 s) as its timeout; no 11th: the call ends within 60 s (+ this fake's 4 s)
+    assert info.value.attempts == 10
+    assert server.requests[-1].extensions["timeout"]["read"] == pytest.approx(60 - 57.3)
+    assert clock.monotonic() <= RetryPolicy().total_timeout + 4
+
+
+def test_attempt_limits() -> None:
+    policy = RetryPolicy()
+    assert policy.attempts_after("CreateIndex", 503) == 12
+    assert policy.attempts_after("GetIndex", 500) == 12
+    assert policy.attempts_after("CreateIndex", 429) == 16  # throttling: unchanged
+    assert policy.attempts_after("CreateIndex", None) == 6  # no answer: a down server is said in seconds
+    assert policy.attempts_after("CreateIndex", 408) == 6
+    assert policy.attempts_after("SomeFutureAction", 503) == 6  # not known to be safe to repeat
+    from test_client_actions import CASES  # every action the client sends, by its path
+
+    from reconciler.client.retry import READS, REPEATABLE
+
+    sent = {c[2].lstrip("/") for c in CASES} | {"GetVectorBucketPolicy"}
+    assert REPEATABLE == sent and READS < REPEATABLE
+    assert all(a.startswith(("Get", "List", "Query")) for a in READS)
+    single = RetryPolicy(max_attempts=1)
+    assert (single.attempts_after("GetIndex", 503), single.attempts_after("GetIndex", 429)) == (1, 1)
 
 
 async def test_backoff_is_capped_by_max_delay(make_client, server: FakeServer, clock: FakeClock):
@@ -223,8 +278,8 @@ async def test_throttling_gets_three_times_the_retries_of_other_failures(make_cl
     async with make_client() as client:
         with pytest.raises(ServerError) as info:
             await client.list_vector_buckets()
-    assert info.value.attempts == 6  # other failures keep the usual 6
-    assert server.requests[-1].headers["x-sdk-retry-count"] == "attempt=5; max=5"
+    assert info.value.attempts == 12  # a server error of a repeatable action: 12
+    assert server.requests[-1].headers["x-sdk-retry-count"] == "attempt=11; max=11"
 
 
 async def test_after_a_call_gives_up_on_timeouts_later_calls_fail_at_once(make_client, server: FakeServer):

@@ -177,3 +177,38 @@ def test_guardrails() -> None:
     assert len(refused) == 2 and "holds vectors" in refused[0] and "--allow-destroy" in refused[0]
     for consent in (Consent(allow_destroy=True), Consent(destroy_verb=True)):
         assert refusals(plan, consent) == ["index.a/y: replace destroys data, and it has preventDestroy: true"]
+
+
+def unanswered(action: str) -> Exception:
+    from reconciler.errors import TransportError
+
+    e = TransportError(action, "timed out waiting for a-2100000000.127.0.0.1 (ReadTimeout) (after 6 attempts)")
+    e.outcome_unknown = True
+    return e
+
+
+def test_an_unanswered_write_is_unknown_not_failed_and_holds_back_its_dependents() -> None:
+    client = FakeClient(fail={"create_index a/x": unanswered("CreateIndex")})
+    result = run(UP, client)
+    by = {s.address: s for s in result.steps}
+    assert by["index.a/x"].status == Status.UNKNOWN
+    assert by["index.a/x"].detail == (
+        "CreateIndex: timed out waiting for a-2100000000.127.0.0.1 (ReadTimeout) (after 6 attempts): "
+        "an attempt got no answer, so it may or may not have taken effect; run `reconciler plan` to see")
+    assert by["policy.a"].status == Status.SKIPPED
+    assert by["policy.a"].detail == "index.a/x may or may not have taken effect"
+    assert by["index.a/y"].status == Status.DONE and not result.ok
+    assert (result.count(Status.UNKNOWN), result.count(Status.FAILED)) == (1, 0)
+
+
+def test_an_unanswered_delete_of_a_replace_is_unknown() -> None:
+    client = FakeClient(fail={"delete_index a/x": unanswered("DeleteIndex")})
+    plan = Plan(TARGET, (ch("index.a/x", "index", Action.REPLACE, after=IDX, destroys_data=True),))
+    (step,) = run(plan, client).steps
+    assert step.status == Status.UNKNOWN and client.calls == ["delete_index a/x"]  # no create after it
+
+
+def test_a_failure_with_an_answer_stays_failed() -> None:
+    client = FakeClient(fail={"put_policy a": err(ServerError, 503, "ServiceUnavailableException")})
+    result = run(UP, client)
+    assert {s.address: s.status for s in result.steps}["policy.a"] == Status.FAILED

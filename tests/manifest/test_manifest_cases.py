@@ -74,6 +74,11 @@ CASES = [
          "buckets: expected a list, got a mapping"),
     Case("account-not-digits", one("version: 1\naccount: acme\nbuckets: []\n"), "m.yaml:2:10",
          "account: 'acme' is not valid: an account ID is digits only"),
+    # Python's `$` matches before a trailing newline; the schema's patterns must not let it by
+    Case("account-trailing-newline", one('version: 1\naccount: "2100000000\\n"\nbuckets: []\n'), "m.yaml:2:10",
+         "account: '2100000000\\n' is not valid: an account ID is digits only"),
+    Case("account-trailing-newline-block", one("version: 1\naccount: |\n  2100000000\nbuckets: []\n"),
+         "m.yaml:2:10", "an account ID is digits only"),
     Case("account-conflict", {"a.yaml": "version: 1\naccount: '2100000000'\nbuckets: []\n",
                               "b.yaml": "version: 1\naccount: '2100000001'\nbuckets: []\n"},
          "b.yaml:2:10", "account '2100000001' conflicts with account '2100000000' at a.yaml:2:10"),
@@ -135,9 +140,12 @@ CASES = [
     Case("metric-typo", one("version: 1\nbuckets:\n  - name: abc\n    indexes:\n"
                             "      - name: docs\n        dimension: 8\n        distanceMetric: cosin\n"),
          "m.yaml:7:25", "did you mean 'cosine'?"),
-    Case("data-type-int8", one("version: 1\nbuckets:\n  - name: abc\n    indexes:\n" + GOOD_INDEX
-                               + "        dataType: int8\n"),
-         "m.yaml:8:19", "dataType: must be one of float32, got 'int8'"),
+    Case("data-type-unknown", one("version: 1\nbuckets:\n  - name: abc\n    indexes:\n" + GOOD_INDEX
+                                  + "        dataType: int16\n"),
+         "m.yaml:8:19", "dataType: must be one of float32, int8, got 'int16'"),
+    Case("data-type-int8-typo", one("version: 1\nbuckets:\n  - name: abc\n    indexes:\n" + GOOD_INDEX
+                                    + "        dataType: Int8\n"),
+         "m.yaml:8:19", "did you mean 'int8'?"),
     Case("index-unknown-key", one("version: 1\nbuckets:\n  - name: abc\n    indexes:\n" + GOOD_INDEX
                                   + "        dimensions: 8\n"),
          "m.yaml:8:9", "unknown key 'dimensions' in index 'docs-v1'; did you mean 'dimension'?"),

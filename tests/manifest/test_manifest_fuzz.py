@@ -66,7 +66,7 @@ def strategies(junk: bool) -> st.SearchStrategy[Any]:
         "name": text,
         "dimension": st.one_of(st.integers(min_value=1 - junk, max_value=4096 + junk), st.just("${DIM}")),
         "distanceMetric": st.sampled_from(["cosine", "euclidean", "dot"][: 3 if junk else 2]),
-        "dataType": st.sampled_from(["float32", "int8"][: 2 if junk else 1]),
+        "dataType": st.sampled_from(["float32", "int8", "int16"][: 3 if junk else 2]),
         "nonFilterableMetadataKeys": st.lists(text, max_size=12 if junk else 10, unique=not junk),
         "preventDestroy": st.one_of(st.booleans(), st.just("${FLAG}")),
     }, required=("name", "dimension", "distanceMetric"))

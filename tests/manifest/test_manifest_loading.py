@@ -360,3 +360,12 @@ def test_manifest_error_lists_every_problem(workdir: Path) -> None:
         load_manifests(["m.yaml"], environ={})
     assert str(info.value).splitlines() == [str(d) for d in info.value.diagnostics]
     assert len(info.value.diagnostics) == 2
+
+
+def test_int8_index_is_loaded_with_its_data_type(load: Load) -> None:
+    m = load({"m.yaml": "version: 1\nbuckets:\n  - name: abc\n    indexes:\n"
+                        "      - {name: q8-docs, dimension: 16, distanceMetric: euclidean, dataType: int8}\n"
+                        "      - {name: f32, dimension: 16, distanceMetric: euclidean}\n"})
+    bucket = m.bucket("abc")
+    assert bucket is not None
+    assert [(i.name, i.data_type) for i in bucket.indexes] == [("q8-docs", "int8"), ("f32", "float32")]

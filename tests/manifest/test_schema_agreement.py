@@ -85,3 +85,32 @@ def test_random_documents(doc: Any) -> None:
 def test_plan_file_schema() -> None:
     check = SchemaCheck(json.loads((ROOT / "schemas" / "plan.schema.json").read_text()))
     assert agree(check, {"format_version": 1}) == (False, False)
+
+
+def _patterns(node: Any, path: str = "") -> list[tuple[str, str]]:
+    if isinstance(node, dict):
+        found = [(path, node["pattern"])] if isinstance(node.get("pattern"), str) else []
+        return found + [p for k, v in node.items() for p in _patterns(v, f"{path}/{k}")]
+    if isinstance(node, list):
+        return [p for i, v in enumerate(node) for p in _patterns(v, f"{path}/{i}")]
+    return []
+
+
+MANIFEST_PATTERNS = _patterns(_schema.manifest_schema())
+
+
+def test_every_manifest_pattern_is_covered() -> None:
+    assert {path for path, _ in MANIFEST_PATTERNS} == {
+        "/properties/account", "/$defs/bucketName", "/$defs/indexName"}
+
+
+@pytest.mark.parametrize("path, pattern", MANIFEST_PATTERNS, ids=[p for p, _ in MANIFEST_PATTERNS])
+@pytest.mark.parametrize("tail", ["\n", "\r\n", "\n\n", "\u2028"])
+def test_patterns_are_anchored_at_the_very_end(path: str, pattern: str, tail: str) -> None:
+    # Python's re (jsonschema) lets `$` match before a final newline; ECMA-262 and
+    # jsonschema-rs do not: the schema must be read the same way by both
+    check = SchemaCheck({"type": "string", "pattern": pattern})
+    good = "2100000000" if path == "/properties/account" else "docs-v1"
+    assert agree(check, good) == (True, True)
+    assert agree(check, good + tail) == (False, False)
+    assert agree(check, tail + good) == (False, False)

@@ -27,7 +27,7 @@ from tests.support.sdk import ACCOUNT, sdk_client
 # start applying within a millisecond of each other instead of a Python start-up apart.
 GATED_MAIN = ("import sys, reconciler.commands, reconciler.emulator; from reconciler.cli import main; "
               "print('ready', flush=True); sys.stdin.readline(); sys.exit(main(sys.argv[1:]))")
-STEP = re.compile(r"^(done|failed|skipped|not started)\s+(\S+)\s+(\S+)(?: \([0-9.]+s\))?(?:: (.*))?$")
+STEP = re.compile(r"^(done|failed|unknown|skipped|not started)\s+(\S+)\s+(\S+)(?: \([0-9.]+s\))?(?:: (.*))?$")
 
 
 def steps(stdout: str) -> dict[str, tuple[str, str]]:

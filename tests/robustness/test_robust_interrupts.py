@@ -20,7 +20,7 @@ from robust_helpers import Cli, assert_clean_output, expected_state, live_state,
 from tests.support.emulator import running_emulator, start_emulator, stop_emulator
 from tests.support.sdk import sdk_client
 
-STEP = re.compile(r"^(done|failed|skipped|not started)\s+(\S+)\s+(\S+)")
+STEP = re.compile(r"^(done|failed|unknown|skipped|not started)\s+(\S+)\s+(\S+)")
 
 
 def step_lines(stdout: str) -> list[tuple[str, str]]:
