@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import http
+import itertools
 import logging
 import os
 from dataclasses import dataclass
@@ -78,6 +79,7 @@ class _Shared:
 
     def __init__(self) -> None:
         self.lingering = 0  # connections answered and closing (see `_linger`)
+        self.ticks = itertools.count()  # orders idle connections (loop.time() is the same within a pass)
         self.warned_at = float("-inf")
 
 
@@ -90,8 +92,10 @@ def guarded_protocol(limits: Limits) -> type[HttpToolsProtocol]:
             super().__init__(*args, **kwargs)
             self._lingering = False  # answered with an error: draining what the client still sends
             self._drained = 0
+            self._pending_error: errors.EmulatorError | None = None  # answered once earlier answers are out
+            self._running: Any = None  # the request the app is answering (uvicorn's self.cycle is the latest)
             self._idle = True  # no byte of a request since the connection opened or the last answer
-            self._idle_since = self.loop.time()
+            self._idle_since = next(shared.ticks)
             self._in_head = False  # between on_message_begin and on_headers_complete
             self._head_bytes = 0
             self._reading_body = False  # between on_headers_complete and on_message_complete
@@ -162,6 +166,8 @@ def guarded_protocol(limits: Limits) -> type[HttpToolsProtocol]:
                 if self._drained > LINGER_BYTES:
                     self.transport.close()
                 return
+            if self._pending_error is not None:
+                return  # the parser stopped at the error: nothing after it is read
             self._unset_keepalive_if_required()
             self._idle = False
             self._last_data = self.loop.time()
@@ -199,15 +205,23 @@ def guarded_protocol(limits: Limits) -> type[HttpToolsProtocol]:
         def on_headers_complete(self) -> None:
             self._in_head, self._reading_body = False, True
             super().on_headers_complete()
+            if not any(entry[0] is self.cycle for entry in self.pipeline):
+                self._running = self.cycle  # not queued behind another: the app runs it now
 
         def on_message_complete(self) -> None:
             self._reading_body = False
             super().on_message_complete()
 
         def on_response_complete(self) -> None:
+            self._running = self.pipeline[-1][0] if self.pipeline else None  # uvicorn starts it next
             super().on_response_complete()
+            if self._pending_error is not None and not self.transport.is_closing() and not self._answer_due():
+                self._unset_keepalive_if_required()
+                self.transport.write(error_response(self._pending_error))
+                self._linger()
+                return
             if not (self.pipeline or self._in_head or self._reading_body or self.transport.is_closing()):
-                self._idle, self._idle_since = True, self.loop.time()
+                self._idle, self._idle_since = True, next(shared.ticks)
 
         # --- timers -----------------------------------------------------------------
 
@@ -230,7 +244,8 @@ def guarded_protocol(limits: Limits) -> type[HttpToolsProtocol]:
                 self._cancel_head_timer()
 
         def _answer_due(self) -> bool:
-            return self.cycle is not None and not self.cycle.response_complete
+            """Whether an answer to a request already read is still to be written."""
+            return bool(self.pipeline) or (self._running is not None and not self._running.response_complete)
 
         def _arm_head_timer(self) -> None:
             self._head_timer = self.loop.call_later(limits.read_timeout, self._head_expired)
@@ -270,21 +285,26 @@ def guarded_protocol(limits: Limits) -> type[HttpToolsProtocol]:
         # --- answers ----------------------------------------------------------------
 
         def _reject(self, error: errors.EmulatorError) -> None:
-            """Answer `error` and close, where the connection allows an answer in order."""
+            """Answer `error` and close, in order: after the answers still due to earlier requests."""
             cycle = self.cycle
-            reading_body = self._reading_body
+            in_body = self._reading_body  # the error is in `cycle`'s own body, not in a new head
             self._in_head = self._reading_body = False
-            log.debug("HTTP request from %s refused: %s %s", self.client, error.code, error.message)
             self._cancel_timers()
-            if cycle is not None and not cycle.response_complete:
-                if cycle.response_started or not reading_body or self.pipeline:
-                    # an earlier request's answer is due first: no answer for this one
-                    cycle.keep_alive = False
-                    self.pipeline.clear()
-                    self.flow.pause_reading()
+            log.debug("HTTP request from %s refused: %s %s", self.client, error.code, error.message)
+            if in_body and cycle is not None and cycle is self._running:  # the request being answered now
+                if cycle.response_started:
+                    cycle.keep_alive = False  # it has its answer already: close after it
                     return
                 cycle.disconnected = True  # the app, waiting for this body, stops without answering
                 cycle.message_event.set()
+            else:
+                if in_body:  # a request queued behind another, whose body broke: it never runs
+                    for entry in [entry for entry in self.pipeline if entry[0] is cycle]:
+                        self.pipeline.remove(entry)
+                if self._answer_due():
+                    self._pending_error = error
+                    self.flow.pause_reading()
+                    return
             self.transport.write(error_response(error))
             self._linger()
 
