@@ -170,21 +170,20 @@ def guarded_protocol(limits: Limits) -> type[HttpToolsProtocol]:
                 return  # the parser stopped at the error: nothing after it is read
             self._unset_keepalive_if_required()
             self._idle = False
-            self._last_data = self.loop.time()
-            view = memoryview(data)
             try:
-                for start in range(0, len(view), FEED_SLICE):
-                    piece = view[start:start + FEED_SLICE]
-                    self.parser.feed_data(piece)
-                    if self._in_head:
-                        self._head_bytes += len(piece)  # at most one slice too many: never too few
-                        if self._head_bytes > MAX_HEAD_BYTES:
-                            self._reject(RequestHeaderSectionTooLarge(
-                                f"the request's head (request line and headers) is larger than "
-                                f"{MAX_HEAD_BYTES >> 10} KiB"))
-                            return
-                    if self.transport.is_closing():
+                if len(data) <= FEED_SLICE:  # the usual case: a whole small request
+                    self.parser.feed_data(data)
+                    if self._in_head and self._head_too_large(len(data)):
                         return
+                else:
+                    view = memoryview(data)
+                    for start in range(0, len(view), FEED_SLICE):
+                        piece = view[start:start + FEED_SLICE]
+                        self.parser.feed_data(piece)
+                        if self._in_head and self._head_too_large(len(piece)):
+                            return
+                        if self.transport.is_closing():
+                            return
             except httptools.HttpParserUpgrade:
                 self._reject(errors.ValidationException(
                     "protocol upgrades (Upgrade, CONNECT) are not supported: every action is POST /{Action}"))
@@ -196,6 +195,16 @@ def guarded_protocol(limits: Limits) -> type[HttpToolsProtocol]:
                 return
             self._update_timers()
 
+        def _head_too_large(self, fed: int) -> bool:
+            """Count `fed` bytes into a head still incomplete (at most one slice too many, never
+            too few); past the cap, answer 431 and say so."""
+            self._head_bytes += fed
+            if self._head_bytes <= MAX_HEAD_BYTES:
+                return False
+            self._reject(RequestHeaderSectionTooLarge(
+                f"the request's head (request line and headers) is larger than {MAX_HEAD_BYTES >> 10} KiB"))
+            return True
+
         # --- parser callbacks -------------------------------------------------------
 
         def on_message_begin(self) -> None:
@@ -205,7 +214,7 @@ def guarded_protocol(limits: Limits) -> type[HttpToolsProtocol]:
         def on_headers_complete(self) -> None:
             self._in_head, self._reading_body = False, True
             super().on_headers_complete()
-            if not any(entry[0] is self.cycle for entry in self.pipeline):
+            if not self.pipeline or self.pipeline[0][0] is not self.cycle:  # uvicorn queues with appendleft
                 self._running = self.cycle  # not queued behind another: the app runs it now
 
         def on_message_complete(self) -> None:
@@ -230,6 +239,7 @@ def guarded_protocol(limits: Limits) -> type[HttpToolsProtocol]:
             while a body is; set here rather than per callback, so that a request arriving whole
             costs no timer at all."""
             if self._reading_body:
+                self._last_data = self.loop.time()
                 self._cancel_head_timer()
                 if self._body_timer is None:
                     self._body_timer = self.loop.call_later(limits.read_timeout, self._body_stalled)

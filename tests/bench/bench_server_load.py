@@ -14,8 +14,15 @@ Not a test (pytest ignores tests/bench). It starts `reconciler serve` on 127.0.0
   probes    meanwhile, from this process, a new connection every --probe-every seconds,
             each with one request, not waiting for the previous probe.
 
-It prints, for the keep-alive requests and for the probes, the count, median, p99 and
-maximum wait, and the probes' maximum as a ratio to the idle baseline. The goal (issue 10):
+First, in this process and without sockets, it measures the guard's own cost: the time
+`data_received` takes for one whole signed-size request, in uvicorn's HttpToolsProtocol
+and in the guarded subclass (reconciler/emulator/http_limits.py), on a stub transport
+with a trivial app, interleaved, the best of --protocol-rounds rounds of 4,000 each.
+
+It then prints, for the keep-alive requests and for the probes, the count, median, p99 and
+maximum wait, the probes' maximum as a ratio to the idle baseline, and the server's CPU
+time per request during the load (from /proc: far less noisy than waits on a shared
+machine, so the figure to compare two versions of the server by). The goal (issue 10):
 no request waits more than 2 s under a load of 256 clients. Everything talks to
 127.0.0.1 only, and every loop is bounded in time and count.
 """
@@ -116,6 +123,91 @@ async def _probes(port: int, seconds: float, every: float, timeout: float) -> li
     return list(await asyncio.gather(*tasks))
 
 
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class _StubTransport(asyncio.Transport):
+    """Counts writes; enough of a transport for the protocol classes."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.writes = 0
+        self.closing = False
+
+    def get_extra_info(self, name: str, default: object = None) -> object:
+        return {"sockname": ("127.0.0.1", 1), "peername": ("127.0.0.1", 2)}.get(name, default)
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        self.writes += 1
+
+    def close(self) -> None:
+        self.closing = True
+
+    def is_closing(self) -> bool:
+        return self.closing
+
+    def pause_reading(self) -> None:
+        pass
+
+    def resume_reading(self) -> None:
+        pass
+
+
+async def _trivial_app(scope: dict[str, object], receive: object, send: object) -> None:
+    if scope["type"] != "http":
+        return
+    await receive()  # type: ignore[operator]
+    await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"2")]})  # type: ignore[operator]
+    await send({"type": "http.response.body", "body": b"{}"})  # type: ignore[operator]
+
+
+SIGNED = (b"POST /ListVectorBuckets HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 2\r\n"
+          b"x-tos-date: 20261201T000000Z\r\nx-tos-content-sha256: UNSIGNED-PAYLOAD\r\nauthorization: TOS4-HMAC-SHA256 "
+          b"Credential=AKLTexample/20261201/cn-beijing/tosvectors/request, SignedHeaders=host;x-tos-date, "
+          b"Signature=" + b"0" * 64 + b"\r\n\r\n{}")
+
+
+async def _data_received_cost(protocol_class: type, requests: int) -> float:
+    import uvicorn
+    from uvicorn.server import ServerState
+
+    config = uvicorn.Config(_trivial_app, http=protocol_class, ws="none", lifespan="off", log_level="warning")
+    config.load()
+    protocol = protocol_class(config=config, server_state=ServerState(), app_state={},
+                              _loop=asyncio.get_running_loop())
+    transport = _StubTransport()
+    protocol.connection_made(transport)
+    spent = 0.0
+    for _ in range(requests):
+        writes = transport.writes
+        start = time.perf_counter()
+        protocol.data_received(SIGNED)
+        spent += time.perf_counter() - start
+        while transport.writes < writes + 2:  # the app's task answers on the next passes
+            await asyncio.sleep(0)
+    return spent / requests
+
+
+def protocol_cost(rounds: int) -> tuple[float, float]:
+    """(uvicorn's, the guard's) best time of data_received per request, in seconds."""
+    import uvloop
+    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+    from reconciler.emulator.http_limits import Limits, guarded_protocol
+
+    async def measure() -> tuple[float, float]:
+        plain, guarded = [], []
+        for _ in range(rounds):
+            plain.append(await _data_received_cost(HttpToolsProtocol, 4000))
+            guarded.append(await _data_received_cost(guarded_protocol(Limits()), 4000))
+        return min(plain), min(guarded)
+
+    return uvloop.run(measure())
+
+
 def _figures(name: str, waits: list[float], failed: int) -> list[str]:
     if not waits:
         return [name, "0", str(failed), "-", "-", "-"]
@@ -131,6 +223,7 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--probe-every", type=float, default=0.05)
     parser.add_argument("--probe-timeout", type=float, default=60.0)
+    parser.add_argument("--protocol-rounds", type=int, default=30)
     parser.add_argument("--serve-arg", action="append", default=[], help="an extra `reconciler serve` argument")
     parser.add_argument("--load-worker", nargs=4, metavar=("PORT", "CLIENTS", "SECONDS", "OUT"),
                         help=argparse.SUPPRESS)
@@ -142,6 +235,10 @@ def main() -> int:
 
     print(f"bench_server_load: {machine()}; {args.clients} keep-alive clients for {args.seconds:g} s, "
           f"a new connection every {args.probe_every:g} s")
+    if args.protocol_rounds > 0:
+        plain, guarded = protocol_cost(args.protocol_rounds)
+        print(f"data_received per request: uvicorn {plain * 1e6:.2f} us, guarded {guarded * 1e6:.2f} us "
+              f"({guarded / plain:.2f}x, +{(guarded - plain) * 1e6:.2f} us)")
     with tempfile.TemporaryDirectory() as tmp, running_emulator(Path(tmp) / "data", *args.serve_arg) as emu:
         import httpx
 
@@ -153,6 +250,7 @@ def main() -> int:
         baseline = statistics.median(t for t, _ in idle)
 
         out = Path(tmp) / "load.json"
+        cpu_before = _cpu_seconds(emu.process.pid)
         worker = subprocess.Popen([sys.executable, __file__, "--load-worker", str(emu.port), str(args.clients),
                                    str(args.seconds), str(out)])
         try:
@@ -165,6 +263,7 @@ def main() -> int:
                 worker.wait()
         load = json.loads(out.read_text())
         server_ok = emu.process.poll() is None
+        cpu = _cpu_seconds(emu.process.pid) - cpu_before
 
     probe_waits = [t for t, status in probes if status == 200]
     rows = [["requests", "count", "failed", "median ms", "p99 ms", "max ms"],
@@ -178,6 +277,8 @@ def main() -> int:
     print(f"new connection under load: max {max(probe_waits, default=0.0) / baseline:.0f}x the idle median "
           f"({baseline * 1000:.1f} ms); longest wait of any request {worst:.2f} s (goal: under 2 s); "
           f"failed probes {len(probes) - len(probe_waits)}; server still running: {server_ok}")
+    served = len(load["waits"]) + len(probes)
+    print(f"server CPU during the load: {cpu:.2f} s for {served} requests, {cpu / served * 1e6:.0f} us per request")
     return 0
 
 
