@@ -14,7 +14,9 @@ subclass of its HttpToolsProtocol that adds, per connection:
 - **connection cap**: at `max_connections` open connections, the one idle the longest
   (keep-alive between requests, or silent since it opened) is closed to make room; when
   none is idle, the new connection is answered 503 `ServiceUnavailableException` with
-  `Retry-After: 1` at once and closed once its request has arrived.
+  `Retry-After: 1` at once.
+- **closing after an error answer** half-closes first and drains what the client still
+  sends for a moment (`_linger`), so that the client reads the answer instead of a reset.
 - **JSON errors**: every answer the guard writes has the service's error shape (Code,
   Message, RequestId, HostId, EC; app.py `EmulatorApp._error`) and the request id headers,
   including 400 `ValidationException` for malformed HTTP, where uvicorn wrote plain text.
@@ -24,7 +26,6 @@ from __future__ import annotations
 
 import asyncio
 import http
-import itertools
 import logging
 import os
 from dataclasses import dataclass
@@ -79,7 +80,9 @@ class _Shared:
 
     def __init__(self) -> None:
         self.lingering = 0  # connections answered and closing (see `_linger`)
-        self.ticks = itertools.count()  # orders idle connections (loop.time() is the same within a pass)
+        # connections with no request under way, the one idle the longest first (a dict keeps
+        # insertion order, and a connection is re-inserted each time it becomes idle)
+        self.idle: dict[HttpToolsProtocol, None] = {}
         self.warned_at = float("-inf")
 
 
@@ -94,8 +97,7 @@ def guarded_protocol(limits: Limits) -> type[HttpToolsProtocol]:
             self._drained = 0
             self._pending_error: errors.EmulatorError | None = None  # answered once earlier answers are out
             self._running: Any = None  # the request the app is answering (uvicorn's self.cycle is the latest)
-            self._idle = True  # no byte of a request since the connection opened or the last answer
-            self._idle_since = next(shared.ticks)
+            self._idle = False  # no byte of a request since the connection opened or the last answer
             self._in_head = False  # between on_message_begin and on_headers_complete
             self._head_bytes = 0
             self._reading_body = False  # between on_headers_complete and on_message_complete
@@ -110,14 +112,23 @@ def guarded_protocol(limits: Limits) -> type[HttpToolsProtocol]:
                 self._refuse(transport)
                 return
             super().connection_made(transport)
+            self._become_idle()
             self._arm_head_timer()
+
+        def _become_idle(self) -> None:
+            self._idle = True
+            shared.idle[self] = None
+
+        def _stop_being_idle(self) -> None:
+            self._idle = False
+            shared.idle.pop(self, None)
 
         def _make_room(self) -> bool:
             """Close the connection idle the longest; False when none is idle."""
-            idle = [c for c in self.connections if isinstance(c, GuardedProtocol) and c._idle]
-            if not idle:
+            if not shared.idle:
                 return False
-            victim = min(idle, key=lambda c: c._idle_since)
+            victim = next(iter(shared.idle))
+            shared.idle.pop(victim)
             self.connections.discard(victim)
             victim.transport.close()
             return True
@@ -141,6 +152,7 @@ def guarded_protocol(limits: Limits) -> type[HttpToolsProtocol]:
             the answer, then drain what still comes until the client closes (or LINGER_BYTES,
             or LINGER_SECONDS)."""
             self.connections.discard(self)
+            self._stop_being_idle()
             self._cancel_timers()
             if shared.lingering >= limits.max_lingering or not self.transport.can_write_eof():
                 self.transport.close()
@@ -153,6 +165,7 @@ def guarded_protocol(limits: Limits) -> type[HttpToolsProtocol]:
 
         def connection_lost(self, exc: Exception | None) -> None:
             self._cancel_timers()
+            shared.idle.pop(self, None)
             if self._lingering:
                 shared.lingering -= 1
                 self._lingering = False
@@ -169,7 +182,8 @@ def guarded_protocol(limits: Limits) -> type[HttpToolsProtocol]:
             if self._pending_error is not None:
                 return  # the parser stopped at the error: nothing after it is read
             self._unset_keepalive_if_required()
-            self._idle = False
+            if self._idle:
+                self._stop_being_idle()
             try:
                 if len(data) <= FEED_SLICE:  # the usual case: a whole small request
                     self.parser.feed_data(data)
@@ -230,7 +244,7 @@ def guarded_protocol(limits: Limits) -> type[HttpToolsProtocol]:
                 self._linger()
                 return
             if not (self.pipeline or self._in_head or self._reading_body or self.transport.is_closing()):
-                self._idle, self._idle_since = True, next(shared.ticks)
+                self._become_idle()
 
         # --- timers -----------------------------------------------------------------
 
