@@ -416,3 +416,38 @@ def test_the_secret_from_the_environment_is_in_no_process_command_line(tmp_path:
         assert refused.value.status_code == 403
         log = emu.stderr_text()
     assert "signatures checked" in log and secret not in log and "warning" not in log
+
+
+def test_a_flood_of_connections_does_not_lock_real_clients_out(tmp_path: Path) -> None:
+    def list_buckets(url: str) -> httpx.Response:
+        return httpx.post(f"{url}/ListVectorBuckets", json={}, headers={"host": "127.0.0.1"}, timeout=WAIT)
+
+    with running_emulator(tmp_path, "--max-connections", "50", "--read-timeout", "600") as emu:
+        silent = [_connect(emu) for _ in range(300)]  # six times the cap, none sending a byte
+        try:
+            assert list_buckets(emu.url).status_code == 200
+            closed = 0
+            for sock in silent:  # the server closed the oldest to make room for the newer ones
+                sock.settimeout(0.0 if closed >= 250 else WAIT)
+                try:
+                    closed += sock.recv(1) == b""
+                except BlockingIOError:
+                    pass
+            assert closed >= 250
+        finally:
+            for sock in silent:
+                sock.close()
+
+        deadline = time.monotonic() + WAIT
+        while list_buckets(emu.url).status_code != 200:
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        slow = [_connect(emu) for _ in range(100)]  # slowloris: requests begun, never finished
+        try:
+            for sock in slow:
+                sock.sendall(b"POST /ListVectorBuckets HTTP/1.1\r\n")
+            r = list_buckets(emu.url)  # no room: a clean answer, not a reset or a hang
+            assert (r.status_code, r.json()["Code"]) == (503, "ServiceUnavailableException")
+        finally:
+            for sock in slow:
+                sock.close()
