@@ -7,7 +7,7 @@
 
 The data directory defaults to `.reconciler/serve` under the working directory (the
 embedded target of the CLI uses `.reconciler/local`, so the two never share a file by
-accident). `--port 0` picks a free port; the one line printed on stderr says which.
+accident). `--port 0` picks a free port; the first line printed on stderr says which.
 The secret key is never printed; given as `--access-key AK` with TOS_SECRET_KEY in the
 environment, it is not in the process's command line either (`/proc/PID/cmdline`).
 Signatures are checked only when `--access-key` is given: exported credentials alone
