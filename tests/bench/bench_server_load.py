@@ -15,9 +15,10 @@ Not a test (pytest ignores tests/bench). It starts `reconciler serve` on 127.0.0
             each with one request, not waiting for the previous probe.
 
 First, in this process and without sockets, it measures the guard's own cost: the time
-`data_received` takes for one whole signed-size request, in uvicorn's HttpToolsProtocol
-and in the guarded subclass (reconciler/emulator/http_limits.py), on a stub transport
-with a trivial app, interleaved, the best of --protocol-rounds rounds of 4,000 each.
+one signed-size request takes from `data_received` until its answer is written, in
+uvicorn's HttpToolsProtocol and in the guarded subclass (reconciler/emulator/http_limits.py),
+on a stub transport with a trivial app, interleaved, the best of --protocol-rounds rounds
+of 4,000 each.
 
 It then prints, for the keep-alive requests and for the probes, the count, median, p99 and
 maximum wait, the probes' maximum as a ratio to the idle baseline, and the server's CPU
@@ -170,7 +171,7 @@ SIGNED = (b"POST /ListVectorBuckets HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Lengt
           b"Signature=" + b"0" * 64 + b"\r\n\r\n{}")
 
 
-async def _data_received_cost(protocol_class: type, requests: int) -> float:
+async def _request_cost(protocol_class: type, requests: int) -> float:
     import uvicorn
     from uvicorn.server import ServerState
 
@@ -180,19 +181,17 @@ async def _data_received_cost(protocol_class: type, requests: int) -> float:
                               _loop=asyncio.get_running_loop())
     transport = _StubTransport()
     protocol.connection_made(transport)
-    spent = 0.0
+    start = time.perf_counter()
     for _ in range(requests):
         writes = transport.writes
-        start = time.perf_counter()
         protocol.data_received(SIGNED)
-        spent += time.perf_counter() - start
-        while transport.writes < writes + 2:  # the app's task answers on the next passes
+        while transport.writes < writes + 2:  # the app's task answers on the next loop passes
             await asyncio.sleep(0)
-    return spent / requests
+    return (time.perf_counter() - start) / requests
 
 
 def protocol_cost(rounds: int) -> tuple[float, float]:
-    """(uvicorn's, the guard's) best time of data_received per request, in seconds."""
+    """(uvicorn's, the guard's) best time per request through the protocol, in seconds."""
     import uvloop
     from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
@@ -201,8 +200,8 @@ def protocol_cost(rounds: int) -> tuple[float, float]:
     async def measure() -> tuple[float, float]:
         plain, guarded = [], []
         for _ in range(rounds):
-            plain.append(await _data_received_cost(HttpToolsProtocol, 4000))
-            guarded.append(await _data_received_cost(guarded_protocol(Limits()), 4000))
+            plain.append(await _request_cost(HttpToolsProtocol, 4000))
+            guarded.append(await _request_cost(guarded_protocol(Limits()), 4000))
         return min(plain), min(guarded)
 
     return uvloop.run(measure())
@@ -237,7 +236,7 @@ def main() -> int:
           f"a new connection every {args.probe_every:g} s")
     if args.protocol_rounds > 0:
         plain, guarded = protocol_cost(args.protocol_rounds)
-        print(f"data_received per request: uvicorn {plain * 1e6:.2f} us, guarded {guarded * 1e6:.2f} us "
+        print(f"one request through the protocol (stub transport, trivial app): uvicorn {plain * 1e6:.2f} us, guarded {guarded * 1e6:.2f} us "
               f"({guarded / plain:.2f}x, +{(guarded - plain) * 1e6:.2f} us)")
     with tempfile.TemporaryDirectory() as tmp, running_emulator(Path(tmp) / "data", *args.serve_arg) as emu:
         import httpx
@@ -262,8 +261,10 @@ def main() -> int:
                 worker.kill()
                 worker.wait()
         load = json.loads(out.read_text())
+        cpu = _cpu_seconds(emu.process.pid) - cpu_before  # before poll(), which reaps a dead server
         server_ok = emu.process.poll() is None
-        cpu = _cpu_seconds(emu.process.pid) - cpu_before
+        if not server_ok:
+            print(f"the server exited ({emu.process.returncode}):\n{emu.stderr_text()}")
 
     probe_waits = [t for t, status in probes if status == 200]
     rows = [["requests", "count", "failed", "median ms", "p99 ms", "max ms"],
