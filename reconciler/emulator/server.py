@@ -67,7 +67,7 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--fault-rate", type=_rate, default=0.0, metavar="P",
                         help="answer this fraction of requests with 429 / 503 / 500")
     parser.add_argument("--seed", type=_seed, metavar="N",
-                        help="seed the fault injection, so that a --fault-rate run repeats exactly")
+                        help="seed the fault injection: the same requests, sent one at a time, meet the same faults")
     parser.add_argument("--read-timeout", type=_seconds, default=10.0, metavar="S",
                         help="close a connection whose request head is not complete S seconds after it began, "
                              "or whose body stalls for S seconds (default 10)")

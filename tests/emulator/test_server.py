@@ -451,3 +451,15 @@ def test_a_flood_of_connections_does_not_lock_real_clients_out(tmp_path: Path) -
         finally:
             for sock in slow:
                 sock.close()
+
+
+def test_seed_makes_the_injected_faults_repeat(tmp_path: Path) -> None:
+    def statuses(data_dir: Path, seed: str) -> list[int]:
+        with running_emulator(data_dir, "--fault-rate", "0.5", "--seed", seed) as emu, \
+                httpx.Client(base_url=emu.url, headers={"host": "127.0.0.1"}, timeout=WAIT) as client:
+            return [client.post("/ListVectorBuckets", json={}).status_code for _ in range(40)]
+
+    first = statuses(tmp_path / "a", "7")
+    assert statuses(tmp_path / "b", "7") == first
+    assert statuses(tmp_path / "c", "8") != first
+    assert 200 in first and set(first) - {200} <= {429, 500, 503} and len(set(first)) > 1
