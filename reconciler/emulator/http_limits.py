@@ -16,7 +16,8 @@ subclass of its HttpToolsProtocol that adds, per connection:
   none is idle, the new connection is answered 503 `ServiceUnavailableException` with
   `Retry-After: 1` at once.
 - **closing after an error answer** half-closes first and drains what the client still
-  sends for a moment (`_linger`), so that the client reads the answer instead of a reset.
+  sends for a moment (`_linger`), so that the client reads the answer instead of a reset;
+  at most `max_lingering` at once, the one draining the longest closed first.
 - **JSON errors**: every answer the guard writes has the service's error shape (Code,
   Message, RequestId, HostId, EC; app.py `EmulatorApp._error`) and the request id headers,
   including 400 `ValidationException` for malformed HTTP, where uvicorn wrote plain text.
@@ -79,7 +80,7 @@ class _Shared:
     """What the connections of one server share."""
 
     def __init__(self) -> None:
-        self.lingering = 0  # connections answered and closing (see `_linger`)
+        self.lingering: dict[HttpToolsProtocol, None] = {}  # answered and closing (`_linger`), oldest first
         # connections with no request under way, the one idle the longest first (a dict keeps
         # insertion order, and a connection is re-inserted each time it becomes idle)
         self.idle: dict[HttpToolsProtocol, None] = {}
@@ -154,10 +155,16 @@ def guarded_protocol(limits: Limits) -> type[HttpToolsProtocol]:
             self.connections.discard(self)
             self._stop_being_idle()
             self._cancel_timers()
-            if shared.lingering >= limits.max_lingering or not self.transport.can_write_eof():
+            if not self.transport.can_write_eof():
                 self.transport.close()
                 return
-            shared.lingering += 1
+            if len(shared.lingering) >= limits.max_lingering:
+                # a flood of refused connections must not cost later clients their clean close:
+                # the one draining the longest (it has had its answer for a while) goes first
+                oldest = next(iter(shared.lingering))
+                shared.lingering.pop(oldest)
+                oldest.transport.close()
+            shared.lingering[self] = None
             self._lingering = True
             self.transport.write_eof()
             self.transport.resume_reading()
@@ -167,7 +174,7 @@ def guarded_protocol(limits: Limits) -> type[HttpToolsProtocol]:
             self._cancel_timers()
             shared.idle.pop(self, None)
             if self._lingering:
-                shared.lingering -= 1
+                shared.lingering.pop(self, None)
                 self._lingering = False
             super().connection_lost(exc)
 
