@@ -1,33 +1,46 @@
 """`reconciler serve`: the emulator over HTTP with uvicorn (DESIGN.md §4).
 
     reconciler serve [--host 127.0.0.1] [--port 8765] [--data-dir DIR]
-                     [--access-key AK --secret-key SK [--user AK:SK:PRINCIPAL]...]
+                     [--access-key AK [--secret-key SK] [--user AK:SK:PRINCIPAL]...]
                      [--account-id ID] [--region R]
-                     [--latency-ms N] [--fault-rate P]
+                     [--latency-ms N] [--fault-rate P] [--seed N]
+                     [--read-timeout S] [--max-connections N]
 
 The data directory defaults to `.reconciler/serve` under the working directory (the
 embedded target of the CLI uses `.reconciler/local`, so the two never share a file by
-accident). `--port 0` picks a free port; the one line printed on stderr says which.
-The secret key is never printed.
+accident). `--port 0` picks a free port; the first line printed on stderr says which.
+The secret key is never printed; given as `--access-key AK` with TOS_SECRET_KEY in the
+environment, it is not in the process's command line either (`/proc/PID/cmdline`).
+Signatures are checked only when `--access-key` is given: exported credentials alone
+never turn checking on. The HTTP guard (timeouts, head and connection caps) is in
+http_limits.py.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import socket
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from reconciler.argtypes import non_negative_float, port
+from reconciler.argtypes import non_negative_float, number, port, positive_int
 from reconciler.errors import ConfigError
 
 if TYPE_CHECKING:  # the app (numpy, SQLite) loads only when serving, not for every CLI verb
     from reconciler.emulator.app import EmulatorConfig
+    from reconciler.emulator.http_limits import Limits
     from reconciler.emulator.policy_auth import User
 
 DEFAULT_DATA_DIR = Path(".reconciler") / "serve"
+DEFAULT_MAX_CONNECTIONS = 1024
+FILES_KEPT = 64  # open files kept free of connections: the database, its journal, logs
+SECRET_ENV = "TOS_SECRET_KEY"
+
+_seconds = number(float, lambda v: 0 < v <= 3600, "a number of seconds", "a number of seconds between 0 and 3600")
+_seed = number(int, lambda v: True, "an integer")
 
 
 def _rate(text: str) -> float:
@@ -43,11 +56,14 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--port", type=port, default=8765, help="port to listen on (default 8765; 0 picks one)")
     parser.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR, metavar="DIR",
                         help=f"where the SQLite database lives (default: {DEFAULT_DATA_DIR} in the working dir)")
-    parser.add_argument("--access-key", metavar="AK", help="verify TOS4-HMAC-SHA256 signatures made with this key")
-    parser.add_argument("--secret-key", metavar="SK", help="the secret key that goes with --access-key")
+    parser.add_argument("--access-key", metavar="AK",
+                        help="verify TOS4-HMAC-SHA256 signatures made with this key (only then are they checked)")
+    parser.add_argument("--secret-key", metavar="SK",
+                        help=f"the secret key that goes with --access-key; without it, serve reads {SECRET_ENV}, "
+                             f"which keeps the secret out of the process list")
     parser.add_argument("--user", action="append", default=[], metavar="AK:SK:PRINCIPAL",
                         help="another identity (PRINCIPAL is ACCOUNT or ACCOUNT/NAME), allowed only what bucket "
-                             "policies grant it; repeatable; needs --access-key/--secret-key")
+                             "policies grant it; repeatable; needs --access-key and the owner's secret")
     parser.add_argument("--account-id", default="2100000000", metavar="ID",
                         help="account that owns the buckets created through the region endpoint (default 2100000000)")
     parser.add_argument("--region", default="cn-beijing", help="region named in TRNs (default cn-beijing)")
@@ -55,20 +71,43 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
                         help="delay every response by N milliseconds")
     parser.add_argument("--fault-rate", type=_rate, default=0.0, metavar="P",
                         help="answer this fraction of requests with 429 / 503 / 500")
+    parser.add_argument("--seed", type=_seed, metavar="N",
+                        help="seed the fault injection: the same requests, sent one at a time, meet the same faults")
+    parser.add_argument("--read-timeout", type=_seconds, default=10.0, metavar="S",
+                        help="close a connection whose request head is not complete S seconds after it began, "
+                             "or whose body stalls for S seconds (default 10)")
+    parser.add_argument("--max-connections", type=positive_int, metavar="N",
+                        help=f"open connections at most; beyond, the one idle the longest is closed, or the new "
+                             f"one is answered 503 (default {DEFAULT_MAX_CONNECTIONS}, fewer if the open-files "
+                             f"limit is lower)")
+
+
+def connection_hint(url: str, config: EmulatorConfig) -> str:
+    """The lines that point the CLI at this server. They name the key variables, never a
+    secret: the reader knows the keys they started `serve` with."""
+    lines = ["point reconciler at it with:",
+             f"  export TOS_ENDPOINT={url} TOS_ACCOUNT_ID={config.account_id} TOS_REGION={config.region}"]
+    if config.access_key:
+        lines.append("  export TOS_ACCESS_KEY=... TOS_SECRET_KEY=...  # the owner's --access-key and its secret")
+    return "\n".join(lines)
 
 
 def config_from_args(args: argparse.Namespace) -> EmulatorConfig:
     """The emulator settings of parsed `serve` flags; ConfigError for inconsistent ones."""
-    if bool(args.access_key) != bool(args.secret_key):
+    secret = args.secret_key or (os.environ.get(SECRET_ENV, "").strip() if args.access_key else "")
+    if args.secret_key and not args.access_key:
         raise ConfigError("--access-key and --secret-key go together: give both or neither")
+    if args.access_key and not secret:
+        raise ConfigError(f"--access-key needs its secret key: set {SECRET_ENV} (or give --secret-key)")
     if not str(args.account_id).isdigit():
         raise ConfigError(f"--account-id must be digits, got {args.account_id!r}")
     users = _users(args.user, args.access_key)
     from reconciler.emulator.app import EmulatorConfig
 
     return EmulatorConfig(data_dir=args.data_dir, account_id=args.account_id, region=args.region,
-                          access_key=args.access_key or None, secret_key=args.secret_key or None,
-                          latency_ms=args.latency_ms, fault_rate=args.fault_rate, users=users)
+                          access_key=args.access_key or None, secret_key=secret or None,
+                          latency_ms=args.latency_ms, fault_rate=args.fault_rate, seed=args.seed,
+                          users=users)
 
 
 def _users(values: list[str], owner_key: str | None) -> tuple[User, ...]:
@@ -89,6 +128,42 @@ def _users(values: list[str], owner_key: str | None) -> tuple[User, ...]:
                               f"{'the owner' if user.access_key == owner_key else 'another --user'}")
         users.append(user)
     return tuple(users)
+
+
+
+def open_files_limit() -> int:
+    """The open-files limit, raised to the hard limit first where the soft one is lower
+    (at the usual 1,024, a flood of connections took the last file and real clients were reset)."""
+    try:
+        import resource
+    except ImportError:  # Windows: no such limit to read or raise
+        return 1 << 16
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = hard if hard != resource.RLIM_INFINITY else max(soft, 1 << 16)
+    if soft != resource.RLIM_INFINITY and soft < wanted:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
+            soft = wanted
+        except (ValueError, OSError):
+            pass
+    return soft if soft != resource.RLIM_INFINITY else 1 << 16
+
+
+def limits_from_args(args: argparse.Namespace, files: int) -> Limits:
+    """The HTTP guard's limits of parsed `serve` flags, given the open-files limit."""
+    from reconciler.emulator.http_limits import MAX_LINGERING, Limits
+
+    # connections answered with an error hold their file a moment longer (http_limits `_linger`)
+    lingering = max(1, min(MAX_LINGERING, (files - FILES_KEPT) // 8))
+    room = files - FILES_KEPT - lingering
+    if args.max_connections is None:
+        wanted = max(1, min(DEFAULT_MAX_CONNECTIONS, room))
+    elif args.max_connections > room:
+        raise ConfigError(f"--max-connections {args.max_connections} is more than this process can hold open: "
+                          f"its open-files limit is {files}, of which {files - room} stay free (at most {room})")
+    else:
+        wanted = args.max_connections
+    return Limits(read_timeout=args.read_timeout, max_connections=wanted, max_lingering=lingering)
 
 
 def _bind(host: str, port: int) -> socket.socket:
@@ -113,7 +188,9 @@ def run_from_args(args: argparse.Namespace) -> int:
     import uvicorn
 
     config = config_from_args(args)
+    limits = limits_from_args(args, open_files_limit())
     from reconciler.emulator.app import create_app
+    from reconciler.emulator.http_limits import guarded_protocol
 
     app = create_app(config)
     app.open_or_fail()  # before listening
@@ -129,8 +206,15 @@ def run_from_args(args: argparse.Namespace) -> int:
         auth += f", {len(config.users)} policy-checked user{'s' if len(config.users) > 1 else ''}"
     print(f"emulator listening on http://{shown_host}:{port} (data: {config.data_dir}, "
           f"account {config.account_id}, region {config.region}{auth})", file=sys.stderr, flush=True)
+    print(connection_hint(f"http://{shown_host}:{port}", config), file=sys.stderr, flush=True)
+    if args.secret_key:
+        print(f"warning: --secret-key can be read from the process list by other local users; "
+              f"set {SECRET_ENV} instead", file=sys.stderr, flush=True)
+    # the guarded httptools protocol instead of uvicorn's own; no WebSocket upgrades (no
+    # action uses them); keep-alive connections idle for 5 s are closed (uvicorn's default)
     server = _server_class()(uvicorn.Config(app, log_level="debug" if getattr(args, "debug", False) else "warning",
-                                            access_log=False, lifespan="on"))
+                                            access_log=False, lifespan="on", http=guarded_protocol(limits),
+                                            ws="none", timeout_keep_alive=5))
     try:
         server.run(sockets=[sock])
     finally:

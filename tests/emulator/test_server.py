@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import re
+import select
 import signal
 import socket
 import subprocess
 import sys
+import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,8 +21,10 @@ import httpx
 import pytest
 
 import reconciler.emulator as emulator
-from reconciler.emulator.server import add_serve_arguments, config_from_args
+from reconciler.emulator.http_limits import Limits
+from reconciler.emulator.server import add_serve_arguments, config_from_args, limits_from_args
 from reconciler.errors import ConfigError
+from tests.support.emulator import RunningEmulator, running_emulator
 
 
 def _parse(*argv: str) -> argparse.Namespace:
@@ -37,26 +43,51 @@ def test_flag_defaults() -> None:
     assert (args.host, args.port, args.data_dir, args.account_id, args.region) == (
         "127.0.0.1", 8765, Path(".reconciler/serve"), "2100000000", "cn-beijing")
     assert (args.access_key, args.secret_key, args.latency_ms, args.fault_rate) == (None, None, 0.0, 0.0)
+    assert (args.seed, args.read_timeout, args.max_connections) == (None, 10.0, None)
     config = config_from_args(_parse("--access-key", "AK", "--secret-key", "SK", "--latency-ms", "5",
-                                     "--fault-rate", "0.25", "--account-id", "2111111111", "--data-dir", "d"))
+                                     "--fault-rate", "0.25", "--account-id", "2111111111", "--data-dir", "d",
+                                     "--seed", "7"))
     assert (config.access_key, config.secret_key, config.latency_ms, config.fault_rate, config.account_id,
-            config.data_dir) == ("AK", "SK", 5.0, 0.25, "2111111111", Path("d"))
+            config.data_dir, config.seed) == ("AK", "SK", 5.0, 0.25, "2111111111", Path("d"), 7)
+
+
+def test_connection_cap_defaults_and_the_open_files_limit() -> None:
+    assert limits_from_args(_parse(), 20000) == Limits(read_timeout=10.0, max_connections=1024, max_lingering=256)
+    low = limits_from_args(_parse("--read-timeout", "2.5"), 1024)  # the cap leaves room for the database
+    assert low.read_timeout == 2.5 and low.max_connections + low.max_lingering < 1024 - 32
+    assert limits_from_args(_parse("--max-connections", "8"), 1024).max_connections == 8
+    with pytest.raises(ConfigError, match=r"--max-connections 5000 is more than this process can hold open: "
+                                          r"its open-files limit is 1024"):
+        limits_from_args(_parse("--max-connections", "5000"), 1024)
 
 
 @pytest.mark.parametrize("argv", [["--fault-rate", "1.5"], ["--fault-rate", "-0.1"], ["--latency-ms", "-1"],
-                                  ["--latency-ms", "soon"], ["--port", "70000"], ["--port", "http"]])
+                                  ["--latency-ms", "soon"], ["--port", "70000"], ["--port", "http"],
+                                  ["--seed", "x"], ["--read-timeout", "0"], ["--read-timeout", "inf"],
+                                  ["--max-connections", "0"]])
 def test_bad_flag_values(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit):
         _parse(*argv)
     assert "expected" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("argv,message", [(["--access-key", "AK"], "go together"),
+@pytest.mark.parametrize("argv,message", [(["--access-key", "AK"], "--access-key needs its secret key: set TOS_SE"),
                                           (["--secret-key", "SK"], "go together"),
                                           (["--account-id", "acct"], "must be digits")])
-def test_inconsistent_flags(argv: list[str], message: str) -> None:
+def test_inconsistent_flags(argv: list[str], message: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("TOS_SECRET_KEY", raising=False)
     with pytest.raises(ConfigError, match=message):
         config_from_args(_parse(*argv))
+
+
+def test_the_secret_key_comes_from_the_environment_only_with_an_access_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TOS_SECRET_KEY", " from-env ")
+    monkeypatch.setenv("TOS_ACCESS_KEY", "AK-ENV")
+    config = config_from_args(_parse("--access-key", "AK"))
+    assert (config.access_key, config.secret_key) == ("AK", "from-env")
+    assert config_from_args(_parse("--access-key", "AK", "--secret-key", "flag")).secret_key == "flag"  # the flag wins
+    # exported client credentials alone never turn signature checking on
+    assert (config_from_args(_parse()).access_key, config_from_args(_parse()).secret_key) == (None, None)
 
 
 def test_serve_process_port_zero_default_data_dir_and_clean_stop(tmp_path: Path) -> None:
@@ -70,6 +101,7 @@ def test_serve_process_port_zero_default_data_dir_and_clean_stop(tmp_path: Path)
         match = re.match(r"emulator listening on (http://127\.0\.0\.1:(\d+)) \(data: (.+?),", line)
         assert match, line
         assert int(match.group(2)) > 0 and match.group(3) == str(Path(".reconciler/serve"))
+        warning = process.stderr.readline()
         r = httpx.post(f"{match.group(1)}/ListVectorBuckets", json={}, headers={"host": "127.0.0.1"})
         assert r.status_code == 403 and r.json()["Code"] == "AccessDeniedException"
         assert (tmp_path / ".reconciler" / "serve" / "emulator.db").exists()
@@ -77,7 +109,9 @@ def test_serve_process_port_zero_default_data_dir_and_clean_stop(tmp_path: Path)
         process.send_signal(signal.SIGINT)
         out, err = process.communicate(timeout=10)
     assert process.returncode == 130  # Ctrl-C: uvicorn shuts down, then the CLI reports the interrupt
-    assert "super-secret-value" not in line + out + err and "Traceback" not in err
+    assert "super-secret-value" not in line + warning + out + err and "Traceback" not in err
+    assert warning == "warning: --secret-key can be read from the process list by other local users; " \
+                      "set TOS_SECRET_KEY instead\n"
 
 
 def test_serve_refuses_a_busy_port(tmp_path: Path) -> None:
@@ -124,3 +158,322 @@ def test_embedded_transport_persists_in_its_data_dir(tmp_path: Path) -> None:
     listed = asyncio.run(session(tmp_path, {}, "ListVectorBuckets")).json()["vectorBuckets"]
     assert [(b["vectorBucketName"], b["vectorBucketTrn"]) for b in listed] == [
         ("kept", "trn:tosvectors:cn-guangzhou:2100000007:bucket/kept")]
+
+
+# --- the HTTP guard over real sockets (reconciler/emulator/http_limits.py) ----------------------
+
+LIST = b"POST /ListVectorBuckets HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 2\r\n"
+WAIT = 30.0  # the longest any socket operation here waits: generous, so that load cannot fail a test
+
+
+@pytest.fixture(scope="module")
+def guarded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningEmulator]:
+    """One server with a short read timeout, for the tests that do not fill its connection cap."""
+    with running_emulator(tmp_path_factory.mktemp("guarded"), "--read-timeout", "0.5") as emu:
+        yield emu
+
+
+def _connect(emu: RunningEmulator) -> socket.socket:
+    return socket.create_connection(("127.0.0.1", emu.port), timeout=WAIT)
+
+
+def _read_to_end(sock: socket.socket) -> bytes:
+    """Everything the server sends until it closes (a reset after its answer counts as the end)."""
+    out = b""
+    while True:
+        try:
+            chunk = sock.recv(65536)
+        except ConnectionResetError:
+            return out
+        if not chunk:
+            return out
+        out += chunk
+
+
+def _read_one(sock: socket.socket) -> bytes:
+    """One whole answer on a kept-alive connection (its head and body may come apart)."""
+    raw = b""
+    while b"\r\n\r\n" not in raw or len(raw.partition(b"\r\n\r\n")[2]) < int(_answer(raw)[1]["content-length"]):
+        chunk = sock.recv(65536)
+        assert chunk, f"the server closed the connection after {raw!r}"
+        raw += chunk
+    return raw
+
+
+def _answer(raw: bytes) -> tuple[int, dict[str, str], bytes]:
+    """(status, headers, body) of the first HTTP answer in `raw`."""
+    head, _, rest = raw.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    headers = {name.strip().lower(): value.strip() for name, _, value in (line.partition(":") for line in lines[1:])}
+    return int(lines[0].split(" ", 2)[1]), headers, rest[:int(headers.get("content-length", "0"))]
+
+
+def _service_error(raw: bytes, status: int, code: str) -> dict[str, Any]:
+    """The JSON error of an answer, checked to be in the service's shape with its request id."""
+    got, headers, body = _answer(raw)
+    assert got == status, raw[:500]
+    assert headers["content-type"] == "application/json" and headers["connection"] == "close"
+    error = json.loads(body)
+    assert sorted(error) == ["Code", "EC", "HostId", "Message", "RequestId"] and error["Code"] == code
+    assert error["RequestId"] and error["RequestId"] == headers["x-tos-request-id"] and headers["x-tos-id-2"]
+    assert error["EC"] == headers["x-tos-ec"]
+    return error
+
+
+def _request(emu: RunningEmulator, raw: bytes) -> bytes:
+    with _connect(emu) as sock:
+        sock.sendall(raw)
+        return _read_to_end(sock)
+
+
+def test_half_open_connections_are_closed_after_the_read_timeout(guarded: RunningEmulator) -> None:
+    with _connect(guarded) as silent:  # connects and never sends a byte: closed, nothing to answer
+        assert _read_to_end(silent) == b""
+
+    with _connect(guarded) as slow:  # slowloris: a header a byte at a time never completes the head
+        slow.sendall(LIST + b"X-Slow: ")
+        trickled = 0
+        while trickled < 150 and not select.select([slow], [], [], 0.2)[0]:
+            slow.sendall(b"a")
+            trickled += 1
+        assert trickled < 150, "the bytes kept the connection open"  # 30 s of trickle against a 0.5 s limit
+        error = _service_error(_read_to_end(slow), 408, "RequestTimeout")
+    assert error["Message"] == "the request's head did not arrive within 0.5 s"
+
+    with _connect(guarded) as stalled:  # the head arrives, the body stops half-way
+        stalled.sendall(b"POST /ListVectorBuckets HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 10\r\n\r\n{}")
+        error = _service_error(_read_to_end(stalled), 408, "RequestTimeout")
+    assert error["Message"] == "the request's body stalled for 0.5 s"
+
+    # a kept-alive connection idle between requests is not cut by the read timeout (uvicorn's
+    # keep-alive timeout, 5 s, is what ends those)
+    with _connect(guarded) as kept:
+        kept.sendall(LIST + b"\r\n{}")
+        assert _answer(_read_one(kept))[0] == 200
+        time.sleep(1.0)
+        kept.sendall(LIST + b"Connection: close\r\n\r\n{}")
+        assert _answer(_read_to_end(kept))[0] == 200
+
+
+def _peak_memory(emu: RunningEmulator) -> int:
+    """The server's peak resident memory so far, in bytes (VmHWM)."""
+    status = Path(f"/proc/{emu.process.pid}/status").read_text()
+    return int(re.search(r"VmHWM:\s+(\d+) kB", status).group(1)) * 1024  # type: ignore[union-attr]
+
+
+def test_an_oversized_head_gets_431_and_the_memory_stays_bounded(guarded: RunningEmulator) -> None:
+    before = _peak_memory(guarded)
+    with _connect(guarded) as sock:  # a header that never ends: the server must answer, not keep it
+        sock.sendall(LIST + b"X-Bomb: ")
+        sent = 0
+        while sent < 64 << 20 and not select.select([sock], [], [], 0)[0]:
+            try:
+                sock.sendall(b"a" * (64 << 10))
+            except (BrokenPipeError, ConnectionResetError):
+                break
+            sent += 64 << 10
+        error = _service_error(_read_to_end(sock), 431, "RequestHeaderSectionTooLarge")
+    assert error["Message"] == "the request's head (request line and headers) is larger than 64 KiB"
+    assert sent < 8 << 20, f"the server let {sent >> 20} MiB of one header in"
+    assert _peak_memory(guarded) - before < 16 << 20
+
+    # a large head under the cap, and a large body (which is no part of the head), are served
+    big_header = b"X-Big: " + b"b" * (32 << 10) + b"\r\n"
+    assert _answer(_request(guarded, LIST + big_header + b"Connection: close\r\n\r\n{}"))[0] == 200
+    body = json.dumps({"prefix": "p" * (2 << 20)}).encode()
+    raw = _request(guarded, b"POST /ListVectorBuckets HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
+                   b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
+    assert "prefix" in _service_error(raw, 400, "ValidationException")["Message"]  # the app's own answer
+
+
+@pytest.mark.parametrize("raw", [
+    b"GARBAGE / HTTP/1.1\r\n\r\n",
+    b"POST /ListVectorBuckets HTTP/1.1\r\nHost 127.0.0.1\r\n\r\n",
+    b"POST /ListVectorBuckets HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: abc\r\n\r\n",
+    b"POST /ListVectorBuckets HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 2\r\nTransfer-Encoding: chunked\r\n\r\n",
+    b"POST /ListVectorBuckets HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+    b"CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n",
+], ids=["method", "header-without-colon", "content-length", "length-and-chunked", "chunk-size", "connect"])
+def test_broken_framing_gets_a_json_error_with_a_request_id(guarded: RunningEmulator, raw: bytes) -> None:
+    error = _service_error(_request(guarded, raw), 400, "ValidationException")
+    assert error["Message"].startswith("malformed HTTP request: ") and "Traceback" not in error["Message"]
+
+
+def test_broken_framing_after_a_good_request_on_the_same_connection(guarded: RunningEmulator) -> None:
+    with _connect(guarded) as sock:
+        sock.sendall(LIST + b"\r\n{}")
+        assert _answer(_read_one(sock))[0] == 200
+        sock.sendall(b"POST /ListVectorBuckets HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: -1\r\n\r\n")
+        _service_error(_read_to_end(sock), 400, "ValidationException")
+    assert "Invalid HTTP request received." not in guarded.stderr_text()  # uvicorn's plain-text path
+
+
+def _statuses(raw: bytes) -> list[int]:
+    return [int(m) for m in re.findall(rb"HTTP/1\.1 (\d{3}) ", raw)]
+
+
+@pytest.mark.parametrize("tail,status", [
+    (b"GARBAGE\r\n\r\n", 400),  # a broken head behind two whole requests
+    (b"POST /ListVectorBuckets HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", 400),
+    (b"POST /ListVectorBuckets HTTP/1.1\r\nHost: 12", 408),  # a head that never completes
+    (b"POST /ListVectorBuckets HTTP/1.1\r\nX-Bomb: " + b"a" * (200 << 10), 431),
+], ids=["head", "chunked-body", "timeout", "too-large"])
+def test_pipelined_requests_are_answered_in_order_before_the_error(guarded: RunningEmulator, tail: bytes,
+                                                                   status: int) -> None:
+    raw = _request(guarded, LIST + b"\r\n{}" + LIST + b"\r\n{}" + tail)
+    assert _statuses(raw) == [200, 200, status], raw[-300:]
+    error = json.loads(raw[raw.rindex(b"\r\n\r\n") + 4:])
+    assert error["RequestId"] and error["EC"] == f"9999-00000{status}"
+
+
+def test_above_the_connection_cap_a_new_client_gets_a_json_503_and_idle_ones_make_room(tmp_path: Path) -> None:
+    with running_emulator(tmp_path, "--max-connections", "4", "--read-timeout", "600") as emu:  # only room closes
+        busy = [_connect(emu) for _ in range(4)]  # requests under way (heads not complete yet)
+        for sock in busy:
+            sock.sendall(b"POST /ListVectorBuckets HTTP/1.1\r\n")
+        r = httpx.post(f"{emu.url}/ListVectorBuckets", json={}, headers={"host": "127.0.0.1"}, timeout=WAIT)
+        assert (r.status_code, r.headers["retry-after"], r.json()["Code"]) == (503, "1", "ServiceUnavailableException")
+        assert r.json()["RequestId"] == r.headers["x-tos-request-id"]
+        assert "its limit (reconciler serve --max-connections)" in r.json()["Message"]
+        for sock in busy:
+            sock.close()
+
+        deadline = time.monotonic() + WAIT  # the server sees the closes in its own time
+        while httpx.post(f"{emu.url}/ListVectorBuckets", json={}, headers={"host": "127.0.0.1"},
+                         timeout=WAIT).status_code != 200:
+            assert time.monotonic() < deadline, "the closed connections never made room"
+            time.sleep(0.05)
+
+        # connections that sent nothing (or sit idle between requests) make room for a new client:
+        # the one idle the longest is closed
+        silent = [_connect(emu) for _ in range(4)]
+        try:
+            r = httpx.post(f"{emu.url}/ListVectorBuckets", json={}, headers={"host": "127.0.0.1"}, timeout=WAIT)
+            assert r.status_code == 200, r.text
+            assert _read_to_end(silent[0]) == b""
+        finally:
+            for sock in silent:
+                sock.close()
+        assert "connection limit reached (4 open): new connections are answered 503" in emu.stderr_text()
+
+
+def test_a_new_connection_is_served_while_256_keep_alive_clients_are_busy(tmp_path: Path) -> None:
+    async def scenario(port: int) -> int:
+        stop = asyncio.Event()
+        served = [0] * 256
+
+        async def client(n: int) -> None:
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            try:
+                for _ in range(2000):  # bounded even if `stop` never came
+                    if stop.is_set():
+                        return
+                    writer.write(LIST + b"\r\n{}")
+                    head = await reader.readuntil(b"\r\n\r\n")
+                    await reader.readexactly(int(re.search(rb"content-length: (\d+)", head).group(1)))  # type: ignore[union-attr]
+                    served[n] += 1
+            finally:
+                writer.close()
+
+        clients = [asyncio.ensure_future(client(n)) for n in range(256)]
+        try:
+            async with asyncio.timeout(120):
+                while min(served) == 0:  # every client connected and served at least once: all busy
+                    await asyncio.sleep(0.05)
+                reader, writer = await asyncio.open_connection("127.0.0.1", port)
+                writer.write(LIST + b"Connection: close\r\n\r\n{}")
+                answer = await asyncio.wait_for(reader.read(), WAIT)
+                writer.close()
+                assert not any(c.done() for c in clients), "the load stopped before the new connection was served"
+                return _answer(answer)[0]
+        finally:
+            stop.set()
+            await asyncio.gather(*clients, return_exceptions=True)
+
+    with running_emulator(tmp_path) as emu:
+        assert asyncio.run(scenario(emu.port)) == 200
+
+
+def test_the_secret_from_the_environment_is_in_no_process_command_line(tmp_path: Path,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    from tos.exceptions import TosServerError
+
+    from tests.support.sdk import sdk_client
+
+    secret = "env-only-secret-" + os.urandom(8).hex()
+    monkeypatch.setenv("TOS_SECRET_KEY", secret)
+    with running_emulator(tmp_path, "--access-key", "AKLTenvtest") as emu:
+        seen = []
+        for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+            try:
+                seen.append(cmdline.read_bytes())
+            except OSError:  # the process ended meanwhile
+                continue
+        assert any(b"AKLTenvtest" in c for c in seen)  # the scan does see the server's command line
+        assert not any(secret.encode() in c for c in seen)
+        assert sdk_client(emu.url, "AKLTenvtest", secret).list_vector_buckets().vector_buckets == []
+        with pytest.raises(TosServerError) as refused:  # signatures really are checked, with that secret
+            sdk_client(emu.url, "AKLTenvtest", "another-secret").list_vector_buckets()
+        assert refused.value.status_code == 403
+        log = emu.stderr_text()
+    assert "signatures checked" in log and secret not in log and "warning" not in log
+
+
+def test_a_flood_of_connections_does_not_lock_real_clients_out(tmp_path: Path) -> None:
+    def list_buckets(url: str) -> httpx.Response:
+        return httpx.post(f"{url}/ListVectorBuckets", json={}, headers={"host": "127.0.0.1"}, timeout=WAIT)
+
+    with running_emulator(tmp_path, "--max-connections", "50", "--read-timeout", "600") as emu:
+        silent = [_connect(emu) for _ in range(300)]  # six times the cap, none sending a byte
+        try:
+            assert list_buckets(emu.url).status_code == 200
+            closed = 0
+            for sock in silent:  # the server closed the oldest to make room for the newer ones
+                sock.settimeout(0.0 if closed >= 250 else WAIT)
+                try:
+                    closed += sock.recv(1) == b""
+                except BlockingIOError:
+                    pass
+            assert closed >= 250
+        finally:
+            for sock in silent:
+                sock.close()
+
+        deadline = time.monotonic() + WAIT
+        while list_buckets(emu.url).status_code != 200:
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        slow = [_connect(emu) for _ in range(100)]  # slowloris: requests begun, never finished
+        try:
+            for sock in slow:
+                sock.sendall(b"POST /ListVectorBuckets HTTP/1.1\r\n")
+            r = list_buckets(emu.url)  # no room: a clean answer, not a reset or a hang
+            assert (r.status_code, r.json()["Code"]) == (503, "ServiceUnavailableException")
+        finally:
+            for sock in slow:
+                sock.close()
+
+
+def test_seed_makes_the_injected_faults_repeat(tmp_path: Path) -> None:
+    def statuses(data_dir: Path, seed: str) -> list[int]:
+        with running_emulator(data_dir, "--fault-rate", "0.5", "--seed", seed) as emu, \
+                httpx.Client(base_url=emu.url, headers={"host": "127.0.0.1"}, timeout=WAIT) as client:
+            return [client.post("/ListVectorBuckets", json={}).status_code for _ in range(40)]
+
+    first = statuses(tmp_path / "a", "7")
+    assert statuses(tmp_path / "b", "7") == first
+    assert statuses(tmp_path / "c", "8") != first
+    assert 200 in first and set(first) - {200} <= {429, 500, 503} and len(set(first)) > 1
+
+
+def test_serve_says_how_to_point_the_cli_at_it_and_never_the_secret() -> None:
+    from reconciler.emulator.app import EmulatorConfig
+    from reconciler.emulator.server import connection_hint
+
+    plain = connection_hint("http://127.0.0.1:8765", EmulatorConfig(data_dir=":memory:"))
+    assert plain.splitlines()[1] == (
+        "  export TOS_ENDPOINT=http://127.0.0.1:8765 TOS_ACCOUNT_ID=2100000000 TOS_REGION=cn-beijing")
+    signed = connection_hint("http://127.0.0.1:8765", EmulatorConfig(
+        data_dir=":memory:", access_key="AKTEST", secret_key="sk-very-secret-value"))
+    assert "TOS_ACCESS_KEY=... TOS_SECRET_KEY=..." in signed
+    assert "sk-very-secret-value" not in signed and "AKTEST" not in signed
