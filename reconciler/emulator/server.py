@@ -206,10 +206,10 @@ def run_from_args(args: argparse.Namespace) -> int:
         auth += f", {len(config.users)} policy-checked user{'s' if len(config.users) > 1 else ''}"
     print(f"emulator listening on http://{shown_host}:{port} (data: {config.data_dir}, "
           f"account {config.account_id}, region {config.region}{auth})", file=sys.stderr, flush=True)
-    print(connection_hint(f"http://{shown_host}:{port}", config), file=sys.stderr, flush=True)
     if args.secret_key:
         print(f"warning: --secret-key can be read from the process list by other local users; "
               f"set {SECRET_ENV} instead", file=sys.stderr, flush=True)
+    print(connection_hint(f"http://{shown_host}:{port}", config), file=sys.stderr, flush=True)
     # the guarded httptools protocol instead of uvicorn's own; no WebSocket upgrades (no
     # action uses them); keep-alive connections idle for 5 s are closed (uvicorn's default)
     server = _server_class()(uvicorn.Config(app, log_level="debug" if getattr(args, "debug", False) else "warning",
