@@ -13,6 +13,8 @@ from collections import Counter
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from reconciler.access import ANYONE, AccessChange
+
 FORMAT_VERSION = 1
 
 
@@ -50,10 +52,18 @@ class Change:
     prevent_destroy: bool = False
     forces_replacement: tuple[str, ...] = ()
     depends_on: tuple[str, ...] = ()
+    # A policy change's access delta (access.access_delta): it explains; the public-access
+    # guard recomputes it from the documents and never trusts this copy.
+    access_changes: tuple[AccessChange, ...] = ()
 
     @property
     def bucket(self) -> str:
         return bucket_of(self.address)
+
+    @property
+    def public(self) -> bool:
+        """Whether the change grants anyone (`*`) access it did not have."""
+        return any(a.principal == ANYONE and a.change == "grant" for a in self.access_changes)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -68,6 +78,8 @@ class Change:
             "prevent_destroy": self.prevent_destroy,
             "forces_replacement": list(self.forces_replacement),
             "depends_on": list(self.depends_on),
+            **({"access_changes": [a.to_dict() for a in self.access_changes], "public": self.public}
+               if self.kind == "policy" else {}),
         }
 
     @classmethod
@@ -84,6 +96,7 @@ class Change:
             prevent_destroy=bool(d["prevent_destroy"]),
             forces_replacement=tuple(d["forces_replacement"]),
             depends_on=tuple(d["depends_on"]),
+            access_changes=tuple(AccessChange.from_dict(a) for a in d.get("access_changes", ())),
         )
 
 
