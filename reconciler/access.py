@@ -388,10 +388,21 @@ def access_delta(
     action_rank = {a: i for i, a in enumerate(ACTIONS)}
     out: list[AccessChange] = []
     by_anyone: set[tuple[str, str, str, bool]] = set()
+    # Principals (resources) that match the same statements have the same access: each
+    # class is evaluated once, so a long live policy times many indexes stays cheap.
+    every = [st for d in docs for _, st in statements(d)]
+    principal_class = {p: _signature(every, "Principal", lambda e, p=p: _principal_matches(e, p))
+                       for p in named_principals(*docs)}
+    resource_class = {r: _signature(every, "Resource", lambda e, r=r: _matches(e.strip(), r))
+                      for r in {evaluated for _, _, evaluated in universe}}
+    levels: dict[tuple[Any, str, Any], tuple[Verdict, Verdict]] = {}
     for principal in named_principals(*docs):  # `*` comes first
         for action, shown, evaluated in universe:
-            was = evaluate(before_doc, principal, action, evaluated).verdict
-            now = evaluate(after_doc, principal, action, evaluated).verdict
+            key_class = (principal_class[principal], action, resource_class[evaluated])
+            if key_class not in levels:
+                levels[key_class] = (evaluate(before_doc, principal, action, evaluated).verdict,
+                                     evaluate(after_doc, principal, action, evaluated).verdict)
+            was, now = levels[key_class]
             if _LEVEL[was] == _LEVEL[now]:
                 continue
             change = AccessChange(principal, action, shown, "grant" if _LEVEL[now] > _LEVEL[was] else "revoke",
@@ -406,6 +417,10 @@ def access_delta(
     out.sort(key=lambda c: (principal_rank[c.principal], c.change != "grant", resource_rank[c.resource],
                             action_rank[c.action]))
     return out
+
+
+def _signature(every: list[Mapping[str, Any]], key: str, test: Any) -> tuple[bool, ...]:
+    return tuple(_part_matches(st, key, test) for st in every)
 
 
 def grants_public(

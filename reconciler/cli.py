@@ -80,6 +80,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("plan_file", nargs="?", metavar="FILE", help="a plan saved with `plan --out`")
     p.add_argument("--auto-approve", action="store_true", help="do not ask for confirmation")
     p.add_argument("--allow-destroy", action="store_true", help="allow changes that delete or replace data")
+    p.add_argument("--allow-public-access", action="store_true",
+                   help='allow policy changes that grant anyone ("*") access')
 
     p = sub.add_parser("destroy", parents=[common, manifest, api, targets], help="delete everything the manifest declares")
     p.add_argument("--auto-approve", action="store_true", help="do not ask for confirmation")

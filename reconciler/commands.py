@@ -180,7 +180,8 @@ def apply(args: argparse.Namespace) -> int:
             _out(render.plan_text(the_plan, color=_color()))
             if the_plan.is_empty:
                 return EXIT_OK
-            _guard(the_plan, allow_destroy=args.allow_destroy)
+            _guard(the_plan, allow_destroy=args.allow_destroy, allow_public_access=args.allow_public_access,
+                   public_ok={b.name for b in manifest.buckets if getattr(b, "allow_public_access", False)})
             _confirm(args, "apply")
             return await _execute(args, client, the_plan)
 
@@ -214,7 +215,7 @@ def _apply_saved(args: argparse.Namespace) -> int:
             _out(render.plan_text(saved, color=_color()))
             if saved.is_empty:
                 return EXIT_OK
-            _guard(saved, allow_destroy=args.allow_destroy)
+            _guard(saved, allow_destroy=args.allow_destroy, allow_public_access=args.allow_public_access)
             return await _execute(args, client, saved)
 
     return _run(go())
@@ -299,14 +300,19 @@ def serve(args: argparse.Namespace) -> int:
 # --- guardrails, confirmation and execution ---------------------------------------------------
 
 
-def _guard(the_plan: Plan, *, allow_destroy: bool) -> None:
-    from reconciler.guardrails import refusals
+def _guard(the_plan: Plan, *, allow_destroy: bool, allow_public_access: bool = False,
+           public_ok: set[str] | None = None) -> None:
+    """Refuse before any call. `public_ok`: buckets whose manifest allows public access
+    (None for a saved plan: only --allow-public-access lets its public changes run)."""
+    from reconciler.guardrails import public_refusals, refusals
 
     refused = refusals(the_plan, allow_destroy=allow_destroy)
-    if refused:
-        _say(*(f"refused: {line}" for line in refused))
-        raise RefusedError(f"{len(refused)} destroying change{'s' if len(refused) != 1 else ''} refused; "
-                           "nothing was changed")
+    public = public_refusals(the_plan, allow_public_access, public_ok)
+    if refused or public:
+        _say(*(f"refused: {line}" for line in refused + public))
+        counts = [f"{len(lines)} {what} change{'s' if len(lines) != 1 else ''}"
+                  for lines, what in ((refused, "destroying"), (public, "public")) if lines]
+        raise RefusedError(f"{' and '.join(counts)} refused; nothing was changed")
 
 
 def _confirm(args: argparse.Namespace, verb: str) -> None:
