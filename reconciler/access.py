@@ -357,7 +357,7 @@ def _instance(name: str) -> str:
 def _universe(region: str, account: str, bucket: str, indexes: Iterable[str],
               documents: Sequence[Any]) -> list[tuple[str, str, str]]:
     """(action, resource TRN shown, resource TRN evaluated) for every pair the delta checks."""
-    names = sorted(set(indexes) | _named_index_parts(region, account, bucket, documents) - {ANY_OTHER_INDEX})
+    names = sorted((set(indexes) | _named_index_parts(region, account, bucket, documents)) - {ANY_OTHER_INDEX})
     names.append(ANY_OTHER_INDEX)
     out = []
     for action in ACTIONS:

@@ -49,10 +49,12 @@ def public_refusals(plan: Plan, allow_public_access: bool,
         region, account = plan.target.region, plan.target.account_id
         if not grants_public(before, after, region, account, c.bucket, indexes):
             continue
-        opened = [a for a in access_delta(before, after, region, account, c.bucket, indexes)
-                  if a.principal == ANYONE and a.change == "grant"]
-        shown = ", ".join(f"{a.action} on {resource_label(a.resource)}" for a in opened[:3])
-        more = f" and {len(opened) - 3} more" if len(opened) > 3 else ""
+        opened: dict[str, list[str]] = {}
+        for a in access_delta(before, after, region, account, c.bucket, indexes):
+            if a.principal == ANYONE and a.change == "grant":
+                opened.setdefault(a.action, []).append(resource_label(a.resource))
+        shown = "; ".join(f"{action} on {', '.join(where)}" for action, where in list(opened.items())[:3])
+        more = f"; and {len(opened) - 3} more actions" if len(opened) > 3 else ""
         what = f" ({shown}{more})" if opened else ""
         how = ("a saved plan needs it, whatever its manifest declared" if buckets_allowing is None
                else f"or declare allowPublicAccess: true on bucket {c.bucket}")
