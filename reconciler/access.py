@@ -70,8 +70,10 @@ __all__ = [
     "REGION_ACTIONS",
     "AccessChange",
     "Decision",
+    "ResourceAccess",
     "Verdict",
     "access_delta",
+    "access_matrix",
     "bucket_trn",
     "evaluate",
     "grants_public",
@@ -450,3 +452,35 @@ def resource_label(resource: str) -> str:
         return "any other index" if name == ANY_OTHER_INDEX else f"index/{name}"
     _, _, path = head.rpartition(":")
     return path or resource
+
+
+# --- who may do what, from a declared policy (`reconciler access`) -----------------------------
+
+
+@dataclass(frozen=True)
+class ResourceAccess:
+    """One row group of the access matrix: a resource and, per principal and applicable
+    action, the Decision the policy gives."""
+
+    resource: str  # the TRN; `.../index/*` is any other index
+    actions: tuple[str, ...]
+    decisions: dict[str, dict[str, Decision]]  # principal -> action -> decision
+
+
+def access_matrix(
+    document: Mapping[str, Any] | None,
+    region: str,
+    account: str,
+    bucket: str,
+    indexes: Sequence[str],
+    principals: Sequence[str] | None = None,
+) -> list[ResourceAccess]:
+    """The bucket (with the bucket and region actions), each index, then any other index
+    (with the index actions); for `principals`, else `*` and every principal the policy names."""
+    who = [normalize_principal(p) for p in principals] if principals else named_principals(document)
+    rows = [(bucket_trn(region, account, bucket), tuple(a for a in ACTIONS if ACTION_SCOPE[a] != "index"))]
+    index_actions = tuple(a for a in ACTIONS if ACTION_SCOPE[a] == "index")
+    rows += [(index_trn(region, account, bucket, i), index_actions) for i in [*indexes, ANY_OTHER_INDEX]]
+    return [ResourceAccess(trn, actions, {p: {a: evaluate(document, p, a, _instance(trn)) for a in actions}
+                                          for p in who})
+            for trn, actions in rows]

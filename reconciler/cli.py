@@ -89,6 +89,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("drift", parents=[common, manifest, api], help="report drift (exit 0 in sync, 2 drift)")
     p.add_argument("--format", choices=["text", "json", "markdown"], default="text")
 
+    p = sub.add_parser("access", parents=[common, manifest],
+                       help="who may do what on each declared bucket and index (no API calls)")
+    p.add_argument("--principal", dest="principals", action="append", default=[], metavar="P",
+                   help='show this principal (ACCOUNT/NAME, ACCOUNT or "*"); default: "*" and every one the policies name')
+    p.add_argument("--format", choices=["text", "json"], default="text")
+
     p = sub.add_parser("export", parents=[common, api], help="print a manifest of the live state")
     p.add_argument("--bucket", dest="buckets", action="append", default=[], metavar="NAME")
     p.add_argument("--prefix", metavar="P", help="only buckets whose names start with P")

@@ -390,3 +390,26 @@ async def _execute(args: argparse.Namespace, client: VectorsClient, the_plan: Pl
     if result.interrupted:
         return EXIT_INTERRUPTED
     return EXIT_OK if result.ok else EXIT_ERROR
+
+
+# --- access -------------------------------------------------------------------------------------
+
+
+def access(args: argparse.Namespace) -> int:
+    """Who may do what on each declared bucket and index, from the declared policies alone:
+    no target is resolved and no API is called (so CI needs no credentials for it)."""
+    from reconciler.access import access_matrix
+    from reconciler.render.access import BucketAccess, access_json, access_text
+
+    manifest = _load(args)
+    account = (manifest.account or os.environ.get("TOS_ACCOUNT_ID") or "").strip()
+    region = (manifest.region or os.environ.get("TOS_REGION") or "").strip() or "cn-beijing"
+    if not account:
+        raise ConfigError("no account id: declare account in the manifest or set TOS_ACCOUNT_ID "
+                          "(policies name their resources by account)")
+    buckets = [BucketAccess(b.name, b.policy is not None, tuple(access_matrix(
+        b.policy, region, account, b.name, [i.name for i in b.indexes], args.principals or None)))
+        for b in sorted(manifest.buckets, key=lambda b: b.name)]
+    _out(access_json(buckets, account, region) if args.format == "json"
+         else access_text(buckets, account, region, color=_color()))
+    return EXIT_OK
