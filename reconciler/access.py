@@ -80,6 +80,7 @@ __all__ = [
     "index_trn",
     "named_principals",
     "normalize_principal",
+    "resource_accounts",
     "resource_for",
     "resource_label",
     "statements",
@@ -484,3 +485,15 @@ def access_matrix(
     return [ResourceAccess(trn, actions, {p: {a: evaluate(document, p, a, _instance(trn)) for a in actions}
                                           for p in who})
             for trn, actions in rows]
+
+
+def resource_accounts(document: Any) -> set[str]:
+    """The accounts the document's tosvectors TRNs name (wildcards left out)."""
+    out = set()
+    for _, st in statements(document):
+        for key in ("Resource", "NotResource"):
+            for r in _strings(st.get(key)):
+                parts = r.strip().split(":", 4)  # trn:tosvectors:REGION:ACCOUNT:PATH
+                if len(parts) == 5 and parts[0] == "trn" and parts[3] and not set("*?") & set(parts[3]):
+                    out.add(parts[3])
+    return out

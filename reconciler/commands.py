@@ -398,15 +398,18 @@ async def _execute(args: argparse.Namespace, client: VectorsClient, the_plan: Pl
 def access(args: argparse.Namespace) -> int:
     """Who may do what on each declared bucket and index, from the declared policies alone:
     no target is resolved and no API is called (so CI needs no credentials for it)."""
-    from reconciler.access import access_matrix
+    from reconciler.access import access_matrix, resource_accounts
     from reconciler.render.access import BucketAccess, access_json, access_text
 
     manifest = _load(args)
     account = (manifest.account or os.environ.get("TOS_ACCOUNT_ID") or "").strip()
     region = (manifest.region or os.environ.get("TOS_REGION") or "").strip() or "cn-beijing"
+    named = {a for b in manifest.buckets for a in resource_accounts(b.policy)}
+    if not account and len(named) == 1:
+        account = named.pop()  # the one account the policies' resources name
     if not account:
         raise ConfigError("no account id: declare account in the manifest or set TOS_ACCOUNT_ID "
-                          "(policies name their resources by account)")
+                          "(the policies' resources do not name exactly one account)")
     buckets = [BucketAccess(b.name, b.policy is not None, tuple(access_matrix(
         b.policy, region, account, b.name, [i.name for i in b.indexes], args.principals or None)))
         for b in sorted(manifest.buckets, key=lambda b: b.name)]

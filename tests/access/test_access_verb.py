@@ -94,7 +94,12 @@ def test_access_calls_no_api_and_needs_no_credentials(tmp_path: Path, emulator: 
 
 
 def test_without_an_account_or_with_a_broken_manifest_it_is_one_line(tmp_path: Path) -> None:
-    (tmp_path / "n.yaml").write_text(MANIFEST.replace('account: "2100000000"\n', ""))
+    inferred = MANIFEST.replace('account: "2100000000"\n', "")
+    (tmp_path / "n.yaml").write_text(inferred)
+    r = _run(tmp_path, "-f", "n.yaml", "--format", "json")  # the one account the resources name
+    assert r.returncode == 0 and json.loads(r.stdout)["account"] == "2100000000", r.stderr
+    (tmp_path / "n.yaml").write_text(inferred.replace(":2100000000:bucket/rag-prod/index/docs-v1",
+                                                      ":2100000009:bucket/rag-prod/index/docs-v1"))
     r = _run(tmp_path, "-f", "n.yaml")
     assert (r.returncode, r.stdout) == (1, "")
     assert r.stderr.strip().splitlines()[-1].startswith("error: no account id: declare account in the manifest")
