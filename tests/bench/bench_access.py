@@ -20,16 +20,17 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import ACCOUNT, REGION, in_memory, machine, median, table  # noqa: E402
+from _common import ACCOUNT, REGION, in_memory, machine, median, table
 
-from reconciler import planner  # noqa: E402
-from reconciler.access import ACTIONS, access_delta, evaluate, index_trn  # noqa: E402
-from reconciler.plan import Target  # noqa: E402
+from reconciler import planner
+from reconciler.access import ACTIONS, access_delta, evaluate, index_trn
+from reconciler.plan import Target
 
 TARGET = Target("embedded:bench", REGION, ACCOUNT, embedded=True)
 
