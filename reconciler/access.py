@@ -80,6 +80,8 @@ __all__ = [
     "index_trn",
     "named_principals",
     "normalize_principal",
+    "principal_label",
+    "printable",
     "resource_accounts",
     "resource_for",
     "resource_label",
@@ -437,7 +439,13 @@ def grants_public(
     """Whether going from `before_doc` to `after_doc` gives anyone (`*`) any access it did not
     have, a conditional grant included. More `indexes` can only find more, never fewer."""
     docs = [d for d in (before_doc, after_doc) if d is not None]
+    every = [st for d in docs for _, st in statements(d)]
+    seen: set[tuple[str, tuple[bool, ...]]] = set()  # resources matching the same statements: once
     for action, _, evaluated in _universe(region, account, bucket, indexes, docs):
+        key = (action, _signature(every, "Resource", lambda e: _matches(e.strip(), evaluated)))
+        if key in seen:
+            continue
+        seen.add(key)
         was = evaluate(before_doc, ANYONE, action, evaluated).verdict
         now = evaluate(after_doc, ANYONE, action, evaluated).verdict
         if _LEVEL[now] > _LEVEL[was]:
@@ -445,14 +453,27 @@ def grants_public(
     return False
 
 
+def printable(text: str) -> str:
+    """`text` with every non-printable character (ANSI escapes, bidi overrides, newlines:
+    a live policy can hold anything) written as a \\uXXXX escape, safe for a terminal."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else f"\\u{ord(c):04x}" for c in text)
+
+
 def resource_label(resource: str) -> str:
     """How people read a delta's resource: `bucket/B`, `index/I`, `index/docs-*`, or
-    `any other index` for `index/*`."""
+    `any other index` for `index/*` (printable: see `printable`)."""
     head, sep, name = resource.partition("/index/")
     if sep:
-        return "any other index" if name == ANY_OTHER_INDEX else f"index/{name}"
+        return "any other index" if name == ANY_OTHER_INDEX else printable(f"index/{name}")
     _, _, path = head.rpartition(":")
-    return path or resource
+    return printable(path or resource)
+
+
+def principal_label(principal: str) -> str:
+    """`* (anyone)` for `*`, else the principal (printable: see `printable`)."""
+    return "* (anyone)" if principal == ANYONE else printable(principal)
 
 
 # --- who may do what, from a declared policy (`reconciler access`) -----------------------------

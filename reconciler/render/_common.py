@@ -12,7 +12,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from reconciler.access import resource_label
+from reconciler.access import principal_label, resource_label
 
 ChangeDict = dict[str, Any]
 
@@ -115,7 +115,7 @@ class AccessLine:
 
     @property
     def who(self) -> str:
-        return "* (anyone)" if self.principal == "*" else self.principal
+        return principal_label(self.principal)
 
     @property
     def verb(self) -> str:

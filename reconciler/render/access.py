@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from reconciler.access import ResourceAccess, Verdict, resource_label
+from reconciler.access import ResourceAccess, Verdict, printable, principal_label, resource_label
 from reconciler.render._common import BOLD, GREEN, RED, YELLOW, Paint
 
 FORMAT_VERSION = 1
@@ -26,7 +26,7 @@ class BucketAccess:
 
 
 def _who(principal: str) -> str:
-    return "* (anyone)" if principal == "*" else principal
+    return principal_label(principal)
 
 
 def access_text(buckets: Sequence[BucketAccess], account: str, region: str, *, color: bool = False) -> str:
@@ -35,9 +35,9 @@ def access_text(buckets: Sequence[BucketAccess], account: str, region: str, *, c
                  "(no API call)", BOLD), ""]
     for b in buckets:
         if not b.policy_declared:
-            out += [paint(f"bucket {b.name}", BOLD) + ": no policy declared; the bucket policy grants nothing", ""]
+            out += [paint(f"bucket {printable(b.name)}", BOLD) + ": no policy declared; the bucket policy grants nothing", ""]
             continue
-        out.append(paint(f"bucket {b.name}", BOLD))
+        out.append(paint(f"bucket {printable(b.name)}", BOLD))
         principals = list(b.resources[0].decisions) if b.resources else []
         widths = [max(len(_who(p)), len("conditional")) for p in principals]
         first = max(max(len(resource_label(r.resource)), 2 + max(len(a) - len("tosvectors:") for a in r.actions))

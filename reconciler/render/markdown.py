@@ -153,7 +153,7 @@ def access_table(c: ChangeDict) -> list[str]:
         return [f"**Access:** {escape(ACCESS_SAME)}", ""]
     lines = ["**Access:**", "", "| | principal | access | on |", "|---|---|---|---|"]
     for g in grouped:
-        who = "`*` (anyone)" if g.principal == "*" else code(g.principal)
+        who = "`*` (anyone)" if g.principal == "*" else code(g.who)
         what = f"{g.verb} " + ", ".join(code(a) for a in g.actions) + escape(g.note)
         where = ", ".join(r if r == "any other index" else code(r) for r in g.resources)
         lines.append(f"| `{g.symbol}` | {who} | {what} | {where} |")
