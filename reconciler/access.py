@@ -442,7 +442,7 @@ def grants_public(
     every = [st for d in docs for _, st in statements(d)]
     seen: set[tuple[str, tuple[bool, ...]]] = set()  # resources matching the same statements: once
     for action, _, evaluated in _universe(region, account, bucket, indexes, docs):
-        key = (action, _signature(every, "Resource", lambda e: _matches(e.strip(), evaluated)))
+        key = (action, _signature(every, "Resource", lambda e, r=evaluated: _matches(e.strip(), r)))
         if key in seen:
             continue
         seen.add(key)

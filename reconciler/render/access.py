@@ -9,7 +9,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from reconciler.access import ResourceAccess, Verdict, printable, principal_label, resource_label
+from reconciler.access import (
+    ResourceAccess,
+    Verdict,
+    principal_label,
+    printable,
+    resource_label,
+)
 from reconciler.render._common import BOLD, GREEN, RED, YELLOW, Paint
 
 FORMAT_VERSION = 1
