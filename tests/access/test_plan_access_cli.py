@@ -6,7 +6,10 @@ and for a saved plan, including one whose file was edited to hide the grant."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
+
+import pytest
 
 from reconciler.policy import policies_equal
 from tests.integration.conftest import Cli
@@ -139,3 +142,27 @@ def test_revoking_public_access_needs_no_flag(cli: Cli, sdk: EmulatorVectorClien
     assert r.returncode == 0, r.stderr
     assert "- * (anyone) loses tosvectors:QueryVectors" in r.stdout
     assert policies_equal(json.loads(sdk.policy_or_none("app", ACCOUNT) or "{}"), READ)
+
+
+_SCHEMA = json.loads((Path(__file__).resolve().parents[2] / "schemas" / "manifest.schema.json").read_text())
+
+
+@pytest.mark.skipif("allowPublicAccess" not in json.dumps(_SCHEMA),
+                    reason="the manifest key allowPublicAccess is the access-edge branch's; runs once merged")
+def test_a_bucket_that_declares_allow_public_access_may_open_itself_and_no_other(
+        cli: Cli, sdk: EmulatorVectorClient) -> None:
+    def bucket(name: str, extra: str) -> str:
+        doc = _doc({**_allow("*", "tosvectors:QueryVectors"),
+                    "Resource": [f"trn:tosvectors:cn-beijing:{ACCOUNT}:bucket/{name}/index/*"]})
+        return f"  - name: {name}\n{extra}    policy: {json.dumps(doc)}\n"
+
+    path = cli.write("two.yaml", "version: 1\nbuckets:\n" + bucket("pub", "    allowPublicAccess: true\n")
+                     + bucket("priv", ""))
+    r = cli("apply", "-f", path, "--auto-approve")
+    assert r.returncode == 1
+    assert "refused: policy.priv: grants anyone (*) access" in r.stderr and "policy.pub" not in r.stderr
+    assert sdk.list_vector_buckets().vector_buckets == []
+    path = cli.write("one.yaml", "version: 1\nbuckets:\n" + bucket("pub", "    allowPublicAccess: true\n"))
+    r = cli("apply", "-f", path, "--auto-approve")
+    assert r.returncode == 0, r.stderr
+    assert sdk.policy_or_none("pub", ACCOUNT) is not None
