@@ -70,14 +70,19 @@ __all__ = [
     "REGION_ACTIONS",
     "AccessChange",
     "Decision",
+    "ResourceAccess",
     "Verdict",
     "access_delta",
+    "access_matrix",
     "bucket_trn",
     "evaluate",
     "grants_public",
     "index_trn",
     "named_principals",
     "normalize_principal",
+    "principal_label",
+    "printable",
+    "resource_accounts",
     "resource_for",
     "resource_label",
     "statements",
@@ -145,15 +150,33 @@ def resource_for(region: str, account: str, bucket: str, action: str, index: str
 
 
 @functools.lru_cache(maxsize=4096)
-def _glob(pattern: str, ignore_case: bool) -> re.Pattern[str]:
-    body = "".join(".*" if ch == "*" else "." if ch == "?" else re.escape(ch) for ch in pattern)
-    return re.compile(body, re.DOTALL | (re.IGNORECASE if ignore_case else 0))
+def _glob(pattern: str, ignore_case: bool) -> tuple[tuple[re.Pattern[str], int], ...]:
+    """The pieces between the `*`s, each a fixed-length regex (`?` is one character) and its length."""
+    flags = re.DOTALL | (re.IGNORECASE if ignore_case else 0)
+    return tuple((re.compile("".join("." if ch == "?" else re.escape(ch) for ch in piece), flags), len(piece))
+                 for piece in pattern.split("*"))
 
 
 def _matches(pattern: str, value: str, ignore_case: bool = False) -> bool:
+    """Glob match in O(len(pattern) * len(value)): a regex with several `.*` backtracks
+    exponentially on a hostile pattern, so the pieces between stars are placed leftmost
+    first, one search each (for fixed-length pieces the leftmost place is never worse)."""
     if "*" not in pattern and "?" not in pattern:
         return pattern.lower() == value.lower() if ignore_case else pattern == value
-    return _glob(pattern, ignore_case).fullmatch(value) is not None
+    pieces = _glob(pattern, ignore_case)
+    if len(pieces) == 1:
+        return pieces[0][0].fullmatch(value) is not None
+    (first, first_len), *middle, (last, last_len) = pieces
+    end = len(value) - last_len
+    if end < first_len or not first.match(value, 0, first_len) or not last.match(value, end):
+        return False
+    pos = first_len
+    for piece, _ in middle:
+        found = piece.search(value, pos, end)
+        if found is None:
+            return False
+        pos = found.end()
+    return True
 
 
 def _strings(value: Any) -> list[str]:
@@ -339,7 +362,7 @@ def _instance(name: str) -> str:
 def _universe(region: str, account: str, bucket: str, indexes: Iterable[str],
               documents: Sequence[Any]) -> list[tuple[str, str, str]]:
     """(action, resource TRN shown, resource TRN evaluated) for every pair the delta checks."""
-    names = sorted(set(indexes) | _named_index_parts(region, account, bucket, documents) - {ANY_OTHER_INDEX})
+    names = sorted((set(indexes) | _named_index_parts(region, account, bucket, documents)) - {ANY_OTHER_INDEX})
     names.append(ANY_OTHER_INDEX)
     out = []
     for action in ACTIONS:
@@ -370,10 +393,21 @@ def access_delta(
     action_rank = {a: i for i, a in enumerate(ACTIONS)}
     out: list[AccessChange] = []
     by_anyone: set[tuple[str, str, str, bool]] = set()
+    # Principals (resources) that match the same statements have the same access: each
+    # class is evaluated once, so a long live policy times many indexes stays cheap.
+    every = [st for d in docs for _, st in statements(d)]
+    principal_class = {p: _signature(every, "Principal", lambda e, p=p: _principal_matches(e, p))
+                       for p in named_principals(*docs)}
+    resource_class = {r: _signature(every, "Resource", lambda e, r=r: _matches(e.strip(), r))
+                      for r in {evaluated for _, _, evaluated in universe}}
+    levels: dict[tuple[Any, str, Any], tuple[Verdict, Verdict]] = {}
     for principal in named_principals(*docs):  # `*` comes first
         for action, shown, evaluated in universe:
-            was = evaluate(before_doc, principal, action, evaluated).verdict
-            now = evaluate(after_doc, principal, action, evaluated).verdict
+            key_class = (principal_class[principal], action, resource_class[evaluated])
+            if key_class not in levels:
+                levels[key_class] = (evaluate(before_doc, principal, action, evaluated).verdict,
+                                     evaluate(after_doc, principal, action, evaluated).verdict)
+            was, now = levels[key_class]
             if _LEVEL[was] == _LEVEL[now]:
                 continue
             change = AccessChange(principal, action, shown, "grant" if _LEVEL[now] > _LEVEL[was] else "revoke",
@@ -390,6 +424,10 @@ def access_delta(
     return out
 
 
+def _signature(every: list[Mapping[str, Any]], key: str, test: Any) -> tuple[bool, ...]:
+    return tuple(_part_matches(st, key, test) for st in every)
+
+
 def grants_public(
     before_doc: Mapping[str, Any] | None,
     after_doc: Mapping[str, Any] | None,
@@ -401,7 +439,13 @@ def grants_public(
     """Whether going from `before_doc` to `after_doc` gives anyone (`*`) any access it did not
     have, a conditional grant included. More `indexes` can only find more, never fewer."""
     docs = [d for d in (before_doc, after_doc) if d is not None]
+    every = [st for d in docs for _, st in statements(d)]
+    seen: set[tuple[str, tuple[bool, ...]]] = set()  # resources matching the same statements: once
     for action, _, evaluated in _universe(region, account, bucket, indexes, docs):
+        key = (action, _signature(every, "Resource", lambda e, r=evaluated: _matches(e.strip(), r)))
+        if key in seen:
+            continue
+        seen.add(key)
         was = evaluate(before_doc, ANYONE, action, evaluated).verdict
         now = evaluate(after_doc, ANYONE, action, evaluated).verdict
         if _LEVEL[now] > _LEVEL[was]:
@@ -409,11 +453,68 @@ def grants_public(
     return False
 
 
+def printable(text: str) -> str:
+    """`text` with every non-printable character (ANSI escapes, bidi overrides, newlines:
+    a live policy can hold anything) written as a \\uXXXX escape, safe for a terminal."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else f"\\u{ord(c):04x}" for c in text)
+
+
 def resource_label(resource: str) -> str:
     """How people read a delta's resource: `bucket/B`, `index/I`, `index/docs-*`, or
-    `any other index` for `index/*`."""
+    `any other index` for `index/*` (printable: see `printable`)."""
     head, sep, name = resource.partition("/index/")
     if sep:
-        return "any other index" if name == ANY_OTHER_INDEX else f"index/{name}"
+        return "any other index" if name == ANY_OTHER_INDEX else printable(f"index/{name}")
     _, _, path = head.rpartition(":")
-    return path or resource
+    return printable(path or resource)
+
+
+def principal_label(principal: str) -> str:
+    """`* (anyone)` for `*`, else the principal (printable: see `printable`)."""
+    return "* (anyone)" if principal == ANYONE else printable(principal)
+
+
+# --- who may do what, from a declared policy (`reconciler access`) -----------------------------
+
+
+@dataclass(frozen=True)
+class ResourceAccess:
+    """One row group of the access matrix: a resource and, per principal and applicable
+    action, the Decision the policy gives."""
+
+    resource: str  # the TRN; `.../index/*` is any other index
+    actions: tuple[str, ...]
+    decisions: dict[str, dict[str, Decision]]  # principal -> action -> decision
+
+
+def access_matrix(
+    document: Mapping[str, Any] | None,
+    region: str,
+    account: str,
+    bucket: str,
+    indexes: Sequence[str],
+    principals: Sequence[str] | None = None,
+) -> list[ResourceAccess]:
+    """The bucket (with the bucket and region actions), each index, then any other index
+    (with the index actions); for `principals`, else `*` and every principal the policy names."""
+    who = [normalize_principal(p) for p in principals] if principals else named_principals(document)
+    rows = [(bucket_trn(region, account, bucket), tuple(a for a in ACTIONS if ACTION_SCOPE[a] != "index"))]
+    index_actions = tuple(a for a in ACTIONS if ACTION_SCOPE[a] == "index")
+    rows += [(index_trn(region, account, bucket, i), index_actions) for i in [*indexes, ANY_OTHER_INDEX]]
+    return [ResourceAccess(trn, actions, {p: {a: evaluate(document, p, a, _instance(trn)) for a in actions}
+                                          for p in who})
+            for trn, actions in rows]
+
+
+def resource_accounts(document: Any) -> set[str]:
+    """The accounts the document's tosvectors TRNs name (wildcards left out)."""
+    out = set()
+    for _, st in statements(document):
+        for key in ("Resource", "NotResource"):
+            for r in _strings(st.get(key)):
+                parts = r.strip().split(":", 4)  # trn:tosvectors:REGION:ACCOUNT:PATH
+                if len(parts) == 5 and parts[0] == "trn" and parts[3] and not set("*?") & set(parts[3]):
+                    out.add(parts[3])
+    return out

@@ -78,6 +78,8 @@ _EPILOG = {
     "destroy": ("reconciler destroy -f examples/quickstart.yaml",
                 "0 destroyed, 1 error, refused or cancelled, 130 interrupted"),
     "drift": ("reconciler drift -f examples/quickstart.yaml --format markdown", "0 in sync, 2 drift, 1 error"),
+    "access": ("reconciler access -f examples/ci-read-access.yaml --principal 2100000001/ci-bot",
+               "0, 1 invalid manifest"),
     "export": ("reconciler export --prefix rag- > estate.yaml", "0, 1 error"),
     "graph": ("reconciler graph -f examples/quickstart.yaml --format dot", "0, 1 error"),
     "completion": ("reconciler completion bash > ~/.local/share/bash-completion/completions/reconciler",
@@ -131,6 +133,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = _command(sub, "drift", "report drift (exit 0 in sync, 2 drift)", common, manifest, api)
     p.add_argument("--format", choices=["text", "json", "markdown"], default="text", help=_FORMAT_HELP)
+
+    p = _command(sub, "access", "who may do what on each declared bucket and index (no API calls)", common, manifest)
+    p.add_argument("--principal", dest="principals", action="append", default=[], metavar="P",
+                   help='show this principal (ACCOUNT/NAME, ACCOUNT or "*"); default: "*" and every one the policies name')
+    p.add_argument("--format", choices=["text", "json"], default="text", help="output format (default text)")
 
     p = _command(sub, "export", "print a manifest of the live state", common, api)
     p.add_argument("--bucket", dest="buckets", action="append", default=[], metavar="NAME",

@@ -230,9 +230,9 @@ def apply(args: argparse.Namespace) -> int:
             _out(render.plan_text(the_plan, color=_color()))
             if the_plan.is_empty:
                 return EXIT_OK
-            _guard(the_plan, _consent(args))
+            _guard(the_plan, _consent(args, manifest))
             _confirm(args, "apply")
-            return await _execute(args, client, the_plan, _consent(args))
+            return await _execute(args, client, the_plan, _consent(args, manifest))
 
     return _run(go())
 
@@ -358,9 +358,12 @@ def serve(args: argparse.Namespace) -> int:
 # --- guardrails, confirmation and execution ---------------------------------------------------
 
 
-def _consent(args: argparse.Namespace) -> Consent:
+def _consent(args: argparse.Namespace, manifest: Manifest | None = None) -> Consent:
+    """The flags' consent. With a manifest, its buckets that declare `allowPublicAccess: true`
+    may open themselves; a saved plan (no manifest) needs --allow-public-access for that."""
+    public = None if manifest is None else frozenset(b.name for b in manifest.buckets if b.allow_public_access)
     return Consent(allow_destroy=args.allow_destroy,
-                   allow_public_access=getattr(args, "allow_public_access", False))
+                   allow_public_access=getattr(args, "allow_public_access", False), public_buckets=public)
 
 
 def _guard(the_plan: Plan, consent: Consent) -> None:
@@ -489,4 +492,30 @@ def completion(args: argparse.Namespace) -> int:
     from reconciler.completion import script
 
     _out(script(args.shell, build_parser()))
+    return EXIT_OK
+
+
+# --- access -------------------------------------------------------------------------------------
+
+
+def access(args: argparse.Namespace) -> int:
+    """Who may do what on each declared bucket and index, from the declared policies alone:
+    no target is resolved and no API is called (so CI needs no credentials for it)."""
+    from reconciler.access import access_matrix, resource_accounts
+    from reconciler.render.access import BucketAccess, access_json, access_text
+
+    manifest = _load(args)
+    account = (manifest.account or os.environ.get("TOS_ACCOUNT_ID") or "").strip()
+    region = (manifest.region or os.environ.get("TOS_REGION") or "").strip() or "cn-beijing"
+    named = {a for b in manifest.buckets for a in resource_accounts(b.policy)}
+    if not account and len(named) == 1:
+        account = named.pop()  # the one account the policies' resources name
+    if not account:
+        raise ConfigError("no account id: declare account in the manifest or set TOS_ACCOUNT_ID "
+                          "(the policies' resources do not name exactly one account)")
+    buckets = [BucketAccess(b.name, b.policy is not None, tuple(access_matrix(
+        b.policy, region, account, b.name, [i.name for i in b.indexes], args.principals or None)))
+        for b in sorted(manifest.buckets, key=lambda b: b.name)]
+    _out(access_json(buckets, account, region) if args.format == "json"
+         else access_text(buckets, account, region, color=_color()))
     return EXIT_OK

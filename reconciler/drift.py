@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from reconciler.access import AccessChange
 from reconciler.plan import Action, Plan, Target
 
 FORMAT_VERSION = 1
@@ -23,10 +24,14 @@ class DriftItem:
     detail: str
     before: dict[str, Any] | None
     after: dict[str, Any] | None
+    access_changes: tuple[AccessChange, ...] = ()  # a policy's: what applying the manifest grants / revokes
 
     def to_dict(self) -> dict[str, Any]:
-        return {"address": self.address, "kind": self.kind, "detail": self.detail,
-                "before": self.before, "after": self.after}
+        out: dict[str, Any] = {"address": self.address, "kind": self.kind, "detail": self.detail,
+               "before": self.before, "after": self.after}
+        if self.address.startswith("policy."):
+            out["access_changes"] = [a.to_dict() for a in self.access_changes]
+        return out
 
 
 @dataclass(frozen=True)
@@ -57,5 +62,6 @@ _KIND = {Action.UPDATE: "changed", Action.REPLACE: "changed", Action.CREATE: "mi
 
 
 def drift_report(plan: Plan) -> DriftReport:
-    items = tuple(DriftItem(c.address, _KIND[c.action], c.reason, c.before, c.after) for c in plan.changes)
+    items = tuple(DriftItem(c.address, _KIND[c.action], c.reason, c.before, c.after, c.access_changes)
+                  for c in plan.changes)
     return DriftReport(plan.target, items, plan.unmanaged)

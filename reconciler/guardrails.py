@@ -10,9 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
+from reconciler.access import ANYONE, access_delta, grants_public, resource_label
 from reconciler.errors import RefusedError
-from reconciler.plan import Plan
+from reconciler.plan import Plan, parse_address
 
 
 @dataclass(frozen=True)
@@ -25,15 +27,21 @@ class Consent:
     allow_destroy: bool = False
     allow_public_access: bool = False
     destroy_verb: bool = False
+    # buckets whose manifest declares `allowPublicAccess: true`; None for a saved plan, which
+    # has no manifest to verify it against, so its public changes need allow_public_access
+    public_buckets: frozenset[str] | None = None
 
 
 class GuardrailRefused(RefusedError):
-    """Steps the consent does not cover; `refused` holds one line per step."""
+    """Steps the consent does not cover; `refused` holds one line per step, and the message
+    counts them by kind ("1 destroying change and 1 public change refused; ...")."""
 
-    def __init__(self, refused: list[str]):
+    def __init__(self, refused: list[str], kinds: dict[str, int] | None = None):
         self.refused = tuple(refused)
-        n = len(refused)
-        super().__init__(f"{n} change{'s' if n != 1 else ''} refused; nothing was changed")
+        counts = [f"{n} {kind} change{'s' if n != 1 else ''}" for kind, n in (kinds or {}).items() if n]
+        if not counts:
+            counts = [f"{len(refused)} change{'s' if len(refused) != 1 else ''}"]
+        super().__init__(f"{' and '.join(counts)} refused; nothing was changed")
 
 
 def destroy_refusals(plan: Plan, consent: Consent) -> list[str]:
@@ -51,17 +59,60 @@ def destroy_refusals(plan: Plan, consent: Consent) -> list[str]:
     return out
 
 
-# Each kind of refusal is one function (plan, consent) -> lines. A change granting access
-# to `*` (DESIGN.md §2, `--allow-public-access`) is the second kind; it goes here.
-CHECKS: tuple[Callable[[Plan, Consent], list[str]], ...] = (destroy_refusals,)
+def public_refusals(plan: Plan, consent: Consent) -> list[str]:
+    """One line per policy change that would grant anyone (`*`) access and may not run.
+
+    Whether a change is public is derived here, from its documents (the plan's own
+    `access_changes` and `public` are never trusted, so a hand-edited saved plan cannot
+    hide a grant). `buckets_allowing` are the buckets whose manifest declares
+    `allowPublicAccess: true`; None means a saved plan, which has no manifest to verify
+    and so needs --allow-public-access whatever the file says."""
+    if consent.allow_public_access:
+        return []
+    buckets_allowing = consent.public_buckets
+    out = []
+    for c in plan.changes:
+        if c.kind != "policy" or c.bucket in (buckets_allowing or ()):
+            continue
+        before, after = _document(c.before), _document(c.after)
+        # every index the file names can only widen what is checked, never narrow it
+        indexes = {parse_address(o.address)[2] or "" for o in plan.changes
+                   if o.kind == "index" and o.bucket == c.bucket}
+        indexes |= {a.resource.partition("/index/")[2] for a in c.access_changes if "/index/" in a.resource}
+        region, account = plan.target.region, plan.target.account_id
+        if not grants_public(before, after, region, account, c.bucket, indexes):
+            continue
+        opened: dict[str, list[str]] = {}
+        for a in access_delta(before, after, region, account, c.bucket, indexes):
+            if a.principal == ANYONE and a.change == "grant":
+                opened.setdefault(a.action, []).append(resource_label(a.resource))
+        shown = "; ".join(f"{action} on {', '.join(where)}" for action, where in list(opened.items())[:3])
+        more = f"; and {len(opened) - 3} more actions" if len(opened) > 3 else ""
+        what = f" ({shown}{more})" if opened else ""
+        how = ("a saved plan needs it, whatever its manifest declared" if buckets_allowing is None
+               else f"or declare allowPublicAccess: true on bucket {c.bucket}")
+        out.append(f"{c.address}: grants anyone (*) access{what}; pass --allow-public-access ({how})")
+    return out
+
+
+def _document(attrs: dict[str, Any] | None) -> dict[str, Any] | None:
+    doc = (attrs or {}).get("document")
+    return doc if isinstance(doc, dict) else None
+
+
+# Each kind of refusal is one function (plan, consent) -> lines, all decided from the plan's
+# own kinds, actions and documents; the name is how the summary line counts them.
+CHECKS: tuple[tuple[str, Callable[[Plan, Consent], list[str]]], ...] = (
+    ("destroying", destroy_refusals), ("public", public_refusals))
 
 
 def refusals(plan: Plan, consent: Consent) -> list[str]:
-    return [line for check in CHECKS for line in check(plan, consent)]
+    return [line for _, check in CHECKS for line in check(plan, consent)]
 
 
 def check(plan: Plan, consent: Consent) -> None:
     """Raise GuardrailRefused listing every step the consent does not cover."""
-    refused = refusals(plan, consent)
+    found = {kind: check(plan, consent) for kind, check in CHECKS}
+    refused = [line for lines in found.values() for line in lines]
     if refused:
-        raise GuardrailRefused(refused)
+        raise GuardrailRefused(refused, {kind: len(lines) for kind, lines in found.items()})

@@ -13,6 +13,7 @@ from collections import Counter
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from reconciler.access import ANYONE, AccessChange
 from reconciler.resources import KINDS
 
 FORMAT_VERSION = 1
@@ -53,6 +54,9 @@ class Change:
     prevent_destroy: bool = False
     forces_replacement: tuple[str, ...] = ()
     depends_on: tuple[str, ...] = ()
+    # A policy change's access delta (access.access_delta): it explains; the public-access
+    # guard recomputes it from the documents and never trusts this copy.
+    access_changes: tuple[AccessChange, ...] = ()
 
     def __post_init__(self) -> None:
         # Safety is derived, never taken on trust: a hand-edited `false` changes nothing.
@@ -61,6 +65,11 @@ class Change:
     @property
     def bucket(self) -> str:
         return bucket_of(self.address)
+
+    @property
+    def public(self) -> bool:
+        """Whether the change grants anyone (`*`) access it did not have."""
+        return any(a.principal == ANYONE and a.change == "grant" for a in self.access_changes)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -75,6 +84,8 @@ class Change:
             "prevent_destroy": self.prevent_destroy,
             "forces_replacement": list(self.forces_replacement),
             "depends_on": list(self.depends_on),
+            **({"access_changes": [a.to_dict() for a in self.access_changes], "public": self.public}
+               if self.kind == "policy" else {}),
         }
 
     @classmethod
@@ -91,6 +102,7 @@ class Change:
             prevent_destroy=bool(d["prevent_destroy"]),
             forces_replacement=tuple(d["forces_replacement"]),
             depends_on=tuple(d["depends_on"]),
+            access_changes=tuple(AccessChange.from_dict(a) for a in d.get("access_changes", ())),
         )
 
 

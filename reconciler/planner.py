@@ -13,6 +13,7 @@ import json
 from dataclasses import dataclass, replace
 from typing import Any, Iterable, Sequence
 
+from reconciler.access import access_delta
 from reconciler.diff import changed_attributes
 from reconciler.manifest import BucketSpec, IndexSpec, Manifest
 from reconciler.plan import (
@@ -60,6 +61,7 @@ def build_plan(manifest: Manifest, live: LiveState, target: Target, options: Pla
     if options.targets:
         changes = _select(changes, options.targets)
     changes = link(changes)  # after selection: ordering edges to what was left out do not exist
+    changes = [_with_access(c, manifest, live, target) for c in changes]
     plan = Plan(target=target, changes=tuple(changes), unmanaged=tuple(sorted(unmanaged)))
     return replace(plan, fingerprints=fingerprints(plan, live))
 
@@ -162,6 +164,21 @@ def _destroy_bucket(spec: BucketSpec, bucket: LiveBucket | None, unmanaged: list
         out.append(_change(policy_address(spec.name), "policy", Action.DELETE, policy_attrs(bucket.policy), None,
                            "destroy: declared in the manifest"))
     return out
+
+
+# --- access ----------------------------------------------------------------------------------
+
+
+def _with_access(change: Change, manifest: Manifest, live: LiveState, target: Target) -> Change:
+    """A policy change with its access delta over the bucket's declared and live indexes."""
+    if change.kind != "policy":
+        return change
+    spec, bucket = manifest.bucket(change.bucket), live.bucket(change.bucket)
+    indexes = {i.name for i in spec.indexes} if spec else set()
+    indexes |= set(bucket.indexes) if bucket else set()
+    delta = access_delta((change.before or {}).get("document"), (change.after or {}).get("document"),
+                         target.region, target.account_id, change.bucket, indexes)
+    return replace(change, access_changes=tuple(delta))
 
 
 # --- dependencies and selection ----------------------------------------------------------

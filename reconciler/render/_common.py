@@ -12,6 +12,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from reconciler.access import principal_label, resource_label
+
 ChangeDict = dict[str, Any]
 
 ACTIONS = ("create", "update", "replace", "delete")
@@ -36,8 +38,9 @@ def target_phrase(target: dict[str, Any]) -> str:
 
 
 def ordered(changes: list[ChangeDict]) -> list[ChangeDict]:
-    """Destroying changes first, as they are what a reviewer must see; plan order within."""
-    return [c for c in changes if c["destroys_data"]] + [c for c in changes if not c["destroys_data"]]
+    """Destroying and public changes first, as they are what a reviewer must see; plan order within."""
+    first = [c for c in changes if c["destroys_data"] or c.get("public")]
+    return first + [c for c in changes if not (c["destroys_data"] or c.get("public"))]
 
 
 def plan_summary(counts: dict[str, int]) -> str:
@@ -77,6 +80,69 @@ def destroy_warning(changes: list[ChangeDict]) -> str:
     if prevented:
         text += f"; {prevented} of them {'has' if prevented == 1 else 'have'} preventDestroy and will be refused"
     return text + "."
+
+
+PUBLIC = "PUBLIC ACCESS"
+PUBLIC_REFUSED = "apply refuses it without --allow-public-access or allowPublicAccess: true on the bucket"
+ACCESS_SAME = "unchanged: both documents allow and deny the same"
+
+
+def public_warning(changes: list[ChangeDict]) -> str:
+    """One sentence on the changes that grant anyone access; empty when there are none."""
+    public = [c for c in changes if c.get("public")]
+    if not public:
+        return ""
+    one = len(public) == 1
+    return (f"{plural(len(public), 'change')} grant{'s' if one else ''} access to anyone (\"*\"): "
+            f"apply refuses {'it' if one else 'them'} without --allow-public-access or "
+            f"allowPublicAccess: true on the bucket. {'It is' if one else 'They are'} listed first.")
+
+
+@dataclass(frozen=True)
+class AccessLine:
+    """Access changes that share a principal, a direction and a condition, grouped: the
+    actions gained or lost, and the resources (labels) they are gained or lost on."""
+
+    principal: str
+    change: str  # "grant" | "revoke"
+    conditional: bool
+    actions: tuple[str, ...]
+    resources: tuple[str, ...]
+
+    @property
+    def symbol(self) -> str:
+        return "+" if self.change == "grant" else "-"
+
+    @property
+    def who(self) -> str:
+        return principal_label(self.principal)
+
+    @property
+    def verb(self) -> str:
+        return "gains" if self.change == "grant" else "loses"
+
+    @property
+    def note(self) -> str:
+        if not self.conditional:
+            return ""
+        return " (only under a Condition)" if self.change == "grant" else " (keeps it under a Condition)"
+
+    def text(self) -> str:
+        """`+ 2100000001/ci-bot gains tosvectors:PutVectors on index/docs-v1`."""
+        return f"{self.symbol} {self.who} {self.verb} {', '.join(self.actions)} on {', '.join(self.resources)}{self.note}"
+
+
+def access_lines(access: list[dict[str, Any]]) -> list[AccessLine]:
+    """Group a change's access delta: first the actions of each (principal, direction,
+    resource), then the resources that share the same actions. Keeps the delta's order."""
+    per_resource: dict[tuple[str, str, bool, str], list[str]] = {}
+    for a in access:
+        key = (a["principal"], a["change"], bool(a.get("conditional")), resource_label(a["resource"]))
+        per_resource.setdefault(key, []).append(a["action"])
+    merged: dict[tuple[str, str, bool, tuple[str, ...]], list[str]] = {}
+    for (principal, change, conditional, resource), actions in per_resource.items():
+        merged.setdefault((principal, change, conditional, tuple(actions)), []).append(resource)
+    return [AccessLine(p, ch, cond, actions, tuple(resources)) for (p, ch, cond, actions), resources in merged.items()]
 
 
 # --- the difference inside one change --------------------------------------------------------

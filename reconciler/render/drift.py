@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 from reconciler.render._common import BOLD, GREEN, RED, YELLOW, Paint, diff_view, target_phrase
 from reconciler.render.markdown import (
     MAX_CHARS,
+    access_table,
     address_list,
     escape,
     fenced,
@@ -109,8 +110,10 @@ def _md_line(kind: str, item: dict[str, Any]) -> str:
 
 def _md_difference(item: dict[str, Any]) -> list[str]:
     """The difference of a changed resource as a collapsed diff, indented under its line."""
+    change = _as_change(item)
     return ["", "  <details><summary>difference (live → manifest)</summary>", "",
-            *("  " + d for d in fenced("diff", diff_view(_as_change(item)))), "", "  </details>", ""]
+            *("  " + d for d in fenced("diff", diff_view(change))), "",
+            *("  " + line if line else "" for line in access_table(change)), "  </details>", ""]
 
 
 def _as_change(item: dict[str, Any]) -> dict[str, Any]:
@@ -118,5 +121,8 @@ def _as_change(item: dict[str, Any]) -> dict[str, Any]:
     kind = item["address"].split(".", 1)[0]
     before, after = item["before"] or {}, item["after"] or {}
     forced = [k for k in after if kind == "index" and before.get(k) != after.get(k)]
-    return {"kind": kind, "before": item["before"], "after": item["after"], "forces_replacement": forced}
+    out = {"kind": kind, "before": item["before"], "after": item["after"], "forces_replacement": forced}
+    if "access_changes" in item:
+        out["access_changes"] = item["access_changes"]
+    return out
 

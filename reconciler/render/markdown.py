@@ -12,18 +12,23 @@ import re
 from typing import TYPE_CHECKING
 
 from reconciler.render._common import (
+    ACCESS_SAME,
     ACTIONS,
     FORCES,
     LEFT_ALONE,
     PREVENTED,
+    PUBLIC,
+    PUBLIC_REFUSED,
     SYMBOL,
     ChangeDict,
+    access_lines,
     attr_rows,
     destroy_warning,
     document_diffs,
     headline,
     ordered,
     plan_summary,
+    public_warning,
     target_phrase,
 )
 
@@ -47,7 +52,7 @@ def plan_markdown(plan: Plan, *, max_chars: int = MAX_CHARS) -> str:
                  "|" + "---:|" * len(ACTIONS),
                  "| " + " | ".join(str(doc["summary"][a]) for a in ACTIONS) + " |", ""]
     budget = max_chars - _NOTE_RESERVE - size(head)
-    warning = _warning(changes, budget // 4)
+    warning = _warning(changes, budget // 4) + _public_warning(changes, budget // 8)
     unmanaged = address_list(f"{LEFT_ALONE.capitalize()} ({len(doc['unmanaged'])})", doc["unmanaged"], budget // 8)
     budget -= size(warning) + size(unmanaged)
     body, shown, brief = _changes(changes, budget)
@@ -70,6 +75,15 @@ def _warning(changes: list[ChangeDict], cap: int) -> list[str]:
     if rest:
         lines.append(f"> - … and {rest} more")
     return lines + [""]
+
+
+def _public_warning(changes: list[ChangeDict], cap: int) -> list[str]:
+    text = public_warning(changes)
+    if not text:
+        return []
+    lines = ["> [!CAUTION]", f"> **{escape(text)}**", ">"]
+    kept, rest = fit([f"> - {inline(c)}" for c in changes if c.get("public")], cap - size(lines) - 80)
+    return lines + kept + ([f"> - … and {rest} more"] if rest else []) + [""]
 
 
 def _changes(changes: list[ChangeDict], budget: int) -> tuple[list[str], int, int]:
@@ -109,9 +123,13 @@ def section(c: ChangeDict) -> list[str]:
     summary += html.escape(headline(c).removeprefix(c["address"]).strip())
     if c["prevent_destroy"]:
         summary += " <b>(preventDestroy: will be refused)</b>"
+    if c.get("public"):
+        summary += f" <b>({PUBLIC.lower()})</b>"
     lines = [f"<details><summary>{summary}</summary>", "", f"**Reason:** {escape(c['reason'])}", ""]
     if c["prevent_destroy"]:
         lines += [f"**{escape(PREVENTED)}**", ""]
+    if c.get("public"):
+        lines += [f"**{PUBLIC}: grants anyone (`*`) access; {escape(PUBLIC_REFUSED)}.**", ""]
     rows = attr_rows(c)
     if rows and c["before"] is not None and c["after"] is not None:
         lines += ["| attribute | live | manifest | |", "|---|---|---|---|"]
@@ -124,14 +142,31 @@ def section(c: ChangeDict) -> list[str]:
         lines.append("")
     for name, diff in document_diffs(c):
         lines += [f"`{name}`:", ""] + fenced("diff", diff) + [""]
-    return lines + ["</details>", ""]
+    return lines + access_table(c) + ["</details>", ""]
+
+
+def access_table(c: ChangeDict) -> list[str]:
+    """A policy change's access delta as a table: who gains or loses which actions, where."""
+    if c["kind"] != "policy" or "access_changes" not in c:
+        return []
+    grouped = access_lines(c["access_changes"])
+    if not grouped:
+        return [f"**Access:** {escape(ACCESS_SAME)}", ""]
+    lines = ["**Access:**", "", "| | principal | access | on |", "|---|---|---|---|"]
+    for g in grouped:
+        who = "`*` (anyone)" if g.principal == "*" else code(g.who)
+        what = f"{g.verb} " + ", ".join(code(a) for a in g.actions) + escape(g.note)
+        where = ", ".join(r if r == "any other index" else code(r) for r in g.resources)
+        lines.append(f"| `{g.symbol}` | {who} | {what} | {where} |")
+    return lines + [""]
 
 
 def inline(c: ChangeDict) -> str:
     """One line: `-/+` `index.b/i` will be **DESTROYED** and re-created (…)."""
     rest = escape(headline(c).removeprefix(c["address"]).strip()).replace("DESTROYED", "**DESTROYED**")
     text = f"`{SYMBOL[c['action']]}` `{c['address']}` {rest}"
-    return text + (" — **preventDestroy: will be refused**" if c["prevent_destroy"] else "")
+    text += " — **preventDestroy: will be refused**" if c["prevent_destroy"] else ""
+    return text + (f" — **{PUBLIC.lower()}**" if c.get("public") else "")
 
 
 # --- helpers shared with the drift renderer ----------------------------------------------------

@@ -5,23 +5,28 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from reconciler.render._common import (
+    ACCESS_SAME,
     ACTION_COLOR,
     BOLD,
     FORCES,
     GREEN,
     LEFT_ALONE,
     PREVENTED,
+    PUBLIC,
+    PUBLIC_REFUSED,
     RED,
     SYMBOL,
     YELLOW,
     ChangeDict,
     Paint,
+    access_lines,
     attr_rows,
     destroy_warning,
     document_diffs,
     headline,
     ordered,
     plan_summary,
+    public_warning,
     target_phrase,
 )
 
@@ -50,6 +55,9 @@ def plan_text(plan: Plan, *, color: bool = False, destroy: bool = False) -> str:
         if warning:
             first = "It is" if sum(1 for c in changes if c["destroys_data"]) == 1 else "They are"
             out += [paint("Warning:", BOLD, RED) + f" {warning} {first} listed first.", ""]
+        public = public_warning(changes)
+        if public:
+            out += [paint("Warning:", BOLD, RED) + f" {public}", ""]
         for c in ordered(changes):
             out += change_block(c, paint) + [""]
     out += unmanaged_lines(doc["unmanaged"])
@@ -63,6 +71,8 @@ def change_block(c: ChangeDict, paint: Paint) -> list[str]:
     lines = [f"  # {head}"]
     if c["prevent_destroy"]:
         lines.append("  # " + paint(PREVENTED, RED))
+    if c.get("public"):
+        lines.append("  # " + paint(f"{PUBLIC}: grants anyone (*) access;", BOLD, RED) + f" {PUBLIC_REFUSED}")
     lines.append(f"  # reason: {c['reason']}")
     symbol = SYMBOL[c["action"]]
     lines.append(" " * (3 - len(symbol)) + f"{paint(symbol, ACTION_COLOR[c['action']], BOLD)} {paint(c['address'], BOLD)}")
@@ -85,7 +95,21 @@ def body_lines(c: ChangeDict, paint: Paint, *, indent: int) -> list[str]:
         tag = "chg" if c["before"] and c["after"] else ("add" if c["after"] else "del")
         lines.append(f"{pad}{paint(_ROW_SYMBOL[tag], _ROW_COLOR[tag])} {name}:")
         lines += [f"{pad}    {paint.diff_line(d)}" for d in diff]
-    return lines
+    return lines + access_block(c, paint, indent=indent)
+
+
+def access_block(c: ChangeDict, paint: Paint, *, indent: int) -> list[str]:
+    """A policy change's access delta: `+ P gains A on R` / `- P loses A on R`, grouped."""
+    if c["kind"] != "policy" or "access_changes" not in c:
+        return []
+    pad = " " * indent
+    grouped = access_lines(c["access_changes"])
+    if not grouped:
+        return [f"{pad}access: {ACCESS_SAME}"]
+    color = {"+": GREEN, "-": RED}
+    return [f"{pad}access:"] + [
+        f"{pad}  {paint(line.symbol, color[line.symbol], BOLD if line.principal == '*' else '')}"
+        f"{line.text()[1:]}" for line in grouped]
 
 
 def unmanaged_lines(addresses: list[Any]) -> list[str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -110,3 +111,23 @@ def test_any_document_of_any_shape_gives_a_verdict_and_never_raises(doc: Any, pr
     assert isinstance(decision.verdict, Verdict)
     assert isinstance(decision.describe(), str)
     json.dumps(decision.describe())
+
+
+def _reference_glob(pattern: str, value: str) -> bool:
+    body = "".join(".*" if ch == "*" else "." if ch == "?" else re.escape(ch) for ch in pattern)
+    return re.fullmatch(body, value, re.DOTALL) is not None
+
+
+@settings(max_examples=500, deadline=None)
+@given(pattern=st.text(alphabet="ab*?", max_size=8), value=st.text(alphabet="ab", max_size=10))
+def test_wildcards_match_as_a_glob_regex_would(pattern: str, value: str) -> None:
+    doc = {"Statement": [{"Effect": "Allow", "Principal": "*", "Action": "*", "Resource": f"x:{pattern}"}]}
+    allowed = evaluate(doc, "*", "tosvectors:GetIndex", f"x:{value}").verdict == Verdict.ALLOW
+    assert allowed == _reference_glob(pattern, value)
+
+
+def test_a_hostile_pattern_is_decided_without_backtracking() -> None:
+    """`*a*a*...*b` against a long run of `a`s is exponential for a backtracking regex."""
+    doc = {"Statement": [{"Effect": "Allow", "Principal": "*", "Action": "tosvectors:" + "*a" * 40 + "*b",
+                          "Resource": "*" + "*?" * 40 + "z"}]}
+    assert evaluate(doc, "*", "tosvectors:" + "a" * 5000, "y" * 5000).verdict == Verdict.NOT_GRANTED

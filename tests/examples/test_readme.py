@@ -122,8 +122,8 @@ def test_readme_destroying_fragments_are_what_a_replace_prints(tmp_path: Path) -
 
     plan = run(cwd, "reconciler plan -f examples/quickstart.yaml")
     assert plan.returncode == 0, plan.stderr
-    assert_shows(fragment("Warning: "), normalised(plan.stdout, cwd), whole=False)
+    assert_shows(fragment("Warning: 1 change destroys data"), normalised(plan.stdout, cwd), whole=False)
 
     refused = run(cwd, "reconciler apply -f examples/quickstart.yaml --auto-approve")
     assert refused.returncode == 1
-    assert_shows(fragment("refused: "), normalised(refused.stderr, cwd), whole=False)
+    assert_shows(fragment("refused: index."), normalised(refused.stderr, cwd), whole=False)

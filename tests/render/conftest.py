@@ -14,6 +14,7 @@ from render_samples import (
     empty_plan,
     mixed_drift,
     mixed_plan,
+    public_plan,
 )
 
 from reconciler.executor import ApplyResult
@@ -22,7 +23,7 @@ from reconciler.executor import ApplyResult
 @pytest.fixture
 def samples() -> dict[str, Any]:
     return {
-        "create": create_plan(), "mixed": mixed_plan(), "empty": empty_plan(),
+        "create": create_plan(), "mixed": mixed_plan(), "empty": empty_plan(), "public": public_plan(),
         "drift": mixed_drift(), "drift_empty": empty_drift(),
         "apply_ok": applied_ok(), "apply_failed": applied_failed(), "apply_interrupted": applied_interrupted(),
         "apply_empty": ApplyResult(()),

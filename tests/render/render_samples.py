@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from reconciler.access import access_delta
 from reconciler.drift import DriftReport, drift_report
 from reconciler.executor import ApplyResult, Status, StepResult
 from reconciler.plan import Action, Change, Plan, Target
@@ -33,8 +34,13 @@ READ = ["tosvectors:GetVectors", "tosvectors:QueryVectors"]
 
 
 def change(address: str, action: Action, before: Any, after: Any, reason: str, **kw: Any) -> Change:
-    return Change(address=address, kind=address.split(".", 1)[0], action=action, before=before, after=after,
-                  reason=reason, **kw)
+    """A change as the planner makes it: a policy change carries its access delta."""
+    kind = address.split(".", 1)[0]
+    if kind == "policy" and "access_changes" not in kw:
+        kw["access_changes"] = tuple(access_delta(
+            (before or {}).get("document"), (after or {}).get("document"), TARGET.region, TARGET.account_id,
+            address.split(".", 1)[1], kw.pop("indexes", ("docs-v1",))))
+    return Change(address=address, kind=kind, action=action, before=before, after=after, reason=reason, **kw)
 
 
 def create_plan() -> Plan:
@@ -80,6 +86,25 @@ def mixed_plan() -> Plan:
     fingerprints |= {"bucket.rag-prod": "present"}
     return Plan(TARGET, changes, fingerprints=fingerprints,
                 unmanaged=("bucket.analytics", "index.rag-prod/experiments", "policy.team-shared"))
+
+
+def public_plan() -> Plan:
+    """A policy update that opens reads to anyone, one under a Condition, next to a plain create."""
+    before = policy("rag-prod", ["2100000001/ci-bot"], READ)
+    after = policy("rag-prod", ["*"], ["tosvectors:QueryVectors"])
+    after["document"]["Statement"] += [
+        {"Action": ["tosvectors:PutVectors"], "Effect": "Allow", "Principal": ["2100000001/ci-bot"],
+         "Resource": [RES.format("rag-prod")]},
+        {"Action": ["tosvectors:GetVectors"], "Condition": {"IpAddress": {"tos:SourceIp": ["10.0.0.0/8"]}},
+         "Effect": "Allow", "Principal": ["*"], "Resource": [RES.format("rag-prod")]},
+    ]
+    changes = (
+        change("index.rag-prod/faq", Action.CREATE, None, index(384, "euclidean", ()), "declared; does not exist"),
+        change("policy.rag-prod", Action.UPDATE, before, after, "policy document differs",
+               depends_on=("index.rag-prod/faq",), indexes=("docs-v1", "faq")),
+    )
+    return Plan(TARGET, changes, fingerprints={"bucket.rag-prod": "present", "index.rag-prod/faq": "absent",
+                                               "policy.rag-prod": "9f86d081884c7d65"})
 
 
 def empty_plan() -> Plan:

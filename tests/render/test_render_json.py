@@ -11,7 +11,7 @@ from typing import Any
 
 import jsonschema
 import pytest
-from render_samples import big_plan, create_plan, empty_drift, empty_plan, mixed_drift, mixed_plan
+from render_samples import big_plan, create_plan, empty_drift, empty_plan, mixed_drift, mixed_plan, public_plan
 
 from reconciler.drift import drift_report
 from reconciler.manifest import BucketSpec, IndexSpec, Manifest, Source
@@ -66,7 +66,8 @@ def planner_plan(destroy: bool = False) -> Plan:
 
 
 PLANS: dict[str, Callable[[], Plan]] = {"mixed": mixed_plan, "create": create_plan, "empty": empty_plan,
-                                        "planner": planner_plan, "planner-destroy": lambda: planner_plan(destroy=True)}
+                                        "planner": planner_plan, "public": public_plan,
+                                        "planner-destroy": lambda: planner_plan(destroy=True)}
 
 
 @pytest.mark.parametrize("name", sorted(PLANS))
@@ -125,6 +126,10 @@ def _broken(mutate: Any) -> dict[str, Any]:
     lambda d: d["changes"][0].pop("depends_on"),
     lambda d: d["summary"].update(create=-1),
     lambda d: d["unmanaged"].append("nonsense"),
+    lambda d: d["changes"][3]["access_changes"][0].update(change="widen"),
+    lambda d: d["changes"][3]["access_changes"][0].update(resource="bucket/rag-tmp"),
+    lambda d: d["changes"][3]["access_changes"][0].pop("principal"),
+    lambda d: d["changes"][3].update(public="yes"),
 ], ids=lambda f: "")
 def test_plan_schema_rejects(mutate: Any) -> None:
     with pytest.raises(jsonschema.ValidationError):
