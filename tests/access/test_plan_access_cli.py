@@ -6,10 +6,7 @@ and for a saved plan, including one whose file was edited to hide the grant."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
-
-import pytest
 
 from reconciler.policy import policies_equal
 from tests.integration.conftest import Cli
@@ -144,11 +141,6 @@ def test_revoking_public_access_needs_no_flag(cli: Cli, sdk: EmulatorVectorClien
     assert policies_equal(json.loads(sdk.policy_or_none("app", ACCOUNT) or "{}"), READ)
 
 
-_SCHEMA = json.loads((Path(__file__).resolve().parents[2] / "schemas" / "manifest.schema.json").read_text())
-
-
-@pytest.mark.skipif("allowPublicAccess" not in json.dumps(_SCHEMA),
-                    reason="the manifest key allowPublicAccess is the access-edge branch's; runs once merged")
 def test_a_bucket_that_declares_allow_public_access_may_open_itself_and_no_other(
         cli: Cli, sdk: EmulatorVectorClient) -> None:
     def bucket(name: str, extra: str) -> str:
