@@ -21,7 +21,7 @@ from reconciler.client import VectorsClient
 from reconciler.diff import changed_attributes
 from reconciler.errors import ApiError, ConflictError, NotFoundError
 from reconciler.plan import Action, Change, Plan, graph_problem, parse_address
-from reconciler.resources import index_attrs
+from reconciler.resources import INDEX
 from reconciler.tasks import all_of
 
 
@@ -90,14 +90,10 @@ async def _create_index(client: VectorsClient, c: Change) -> str:
     assert name is not None and c.after is not None
     want = c.after
     try:
-        await client.create_index(
-            bucket, name,
-            dimension=want["dimension"], distance_metric=want["distanceMetric"], data_type=want["dataType"],
-            non_filterable_metadata_keys=want["nonFilterableMetadataKeys"] or None,
-        )
+        await client.create_index(bucket, name, **INDEX.create_arguments(want))
     except ConflictError:
         got = await client.get_index(bucket, name)
-        have = index_attrs(got.data_type, got.dimension, got.distance_metric, got.non_filterable_metadata_keys)
+        have = INDEX.attrs_of(got)
         differing = changed_attributes(have, want)
         if differing:
             raise StepConflict(
