@@ -130,7 +130,7 @@ def _converge_policy(spec: BucketSpec, bucket: LiveBucket | None, unmanaged: lis
     if live_doc is None:
         return [_change(addr, POLICY, Action.CREATE, None, after, "declared; bucket has no policy")]
     before = policy_attrs(live_doc)
-    if before == after:
+    if POLICY.same(before, after):
         return []
     return [_change(addr, POLICY, Action.UPDATE, before, after, "policy document differs")]
 

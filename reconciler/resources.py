@@ -14,11 +14,23 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from reconciler.policy import canonical_policy
+from reconciler.policy import canonical_policy, policies_equal
 
 
 def _same(value: Any) -> Any:
     return value
+
+
+def _equal(a: Any, b: Any) -> bool:
+    return bool(a == b)
+
+
+def _documents_equal(a: Any, b: Any) -> bool:
+    """Policy documents compare by meaning and type-strictly (1 is not true), which `==`
+    on the canonical forms is not (in Python 1 == True)."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        return policies_equal(a, b)
+    return bool(a == b)
 
 
 def _as_set(value: Any) -> list[Any]:
@@ -36,6 +48,7 @@ class Attribute:
     normalise: Callable[[Any], Any] = _same
     forces_replacement: bool = False
     send_empty: bool = True  # False: an empty value is sent as absent (the SDK omits it)
+    equal: Callable[[Any, Any], bool] = _equal
 
 
 @dataclass(frozen=True)
@@ -55,6 +68,11 @@ class ResourceKind:
     @property
     def forces_replacement(self) -> tuple[str, ...]:
         return tuple(a.name for a in self.attributes if a.forces_replacement)
+
+    def same(self, before: dict[str, Any], after: dict[str, Any]) -> bool:
+        """Whether two normalised attribute dicts describe the same object."""
+        return before.keys() == after.keys() and all(a.equal(before.get(a.name), after.get(a.name))
+                                                     for a in self.attributes)
 
     def address(self, bucket: str, name: str | None = None) -> str:
         return f"{self.name}.{bucket}/{name}" if self.named else f"{self.name}.{bucket}"
@@ -87,7 +105,8 @@ INDEX = ResourceKind(
     address_help="index.BUCKET/NAME",
 )
 # semantic comparison: the canonical document
-POLICY = ResourceKind("policy", attributes=(Attribute("document", "document", canonical_policy),),
+POLICY = ResourceKind("policy", attributes=(Attribute("document", "document", canonical_policy,
+                                                     equal=_documents_equal),),
                       actions=("create", "update", "delete"), delete_destroys_data=False,
                       address_help="policy.BUCKET")
 

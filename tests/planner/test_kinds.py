@@ -134,3 +134,19 @@ def test_every_consumer_list_comes_from_the_description() -> None:
     for kind in KINDS.values():
         address = kind.address("b", "n")
         assert parse_address(address) == (kind.name, "b", "n" if kind.named else None)
+
+
+def test_policy_documents_compare_type_strictly() -> None:
+    """`true` in the manifest and `1` live are different documents (the service sees them
+    differently), though Python's `==` calls them equal: the plan updates the policy."""
+    def doc(value: object) -> dict[str, Any]:
+        return {"Version": "1", "Statement": [{"Effect": "Allow", "Principal": ["2100000000/ci"],
+                "Action": ["tosvectors:GetIndex"], "Resource": ["trn:tos:cn-beijing:2100000000:bucket/b"],
+                "Condition": {"Bool": {"tos:SecureTransport": value}}}]}
+
+    def plan(declared: object, live: object) -> Plan:
+        manifest = Manifest(None, None, (), (BucketSpec("b", False, False, doc(declared), (), SRC),), ("m.yaml",), ())
+        return build_plan(manifest, LiveState(buckets={"b": LiveBucket("b", {}, doc(live))}), TARGET)
+
+    assert [(c.address, c.action) for c in plan(True, 1).changes] == [("policy.b", Action.UPDATE)]
+    assert plan(True, True).changes == ()
