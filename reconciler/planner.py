@@ -3,7 +3,9 @@
 Rules (DESIGN.md §2): buckets and indexes are create/delete only, an index whose
 immutable attributes differ is replaced, policies are compared semantically and
 updated in place. Ownership is stateless: the manifest owns what it declares plus
-what its prune scope claims; every other live resource it saw is `unmanaged`.
+what its prune scope claims; every other live resource it saw is left alone and listed in
+`Plan.unmanaged` (drift calls these `outside_scope`; drift's own `unmanaged` status is a
+resource inside the prune scope, which the plan deletes).
 """
 
 from __future__ import annotations
@@ -49,16 +51,16 @@ class PlanOptions:
 
 def build_plan(manifest: Manifest, live: LiveState, target: Target, options: PlanOptions = PlanOptions()) -> Plan:
     changes: list[Change] = []
-    unmanaged: list[str] = []
+    left_alone: list[str] = []
     declared = {b.name for b in manifest.buckets}
     for spec in sorted(manifest.buckets, key=lambda b: b.name):
         bucket = live.bucket(spec.name)
         if spec.name not in live.buckets and spec.name not in live.absent:
             continue  # not read (outside --target)
         if options.destroy:
-            changes += _destroy_bucket(spec, bucket, unmanaged)
+            changes += _destroy_bucket(spec, bucket, left_alone)
         else:
-            changes += _converge_bucket(spec, bucket, unmanaged)
+            changes += _converge_bucket(spec, bucket, left_alone)
     if not options.destroy:
         for name in live.listed or ():
             if name in declared:
@@ -67,19 +69,19 @@ def build_plan(manifest: Manifest, live: LiveState, target: Target, options: Pla
                 pattern = next(p for p in manifest.prune_buckets if in_prune_scope(name, [p]))
                 changes += _delete_bucket(live.buckets[name], f"not declared; matches prune pattern '{pattern}'")
             elif not in_prune_scope(name, manifest.prune_buckets):
-                unmanaged.append(bucket_address(name))
+                left_alone.append(bucket_address(name))
     if options.targets:
         changes = _select(changes, options.targets)
     changes = link(changes)  # after selection: ordering edges to what was left out do not exist
     changes = [_with_access(c, manifest, live, target) for c in changes]
-    plan = Plan(target=target, changes=tuple(changes), unmanaged=tuple(sorted(unmanaged)))
+    plan = Plan(target=target, changes=tuple(changes), unmanaged=tuple(sorted(left_alone)))
     return replace(plan, fingerprints=fingerprints(plan, live))
 
 
 # --- converging one declared bucket -------------------------------------------------
 
 
-def _converge_bucket(spec: BucketSpec, bucket: LiveBucket | None, unmanaged: list[str]) -> list[Change]:
+def _converge_bucket(spec: BucketSpec, bucket: LiveBucket | None, left_alone: list[str]) -> list[Change]:
     out: list[Change] = []
     if bucket is None:
         out.append(_change(bucket_address(spec.name), BUCKET, Action.CREATE, None, bucket_attrs(spec.name),
@@ -94,8 +96,8 @@ def _converge_bucket(spec: BucketSpec, bucket: LiveBucket | None, unmanaged: lis
             out.append(_change(addr, INDEX, Action.DELETE, live_indexes[name].attrs, None,
                                f"not declared; bucket '{spec.name}' has pruneIndexes: true"))
         else:
-            unmanaged.append(addr)
-    out += _converge_policy(spec, bucket, unmanaged)
+            left_alone.append(addr)
+    out += _converge_policy(spec, bucket, left_alone)
     return out
 
 
@@ -119,12 +121,12 @@ def _converge_index(spec: IndexSpec, live: Any) -> list[Change]:
                     prevent=spec.prevent_destroy, forces=forced)]
 
 
-def _converge_policy(spec: BucketSpec, bucket: LiveBucket | None, unmanaged: list[str]) -> list[Change]:
+def _converge_policy(spec: BucketSpec, bucket: LiveBucket | None, left_alone: list[str]) -> list[Change]:
     addr = policy_address(spec.name)
     live_doc = bucket.policy if bucket else None
     if spec.policy is None:
         if live_doc is not None:
-            unmanaged.append(addr)  # not declared: left alone
+            left_alone.append(addr)  # not declared: left alone
         return []
     after = policy_attrs(spec.policy)
     if live_doc is None:
@@ -157,7 +159,7 @@ def _delete_bucket(bucket: LiveBucket, reason: str, prevent: bool = False,
     return out
 
 
-def _destroy_bucket(spec: BucketSpec, bucket: LiveBucket | None, unmanaged: list[str]) -> list[Change]:
+def _destroy_bucket(spec: BucketSpec, bucket: LiveBucket | None, left_alone: list[str]) -> list[Change]:
     """`destroy`: delete what is declared. A bucket that still holds indexes the
     manifest does not own is kept (deleting it would destroy what is not ours)."""
     if bucket is None:
@@ -167,7 +169,7 @@ def _destroy_bucket(spec: BucketSpec, bucket: LiveBucket | None, unmanaged: list
     prevent = {n: i.prevent_destroy for n, i in declared.items()}
     if not foreign:
         return _delete_bucket(bucket, "destroy: declared in the manifest", spec.prevent_destroy, prevent)
-    unmanaged += [index_address(spec.name, n) for n in foreign]
+    left_alone += [index_address(spec.name, n) for n in foreign]
     out = []
     for name in sorted(set(bucket.indexes) & set(declared)):
         out.append(_change(index_address(spec.name, name), INDEX, Action.DELETE, bucket.indexes[name].attrs, None,
