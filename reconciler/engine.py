@@ -19,7 +19,6 @@ from reconciler.plan import Change, Plan, Target
 from reconciler.planner import (
     PlanOptions,
     build_plan,
-    destroying_index_pairs,
     destroying_indexes,
     fingerprint_addresses,
     stale_objects,
@@ -51,7 +50,7 @@ async def make_plan(
             warn(f"warning: --target {t} matches nothing declared in the manifest and nothing live: "
                  "it selects nothing")
     plan = build_plan(manifest, state, target, options)
-    pairs = destroying_index_pairs(plan)
+    pairs = list(destroying_indexes(plan).values())
     if probe and pairs:
         holds = await live_state.probe_holds_vectors(client, pairs, parallelism=parallelism)
         plan = with_vector_probe(plan, holds)

@@ -3,9 +3,10 @@
 Changes run as a DAG over `depends_on` with bounded parallelism. A failed step skips
 its dependents and nothing else. A step whose write went unanswered (it timed out, or
 the connection dropped after sending) is `unknown`, not failed: the service may have
-carried it out, and only a fresh plan can tell; its dependents are skipped too. Each (kind, action) pair is dispatched through
-`HANDLERS`; a plan holding a pair with no handler, or whose `depends_on` is not a DAG
-over its changes (a hand-edited plan file), is rejected before any call.
+carried it out, and only a fresh plan can tell; its dependents are skipped too. Each
+(kind, action) pair is dispatched through `HANDLERS`, which covers every action
+`resources.KINDS` describes; a plan holding a pair with no handler, or whose `depends_on`
+is not a DAG over its changes (a hand-edited plan file), is rejected before any call.
 """
 
 from __future__ import annotations

@@ -360,10 +360,6 @@ def destroying_indexes(plan: Plan) -> dict[str, tuple[str, str]]:
     return out
 
 
-def destroying_index_pairs(plan: Plan) -> list[tuple[str, str]]:
-    return list(destroying_indexes(plan).values())
-
-
 def with_vector_probe(plan: Plan, holds: dict[tuple[str, str], bool | None]) -> Plan:
     """Annotate destroying index changes with the ListVectors probe result."""
     probed = destroying_indexes(plan)

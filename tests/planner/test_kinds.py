@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -150,3 +151,12 @@ def test_policy_documents_compare_type_strictly() -> None:
 
     assert [(c.address, c.action) for c in plan(True, 1).changes] == [("policy.b", Action.UPDATE)]
     assert plan(True, True).changes == ()
+
+
+@pytest.mark.parametrize("module", ["planner", "plan", "drift", "executor", "engine", "guardrails", "live",
+                                    "render/drift", "render/text", "render/markdown", "render/_common"])
+def test_consumers_do_not_spell_index_attributes(module: str) -> None:
+    """An index attribute's name lives in its description only: no consumer lists them."""
+    source = (Path(__file__).resolve().parents[2] / "reconciler" / f"{module}.py").read_text()
+    spelled = [a.name for a in INDEX.attributes if f'"{a.name}"' in source or f"'{a.name}'" in source]
+    assert spelled == []
