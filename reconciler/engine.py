@@ -15,11 +15,11 @@ from reconciler.client import VectorsClient
 from reconciler.executor import ApplyResult, StepResult, execute
 from reconciler.guardrails import Consent
 from reconciler.manifest import Manifest
-from reconciler.plan import Change, Plan, Target, parse_address
+from reconciler.plan import Change, Plan, Target
 from reconciler.planner import (
     PlanOptions,
     build_plan,
-    destroying_index_pairs,
+    destroying_indexes,
     fingerprint_addresses,
     stale_objects,
     target_buckets,
@@ -50,7 +50,7 @@ async def make_plan(
             warn(f"warning: --target {t} matches nothing declared in the manifest and nothing live: "
                  "it selects nothing")
     plan = build_plan(manifest, state, target, options)
-    pairs = destroying_index_pairs(plan)
+    pairs = list(destroying_indexes(plan).values())
     if probe and pairs:
         holds = await live_state.probe_holds_vectors(client, pairs, parallelism=parallelism)
         plan = with_vector_probe(plan, holds)
@@ -84,13 +84,13 @@ async def recheck_saved(client: VectorsClient, plan: Plan, *, parallelism: int =
     destroys: (the plan with today's probe results, the addresses that moved)."""
     state = await live_state.read_objects(client, fingerprint_addresses(plan), parallelism=parallelism)
     stale = stale_objects(plan, state)
-    pairs = destroying_index_pairs(plan)
-    if not pairs:
+    probed = destroying_indexes(plan)
+    if not probed:
         return plan, sorted(stale)
-    holds = await live_state.probe_holds_vectors(client, pairs, parallelism=parallelism)
+    holds = await live_state.probe_holds_vectors(client, list(probed.values()), parallelism=parallelism)
     for c in plan.changes:
-        _, bucket, index = parse_address(c.address)
-        if c.holds_vectors is False and holds.get((bucket, index or "")) and c.address not in stale:
+        if c.address in probed and c.holds_vectors is False and holds.get(probed[c.address]) \
+                and c.address not in stale:
             stale.append(c.address)  # shown as holding no vectors: that must still be true
     return with_vector_probe(plan, holds), sorted(stale)
 

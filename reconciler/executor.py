@@ -3,9 +3,10 @@
 Changes run as a DAG over `depends_on` with bounded parallelism. A failed step skips
 its dependents and nothing else. A step whose write went unanswered (it timed out, or
 the connection dropped after sending) is `unknown`, not failed: the service may have
-carried it out, and only a fresh plan can tell; its dependents are skipped too. Each (kind, action) pair is dispatched through
-`HANDLERS`; a plan holding a pair with no handler, or whose `depends_on` is not a DAG
-over its changes (a hand-edited plan file), is rejected before any call.
+carried it out, and only a fresh plan can tell; its dependents are skipped too. Each
+(kind, action) pair is dispatched through `HANDLERS`, which covers every action
+`resources.KINDS` describes; a plan holding a pair with no handler, or whose `depends_on`
+is not a DAG over its changes (a hand-edited plan file), is rejected before any call.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from reconciler.client import VectorsClient
 from reconciler.diff import changed_attributes
 from reconciler.errors import ApiError, ConflictError, NotFoundError
 from reconciler.plan import Action, Change, Plan, graph_problem, parse_address
-from reconciler.resources import index_attrs
+from reconciler.resources import INDEX
 from reconciler.tasks import all_of
 
 
@@ -90,14 +91,10 @@ async def _create_index(client: VectorsClient, c: Change) -> str:
     assert name is not None and c.after is not None
     want = c.after
     try:
-        await client.create_index(
-            bucket, name,
-            dimension=want["dimension"], distance_metric=want["distanceMetric"], data_type=want["dataType"],
-            non_filterable_metadata_keys=want["nonFilterableMetadataKeys"] or None,
-        )
+        await client.create_index(bucket, name, **INDEX.create_arguments(want))
     except ConflictError:
         got = await client.get_index(bucket, name)
-        have = index_attrs(got.data_type, got.dimension, got.distance_metric, got.non_filterable_metadata_keys)
+        have = INDEX.attrs_of(got)
         differing = changed_attributes(have, want)
         if differing:
             raise StepConflict(

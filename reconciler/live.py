@@ -105,7 +105,7 @@ async def _read_bucket(
         if idx is not None:  # deleted between list and get: treat as listed-only
             indexes[idx.name] = LiveIndex(
                 name, idx.name,
-                index_attrs(idx.data_type, idx.dimension, idx.distance_metric, idx.non_filterable_metadata_keys),
+                index_attrs(idx),
             )
     policy = parse_live_policy(policy_text) if policy_text is not None else None
     return LiveBucket(name, indexes, policy, policy_text)

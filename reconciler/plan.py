@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from reconciler.access import ANYONE, AccessChange
-from reconciler.resources import KINDS
+from reconciler.resources import BUCKET, INDEX, KINDS, POLICY
 
 FORMAT_VERSION = 1
 
@@ -148,9 +148,6 @@ class Plan:
     def is_empty(self) -> bool:
         return not self.changes
 
-    def change(self, address: str) -> Change | None:
-        return next((c for c in self.changes if c.address == address), None)
-
     def counts(self) -> dict[str, int]:
         counts = {a.value: 0 for a in Action}
         for c in self.changes:
@@ -216,7 +213,8 @@ def topological(changes: list[Change]) -> list[Change]:
 
 
 def destroys_data(kind: str, action: Action) -> bool:
-    """Deleting or replacing an index, or deleting a bucket, destroys data."""
+    """A replace destroys data, and so does a delete of a kind whose description says so
+    (`resources.KINDS`: an index or a bucket, not a policy)."""
     described = KINDS.get(kind)
     if described is None:
         return True  # an unknown kind (a corrupt file, refused later): never counted as harmless
@@ -228,26 +226,29 @@ def is_destroying(change: Change) -> bool:
 
 
 def bucket_address(bucket: str) -> str:
-    return f"bucket.{bucket}"
+    return BUCKET.address(bucket)
 
 
 def index_address(bucket: str, index: str) -> str:
-    return f"index.{bucket}/{index}"
+    return INDEX.address(bucket, index)
 
 
 def policy_address(bucket: str) -> str:
-    return f"policy.{bucket}"
+    return POLICY.address(bucket)
 
 
 def parse_address(address: str) -> tuple[str, str, str | None]:
-    """'index.b/i' -> ('index', 'b', 'i'); 'bucket.b' -> ('bucket', 'b', None)."""
+    """'index.b/i' -> ('index', 'b', 'i'); 'bucket.b' -> ('bucket', 'b', None). The kinds
+    and their address forms are those of `resources.KINDS`."""
     kind, sep, rest = address.partition(".")
-    if not sep or kind not in ("bucket", "index", "policy") or not rest:
-        raise ValueError(f"not a resource address: {address!r} (want bucket.NAME, index.BUCKET/NAME or policy.BUCKET)")
-    if kind == "index":
+    described = KINDS.get(kind) if sep and rest else None
+    if described is None:
+        forms = [k.address_help for k in KINDS.values()]
+        raise ValueError(f"not a resource address: {address!r} (want {', '.join(forms[:-1])} or {forms[-1]})")
+    if described.named:
         bucket, slash, name = rest.partition("/")
         if not slash or not bucket or not name:
-            raise ValueError(f"not an index address: {address!r} (want index.BUCKET/NAME)")
+            raise ValueError(f"not an {kind} address: {address!r} (want {described.address_help})")
         return kind, bucket, name
     return kind, rest, None
 

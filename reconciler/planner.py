@@ -3,7 +3,9 @@
 Rules (DESIGN.md §2): buckets and indexes are create/delete only, an index whose
 immutable attributes differ is replaced, policies are compared semantically and
 updated in place. Ownership is stateless: the manifest owns what it declares plus
-what its prune scope claims; every other live resource it saw is `unmanaged`.
+what its prune scope claims; every other live resource it saw is left alone and listed in
+`Plan.unmanaged` (drift calls these `outside_scope`; drift's own `unmanaged` status is a
+resource inside the prune scope, which the plan deletes).
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, replace
-from typing import Any, Iterable, Sequence
+from typing import Any, Sequence
 
 from reconciler.access import access_delta
 from reconciler.diff import changed_attributes
@@ -27,7 +29,17 @@ from reconciler.plan import (
     policy_address,
     topological,
 )
-from reconciler.resources import INDEX, KINDS, bucket_attrs, index_attrs, policy_attrs
+from reconciler.resources import (
+    BUCKET,
+    INDEX,
+    KINDS,
+    POLICY,
+    ResourceKind,
+    bucket_attrs,
+    index_attrs,
+    policy_attrs,
+    rank,
+)
 from reconciler.state import LiveBucket, LiveState, in_prune_scope
 
 
@@ -39,16 +51,16 @@ class PlanOptions:
 
 def build_plan(manifest: Manifest, live: LiveState, target: Target, options: PlanOptions = PlanOptions()) -> Plan:
     changes: list[Change] = []
-    unmanaged: list[str] = []
+    left_alone: list[str] = []
     declared = {b.name for b in manifest.buckets}
     for spec in sorted(manifest.buckets, key=lambda b: b.name):
         bucket = live.bucket(spec.name)
         if spec.name not in live.buckets and spec.name not in live.absent:
             continue  # not read (outside --target)
         if options.destroy:
-            changes += _destroy_bucket(spec, bucket, unmanaged)
+            changes += _destroy_bucket(spec, bucket, left_alone)
         else:
-            changes += _converge_bucket(spec, bucket, unmanaged)
+            changes += _converge_bucket(spec, bucket, left_alone)
     if not options.destroy:
         for name in live.listed or ():
             if name in declared:
@@ -57,22 +69,22 @@ def build_plan(manifest: Manifest, live: LiveState, target: Target, options: Pla
                 pattern = next(p for p in manifest.prune_buckets if in_prune_scope(name, [p]))
                 changes += _delete_bucket(live.buckets[name], f"not declared; matches prune pattern '{pattern}'")
             elif not in_prune_scope(name, manifest.prune_buckets):
-                unmanaged.append(bucket_address(name))
+                left_alone.append(bucket_address(name))
     if options.targets:
         changes = _select(changes, options.targets)
     changes = link(changes)  # after selection: ordering edges to what was left out do not exist
     changes = [_with_access(c, manifest, live, target) for c in changes]
-    plan = Plan(target=target, changes=tuple(changes), unmanaged=tuple(sorted(unmanaged)))
+    plan = Plan(target=target, changes=tuple(changes), unmanaged=tuple(sorted(left_alone)))
     return replace(plan, fingerprints=fingerprints(plan, live))
 
 
 # --- converging one declared bucket -------------------------------------------------
 
 
-def _converge_bucket(spec: BucketSpec, bucket: LiveBucket | None, unmanaged: list[str]) -> list[Change]:
+def _converge_bucket(spec: BucketSpec, bucket: LiveBucket | None, left_alone: list[str]) -> list[Change]:
     out: list[Change] = []
     if bucket is None:
-        out.append(_change(bucket_address(spec.name), "bucket", Action.CREATE, None, bucket_attrs(spec.name),
+        out.append(_change(bucket_address(spec.name), BUCKET, Action.CREATE, None, bucket_attrs(spec.name),
                            "declared; does not exist"))
     live_indexes = bucket.indexes if bucket else {}
     for ispec in sorted(spec.indexes, key=lambda i: i.name):
@@ -81,11 +93,11 @@ def _converge_bucket(spec: BucketSpec, bucket: LiveBucket | None, unmanaged: lis
     for name in sorted(set(live_indexes) - declared):
         addr = index_address(spec.name, name)
         if spec.prune_indexes:
-            out.append(_change(addr, "index", Action.DELETE, live_indexes[name].attrs, None,
-                               f"not declared; bucket '{spec.name}' has pruneIndexes: true", destroys=True))
+            out.append(_change(addr, INDEX, Action.DELETE, live_indexes[name].attrs, None,
+                               f"not declared; bucket '{spec.name}' has pruneIndexes: true"))
         else:
-            unmanaged.append(addr)
-    out += _converge_policy(spec, bucket, unmanaged)
+            left_alone.append(addr)
+    out += _converge_policy(spec, bucket, left_alone)
     return out
 
 
@@ -93,38 +105,40 @@ def _converge_index(spec: IndexSpec, live: Any) -> list[Change]:
     addr = index_address(spec.bucket, spec.name)
     after = _index_after(spec)
     if live is None:
-        return [_change(addr, "index", Action.CREATE, None, after, "declared; does not exist")]
+        return [_change(addr, INDEX, Action.CREATE, None, after, "declared; does not exist")]
     before = live.attrs
     if before is None:  # listed but vanished before GetIndex: treat as absent
-        return [_change(addr, "index", Action.CREATE, None, after, "declared; does not exist")]
+        return [_change(addr, INDEX, Action.CREATE, None, after, "declared; does not exist")]
     changed = changed_attributes(before, after)
     if not changed:
         return []
-    forced = tuple(a for a in changed if a in INDEX.immutable)
+    forced = tuple(a for a in changed if a in INDEX.forces_replacement)
     detail = "; ".join(f"{a}: {_show(before.get(a))} → {_show(after.get(a))}" for a in changed)
-    return [_change(addr, "index", Action.REPLACE, before, after,
-                    f"{detail} (fixed at creation: forces replacement)", destroys=True,
+    if not forced:  # every difference can be changed in place
+        return [_change(addr, INDEX, Action.UPDATE, before, after, detail)]
+    return [_change(addr, INDEX, Action.REPLACE, before, after,
+                    f"{detail} (fixed at creation: forces replacement)",
                     prevent=spec.prevent_destroy, forces=forced)]
 
 
-def _converge_policy(spec: BucketSpec, bucket: LiveBucket | None, unmanaged: list[str]) -> list[Change]:
+def _converge_policy(spec: BucketSpec, bucket: LiveBucket | None, left_alone: list[str]) -> list[Change]:
     addr = policy_address(spec.name)
     live_doc = bucket.policy if bucket else None
     if spec.policy is None:
         if live_doc is not None:
-            unmanaged.append(addr)  # not declared: left alone
+            left_alone.append(addr)  # not declared: left alone
         return []
     after = policy_attrs(spec.policy)
     if live_doc is None:
-        return [_change(addr, "policy", Action.CREATE, None, after, "declared; bucket has no policy")]
+        return [_change(addr, POLICY, Action.CREATE, None, after, "declared; bucket has no policy")]
     before = policy_attrs(live_doc)
-    if before == after:
+    if POLICY.same(before, after):
         return []
-    return [_change(addr, "policy", Action.UPDATE, before, after, "policy document differs")]
+    return [_change(addr, POLICY, Action.UPDATE, before, after, "policy document differs")]
 
 
 def _index_after(spec: IndexSpec) -> dict[str, Any]:
-    return index_attrs(spec.data_type, spec.dimension, spec.distance_metric, spec.non_filterable_metadata_keys)
+    return index_attrs(spec)
 
 
 # --- deleting ------------------------------------------------------------------------
@@ -135,17 +149,17 @@ def _delete_bucket(bucket: LiveBucket, reason: str, prevent: bool = False,
     """Delete a bucket with everything in it, children first."""
     out: list[Change] = []
     if bucket.policy is not None:
-        out.append(_change(policy_address(bucket.name), "policy", Action.DELETE, policy_attrs(bucket.policy), None,
+        out.append(_change(policy_address(bucket.name), POLICY, Action.DELETE, policy_attrs(bucket.policy), None,
                            reason))
     for name in sorted(bucket.indexes):
-        out.append(_change(index_address(bucket.name, name), "index", Action.DELETE, bucket.indexes[name].attrs,
-                           None, reason, destroys=True, prevent=(index_prevent or {}).get(name, False)))
-    out.append(_change(bucket_address(bucket.name), "bucket", Action.DELETE, bucket_attrs(bucket.name), None,
-                       reason, destroys=True, prevent=prevent))
+        out.append(_change(index_address(bucket.name, name), INDEX, Action.DELETE, bucket.indexes[name].attrs,
+                           None, reason, prevent=(index_prevent or {}).get(name, False)))
+    out.append(_change(bucket_address(bucket.name), BUCKET, Action.DELETE, bucket_attrs(bucket.name), None,
+                       reason, prevent=prevent))
     return out
 
 
-def _destroy_bucket(spec: BucketSpec, bucket: LiveBucket | None, unmanaged: list[str]) -> list[Change]:
+def _destroy_bucket(spec: BucketSpec, bucket: LiveBucket | None, left_alone: list[str]) -> list[Change]:
     """`destroy`: delete what is declared. A bucket that still holds indexes the
     manifest does not own is kept (deleting it would destroy what is not ours)."""
     if bucket is None:
@@ -155,13 +169,13 @@ def _destroy_bucket(spec: BucketSpec, bucket: LiveBucket | None, unmanaged: list
     prevent = {n: i.prevent_destroy for n, i in declared.items()}
     if not foreign:
         return _delete_bucket(bucket, "destroy: declared in the manifest", spec.prevent_destroy, prevent)
-    unmanaged += [index_address(spec.name, n) for n in foreign]
+    left_alone += [index_address(spec.name, n) for n in foreign]
     out = []
     for name in sorted(set(bucket.indexes) & set(declared)):
-        out.append(_change(index_address(spec.name, name), "index", Action.DELETE, bucket.indexes[name].attrs, None,
-                           "destroy: declared in the manifest", destroys=True, prevent=prevent[name]))
+        out.append(_change(index_address(spec.name, name), INDEX, Action.DELETE, bucket.indexes[name].attrs, None,
+                           "destroy: declared in the manifest", prevent=prevent[name]))
     if spec.policy is not None and bucket.policy is not None:
-        out.append(_change(policy_address(spec.name), "policy", Action.DELETE, policy_attrs(bucket.policy), None,
+        out.append(_change(policy_address(spec.name), POLICY, Action.DELETE, policy_attrs(bucket.policy), None,
                            "destroy: declared in the manifest"))
     return out
 
@@ -171,7 +185,7 @@ def _destroy_bucket(spec: BucketSpec, bucket: LiveBucket | None, unmanaged: list
 
 def _with_access(change: Change, manifest: Manifest, live: LiveState, target: Target) -> Change:
     """A policy change with its access delta over the bucket's declared and live indexes."""
-    if change.kind != "policy":
+    if change.kind != POLICY.name:
         return change
     spec, bucket = manifest.bucket(change.bucket), live.bucket(change.bucket)
     indexes = {i.name for i in spec.indexes} if spec else set()
@@ -185,38 +199,30 @@ def _with_access(change: Change, manifest: Manifest, live: LiveState, target: Ta
 
 
 def link(changes: list[Change]) -> list[Change]:
-    """Fill `depends_on`: bucket → indexes → policy going up, the reverse going down.
+    """Fill `depends_on` within each bucket, in the kinds' create order (`resources.KINDS`):
+    going up (create, replace, update), a change waits for its bucket's earlier kinds coming
+    into existence; going down (delete), for the deletion of its bucket's later kinds.
     A saved plan's `depends_on` must equal what this gives for its changes."""
     by_bucket: dict[str, list[Change]] = {}
     for c in changes:
         by_bucket.setdefault(c.bucket, []).append(c)
+    down = list(reversed(KINDS))  # policy, index, bucket
     linked = []
     for c in changes:
         siblings = by_bucket[c.bucket]
-
-        def addrs(kind: str, actions: Iterable[Action]) -> list[str]:
-            return [s.address for s in siblings if s.kind == kind and s.action in actions]
-
-        up = (Action.CREATE, Action.REPLACE, Action.UPDATE)
-        deps: list[str] = []
-        if c.action in up:
-            if c.kind in ("index", "policy"):
-                deps += addrs("bucket", [Action.CREATE])
-            if c.kind == "policy":
-                deps += addrs("index", [Action.CREATE, Action.REPLACE])
+        actions: tuple[Action, ...]
+        if c.action == Action.DELETE:
+            kinds, actions = down[:down.index(c.kind)], (Action.DELETE,)
         else:
-            if c.kind == "index":
-                deps += addrs("policy", [Action.DELETE])
-            if c.kind == "bucket":
-                deps += addrs("policy", [Action.DELETE]) + addrs("index", [Action.DELETE])
+            kinds, actions = list(KINDS)[:rank(c.kind)], (Action.CREATE, Action.REPLACE)
+        deps = [s.address for k in kinds for s in siblings if s.kind == k and s.action in actions]
         linked.append(replace(c, depends_on=tuple(deps)))
     return _ordered(linked)
 
 
 def _ordered(changes: list[Change]) -> list[Change]:
     """Stable topological order (dependencies first), else by bucket then kind."""
-    rank = {"bucket": 0, "index": 1, "policy": 2}
-    return topological(sorted(changes, key=lambda c: (c.bucket, rank[c.kind], c.address)))
+    return topological(sorted(changes, key=lambda c: (c.bucket, rank(c.kind), c.address)))
 
 
 def _select(changes: list[Change], targets: Sequence[str]) -> list[Change]:
@@ -229,8 +235,8 @@ def _select(changes: list[Change], targets: Sequence[str]) -> list[Change]:
     wanted: set[str] = set()
     for t in targets:
         kind, bucket, _ = parse_address(t)
-        wanted |= {c.address for c in changes if c.address == t or (kind == "bucket" and c.bucket == bucket)}
-    created = {c.address for c in changes if c.kind == "bucket" and c.action == Action.CREATE}
+        wanted |= {c.address for c in changes if c.address == t or (kind == BUCKET.name and c.bucket == bucket)}
+    created = {c.address for c in changes if c.kind == BUCKET.name and c.action == Action.CREATE}
     for c in changes:
         if c.address in wanted and c.action != Action.DELETE and bucket_address(c.bucket) in created:
             wanted.add(bucket_address(c.bucket))
@@ -247,7 +253,7 @@ def targets_out_of_scope(manifest: Manifest, targets: Sequence[str]) -> list[str
         if spec is None:
             if not in_prune_scope(bucket, manifest.prune_buckets):
                 out.append(t)
-        elif kind == "index" and not spec.prune_indexes and all(i.name != index for i in spec.indexes):
+        elif kind == INDEX.name and not spec.prune_indexes and all(i.name != index for i in spec.indexes):
             out.append(t)
     return out
 
@@ -264,9 +270,9 @@ def targets_matching_nothing(manifest: Manifest, live: LiveState, targets: Seque
         kind, bucket_name, index = parse_address(t)
         spec = manifest.bucket(bucket_name)
         bucket = live.bucket(bucket_name)
-        if kind == "bucket":
+        if kind == BUCKET.name:
             found = spec is not None or bucket is not None or bucket_name in (live.listed or ())
-        elif kind == "index":
+        elif kind == INDEX.name:
             found = (spec is not None and any(i.name == index for i in spec.indexes)) or \
                 (bucket is not None and (index or "") in bucket.indexes)
         else:
@@ -296,12 +302,12 @@ def live_digest(address: str, live: LiveState, with_contents: bool = False) -> s
     bucket = live.bucket(bucket_name)
     if bucket is None:
         return "absent"
-    if kind == "bucket":
+    if kind == BUCKET.name:
         if not with_contents:
             return "present"
         policy = policy_attrs(bucket.policy) if bucket.policy is not None else None
         return _digest({"indexes": sorted(bucket.indexes), "policy": policy})
-    if kind == "policy":
+    if kind == POLICY.name:
         return _digest(policy_attrs(bucket.policy)) if bucket.policy is not None else "absent"
     idx = bucket.indexes.get(index or "")
     return _digest(idx.attrs) if idx is not None else "absent"
@@ -311,7 +317,7 @@ def fingerprint_addresses(plan: Plan) -> dict[str, bool]:
     """Every live object the plan's changes depend on → whether its contents count."""
     out: dict[str, bool] = {}
     for c in plan.changes:
-        out[c.address] = out.get(c.address, False) or (c.kind == "bucket" and c.action == Action.DELETE)
+        out[c.address] = out.get(c.address, False) or (c.kind == BUCKET.name and c.action == Action.DELETE)
         out.setdefault(bucket_address(c.bucket), False)
     return out
 
@@ -329,11 +335,12 @@ def stale_objects(plan: Plan, live: LiveState) -> list[str]:
 # --- small helpers --------------------------------------------------------------------------
 
 
-def _change(address: str, kind: str, action: Action, before: Any, after: Any, reason: str, *,
-            destroys: bool = False, prevent: bool = False, forces: tuple[str, ...] = ()) -> Change:
-    assert kind in KINDS
-    return Change(address=address, kind=kind, action=action, before=before, after=after, reason=reason,
-                  destroys_data=destroys, prevent_destroy=prevent, forces_replacement=forces)
+def _change(address: str, kind: ResourceKind, action: Action, before: Any, after: Any, reason: str, *,
+            prevent: bool = False, forces: tuple[str, ...] = ()) -> Change:
+    """`destroys_data` is not passed: `Change` derives it from the kind's description."""
+    assert action.value in kind.actions, (kind.name, action)
+    return Change(address=address, kind=kind.name, action=action, before=before, after=after, reason=reason,
+                  prevent_destroy=prevent, forces_replacement=forces)
 
 
 def _show(value: Any) -> str:
@@ -342,21 +349,19 @@ def _show(value: Any) -> str:
     return str(value)
 
 
+def destroying_indexes(plan: Plan) -> dict[str, tuple[str, str]]:
+    """Address → (bucket, index) of every change that destroys a kind whose vectors are
+    probed (ListVectors) first: the one loop behind planning, the probe and the re-check."""
+    out = {}
+    for c in plan.changes:
+        if c.destroys_data and KINDS[c.kind].probe_vectors:
+            _, bucket, name = parse_address(c.address)
+            out[c.address] = (bucket, name or "")
+    return out
+
+
 def with_vector_probe(plan: Plan, holds: dict[tuple[str, str], bool | None]) -> Plan:
     """Annotate destroying index changes with the ListVectors probe result."""
-    out = []
-    for c in plan.changes:
-        if c.kind == "index" and c.destroys_data:
-            _, b, i = parse_address(c.address)
-            c = replace(c, holds_vectors=holds.get((b, i or "")))
-        out.append(c)
-    return plan.with_changes(tuple(out))
-
-
-def destroying_index_pairs(plan: Plan) -> list[tuple[str, str]]:
-    pairs = []
-    for c in plan.changes:
-        if c.kind == "index" and c.destroys_data:
-            _, b, i = parse_address(c.address)
-            pairs.append((b, i or ""))
-    return pairs
+    probed = destroying_indexes(plan)
+    return plan.with_changes(tuple(replace(c, holds_vectors=holds.get(probed[c.address])) if c.address in probed
+                                   else c for c in plan.changes))

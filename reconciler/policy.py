@@ -45,8 +45,6 @@ __all__ = [
     "parse_policy_text",
     "policies_equal",
     "policy_findings",
-    "policy_lint",
-    "pretty_policy",
     "too_wild",
 ]
 
@@ -206,11 +204,6 @@ def canonical_policy(doc: dict[str, Any]) -> dict[str, Any]:
 def policies_equal(a: dict[str, Any], b: dict[str, Any]) -> bool:
     """True when two documents mean the same (equal canonical forms; 1 != true != "1")."""
     return _sort_key(canonical_policy(a)) == _sort_key(canonical_policy(b))
-
-
-def pretty_policy(doc: dict[str, Any]) -> str:
-    """The canonical form as stable, sorted, indent-2 JSON: two of these diff line by line."""
-    return json.dumps(canonical_policy(doc), indent=2, sort_keys=True, ensure_ascii=False, default=str)
 
 
 # --- lint -------------------------------------------------------------------------------
@@ -524,9 +517,3 @@ def _path_text(path: tuple[str | int, ...]) -> str:
     """("Statement", 2) -> "Statement[2]"; ("Statement", 0, "Action") -> "Statement[0].Action"."""
     return "".join(f"[{p}]" if isinstance(p, int) else f".{p}" if i else p for i, p in enumerate(path))
 
-
-def policy_lint(
-    doc: dict[str, Any], bucket: str, account: str | None, region: str | None = None
-) -> list[str]:
-    """Lint warning messages for a policy attached to `bucket` (the manifest adds locations)."""
-    return [f.message for f in policy_findings(doc, bucket, account, region)]

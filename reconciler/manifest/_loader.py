@@ -16,7 +16,7 @@ from reconciler.files import read_bounded
 from reconciler.manifest import _access_tests, _schema
 from reconciler.manifest._interpolate import Interpolator
 from reconciler.manifest._rules import bucket_name_problem, index_name_problem, prune_pattern_problem
-from reconciler.manifest._yaml import Doc, Path, json_positions, load_documents
+from reconciler.manifest._yaml import Doc, YamlPath, json_positions, load_documents
 from reconciler.manifest.model import AccessTest, BucketSpec, IndexSpec, Manifest, Source
 from reconciler.policy import PolicyParseError, parse_policy_text, policy_findings
 
@@ -30,14 +30,14 @@ class _PolicyAt:
     """A bucket's policy document and how to locate a path inside it."""
 
     document: Any
-    locate: Callable[[Path], Source]
+    locate: Callable[[YamlPath], Source]
     valid: bool = True
 
 
 @dataclass
 class _Bucket:
     doc: Doc
-    path: Path  # ("buckets", i)
+    path: YamlPath  # ("buckets", i)
     data: dict[str, Any]
     policy: _PolicyAt | None = None
     tests: list[AccessTest] = field(default_factory=list)  # the schema-valid accessTests
@@ -220,7 +220,7 @@ def _check_document(doc: Doc, state: _State) -> None:
     for i, bucket in enumerate(buckets):
         if not isinstance(bucket, dict):
             continue
-        path: Path = ("buckets", i)
+        path: YamlPath = ("buckets", i)
         b = _Bucket(doc, path, bucket)
         state.buckets.append(b)
         name = bucket.get("name")
@@ -240,7 +240,7 @@ def _check_document(doc: Doc, state: _State) -> None:
         b.tests = _access_tests_of(b, bad_paths, state)
 
 
-def _access_tests_of(b: _Bucket, bad_paths: list[Path], state: _State) -> list[AccessTest]:
+def _access_tests_of(b: _Bucket, bad_paths: list[YamlPath], state: _State) -> list[AccessTest]:
     tests = b.data.get("accessTests")
     if not isinstance(tests, list):
         return []
@@ -260,7 +260,7 @@ def _access_tests_of(b: _Bucket, bad_paths: list[Path], state: _State) -> list[A
     return out
 
 
-def _load_policy(b: _Bucket, state: _State, bad_paths: list[Path]) -> _PolicyAt | None:
+def _load_policy(b: _Bucket, state: _State, bad_paths: list[YamlPath]) -> _PolicyAt | None:
     doc, path, data = b.doc, b.path, b.data
     if "policy" in data and "policyFile" in data:
         return None  # the schema reported it
@@ -319,7 +319,7 @@ def _read_policy_file(file: str, where: Source, state: _State) -> str | None:
         return None
 
 
-def _string_offset(doc: Doc, path: Path) -> Callable[[Source], Source]:
+def _string_offset(doc: Doc, path: YamlPath) -> Callable[[Source], Source]:
     """Maps a position inside a JSON string value to the manifest file (exact for '|' blocks)."""
     if path in doc.literal_blocks:
         line0, col0 = doc.literal_blocks[path]
@@ -328,7 +328,7 @@ def _string_offset(doc: Doc, path: Path) -> Callable[[Source], Source]:
     return lambda s: here
 
 
-def _interpolate_json(value: Any, path: Path, positions: Doc, state: _State) -> Any:
+def _interpolate_json(value: Any, path: YamlPath, positions: Doc, state: _State) -> Any:
     if isinstance(value, str):
         result, _, problems = state.interp.expand(value)
         for p in problems:
@@ -341,7 +341,7 @@ def _interpolate_json(value: Any, path: Path, positions: Doc, state: _State) -> 
     return value
 
 
-def _checked_policy(document: dict[str, Any], positions: Doc, bucket_path: Path, state: _State) -> _PolicyAt:
+def _checked_policy(document: dict[str, Any], positions: Doc, bucket_path: YamlPath, state: _State) -> _PolicyAt:
     problems = _schema.validate(_schema.policy_validator(), document, prefix=bucket_path + ("policy",))
     for p in problems:
         state.error(positions.key_at(p.path) if p.at_key else positions.at(p.path), p.message)

@@ -23,7 +23,8 @@ from reconciler.manifest._interpolate import Interpolator
 from reconciler.manifest.model import Source
 from reconciler.text import lone_surrogate
 
-Path = tuple[Any, ...]
+# A position in a YAML document: keys and list indexes from the root (not a file path).
+YamlPath = tuple[Any, ...]
 
 _STD = "tag:yaml.org,2002:"
 # Values built again through an alias beyond this are an attack ("billion laughs") or a
@@ -70,15 +71,15 @@ class Doc:
     file: str
     value: Any
     start: Source
-    positions: dict[Path, Any] = field(default_factory=dict)  # path -> mark of the value's start
-    key_positions: dict[Path, Any] = field(default_factory=dict)  # path -> mark of its key
-    interpolated: set[Path] = field(default_factory=set)  # strings that had ${...}
-    plain_raw: dict[Path, str] = field(default_factory=dict)  # unquoted non-strings: source text
-    literal_blocks: dict[Path, tuple[int, int]] = field(default_factory=dict)  # '|' strings: 0-based content start
-    broken: set[Path] = field(default_factory=set)  # values already reported (bad tag, undefined ${VAR}, ...)
+    positions: dict[YamlPath, Any] = field(default_factory=dict)  # path -> mark of the value's start
+    key_positions: dict[YamlPath, Any] = field(default_factory=dict)  # path -> mark of its key
+    interpolated: set[YamlPath] = field(default_factory=set)  # strings that had ${...}
+    plain_raw: dict[YamlPath, str] = field(default_factory=dict)  # unquoted non-strings: source text
+    literal_blocks: dict[YamlPath, tuple[int, int]] = field(default_factory=dict)  # '|' strings: 0-based content start
+    broken: set[YamlPath] = field(default_factory=set)  # values already reported (bad tag, undefined ${VAR}, ...)
     offset: Callable[[Source], Source] | None = None  # maps positions in embedded text to the file's
 
-    def is_broken(self, path: Path) -> bool:
+    def is_broken(self, path: YamlPath) -> bool:
         """Whether `path` is at or under a value that already has an error (so no more are piled on)."""
         broken = self.broken
         return bool(broken) and any(tuple(path[:n]) in broken for n in range(len(path) + 1))
@@ -87,7 +88,7 @@ class Doc:
         src = _source(self.file, mark)
         return self.offset(src) if self.offset is not None else src
 
-    def at(self, path: Path) -> Source:
+    def at(self, path: YamlPath) -> Source:
         path = tuple(path)
         while path:
             if path in self.positions:
@@ -95,7 +96,7 @@ class Doc:
             path = path[:-1]
         return self.source(self.positions[()]) if () in self.positions else self.start
 
-    def key_at(self, path: Path) -> Source:
+    def key_at(self, path: YamlPath) -> Source:
         mark = self.key_positions.get(tuple(path))
         return self.source(mark) if mark is not None else self.at(path)
 
@@ -127,16 +128,16 @@ class _Builder:
         self.active: set[int] = set()
         self._constructor = _Loader("")
 
-    def error(self, src: Source, message: str, path: Path | None = None) -> None:
+    def error(self, src: Source, message: str, path: YamlPath | None = None) -> None:
         self.diags.append(Diagnostic(src.file, src.line, src.col, message))
         if path is not None:
             self.doc.broken.add(path)
 
-    def fail(self, node: Node, message: str, path: Path | None = None) -> None:
+    def fail(self, node: Node, message: str, path: YamlPath | None = None) -> None:
         """An error at the start of `node`."""
         self.error(self.doc.source(node.start_mark), message, path)
 
-    def build(self, node: Node, path: Path) -> Any:
+    def build(self, node: Node, path: YamlPath) -> Any:
         if self.expanding:
             self.count += 1
             if self.count > _MAX_ALIAS_VALUES:
@@ -174,7 +175,7 @@ class _Builder:
             self.active.discard(id(node))
             self.expanding -= again
 
-    def scalar(self, node: ScalarNode, path: Path) -> Any:
+    def scalar(self, node: ScalarNode, path: YamlPath) -> Any:
         tag = node.tag
         if tag in (_STD + "str", _STD + "timestamp"):
             return self.string(node, path)
@@ -198,7 +199,7 @@ class _Builder:
             self.doc.plain_raw[path] = node.value
         return value
 
-    def string(self, node: ScalarNode, path: Path) -> str:
+    def string(self, node: ScalarNode, path: YamlPath) -> str:
         text = node.value
         if node.style == "|":
             self.doc.literal_blocks[path] = _block_content_start(node, self.text)
@@ -211,13 +212,13 @@ class _Builder:
             self.error(_token_source(self.doc.file, node, p.token, self.text), p.message, path)
         return self.checked(node, result, path)
 
-    def checked(self, node: Node, text: str, path: Path | None = None) -> str:
+    def checked(self, node: Node, text: str, path: YamlPath | None = None) -> str:
         problem = lone_surrogate(text)
         if problem:
             self.fail(node, problem, path)
         return text
 
-    def mapping(self, node: MappingNode, path: Path) -> dict[str, Any]:
+    def mapping(self, node: MappingNode, path: YamlPath) -> dict[str, Any]:
         out: dict[str, Any] = {}
         merged: list[tuple[Node, Node]] = []
         key_positions = self.doc.key_positions

@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING, Any
 
 _MODULE_OF = {
     "apply_aborted": "apply",
-    "apply_summary": "apply",
     "apply_verdict": "apply",
     "step_line": "apply",
     "drift_markdown": "drift",
@@ -29,7 +28,7 @@ _MODULE_OF = {
 __all__ = sorted(_MODULE_OF)
 
 if TYPE_CHECKING:
-    from reconciler.render.apply import apply_aborted, apply_summary, apply_verdict, step_line
+    from reconciler.render.apply import apply_aborted, apply_verdict, step_line
     from reconciler.render.drift import drift_markdown, drift_text
     from reconciler.render.graph import graph_dot, graph_mermaid
     from reconciler.render.jsonplan import drift_json, plan_json

@@ -67,12 +67,6 @@ def _tally(counts: dict[str, int], *, destroy: bool = False) -> str:
                      for s, n in counts.items() if s != "unknown" or n)
 
 
-def apply_summary(result: ApplyResult, *, color: bool = False) -> str:
-    """Every step's line, then the verdict line."""
-    lines = [step_line(s, color=color) for s in result.steps]
-    return "\n".join([*lines, *([""] if lines else []), apply_verdict(result, color=color)]) + "\n"
-
-
 def apply_aborted(finished: Sequence[StepResult], in_flight: Sequence[str], total: int, *,
                   color: bool = False) -> str:
     """After a second Ctrl-C: the tally, and the steps whose requests were abandoned."""

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from reconciler.drift import STATUSES
+from reconciler.plan import parse_address
 from reconciler.render._common import BOLD, GREEN, RED, YELLOW, Paint, diff_view, target_phrase
 from reconciler.render.markdown import (
     MAX_CHARS,
@@ -17,11 +19,11 @@ from reconciler.render.markdown import (
     truncation_note,
 )
 from reconciler.render.text import body_lines
+from reconciler.resources import KINDS
 
 if TYPE_CHECKING:
     from reconciler.drift import DriftReport
 
-KINDS = ("changed", "missing", "unmanaged")
 _TITLE = {
     "changed": "Changed: managed, and different from the manifest",
     "missing": "Missing: declared in the manifest, but not found",
@@ -35,24 +37,25 @@ IN_SYNC = "No drift. The managed resources match the manifest."
 
 def drift_summary(summary: dict[str, int]) -> str:
     """The closing line: `Drift: N changed, N missing, N unmanaged.` or `No drift. …`."""
-    if not any(summary.get(k, 0) for k in KINDS):
+    if not any(summary.get(k, 0) for k in STATUSES):
         return IN_SYNC
     return "Drift: {changed} changed, {missing} missing, {unmanaged} unmanaged.".format(**summary)
 
 
 def drift_text(report: DriftReport, *, color: bool = False) -> str:
-    """The three kinds of drift, the difference for changed resources, then the verdict."""
+    """The three statuses of drift, the difference for changed resources, then the verdict."""
     doc = report.to_dict()
     paint = Paint(color)
     out = [paint(f"reconciler drift for {target_phrase(doc['target'])}", BOLD), ""]
-    for kind in KINDS:
-        items = [i for i in doc["items"] if i["kind"] == kind]
+    for status in STATUSES:
+        items = [i for i in doc["items"] if i["kind"] == status]
         if not items:
             continue
-        out.append(f"{_TITLE[kind]} ({len(items)}):")
+        out.append(f"{_TITLE[status]} ({len(items)}):")
         for item in items:
-            out.append(f"  {paint(_SYMBOL[kind], _COLOR[kind], BOLD)} {paint(item['address'], BOLD)}: {item['detail']}")
-            if kind == "changed":
+            out.append(f"  {paint(_SYMBOL[status], _COLOR[status], BOLD)} {paint(item['address'], BOLD)}: "
+                       f"{item['detail']}")
+            if status == "changed":
                 out += body_lines(_as_change(item), paint, indent=6)
         out.append("")
     if doc["outside_scope"]:
@@ -64,14 +67,14 @@ def drift_text(report: DriftReport, *, color: bool = False) -> str:
 def drift_markdown(report: DriftReport, *, max_chars: int = MAX_CHARS) -> str:
     """Markdown for a PR or issue comment, at most `max_chars` characters long.
 
-    Every drifted resource gets a line while they fit (each kind its share of the room);
+    Every drifted resource gets a line while they fit (each status its share of the room);
     the differences of changed ones are added, collapsed, with the room left over."""
     doc = report.to_dict()
     out = ["### reconciler drift", "", f"**{escape(drift_summary(doc['summary']))}**", "",
            f"Target: {escape(target_phrase(doc['target']))}", ""]
     outside = address_list(f"{OUTSIDE} ({len(doc['outside_scope'])})", doc["outside_scope"], max_chars // 8)
     room = max_chars - 600 - size(out) - size(outside)
-    groups = [(k, [i for i in doc["items"] if i["kind"] == k]) for k in KINDS]
+    groups = [(k, [i for i in doc["items"] if i["kind"] == k]) for k in STATUSES]
     groups = [(k, items) for k, items in groups if items]
     heads = {k: [f"#### {escape(_TITLE[k])} ({len(items)})", ""] for k, items in groups}
     lines = {k: [_md_line(k, i) for i in items] for k, items in groups}
@@ -104,8 +107,8 @@ def drift_markdown(report: DriftReport, *, max_chars: int = MAX_CHARS) -> str:
     return finish(out)
 
 
-def _md_line(kind: str, item: dict[str, Any]) -> str:
-    return f"- `{_SYMBOL[kind]}` `{item['address']}`: {escape(item['detail'])}"
+def _md_line(status: str, item: dict[str, Any]) -> str:
+    return f"- `{_SYMBOL[status]}` `{item['address']}`: {escape(item['detail'])}"
 
 
 def _md_difference(item: dict[str, Any]) -> list[str]:
@@ -117,10 +120,12 @@ def _md_difference(item: dict[str, Any]) -> list[str]:
 
 
 def _as_change(item: dict[str, Any]) -> dict[str, Any]:
-    """A drift item in the shape the change-body renderer reads."""
-    kind = item["address"].split(".", 1)[0]
+    """A drift item in the shape the change-body renderer reads; the attributes that force
+    a replacement are those the kind's description says so of."""
+    kind = parse_address(item["address"])[0]
     before, after = item["before"] or {}, item["after"] or {}
-    forced = [k for k in after if kind == "index" and before.get(k) != after.get(k)]
+    fixed = KINDS[kind].forces_replacement
+    forced = [k for k in after if k in fixed and before.get(k) != after.get(k)]
     out = {"kind": kind, "before": item["before"], "after": item["after"], "forces_replacement": forced}
     if "access_changes" in item:
         out["access_changes"] = item["access_changes"]

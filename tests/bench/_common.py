@@ -99,6 +99,8 @@ def in_memory(buckets: int, per_bucket: int, *, changed_every: int = 0, live_emp
     """(Manifest, LiveState) for the estate. `changed_every=10` makes every 10th index
     differ (a replace) and every 10th bucket's policy differ (an update): 10% changes.
     `live_empty` gives an empty account (every object is a create: a first plan)."""
+    from dataclasses import replace
+
     from reconciler.manifest import BucketSpec, IndexSpec, Manifest, Source
     from reconciler.resources import index_attrs
     from reconciler.state import LiveBucket, LiveIndex, LiveState
@@ -116,8 +118,8 @@ def in_memory(buckets: int, per_bucket: int, *, changed_every: int = 0, live_emp
             dim = s["dimension"]
             if changed_every and (b * per_bucket + i) % changed_every == 0:
                 dim += 1
-            live_indexes[index_name(i)] = LiveIndex(name, index_name(i), index_attrs(
-                s["dataType"], dim, s["distanceMetric"], list(reversed(s["nonFilterableMetadataKeys"]))))
+            live_indexes[index_name(i)] = LiveIndex(name, index_name(i),
+                                                    index_attrs(replace(indexes[-1], dimension=dim)))
         policy = policy_doc(name)
         specs.append(BucketSpec(name, False, False, policy, tuple(indexes), Source("bench.yaml", line, 5)))
         live_policy = json.loads(json.dumps(policy))

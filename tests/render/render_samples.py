@@ -13,6 +13,7 @@ from reconciler.access import access_delta
 from reconciler.drift import DriftReport, drift_report
 from reconciler.executor import ApplyResult, Status, StepResult
 from reconciler.plan import Action, Change, Plan, Target
+from reconciler.render import apply_verdict, step_line
 
 TARGET = Target("https://tosvectors-cn-beijing.volces.com", "cn-beijing", "2100000000")
 EMBEDDED = Target("embedded:.reconciler/local", "cn-beijing", "2100000000", embedded=True)
@@ -31,6 +32,12 @@ def policy(bucket: str, principals: list[str], actions: list[str]) -> dict[str, 
 
 
 READ = ["tosvectors:GetVectors", "tosvectors:QueryVectors"]
+
+
+def apply_summary(result: ApplyResult, *, color: bool = False) -> str:
+    """Every step's line, then the verdict line: the two apply renderers together."""
+    lines = [step_line(s, color=color) for s in result.steps]
+    return "\n".join([*lines, *([""] if lines else []), apply_verdict(result, color=color)]) + "\n"
 
 
 def change(address: str, action: Action, before: Any, after: Any, reason: str, **kw: Any) -> Change:

@@ -5,12 +5,21 @@ from __future__ import annotations
 import re
 
 import pytest
-from render_samples import TARGET, applied_failed, applied_interrupted, applied_ok, big_plan, change, mixed_plan
+from render_samples import (
+    TARGET,
+    applied_failed,
+    applied_interrupted,
+    applied_ok,
+    apply_summary,
+    big_plan,
+    change,
+    mixed_plan,
+)
 
 from reconciler import render
 from reconciler.executor import ApplyResult, Status, StepResult
 from reconciler.plan import Action, Plan
-from reconciler.render import apply_aborted, apply_summary, graph_dot, graph_mermaid, step_line
+from reconciler.render import apply_aborted, graph_dot, graph_mermaid, step_line
 
 CLOSING = re.compile(r"^Apply (complete|failed|interrupted): (\d+) done, (\d+) failed, (\d+) skipped, "
                      r"(\d+) not started\.$")
@@ -127,7 +136,7 @@ def test_empty_plan_graphs_are_valid() -> None:
 
 def test_public_names() -> None:
     assert sorted(render.__all__) == sorted([
-        "apply_aborted", "apply_summary", "apply_verdict", "drift_json", "drift_markdown", "drift_text", "graph_dot", "graph_mermaid",
+        "apply_aborted", "apply_verdict", "drift_json", "drift_markdown", "drift_text", "graph_dot", "graph_mermaid",
         "plan_json", "plan_markdown", "plan_text", "step_line"])
     assert all(callable(getattr(render, name)) for name in render.__all__)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from reconciler.executor import ApplyResult, Status, StepResult
 from reconciler.plan import Action
-from reconciler.render import apply_aborted, apply_summary, apply_verdict, step_line
+from reconciler.render import apply_aborted, apply_verdict, step_line
 
 DETAIL = ("CreateIndex: timed out waiting for app-2100000000.127.0.0.1 via http://127.0.0.1:8765 (ReadTimeout) "
           "(after 6 attempts): an attempt got no answer, so it may or may not have taken effect; "
@@ -30,7 +30,7 @@ def test_only_unknown_steps_left_is_incomplete_with_advice() -> None:
         "2 steps timed out or lost the connection, so they may or may not have taken effect: "
         "run `reconciler plan` to see where things stand.",
     ]
-    assert apply_summary(result).splitlines()[1] == f"unknown       + index.app/docs (12.50s): {DETAIL}"
+    assert step_line(result.steps[1]) == f"unknown       + index.app/docs (12.50s): {DETAIL}"
 
 
 def test_failed_and_unknown_is_failed() -> None:

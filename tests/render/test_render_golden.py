@@ -10,9 +10,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from render_samples import apply_summary
 
 from reconciler.render import (
-    apply_summary,
     drift_json,
     drift_markdown,
     drift_text,

@@ -79,8 +79,7 @@ def test_no_changes_line() -> None:
                                           (None, "unknown")])
 def test_says_whether_a_destroyed_index_holds_vectors(holds: bool | None, words: str) -> None:
     plan = mixed_plan()
-    c = plan.change("index.rag-prod/docs-v1")
-    assert c is not None
+    c = next(c for c in plan.changes if c.address == "index.rag-prod/docs-v1")
     text = plan_text(plan.with_changes((replace(c, holds_vectors=holds),)))
     line = next(line for line in text.splitlines() if "will be DESTROYED and re-created" in line)
     assert line.startswith("  # index.rag-prod/docs-v1 will be DESTROYED and re-created (")

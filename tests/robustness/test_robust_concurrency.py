@@ -153,7 +153,7 @@ def test_retried_create_meeting_conflict_succeeds_when_what_exists_matches(tmp_p
 
     transport, result, index = asyncio.run(go())
     assert transport.lost == 1
-    assert result.ok, render.apply_summary(result)
+    assert result.ok, [render.step_line(s) for s in result.steps]
     by_address = {s.address: s for s in result.steps}
     lost = by_address["bucket.app" if action == "CreateVectorBucket" else "index.app/docs"]
     assert lost.status == Status.DONE and "already existed" in lost.detail
