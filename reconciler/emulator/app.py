@@ -16,8 +16,9 @@ carry x-tos-ec and the JSON body {"Code","Message","RequestId","HostId","EC"}. A
 never gets a traceback: bad input is a 4xx, and an emulator bug is logged and answered
 with a 500 InternalServerException.
 
-State is opened lazily on the first request, because httpx.ASGITransport (the embedded
-target) sends no lifespan events; under uvicorn, lifespan shutdown closes it.
+State is opened lazily on the first request, because in-process callers (the client's
+embedded sender, `embedded_transport` in tests) send no lifespan events; under uvicorn,
+lifespan shutdown closes it.
 
 The event loop only moves bytes: parsing, validation, the handler (SQLite, search,
 filters) and JSON encoding of each request run in a worker thread, so a heavy query never
@@ -47,7 +48,7 @@ from reconciler.emulator import errors
 from reconciler.emulator.auth import Verifier
 from reconciler.emulator.errors import shown
 from reconciler.emulator.policy_auth import User, authorize
-from reconciler.emulator.responses import HANDLERS, Context, Reply, TokenCodec
+from reconciler.emulator.responses import HANDLERS, Answer, Context, TokenCodec
 from reconciler.emulator.search import VectorSearch
 from reconciler.emulator.store import Store
 from reconciler.emulator.validation import PARSERS, check_bucket_name
@@ -304,13 +305,13 @@ class EmulatorApp:
             return payload
         return json.dumps(payload, ensure_ascii=False, allow_nan=False).encode()
 
-    def _handle(self, scope: Scope, body: bytes) -> Reply:
+    def _handle(self, scope: Scope, body: bytes) -> Answer:
         try:
             return self._dispatch(scope, body)
         except RecursionError:  # JSON nested deeper than Python's stack: a bad request, not a crash
             raise errors.ValidationException("the request body is nested too deeply") from None
 
-    def _dispatch(self, scope: Scope, body: bytes) -> Reply:
+    def _dispatch(self, scope: Scope, body: bytes) -> Answer:
         method, path, headers = str(scope.get("method", "")), _path(scope), _headers(scope)
         if method != "POST":
             raise errors.MethodNotAllowed(f"method {method} is not allowed: every action is POST /{{Action}}")
