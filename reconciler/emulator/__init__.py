@@ -1,6 +1,7 @@
 """A faithful local TOS Vectors service (DESIGN.md §5), split like moto's services.
 
     app.py          ASGI app: routing on method, path and Host; JSON errors; faults, latency
+    routes.py       the one table of actions: each one's parser, handler and endpoint kind
     auth.py         TOS4-HMAC-SHA256 verification (on when given an access/secret key)
     validation.py   per-action request parsing and every limit of the API reference
     filters.py      the QueryVectors metadata filter language

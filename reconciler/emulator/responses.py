@@ -332,23 +332,3 @@ def query_vectors(ctx: Context, req: v.QueryRequest) -> Answer:
         for item, (_, distance) in zip(out, found, strict=True):
             item["distance"] = distance
     return {"vectors": out} if out else {}
-
-
-HANDLERS: dict[str, Callable[[Context, Any], Answer]] = {
-    "CreateVectorBucket": create_vector_bucket,
-    "DeleteVectorBucket": delete_vector_bucket,
-    "GetVectorBucket": get_vector_bucket,
-    "ListVectorBuckets": list_vector_buckets,
-    "PutVectorBucketPolicy": put_vector_bucket_policy,
-    "GetVectorBucketPolicy": get_vector_bucket_policy,
-    "DeleteVectorBucketPolicy": delete_vector_bucket_policy,
-    "CreateIndex": create_index,
-    "DeleteIndex": delete_index,
-    "GetIndex": get_index,
-    "ListIndexes": list_indexes,
-    "PutVectors": put_vectors,
-    "GetVectors": get_vectors,
-    "DeleteVectors": delete_vectors,
-    "ListVectors": list_vectors,
-    "QueryVectors": query_vectors,
-}

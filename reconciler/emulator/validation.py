@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping
+from typing import Any, Mapping
 
 import numpy as np
 
@@ -528,23 +528,3 @@ def parse_query(body: Mapping[str, Any]) -> QueryRequest:
     parsed_filter = parse_filter(raw_filter) if raw_filter else None
     return QueryRequest(bucket, index, vector, top_k, parsed_filter,
                         read_bool(body, "returnDistance"), read_bool(body, "returnMetadata"))
-
-
-PARSERS: dict[str, Callable[[Mapping[str, Any]], object]] = {
-    "CreateVectorBucket": parse_bucket,
-    "DeleteVectorBucket": parse_bucket,
-    "GetVectorBucket": parse_bucket,
-    "ListVectorBuckets": parse_list_buckets,
-    "PutVectorBucketPolicy": parse_put_policy,
-    "GetVectorBucketPolicy": parse_bucket,
-    "DeleteVectorBucketPolicy": parse_bucket,
-    "CreateIndex": parse_create_index,
-    "DeleteIndex": parse_index,
-    "GetIndex": parse_index,
-    "ListIndexes": parse_list_indexes,
-    "PutVectors": parse_put_vectors,
-    "GetVectors": parse_get_vectors,
-    "DeleteVectors": parse_delete_vectors,
-    "ListVectors": parse_list_vectors,
-    "QueryVectors": parse_query,
-}
