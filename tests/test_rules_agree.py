@@ -11,10 +11,12 @@ import jsonschema
 import pytest
 
 import reconciler
+from reconciler.client.addressing import Endpoint
 from reconciler.client.addressing import bucket_name_problem as client_bucket_problem
 from reconciler.emulator.errors import ValidationException
 from reconciler.emulator.validation import parse_create_index
 from reconciler.manifest._rules import bucket_name_problem, index_name_problem
+from reconciler.rules import default_endpoint, json_type
 
 SCHEMA = json.loads((Path(reconciler.__file__).parent / "schemas" / "manifest.schema.json").read_text())
 
@@ -101,3 +103,20 @@ def test_the_sweep_has_both_verdicts() -> None:
     index = {index_name_problem(n) is None for n in NAMES}
     limits = {_schema_ok("index", _index(**f)) for f in LIMITS}
     assert bucket == index == limits == {True, False}
+
+
+@pytest.mark.parametrize("text", ["null", "true", "false", "0", "-7", "1.5", "1e400", '"s"', "[]", "[1]", "{}"])
+def test_json_type_names_a_value_as_json_schema_does(text: str) -> None:
+    """One naming of JSON types for every message; JSON Schema's own checker agrees with it."""
+    value = json.loads(text)
+    named = json_type(value, integer=True)
+    checker = jsonschema.validators.validator_for(SCHEMA).TYPE_CHECKER
+    assert checker.is_type(value, named)
+    types = {t for t in ("null", "boolean", "integer", "number", "string", "array", "object") if checker.is_type(value, t)}
+    assert types - {"number"} == {named} - {"number"}  # only the one type (an integer is a number too)
+    assert json_type(value) == ("number" if named == "integer" else named)
+
+
+def test_the_client_defaults_to_the_one_default_endpoint() -> None:
+    assert Endpoint.parse(None, "cn-guangzhou").url == default_endpoint("cn-guangzhou") \
+        == "https://tosvectors-cn-guangzhou.volces.com"
