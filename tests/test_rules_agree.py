@@ -112,7 +112,8 @@ def test_json_type_names_a_value_as_json_schema_does(text: str) -> None:
     named = json_type(value, integer=True)
     checker = jsonschema.validators.validator_for(SCHEMA).TYPE_CHECKER
     assert checker.is_type(value, named)
-    types = {t for t in ("null", "boolean", "integer", "number", "string", "array", "object") if checker.is_type(value, t)}
+    every = ("null", "boolean", "integer", "number", "string", "array", "object")
+    types = {t for t in every if checker.is_type(value, t)}
     assert types - {"number"} == {named} - {"number"}  # only the one type (an integer is a number too)
     assert json_type(value) == ("number" if named == "integer" else named)
 
