@@ -6,15 +6,14 @@ attribute is written out, and policies become readable mappings.
 
 from __future__ import annotations
 
-import asyncio
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import yaml
 
 from reconciler.client import VectorsClient
-from reconciler.errors import NotFoundError
-from reconciler.state import policy_object
-from reconciler.tasks import all_of
+from reconciler.live import read_buckets
+from reconciler.state import LiveBucket, policy_object
 
 HEADER = "# yaml-language-server: $schema=../schemas/manifest.schema.json\n"
 
@@ -28,42 +27,33 @@ async def export_manifest(
     account_id: str,
     parallelism: int = 10,
 ) -> dict[str, Any]:
-    """The live buckets named (or all, or those with `prefix`) as a manifest document."""
-    sem = asyncio.Semaphore(max(1, parallelism))
+    """The live buckets named (or all, or those with `prefix`) as a manifest document.
+    The reads are live.py's (one refresh path); this module only writes them out."""
+    # --bucket and --prefix together: both selections
+    state = await read_buckets(client, buckets, prefix=prefix, list_account=prefix is not None or not buckets,
+                               parallelism=parallelism)
+    bucket_docs = [_bucket_doc(state.buckets[name]) for name in sorted(state.buckets)]
+    return {"version": 1, "account": account_id, "region": region, "buckets": bucket_docs}
 
-    async def bounded(coro: Any) -> Any:
-        async with sem:
-            return await coro
 
-    names = set(buckets)
-    if prefix is not None or not buckets:  # --bucket and --prefix together: both selections
-        names |= {b.name for b in await client.all_vector_buckets(prefix=prefix)}
-
-    async def one(name: str) -> dict[str, Any]:
-        listing = await bounded(client.all_indexes(name))  # a missing bucket raises NotFoundError
-        try:
-            policy_text: str | None = await bounded(client.get_vector_bucket_policy(name))
-        except NotFoundError:
-            policy_text = None
-        details = await all_of(*(bounded(client.get_index(name, i.name)) for i in listing))
-        doc: dict[str, Any] = {"name": name}
-        if policy_text is not None:
-            parsed = policy_object(policy_text)
-            doc["policy"] = policy_text if parsed is None else readable_policy(parsed)
-        doc["indexes"] = [
-            {
-                "name": idx.name,
-                "dimension": idx.dimension,
-                "distanceMetric": idx.distance_metric,
-                "dataType": idx.data_type,
-                "nonFilterableMetadataKeys": sorted(idx.non_filterable_metadata_keys),
-            }
-            for idx in sorted(details, key=lambda i: i.name)
-        ]
-        return doc
-
-    bucket_docs = await all_of(*(one(n) for n in sorted(names)))
-    return {"version": 1, "account": account_id, "region": region, "buckets": list(bucket_docs)}
+def _bucket_doc(bucket: LiveBucket) -> dict[str, Any]:
+    doc: dict[str, Any] = {"name": bucket.name}
+    if bucket.policy_text is not None:
+        parsed = policy_object(bucket.policy_text)
+        doc["policy"] = bucket.policy_text if parsed is None else readable_policy(parsed)
+    # an index deleted between ListIndexes and GetIndex has no attributes: it is gone, so left out
+    read = sorted((i.name, i.attrs) for i in bucket.indexes.values() if i.attrs is not None)  # names unique
+    doc["indexes"] = [
+        {
+            "name": name,
+            "dimension": attrs["dimension"],
+            "distanceMetric": attrs["distanceMetric"],
+            "dataType": attrs["dataType"],
+            "nonFilterableMetadataKeys": attrs["nonFilterableMetadataKeys"],
+        }
+        for name, attrs in read
+    ]
+    return doc
 
 
 _POLICY_KEYS = ("Version", "Id", "Statement")

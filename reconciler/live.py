@@ -4,7 +4,9 @@
 account's bucket list when a `prune.buckets` scope asks for it. Per bucket it lists
 indexes and reads the policy in parallel, then reads each index it must compare or
 may delete. A 404 means absent. Everything is gathered under one bounded semaphore.
-What it returns is data of `reconciler.state`, which the planner reads without this module.
+`read_buckets` is the same read for `export`, of whole buckets, where a named bucket that
+is not there is an error. `read_objects` re-reads what a saved plan names. What they
+return is data of `reconciler.state`, which the planner reads without this module.
 """
 
 from __future__ import annotations
@@ -86,13 +88,36 @@ async def refresh(
     return state
 
 
+async def read_buckets(
+    client: VectorsClient, names: Iterable[str] = (), *, prefix: str | None = None,
+    list_account: bool = False, parallelism: int = 10,
+) -> LiveState:
+    """Whole buckets (every index read): those named, plus, with `list_account`, those the
+    account lists (under `prefix`). A bucket that is not there raises NotFoundError: it was
+    asked for by name, or was deleted while being read."""
+    reader = _Reader(client, parallelism, None)
+    state = LiveState()
+    wanted = set(names)
+    if list_account:
+        listed = await reader.run(lambda: client.all_vector_buckets(prefix=prefix))
+        state.listed = tuple(sorted(b.name for b in listed))
+        wanted.update(state.listed)
+
+    async def one(name: str) -> None:
+        state.record(name, await _read_bucket(reader, name, wanted_indexes=None, all_indexes=True, must_exist=True))
+
+    await all_of(*(one(n) for n in sorted(wanted)))
+    return state
+
+
 async def _read_bucket(
-    reader: _Reader, name: str, *, wanted_indexes: set[str] | None, all_indexes: bool
+    reader: _Reader, name: str, *, wanted_indexes: set[str] | None, all_indexes: bool, must_exist: bool = False
 ) -> LiveBucket | None:
-    """ListIndexes doubles as the existence check (404 VectorBucketNotFound)."""
+    """ListIndexes doubles as the existence check (404 VectorBucketNotFound); with
+    `must_exist` that 404 is raised instead of meaning absent."""
     client = reader.client
     listing, policy_text = await all_of(
-        reader.maybe(lambda: client.all_indexes(name)),
+        (reader.run if must_exist else reader.maybe)(lambda: client.all_indexes(name)),
         reader.maybe(lambda: client.get_vector_bucket_policy(name)),
     )
     if listing is None:

@@ -33,6 +33,7 @@ import json
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from reconciler.rules import json_type
 from reconciler.text import lone_escape_at, lone_surrogate_in
 
 __all__ = [
@@ -111,17 +112,8 @@ def parse_policy_text(text: str) -> dict[str, Any]:
 
 
 def _json_kind(value: Any) -> str:
-    if isinstance(value, bool):
-        return "a boolean"
-    if value is None:
-        return "null"
-    if isinstance(value, (int, float)):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, list):
-        return "an array"
-    return "an object"
+    kind = json_type(value)  # the one naming (reconciler.rules), with an article
+    return kind if kind == "null" else f"{'an' if kind[0] in 'ao' else 'a'} {kind}"
 
 
 # --- canonical form --------------------------------------------------------------------

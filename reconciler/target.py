@@ -105,7 +105,7 @@ def open_client(resolved: Resolved, settings: Settings) -> VectorsClient:
     sender = None
     endpoint = resolved.target.endpoint
     if resolved.data_dir is not None:
-        from reconciler.emulator import embedded_sender
+        from reconciler.client.inprocess import embedded_sender
 
         resolved.data_dir.mkdir(parents=True, exist_ok=True)
         sender = embedded_sender(resolved.data_dir, account_id=resolved.target.account_id,

@@ -14,18 +14,16 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from reconciler.errors import ConfigError
+from reconciler.rules import BUCKET_NAME, default_endpoint, name_fault
 
-_BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,30}[a-z0-9]$")
+__all__ = ["Endpoint", "bucket_name_problem", "default_endpoint"]
+
 _REGION_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]*$")
-
-
-def default_endpoint(region: str) -> str:
-    return f"https://tosvectors-{region}.volces.com"
 
 
 def bucket_name_problem(bucket: str) -> str | None:
     """Why `bucket` is not a valid vector bucket name (the SDK's client-side rule), or None."""
-    if not isinstance(bucket, str) or not _BUCKET_RE.match(bucket):
+    if not isinstance(bucket, str) or name_fault(BUCKET_NAME, bucket) is not None:
         return (
             f"invalid vector bucket name {bucket!r}: 3-32 characters of a-z, 0-9 and '-', "
             "not starting or ending with '-'"

@@ -1,17 +1,20 @@
 """A sender that hands each request to an ASGI app in this process: no socket, no HTTP
-parsing. The CLI's embedded emulator uses it (reconciler.emulator.embedded_sender)."""
+parsing. The CLI's embedded emulator is one (`embedded_sender`, opened by target.py); the
+client imports the emulator here, never the other way round."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, MutableMapping
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 from reconciler.client.wire import Reply, TimedOut, header_dict
 
-Message = dict[str, Any]
-App = Callable[[dict[str, Any], Callable[[], Awaitable[Message]], Callable[[Message], Awaitable[None]]], Awaitable[None]]
+Message = MutableMapping[str, Any]
+App = Callable[[MutableMapping[str, Any], Callable[[], Awaitable[Message]], Callable[[Message], Awaitable[None]]],
+               Awaitable[None]]
 
 
 class AsgiSender:
@@ -52,3 +55,13 @@ class AsgiSender:
     async def aclose(self) -> None:
         if self.on_close is not None:
             self.on_close()
+
+
+def embedded_sender(data_dir: str | Path, account_id: str = "2100000000", region: str = "cn-beijing") -> AsgiSender:
+    """The CLI's embedded emulator: a sender that calls an in-process emulator over
+    `data_dir` directly (no socket, no httpx). The database closes with the client."""
+    from reconciler.emulator import embedded_app
+
+    app = embedded_app(data_dir, account_id, region)
+    app.open_or_fail()  # a corrupt .reconciler/local database: one line, not a 500 per call
+    return AsgiSender(app, on_close=app.close)

@@ -1,12 +1,13 @@
 """What one HTTP exchange gives the transport, whichever sender carried it: a Reply, or a
-WireError saying how the exchange failed. Two senders speak this:
+WireError saying how the exchange failed. Three senders speak this:
 
 - `direct.DirectSender`: HTTP/1.1 over asyncio with the httptools parser, for the normal
   case of connecting straight to the endpoint. It costs a fraction of httpx's CPU per
   request, which is what bounds a refresh of thousands of objects.
 - `pool.HttpxSender`: httpx, for what the direct sender does not do: an injected httpx
-  transport (the embedded emulator, test doubles) and proxies from the environment.
-"""
+  transport (test doubles, `emulator.embedded_transport`) and proxies from the environment.
+- `inprocess.AsgiSender`: the embedded emulator, called in this process (no socket, no
+  httpx); target.py opens it with `inprocess.embedded_sender`."""
 
 from __future__ import annotations
 

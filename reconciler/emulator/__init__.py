@@ -1,6 +1,7 @@
 """A faithful local TOS Vectors service (DESIGN.md §5), split like moto's services.
 
     app.py          ASGI app: routing on method, path and Host; JSON errors; faults, latency
+    routes.py       the one table of actions: each one's parser, handler and endpoint kind
     auth.py         TOS4-HMAC-SHA256 verification (on when given an access/secret key)
     validation.py   per-action request parsing and every limit of the API reference
     filters.py      the QueryVectors metadata filter language
@@ -10,9 +11,9 @@
     errors.py       one exception per service error code
     server.py       `reconciler serve`: flags and the uvicorn runner
 
-`embedded_sender()` runs the same app in-process for the client (no socket): the CLI's
-default target when no endpoint or credentials are set. `embedded_transport()` does the
-same behind httpx, for tests that wrap or inspect httpx transports.
+The emulator imports nothing from the client: the CLI's in-process sender over this app
+is `reconciler.client.inprocess.embedded_sender`. `embedded_transport()` serves the same
+app behind httpx, for tests that wrap or inspect httpx transports.
 """
 
 from __future__ import annotations
@@ -20,12 +21,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-__all__ = ["EmulatorApp", "EmulatorConfig", "create_app", "embedded_sender", "embedded_transport"]
+__all__ = ["EmulatorApp", "EmulatorConfig", "create_app", "embedded_app", "embedded_transport"]
 
 if TYPE_CHECKING:
     import httpx
 
-    from reconciler.client.wire import Sender
     from reconciler.emulator.app import EmulatorApp, EmulatorConfig, create_app
 
 
@@ -38,20 +38,11 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module 'reconciler.emulator' has no attribute {name!r}")
 
 
-def _embedded_app(data_dir: str | Path, account_id: str, region: str) -> EmulatorApp:
+def embedded_app(data_dir: str | Path, account_id: str = "2100000000", region: str = "cn-beijing") -> EmulatorApp:
+    """An emulator app over `data_dir`, for in-process use (no server, no socket)."""
     from reconciler.emulator.app import EmulatorConfig, create_app
 
     return create_app(EmulatorConfig(data_dir=data_dir, account_id=account_id, region=region))
-
-
-def embedded_sender(data_dir: str | Path, account_id: str = "2100000000", region: str = "cn-beijing") -> Sender:
-    """The CLI's embedded emulator: a client sender that calls an in-process emulator over
-    `data_dir` directly (no socket, no httpx). The database closes with the client."""
-    from reconciler.client.inprocess import AsgiSender
-
-    app = _embedded_app(data_dir, account_id, region)
-    app.open_or_fail()  # a corrupt .reconciler/local database: one line, not a 500 per call
-    return AsgiSender(app, on_close=app.close)
 
 
 def embedded_transport(data_dir: str | Path, account_id: str = "2100000000",
@@ -62,8 +53,6 @@ def embedded_transport(data_dir: str | Path, account_id: str = "2100000000",
     The database opens on the first request and closes when the transport is closed.
     """
     import httpx
-
-    from reconciler.emulator.app import EmulatorApp
 
     class _EmbeddedTransport(httpx.ASGITransport):
         """ASGITransport that also closes the emulator's database with the client."""
@@ -76,4 +65,4 @@ def embedded_transport(data_dir: str | Path, account_id: str = "2100000000",
             self._emulator.close()
             await super().aclose()
 
-    return _EmbeddedTransport(_embedded_app(data_dir, account_id, region))
+    return _EmbeddedTransport(embedded_app(data_dir, account_id, region))

@@ -1,6 +1,6 @@
 """The ASGI application: routing on method, path and Host; errors as TOS JSON bodies.
 
-Every request is `POST /{Action}` (moto's urls.py is this one table). An absolute-form
+Every request is `POST /{Action}`, served by its Route in routes.py. An absolute-form
 target (`POST http://b-2100000000.host/GetIndex`, the SDK's proxy mode) is cut down to its
 path. The Host header picks the account and bucket, as DNS does for the real service:
 
@@ -16,8 +16,9 @@ carry x-tos-ec and the JSON body {"Code","Message","RequestId","HostId","EC"}. A
 never gets a traceback: bad input is a 4xx, and an emulator bug is logged and answered
 with a 500 InternalServerException.
 
-State is opened lazily on the first request, because httpx.ASGITransport (the embedded
-target) sends no lifespan events; under uvicorn, lifespan shutdown closes it.
+State is opened lazily on the first request, because in-process callers (the client's
+embedded sender, `embedded_transport` in tests) send no lifespan events; under uvicorn,
+lifespan shutdown closes it.
 
 The event loop only moves bytes: parsing, validation, the handler (SQLite, search,
 filters) and JSON encoding of each request run in a worker thread, so a heavy query never
@@ -47,10 +48,11 @@ from reconciler.emulator import errors
 from reconciler.emulator.auth import Verifier
 from reconciler.emulator.errors import shown
 from reconciler.emulator.policy_auth import User, authorize
-from reconciler.emulator.responses import HANDLERS, Context, Reply, TokenCodec
+from reconciler.emulator.responses import Answer, Context, TokenCodec
+from reconciler.emulator.routes import ROUTES
 from reconciler.emulator.search import VectorSearch
 from reconciler.emulator.store import Store
-from reconciler.emulator.validation import PARSERS, check_bucket_name
+from reconciler.emulator.validation import check_bucket_name
 from reconciler.errors import ConfigError
 from reconciler.text import lone_surrogate_in
 
@@ -61,7 +63,6 @@ Send = Callable[[Message], Awaitable[None]]
 
 log = logging.getLogger("reconciler.emulator")
 
-REGION_ACTIONS = frozenset({"CreateVectorBucket", "ListVectorBuckets"})
 HOST_ID = "reconciler-emulator"
 MAX_BODY_BYTES = 64 << 20  # 500 vectors x 4096 floats of JSON is about 40 MB
 
@@ -304,25 +305,26 @@ class EmulatorApp:
             return payload
         return json.dumps(payload, ensure_ascii=False, allow_nan=False).encode()
 
-    def _handle(self, scope: Scope, body: bytes) -> Reply:
+    def _handle(self, scope: Scope, body: bytes) -> Answer:
         try:
             return self._dispatch(scope, body)
         except RecursionError:  # JSON nested deeper than Python's stack: a bad request, not a crash
             raise errors.ValidationException("the request body is nested too deeply") from None
 
-    def _dispatch(self, scope: Scope, body: bytes) -> Reply:
+    def _dispatch(self, scope: Scope, body: bytes) -> Answer:
         method, path, headers = str(scope.get("method", "")), _path(scope), _headers(scope)
         if method != "POST":
             raise errors.MethodNotAllowed(f"method {method} is not allowed: every action is POST /{{Action}}")
         action = path[1:]
-        if action not in HANDLERS:
+        route = ROUTES.get(action)
+        if route is None:
             raise errors.ValidationException(f"unknown action {shown(action)}: expected POST /{{Action}} "
-                                             f"with one of {', '.join(sorted(HANDLERS))}")
+                                             f"with one of {', '.join(sorted(ROUTES))}")
         signer = self._verifier.verify(method, path, headers, body) if self._verifier is not None else None
         host = headers.get("host", "")
         check_host(host)
         routed = route_host(host)
-        if action in REGION_ACTIONS:
+        if route.region:
             if routed is not None:
                 raise errors.ValidationException(
                     f"{action} must be sent to the region endpoint, not to the bucket endpoint {shown(host)}")
@@ -336,10 +338,10 @@ class EmulatorApp:
         fields = parse_body(body)
         user = self._users.get(signer) if signer is not None else None
         if user is not None:  # before the body's details are validated: no 400 hints to the denied
-            authorize(user, action, region=self.config.region, account=None if action in REGION_ACTIONS else account,
-                      bucket=None if action in REGION_ACTIONS else host_bucket, body=fields, store=self.open()[0])
-        request = PARSERS[action](fields)
-        if action not in REGION_ACTIONS:
+            authorize(user, action, region=self.config.region, account=None if route.region else account,
+                      bucket=None if route.region else host_bucket, body=fields, store=self.open()[0])
+        request = route.parse(fields)
+        if not route.region:
             bucket = getattr(request, "bucket", None)
             if bucket != host_bucket:
                 check_bucket_name(host_bucket, "the Host header's bucket")
@@ -347,7 +349,7 @@ class EmulatorApp:
                     f"vectorBucketName {shown(bucket)} does not match the bucket {shown(host_bucket)} of the Host header")
         store, search = self.open()
         context = Context(store, search, account, self.config.region, self._clock, self._tokens)
-        return HANDLERS[action](context, request)
+        return route.handle(context, request)
 
 
 def create_app(config: EmulatorConfig | None = None) -> EmulatorApp:

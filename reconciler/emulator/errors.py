@@ -73,16 +73,28 @@ class RequestTimeTooSkewed(EmulatorError):
     code, status, ec = "RequestTimeTooSkewed", 403, "9999-00004031"
 
 
+# The not-found errors word their own message from the name, so every raise site says it alike.
+
+
 class VectorBucketNotFound(EmulatorError):
     code, status, ec = "VectorBucketNotFound", 404, "9999-00004041"
+
+    def __init__(self, bucket: str) -> None:
+        super().__init__(f"vector bucket {bucket!r} does not exist")
 
 
 class VectorIndexNotFound(EmulatorError):
     code, status, ec = "VectorIndexNotFound", 404, "9999-00004042"
 
+    def __init__(self, bucket: str, index: str) -> None:
+        super().__init__(f"index {index!r} does not exist in vector bucket {bucket!r}")
+
 
 class VectorBucketPolicyNotFound(EmulatorError):
     code, status, ec = "VectorBucketPolicyNotFound", 404, "9999-00004043"
+
+    def __init__(self, bucket: str) -> None:
+        super().__init__(f"vector bucket {bucket!r} has no policy")
 
 
 class MethodNotAllowed(EmulatorError):

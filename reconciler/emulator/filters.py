@@ -32,6 +32,7 @@ from typing import Any, Mapping, Protocol, Sequence
 import numpy as np
 
 from reconciler.emulator.errors import ValidationException, shown
+from reconciler.rules import json_type
 
 MAX_DEPTH = 32  # nesting of $and / $or / $not; the reference gives none, real filters use a few
 MAX_TERMS = 10_000  # conditions, $in / $nin operands and $and / $or / $not parts
@@ -244,15 +245,7 @@ class Negation:
 
 def json_kind(value: Any) -> str:
     """The JSON type name of a parsed value, for messages ("number", not "int")."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if _is_number(value):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    return "array" if isinstance(value, list) else "object"
+    return json_type(value)
 
 
 def _scalar(value: Any, where: str) -> Any:

@@ -26,7 +26,9 @@ from reconciler.emulator.filters import check_filterable
 from reconciler.emulator.search import VectorSearch
 from reconciler.emulator.store import BucketRow, IndexRow, Store, VectorRow
 
-Reply = Union[dict[str, Any], bytes]
+# what a handler gives the app: a JSON object to encode, or raw bytes (a policy document);
+# not the client's wire.Reply, which is a whole HTTP response
+Answer = Union[dict[str, Any], bytes]
 PROJECT_NAME = "default"
 LIST_VECTORS_PAGE_BYTES = 1 << 20  # the reference: a ListVectors page stops at about 1 MB
 
@@ -183,18 +185,18 @@ def _check_vector(index: IndexRow, data: v.VectorValues) -> None:
 # --- bucket actions -------------------------------------------------------------------------
 
 
-def create_vector_bucket(ctx: Context, req: v.BucketRequest) -> Reply:
+def create_vector_bucket(ctx: Context, req: v.BucketRequest) -> Answer:
     """CreateVectorBucket: in the caller's account (the region endpoint's)."""
     ctx.store.create_bucket(ctx.account, req.bucket, ctx.now())
     return {}
 
 
-def get_vector_bucket(ctx: Context, req: v.BucketRequest) -> Reply:
+def get_vector_bucket(ctx: Context, req: v.BucketRequest) -> Answer:
     """GetVectorBucket."""
     return {"vectorBucket": _bucket_summary(ctx, ctx.store.get_bucket(ctx.account, req.bucket))}
 
 
-def list_vector_buckets(ctx: Context, req: v.ListBucketsRequest) -> Reply:
+def list_vector_buckets(ctx: Context, req: v.ListBucketsRequest) -> Answer:
     """ListVectorBuckets: by name, after the token's name, optionally by prefix."""
     after = ctx.tokens.decode(req.next_token)
     rows = ctx.store.list_buckets(ctx.account, req.prefix, after, req.max_results)
@@ -202,24 +204,24 @@ def list_vector_buckets(ctx: Context, req: v.ListBucketsRequest) -> Reply:
             **_page(rows, req.max_results, lambda r: r.name, ctx, 512)}
 
 
-def delete_vector_bucket(ctx: Context, req: v.BucketRequest) -> Reply:
+def delete_vector_bucket(ctx: Context, req: v.BucketRequest) -> Answer:
     """DeleteVectorBucket: only once its indexes are gone (409 otherwise)."""
     ctx.store.delete_bucket(ctx.account, req.bucket)
     return {}
 
 
-def put_vector_bucket_policy(ctx: Context, req: v.PutPolicyRequest) -> Reply:
+def put_vector_bucket_policy(ctx: Context, req: v.PutPolicyRequest) -> Answer:
     """PutVectorBucketPolicy: replaces the policy, text kept as sent."""
     ctx.store.put_policy(ctx.account, req.bucket, req.policy)
     return {}
 
 
-def get_vector_bucket_policy(ctx: Context, req: v.BucketRequest) -> Reply:
+def get_vector_bucket_policy(ctx: Context, req: v.BucketRequest) -> Answer:
     """GetVectorBucketPolicy: the body is the stored policy text itself."""
     return ctx.store.get_policy(ctx.account, req.bucket).encode("utf-8")
 
 
-def delete_vector_bucket_policy(ctx: Context, req: v.BucketRequest) -> Reply:
+def delete_vector_bucket_policy(ctx: Context, req: v.BucketRequest) -> Answer:
     """DeleteVectorBucketPolicy."""
     ctx.store.delete_policy(ctx.account, req.bucket)
     return {}
@@ -228,7 +230,7 @@ def delete_vector_bucket_policy(ctx: Context, req: v.BucketRequest) -> Reply:
 # --- index actions --------------------------------------------------------------------------
 
 
-def create_index(ctx: Context, req: v.CreateIndexRequest) -> Reply:
+def create_index(ctx: Context, req: v.CreateIndexRequest) -> Answer:
     """CreateIndex."""
     ctx.store.create_index(ctx.account, req.bucket, req.index, data_type=req.data_type,
                            dimension=req.dimension, distance_metric=req.distance_metric,
@@ -236,7 +238,7 @@ def create_index(ctx: Context, req: v.CreateIndexRequest) -> Reply:
     return {}
 
 
-def get_index(ctx: Context, req: v.IndexRequest) -> Reply:
+def get_index(ctx: Context, req: v.IndexRequest) -> Answer:
     """GetIndex: the summary plus dataType, dimension, metric and metadata configuration."""
     row = ctx.store.get_index(ctx.account, req.bucket, req.index)
     return {"index": {
@@ -248,7 +250,7 @@ def get_index(ctx: Context, req: v.IndexRequest) -> Reply:
     }}
 
 
-def list_indexes(ctx: Context, req: v.ListIndexesRequest) -> Reply:
+def list_indexes(ctx: Context, req: v.ListIndexesRequest) -> Answer:
     """ListIndexes: by name, after the token's name, optionally by prefix."""
     after = ctx.tokens.decode(req.next_token)
     rows = ctx.store.list_indexes(ctx.account, req.bucket, req.prefix, after, req.max_results)
@@ -256,7 +258,7 @@ def list_indexes(ctx: Context, req: v.ListIndexesRequest) -> Reply:
             **_page(rows, req.max_results, lambda r: r.name, ctx, 512)}
 
 
-def delete_index(ctx: Context, req: v.IndexRequest) -> Reply:
+def delete_index(ctx: Context, req: v.IndexRequest) -> Answer:
     """DeleteIndex, with its vectors."""
     row = ctx.store.get_index(ctx.account, req.bucket, req.index)
     ctx.store.delete_index(ctx.account, req.bucket, req.index)
@@ -267,7 +269,7 @@ def delete_index(ctx: Context, req: v.IndexRequest) -> Reply:
 # --- vector actions -------------------------------------------------------------------------
 
 
-def put_vectors(ctx: Context, req: v.PutVectorsRequest) -> Reply:
+def put_vectors(ctx: Context, req: v.PutVectorsRequest) -> Answer:
     """PutVectors: every vector checked against the index first, then one transaction."""
     index = ctx.store.get_index(ctx.account, req.bucket, req.index)
     for item in req.vectors:
@@ -276,7 +278,7 @@ def put_vectors(ctx: Context, req: v.PutVectorsRequest) -> Reply:
     return {}
 
 
-def get_vectors(ctx: Context, req: v.KeysRequest) -> Reply:
+def get_vectors(ctx: Context, req: v.KeysRequest) -> Answer:
     """GetVectors: found keys in request order; missing keys are left out ([PY-T])."""
     index = ctx.store.get_index(ctx.account, req.bucket, req.index)
     found = ctx.store.get_vectors(index, req.keys, data=req.return_data, metadata=req.return_metadata)
@@ -284,14 +286,14 @@ def get_vectors(ctx: Context, req: v.KeysRequest) -> Reply:
     return {"vectors": _vectors_out([found[k] for k in dict.fromkeys(req.keys) if k in found], index.data_type)}
 
 
-def delete_vectors(ctx: Context, req: v.KeysRequest) -> Reply:
+def delete_vectors(ctx: Context, req: v.KeysRequest) -> Answer:
     """DeleteVectors: missing keys are ignored."""
     index = ctx.store.get_index(ctx.account, req.bucket, req.index)
     ctx.store.delete_vectors(index, req.keys)
     return {}
 
 
-def list_vectors(ctx: Context, req: v.ListVectorsRequest) -> Reply:
+def list_vectors(ctx: Context, req: v.ListVectorsRequest) -> Answer:
     """ListVectors: by key; a page also stops at about 1 MB (the reference)."""
     index = ctx.store.get_index(ctx.account, req.bucket, req.index)
     after = ctx.tokens.decode(req.next_token)
@@ -312,7 +314,7 @@ def list_vectors(ctx: Context, req: v.ListVectorsRequest) -> Reply:
     return {"vectors": out, **_page(out, req.max_results, lambda r: r["key"], ctx, 2048)}
 
 
-def query_vectors(ctx: Context, req: v.QueryRequest) -> Reply:
+def query_vectors(ctx: Context, req: v.QueryRequest) -> Answer:
     """QueryVectors: exact top-K after the filter. Hits carry their `data`; distance and
     metadata only when asked; no match at all answers without a `vectors` key (WIRE.md §0)."""
     index = ctx.store.get_index(ctx.account, req.bucket, req.index)
@@ -330,23 +332,3 @@ def query_vectors(ctx: Context, req: v.QueryRequest) -> Reply:
         for item, (_, distance) in zip(out, found, strict=True):
             item["distance"] = distance
     return {"vectors": out} if out else {}
-
-
-HANDLERS: dict[str, Callable[[Context, Any], Reply]] = {
-    "CreateVectorBucket": create_vector_bucket,
-    "DeleteVectorBucket": delete_vector_bucket,
-    "GetVectorBucket": get_vector_bucket,
-    "ListVectorBuckets": list_vector_buckets,
-    "PutVectorBucketPolicy": put_vector_bucket_policy,
-    "GetVectorBucketPolicy": get_vector_bucket_policy,
-    "DeleteVectorBucketPolicy": delete_vector_bucket_policy,
-    "CreateIndex": create_index,
-    "DeleteIndex": delete_index,
-    "GetIndex": get_index,
-    "ListIndexes": list_indexes,
-    "PutVectors": put_vectors,
-    "GetVectors": get_vectors,
-    "DeleteVectors": delete_vectors,
-    "ListVectors": list_vectors,
-    "QueryVectors": query_vectors,
-}

@@ -106,6 +106,10 @@ def _index_row(row: Sequence[Any]) -> IndexRow:
                     tuple(json.loads(row[8])), row[9])
 
 
+def _bucket_exists(db: sqlite3.Connection, account: str, bucket: str) -> bool:
+    return db.execute("SELECT 1 FROM buckets WHERE account=? AND name=?", (account, bucket)).fetchone() is not None
+
+
 def _prefix_clause(column: str, prefix: str | None) -> tuple[str, list[Any]]:
     # substr, not LIKE: LIKE is case-insensitive for ASCII and treats % and _ as wildcards
     if not prefix:
@@ -153,10 +157,16 @@ class Store:
 
     # --- buckets --------------------------------------------------------------------------
 
+    @staticmethod
+    def _require_bucket(db: sqlite3.Connection, account: str, bucket: str) -> None:
+        """Inside a write: the bucket exists, or VectorBucketNotFound."""
+        if not _bucket_exists(db, account, bucket):
+            raise VectorBucketNotFound(bucket)
+
     def create_bucket(self, account: str, name: str, now: int) -> None:
         """CreateVectorBucket."""
         with self._write() as db:
-            if db.execute("SELECT 1 FROM buckets WHERE account=? AND name=?", (account, name)).fetchone():
+            if _bucket_exists(db, account, name):
                 raise ConflictException(f"vector bucket {name!r} already exists")
             (count,) = db.execute("SELECT count(*) FROM buckets WHERE account=?", (account,)).fetchone()
             if count >= MAX_BUCKETS_PER_ACCOUNT:
@@ -170,7 +180,7 @@ class Store:
         """GetVectorBucket; also the existence check of every bucket-scoped action."""
         rows = self._read("SELECT creation_time FROM buckets WHERE account=? AND name=?", (account, name))
         if not rows:
-            raise VectorBucketNotFound(f"vector bucket {name!r} does not exist")
+            raise VectorBucketNotFound(name)
         return BucketRow(account, name, rows[0][0])
 
     def list_buckets(self, account: str, prefix: str | None, after: str | None, limit: int) -> list[BucketRow]:
@@ -184,8 +194,7 @@ class Store:
     def delete_bucket(self, account: str, name: str) -> None:
         """DeleteVectorBucket: only an empty bucket (no indexes) can go."""
         with self._write() as db:
-            if not db.execute("SELECT 1 FROM buckets WHERE account=? AND name=?", (account, name)).fetchone():
-                raise VectorBucketNotFound(f"vector bucket {name!r} does not exist")
+            self._require_bucket(db, account, name)
             (count,) = db.execute("SELECT count(*) FROM indexes WHERE account=? AND bucket=?",
                                   (account, name)).fetchone()
             if count:
@@ -201,15 +210,15 @@ class Store:
         with self._write() as db:
             cursor = db.execute("UPDATE buckets SET policy=? WHERE account=? AND name=?", (policy, account, bucket))
             if cursor.rowcount == 0:
-                raise VectorBucketNotFound(f"vector bucket {bucket!r} does not exist")
+                raise VectorBucketNotFound(bucket)
 
     def get_policy(self, account: str, bucket: str) -> str:
         """GetVectorBucketPolicy."""
         rows = self._read("SELECT policy FROM buckets WHERE account=? AND name=?", (account, bucket))
         if not rows:
-            raise VectorBucketNotFound(f"vector bucket {bucket!r} does not exist")
+            raise VectorBucketNotFound(bucket)
         if rows[0][0] is None:
-            raise VectorBucketPolicyNotFound(f"vector bucket {bucket!r} has no policy")
+            raise VectorBucketPolicyNotFound(bucket)
         return str(rows[0][0])
 
     def delete_policy(self, account: str, bucket: str) -> None:
@@ -217,9 +226,9 @@ class Store:
         with self._write() as db:
             row = db.execute("SELECT policy FROM buckets WHERE account=? AND name=?", (account, bucket)).fetchone()
             if row is None:
-                raise VectorBucketNotFound(f"vector bucket {bucket!r} does not exist")
+                raise VectorBucketNotFound(bucket)
             if row[0] is None:
-                raise VectorBucketPolicyNotFound(f"vector bucket {bucket!r} has no policy")
+                raise VectorBucketPolicyNotFound(bucket)
             db.execute("UPDATE buckets SET policy=NULL WHERE account=? AND name=?", (account, bucket))
 
     # --- indexes --------------------------------------------------------------------------
@@ -228,8 +237,7 @@ class Store:
                      distance_metric: str, non_filterable: Sequence[str], now: int) -> None:
         """CreateIndex."""
         with self._write() as db:
-            if not db.execute("SELECT 1 FROM buckets WHERE account=? AND name=?", (account, bucket)).fetchone():
-                raise VectorBucketNotFound(f"vector bucket {bucket!r} does not exist")
+            self._require_bucket(db, account, bucket)
             if db.execute("SELECT 1 FROM indexes WHERE account=? AND bucket=? AND name=?",
                           (account, bucket, name)).fetchone():
                 raise ConflictException(f"index {name!r} already exists in vector bucket {bucket!r}")
@@ -246,7 +254,7 @@ class Store:
                               (account, bucket, name))
             if not rows:  # which 404: an index implies its bucket (a bucket with indexes cannot be deleted)
                 self.get_bucket(account, bucket)
-                raise VectorIndexNotFound(f"index {name!r} does not exist in vector bucket {bucket!r}")
+                raise VectorIndexNotFound(bucket, name)
         return _index_row(rows[0])
 
     def list_indexes(self, account: str, bucket: str, prefix: str | None, after: str | None,
@@ -263,12 +271,11 @@ class Store:
     def delete_index(self, account: str, bucket: str, name: str) -> None:
         """DeleteIndex, with all of its vectors."""
         with self._write() as db:
-            if not db.execute("SELECT 1 FROM buckets WHERE account=? AND name=?", (account, bucket)).fetchone():
-                raise VectorBucketNotFound(f"vector bucket {bucket!r} does not exist")
+            self._require_bucket(db, account, bucket)
             row = db.execute("SELECT id FROM indexes WHERE account=? AND bucket=? AND name=?",
                              (account, bucket, name)).fetchone()
             if row is None:
-                raise VectorIndexNotFound(f"index {name!r} does not exist in vector bucket {bucket!r}")
+                raise VectorIndexNotFound(bucket, name)
             db.execute("DELETE FROM vectors WHERE index_id=?", (row[0],))
             db.execute("DELETE FROM indexes WHERE id=?", (row[0],))
 
@@ -277,7 +284,7 @@ class Store:
     def _bump(self, db: sqlite3.Connection, index: IndexRow) -> None:
         cursor = db.execute("UPDATE indexes SET version=version+1 WHERE id=?", (index.id,))
         if cursor.rowcount == 0:  # deleted since the caller looked it up
-            raise VectorIndexNotFound(f"index {index.name!r} does not exist in vector bucket {index.bucket!r}")
+            raise VectorIndexNotFound(index.bucket, index.name)
 
     def put_vectors(self, index: IndexRow, items: Sequence[tuple[str, bytes, dict[str, Any] | None]]) -> None:
         """PutVectors: insert or overwrite (key, data bytes, metadata) in one transaction."""
@@ -328,7 +335,7 @@ class Store:
         with self.lock:
             version = self.index_version(index)
             if version is None:
-                raise VectorIndexNotFound(f"index {index.name!r} does not exist in vector bucket {index.bucket!r}")
+                raise VectorIndexNotFound(index.bucket, index.name)
             rows = self._db.execute("SELECT key, data FROM vectors WHERE index_id=? ORDER BY key",
                                     (index.id,)).fetchall()
         return version, [r[0] for r in rows], [r[1] for r in rows]
@@ -338,7 +345,7 @@ class Store:
         with self.lock:
             version = self.index_version(index)
             if version is None:
-                raise VectorIndexNotFound(f"index {index.name!r} does not exist in vector bucket {index.bucket!r}")
+                raise VectorIndexNotFound(index.bucket, index.name)
             rows = self._db.execute("SELECT key, metadata FROM vectors WHERE index_id=? ORDER BY key",
                                     (index.id,)).fetchall()
         return version, [r[0] for r in rows], [r[1] for r in rows]

@@ -16,28 +16,28 @@ from __future__ import annotations
 
 import json
 import math
-import re
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping
+from typing import Any, Mapping
 
 import numpy as np
 
+from reconciler import rules
 from reconciler.emulator.errors import ValidationException, shown
 from reconciler.emulator.filters import Filter, json_kind, parse_filter
+from reconciler.rules import (
+    DATA_TYPES,
+    DISTANCE_METRICS,
+    MAX_DIMENSION,
+    MAX_METADATA_KEY_LENGTH,
+    MAX_NON_FILTERABLE_KEYS,
+    MIN_DIMENSION,
+)
 
-BUCKET_NAME_RE = re.compile(r"[a-z0-9-]+")
-INDEX_NAME_RE = re.compile(r"[a-z0-9.-]+")
-# the reference documents float32 only; the official SDKs also send int8 (WIRE.md §0)
-DATA_TYPES = ("float32", "int8")
 INT8_RANGE = (-128, 127)
-DISTANCE_METRICS = ("euclidean", "cosine")
-MAX_DIMENSION = 4096
 MAX_KEY_LENGTH = 1024
 MAX_KEYS_PER_CALL = 100  # GetVectors and DeleteVectors (the reference; AWS allows 500 deletes)
 MAX_VECTORS_PER_PUT = 500
 MAX_TOP_K = 1000
-MAX_NON_FILTERABLE_KEYS = 10  # [AWS]
-MAX_METADATA_KEY_LENGTH = 63  # [AWS] for non-filterable keys
 MAX_METADATA_KEYS = 50  # [AWS] keys per vector
 MAX_METADATA_BYTES = 40 * 1024  # [AWS] total metadata per vector
 MAX_POLICY_LENGTH = 20 * 1024  # [AWS] bucket policy size (the reference gives none)
@@ -226,28 +226,29 @@ def _read_object(body: Mapping[str, Any], name: str) -> dict[str, Any] | None:
     return value
 
 
-def check_bucket_name(name: str, field: str = "vectorBucketName") -> str:
-    """3-32 characters of a-z 0-9 '-', not starting or ending with '-' (the reference)."""
-    if not 3 <= len(name) <= 32:
-        raise ValidationException(f"{field} length must be between 3 and 32 characters, got {len(name)}")
-    if not BUCKET_NAME_RE.fullmatch(name):
+_CHAR_MESSAGES = {"bucket": "lowercase letters, digits and '-'", "index": "lowercase letters, digits, '-' and '.'"}
+_EDGE_MESSAGES = {"bucket": "must not start or end with '-'", "index": "must start and end with a letter or digit"}
+
+
+def check_name(rule: rules.NameRule, name: str, field: str) -> str:
+    """`name` if it keeps `rule` (reconciler.rules), else a ValidationException naming `field`."""
+    fault = rules.name_fault(rule, name)
+    if fault is None:
+        return name
+    if fault.kind == "length":
         raise ValidationException(
-            f"{field} may contain only lowercase letters, digits and '-', got {shown(name)}")
-    if name[0] == "-" or name[-1] == "-":
-        raise ValidationException(f"{field} must not start or end with '-', got {shown(name)}")
-    return name
+            f"{field} length must be between {rule.low} and {rule.high} characters, got {len(name)}")
+    if fault.kind == "char":
+        raise ValidationException(f"{field} may contain only {_CHAR_MESSAGES[rule.what]}, got {shown(name)}")
+    raise ValidationException(f"{field} {_EDGE_MESSAGES[rule.what]}, got {shown(name)}")
+
+
+def check_bucket_name(name: str, field: str = "vectorBucketName") -> str:
+    return check_name(rules.BUCKET_NAME, name, field)
 
 
 def check_index_name(name: str, field: str = "indexName") -> str:
-    """3-63 characters of a-z 0-9 '-' '.', starting and ending alphanumeric (WIRE.md §0)."""
-    if not 3 <= len(name) <= 63:
-        raise ValidationException(f"{field} length must be between 3 and 63 characters, got {len(name)}")
-    if not INDEX_NAME_RE.fullmatch(name):
-        raise ValidationException(
-            f"{field} may contain only lowercase letters, digits, '-' and '.', got {shown(name)}")
-    if not (name[0].isalnum() and name[-1].isalnum()):
-        raise ValidationException(f"{field} must start and end with a letter or digit, got {shown(name)}")
-    return name
+    return check_name(rules.INDEX_NAME, name, field)
 
 
 def _bucket(body: Mapping[str, Any]) -> str:
@@ -426,7 +427,7 @@ def parse_create_index(body: Mapping[str, Any]) -> CreateIndexRequest:
     data_type = read_string(body, "dataType", required=True)
     if data_type not in DATA_TYPES:
         raise ValidationException(f"dataType must be one of {', '.join(DATA_TYPES)}, got {shown(data_type)}")
-    dimension = read_int(body, "dimension", 1, MAX_DIMENSION)
+    dimension = read_int(body, "dimension", MIN_DIMENSION, MAX_DIMENSION)
     metric = read_string(body, "distanceMetric", required=True)
     if metric not in DISTANCE_METRICS:
         raise ValidationException(
@@ -527,23 +528,3 @@ def parse_query(body: Mapping[str, Any]) -> QueryRequest:
     parsed_filter = parse_filter(raw_filter) if raw_filter else None
     return QueryRequest(bucket, index, vector, top_k, parsed_filter,
                         read_bool(body, "returnDistance"), read_bool(body, "returnMetadata"))
-
-
-PARSERS: dict[str, Callable[[Mapping[str, Any]], object]] = {
-    "CreateVectorBucket": parse_bucket,
-    "DeleteVectorBucket": parse_bucket,
-    "GetVectorBucket": parse_bucket,
-    "ListVectorBuckets": parse_list_buckets,
-    "PutVectorBucketPolicy": parse_put_policy,
-    "GetVectorBucketPolicy": parse_bucket,
-    "DeleteVectorBucketPolicy": parse_bucket,
-    "CreateIndex": parse_create_index,
-    "DeleteIndex": parse_index,
-    "GetIndex": parse_index,
-    "ListIndexes": parse_list_indexes,
-    "PutVectors": parse_put_vectors,
-    "GetVectors": parse_get_vectors,
-    "DeleteVectors": parse_delete_vectors,
-    "ListVectors": parse_list_vectors,
-    "QueryVectors": parse_query,
-}

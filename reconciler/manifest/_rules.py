@@ -4,50 +4,39 @@ from __future__ import annotations
 
 import string
 
+from reconciler.rules import BUCKET_CHARS, BUCKET_NAME, INDEX_NAME, NameFault, NameRule, name_fault
+
 BUCKET_RULE = "bucket names are 3-32 characters of a-z, 0-9 and '-', and do not start or end with '-'"
 INDEX_RULE = (
     "index names are 3-63 characters of a-z, 0-9, '-' and '.', and start and end with a letter or digit"
 )
-_ALNUM = set(string.ascii_lowercase + string.digits)
-_BUCKET_CHARS = _ALNUM | {"-"}
-_INDEX_CHARS = _ALNUM | {"-", "."}
 
 
 def _chars(n: int) -> str:
     return "1 character" if n == 1 else f"{n} characters"
 
 
-def _bad_char(name: str, allowed: set[str]) -> str | None:
-    for ch in name:
-        if ch not in allowed:
-            if ch in string.ascii_uppercase:
-                return f"{ch!r} is not allowed (names are lowercase)"
-            return f"{ch!r} is not allowed"
-    return None
+def _reason(fault: NameFault) -> str:
+    if fault.kind == "length":
+        return f"it is {_chars(fault.length)} long"
+    if fault.kind == "char":
+        if fault.char in string.ascii_uppercase:
+            return f"{fault.char!r} is not allowed (names are lowercase)"
+        return f"{fault.char!r} is not allowed"
+    return f"it {fault.kind}s with {fault.char!r}"
+
+
+def _problem(rule: NameRule, summary: str, name: str) -> str | None:
+    fault = name_fault(rule, name)
+    return None if fault is None else f"invalid {rule.what} name {name!r}: {_reason(fault)}; {summary}"
 
 
 def bucket_name_problem(name: str) -> str | None:
-    if not 3 <= len(name) <= 32:
-        reason: str | None = f"it is {_chars(len(name))} long"
-    else:
-        reason = _bad_char(name, _BUCKET_CHARS)
-        if reason is None and name.startswith("-"):
-            reason = "it starts with '-'"
-        elif reason is None and name.endswith("-"):
-            reason = "it ends with '-'"
-    return None if reason is None else f"invalid bucket name {name!r}: {reason}; {BUCKET_RULE}"
+    return _problem(BUCKET_NAME, BUCKET_RULE, name)
 
 
 def index_name_problem(name: str) -> str | None:
-    if not 3 <= len(name) <= 63:
-        reason: str | None = f"it is {_chars(len(name))} long"
-    else:
-        reason = _bad_char(name, _INDEX_CHARS)
-        if reason is None and name[0] not in _ALNUM:
-            reason = f"it starts with {name[0]!r}"
-        elif reason is None and name[-1] not in _ALNUM:
-            reason = f"it ends with {name[-1]!r}"
-    return None if reason is None else f"invalid index name {name!r}: {reason}; {INDEX_RULE}"
+    return _problem(INDEX_NAME, INDEX_RULE, name)
 
 
 def prune_pattern_problem(pattern: str) -> str | None:
@@ -70,13 +59,13 @@ def prune_pattern_problem(pattern: str) -> str | None:
                 return f"invalid prune pattern {pattern!r}: '[' at position {i + 1} is never closed by ']'"
             if not body:
                 return f"invalid prune pattern {pattern!r}: empty character class '[]'"
-            bad = [c for c in body if c not in _BUCKET_CHARS]
+            bad = [c for c in body if c not in BUCKET_CHARS]
             if bad:
                 return (f"invalid prune pattern {pattern!r}: {bad[0]!r} in a character class can never "
                         f"match a bucket name (a-z, 0-9 and '-')")
             i = end + 1
             continue
-        if ch not in _BUCKET_CHARS and ch not in "*?":
+        if ch not in BUCKET_CHARS and ch not in "*?":
             return (f"invalid prune pattern {pattern!r}: {ch!r} can never match a bucket name; patterns use "
                     f"a-z, 0-9, '-' and the wildcards *, ? and [...]")
         i += 1

@@ -16,6 +16,7 @@ from pathlib import Path as FsPath
 from typing import TYPE_CHECKING, Any, Iterator
 
 from reconciler.policy import ACTIONS
+from reconciler.rules import json_type
 from reconciler.schemacheck import SchemaCheck
 
 if TYPE_CHECKING:
@@ -72,19 +73,7 @@ def _expand(schema: Any) -> list[dict[str, Any]]:
 
 
 def _json_type(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int):
-        return "integer"
-    if isinstance(value, float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list):
-        return "array"
-    return "object"
+    return json_type(value, integer=True)
 
 
 def _types(schema: dict[str, Any]) -> list[str]:

@@ -22,7 +22,7 @@ Timed (median of REPEAT; load and embedded: median of 2, the first run included)
   load       manifest.load_manifests of the same estate written as YAML (parse, schema,
              semantic checks: the other CPU cost a `plan` process pays before any request);
   embedded   the whole refresh + plan of `reconciler plan` at zero latency: VectorsClient over
-             reconciler.emulator.embedded_sender (in-process ASGI, no socket; what the CLI uses) and
+             reconciler.client.inprocess.embedded_sender (in-process ASGI, no socket; what the CLI uses) and
              engine.make_plan, for the in-sync estate. This includes the emulator's own CPU
              (it runs in the same thread), so it is an upper bound of the client's share.
 
@@ -67,7 +67,7 @@ from _common import (  # noqa: E402
 
 from reconciler import engine, render  # noqa: E402
 from reconciler.client import VectorsClient  # noqa: E402
-from reconciler.emulator import embedded_sender  # noqa: E402
+from reconciler.client.inprocess import embedded_sender  # noqa: E402
 from reconciler.manifest import load_manifests  # noqa: E402
 from reconciler.plan import Target  # noqa: E402
 from reconciler.planner import build_plan  # noqa: E402

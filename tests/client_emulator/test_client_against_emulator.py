@@ -12,7 +12,8 @@ from typing import Awaitable, Callable, Iterator
 import pytest
 
 from reconciler.client import Credentials, RetryPolicy, Vector, VectorsClient
-from reconciler.emulator import embedded_sender, embedded_transport
+from reconciler.client.inprocess import embedded_sender
+from reconciler.emulator import embedded_transport
 from reconciler.errors import (
     AccessDeniedError,
     ConflictError,

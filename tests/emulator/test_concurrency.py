@@ -84,19 +84,20 @@ def test_fifty_concurrent_asgi_clients(tmp_path: Any) -> None:
 def test_a_slow_request_does_not_hold_up_the_others(monkeypatch: Any) -> None:
     """Handlers run off the event loop: while one QueryVectors is stuck inside its handler,
     a GetIndex is answered. (Were handlers on the loop, GetIndex would wait for the query.)"""
+    import dataclasses
     import threading
 
-    from reconciler.emulator import app as app_module
+    from reconciler.emulator.routes import ROUTES
 
     inside, release = threading.Event(), threading.Event()
-    real = app_module.HANDLERS["QueryVectors"]
+    real = ROUTES["QueryVectors"].handle
 
     def stuck(ctx: Any, request: Any) -> Any:
         inside.set()
         release.wait(30)  # bounded: a broken app fails the assertions below, it never hangs
         return real(ctx, request)
 
-    monkeypatch.setitem(app_module.HANDLERS, "QueryVectors", stuck)
+    monkeypatch.setitem(ROUTES, "QueryVectors", dataclasses.replace(ROUTES["QueryVectors"], handle=stuck))
     app = create_app(EmulatorConfig(data_dir=":memory:"))
     host = bucket_host("slow")
     ref = {"vectorBucketName": "slow", "indexName": "idx"}

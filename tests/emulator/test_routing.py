@@ -145,12 +145,14 @@ def test_lifespan_events_are_answered() -> None:
 
 def test_an_emulator_bug_is_a_500_and_one_log_line_with_the_traceback_only_at_debug(
         asgi: Api, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
-    from reconciler.emulator import app as app_module
+    import dataclasses
+
+    from reconciler.emulator.routes import ROUTES
 
     def broken(ctx: Any, request: Any) -> Any:
         raise RuntimeError("a bug")
 
-    monkeypatch.setitem(app_module.HANDLERS, "ListVectorBuckets", broken)
+    monkeypatch.setitem(ROUTES, "ListVectorBuckets", dataclasses.replace(ROUTES["ListVectorBuckets"], handle=broken))
     with caplog.at_level(logging.WARNING, logger="reconciler.emulator"):
         asgi.err("ListVectorBuckets", {}, 500, "InternalServerException", "internal error in the emulator")
     [record] = caplog.records
@@ -212,3 +214,12 @@ def test_huge_values_are_echoed_cut_short(asgi: Api) -> None:
     doc = asgi.err("CreateIndex", {"vectorBucketName": "abc", "indexName": "idx", "dataType": name, "dimension": 1,
                                    "distanceMetric": "cosine"}, 400, "ValidationException")
     assert doc["Message"].endswith(f"got {'B' * 64!r}…({10 << 20} bytes)"), doc["Message"]
+
+
+def test_the_route_table_serves_every_policy_action_and_no_other() -> None:
+    """One table: every action a policy can name has exactly one route, and nothing else does."""
+    from reconciler.emulator.routes import ROUTES
+    from reconciler.policy import ACTIONS
+
+    assert sorted(ROUTES) == sorted(a.removeprefix("tosvectors:") for a in ACTIONS)
+    assert {a for a, route in ROUTES.items() if route.region} == {"CreateVectorBucket", "ListVectorBuckets"}

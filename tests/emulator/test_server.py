@@ -34,7 +34,7 @@ def _parse(*argv: str) -> argparse.Namespace:
 
 
 def test_public_names() -> None:
-    assert sorted(emulator.__all__) == ["EmulatorApp", "EmulatorConfig", "create_app", "embedded_sender",
+    assert sorted(emulator.__all__) == ["EmulatorApp", "EmulatorConfig", "create_app", "embedded_app",
                                        "embedded_transport"]
 
 

@@ -121,3 +121,102 @@ def test_missing_bucket_is_one_line(cli: Cli, sdk) -> None:
     assert r.stdout == ""  # no half manifest
     lines = [line for line in r.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and "no-such-bucket" in lines[0] and "Traceback" not in r.stderr, r.stderr
+
+
+
+# the whole output for build_estate, byte for byte: export's reads go through live.py, and
+# what it prints must not move with them
+EXPECTED_ESTATE = """\
+# yaml-language-server: $schema=../schemas/manifest.schema.json
+version: 1
+account: '2100000000'
+region: cn-beijing
+buckets:
+- name: ex-alpha
+  policy:
+    Version: '2025-12-01'
+    Statement:
+    - Effect: Allow
+      Principal: 2100000000/bot
+      Action: tosvectors:QueryVectors
+      Resource: trn:tosvectors:cn-beijing:2100000000:bucket/ex-alpha/index/*
+  indexes:
+  - name: alpha-docs
+    dimension: 4
+    distanceMetric: cosine
+    dataType: float32
+    nonFilterableMetadataKeys:
+    - body
+    - url
+  - name: alpha-wide
+    dimension: 4096
+    distanceMetric: euclidean
+    dataType: float32
+    nonFilterableMetadataKeys: []
+- name: ex-beta
+  indexes:
+  - name: '007'
+    dimension: 2
+    distanceMetric: cosine
+    dataType: float32
+    nonFilterableMetadataKeys: []
+  - name: '1.5'
+    dimension: 2
+    distanceMetric: cosine
+    dataType: float32
+    nonFilterableMetadataKeys: []
+  - name: beta-tiny
+    dimension: 1
+    distanceMetric: euclidean
+    dataType: float32
+    nonFilterableMetadataKeys:
+    - a
+    - m
+    - z
+  - name: 'null'
+    dimension: 2
+    distanceMetric: cosine
+    dataType: float32
+    nonFilterableMetadataKeys: []
+  - name: 'yes'
+    dimension: 2
+    distanceMetric: cosine
+    dataType: float32
+    nonFilterableMetadataKeys: []
+- name: ex-gamma
+  policy:
+    Version: '2025-12-01'
+    Statement:
+    - Sid: no-deletes
+      Effect: Deny
+      Principal:
+      - '*'
+      Action:
+      - tosvectors:DeleteIndex
+      - tosvectors:DeleteIndex
+      Resource:
+      - trn:tosvectors:cn-beijing:2100000000:bucket/ex-gamma/index/*
+      - trn:tosvectors:cn-beijing:2100000000:bucket/ex-gamma
+    - Effect: Allow
+      Principal:
+      - 2100000000/ops
+      - 2100000000/ci
+      Action:
+      - tosvectors:GetVectors
+      - tosvectors:QueryVectors
+      Resource: trn:tosvectors:cn-beijing:2100000000:bucket/ex-gamma/index/*
+  indexes: []
+- name: zz-other
+  indexes:
+  - name: theirs
+    dimension: 8
+    distanceMetric: cosine
+    dataType: float32
+    nonFilterableMetadataKeys: []
+"""
+
+
+def test_export_prints_the_estate_exactly(cli: Cli, sdk) -> None:
+    build_estate(sdk)
+    text, _ = export(cli)
+    assert text == EXPECTED_ESTATE

@@ -1,0 +1,96 @@
+"""The service's rules, once: names, limits, the default endpoint and JSON type names.
+
+Pure data and predicates, importing nothing of the project, so the manifest loader, the
+client and the emulator all read the same rule (and the emulator need not import the
+client). Each caller words the verdict for its audience: a manifest line, an SDK-style
+client error, an API ValidationException; the predicate saying *what* is wrong is here.
+tests/test_rules_agree.py holds the JSON Schema, the client and the emulator to it.
+"""
+
+from __future__ import annotations
+
+import string
+from dataclasses import dataclass
+from typing import Any
+
+# --- names (the API reference; index names per WIRE.md §0) ---------------------------------
+
+ALNUM = frozenset(string.ascii_lowercase + string.digits)
+BUCKET_CHARS = ALNUM | {"-"}
+INDEX_CHARS = ALNUM | {"-", "."}
+
+
+@dataclass(frozen=True)
+class NameRule:
+    """`low`-`high` characters from `chars`, starting and ending with one of `edges`."""
+
+    what: str  # "bucket" or "index", for messages
+    low: int
+    high: int
+    chars: frozenset[str]
+    edges: frozenset[str]
+
+
+BUCKET_NAME = NameRule("bucket", 3, 32, BUCKET_CHARS, ALNUM)
+INDEX_NAME = NameRule("index", 3, 63, INDEX_CHARS, ALNUM)
+
+
+@dataclass(frozen=True)
+class NameFault:
+    """Why a name breaks its rule: `kind` is "length", "char", "start" or "end"; `char` is
+    the offending character (the first one not allowed, or the bad first/last one)."""
+
+    kind: str
+    length: int
+    char: str = ""
+
+
+def name_fault(rule: NameRule, name: str) -> NameFault | None:
+    """The first way `name` breaks `rule` (length, then characters, then its ends), or None."""
+    if not rule.low <= len(name) <= rule.high:
+        return NameFault("length", len(name))
+    for ch in name:
+        if ch not in rule.chars:
+            return NameFault("char", len(name), ch)
+    if name[0] not in rule.edges:
+        return NameFault("start", len(name), name[0])
+    if name[-1] not in rule.edges:
+        return NameFault("end", len(name), name[-1])
+    return None
+
+
+# --- index limits (the reference; [AWS] where it is silent, as WIRE.md §0 says) -------------
+
+# the reference documents float32 only; the official SDKs also send int8 (WIRE.md §0)
+DATA_TYPES = ("float32", "int8")
+DISTANCE_METRICS = ("euclidean", "cosine")
+MIN_DIMENSION = 1
+MAX_DIMENSION = 4096
+MAX_NON_FILTERABLE_KEYS = 10  # [AWS]
+MAX_METADATA_KEY_LENGTH = 63  # [AWS] for non-filterable keys
+
+# --- where requests go ----------------------------------------------------------------------
+
+
+def default_endpoint(region: str) -> str:
+    """The public endpoint of a region, used when none is given."""
+    return f"https://tosvectors-{region}.volces.com"
+
+
+# --- JSON type names, for messages ----------------------------------------------------------
+
+
+def json_type(value: Any, *, integer: bool = False) -> str:
+    """The JSON type name of a parsed value ("number", not "int"; "integer" for an int when
+    `integer`, as JSON Schema names it)."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "integer" if integer else "number"
+    if isinstance(value, float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    return "array" if isinstance(value, list) else "object"
