@@ -55,7 +55,8 @@ def build_plan(manifest: Manifest, live: LiveState, target: Target, options: Pla
                 continue
             if in_prune_scope(name, manifest.prune_buckets) and name in live.buckets:
                 pattern = next(p for p in manifest.prune_buckets if in_prune_scope(name, [p]))
-                changes += _delete_bucket(live.buckets[name], f"not declared; matches prune pattern '{pattern}'")
+                changes += _delete_bucket(live.buckets[name], f"not declared; matches prune pattern '{pattern}'",
+                                          "pruned-bucket")
             elif not in_prune_scope(name, manifest.prune_buckets):
                 unmanaged.append(bucket_address(name))
     if options.targets:
@@ -73,7 +74,7 @@ def _converge_bucket(spec: BucketSpec, bucket: LiveBucket | None, unmanaged: lis
     out: list[Change] = []
     if bucket is None:
         out.append(_change(bucket_address(spec.name), "bucket", Action.CREATE, None, bucket_attrs(spec.name),
-                           "declared; does not exist"))
+                           "declared; does not exist", code="not-found"))
     live_indexes = bucket.indexes if bucket else {}
     for ispec in sorted(spec.indexes, key=lambda i: i.name):
         out += _converge_index(ispec, live_indexes.get(ispec.name))
@@ -82,7 +83,8 @@ def _converge_bucket(spec: BucketSpec, bucket: LiveBucket | None, unmanaged: lis
         addr = index_address(spec.name, name)
         if spec.prune_indexes:
             out.append(_change(addr, "index", Action.DELETE, live_indexes[name].attrs, None,
-                               f"not declared; bucket '{spec.name}' has pruneIndexes: true", destroys=True))
+                               f"not declared; bucket '{spec.name}' has pruneIndexes: true", destroys=True,
+                               code="pruned-index"))
         else:
             unmanaged.append(addr)
     out += _converge_policy(spec, bucket, unmanaged)
@@ -93,17 +95,17 @@ def _converge_index(spec: IndexSpec, live: Any) -> list[Change]:
     addr = index_address(spec.bucket, spec.name)
     after = _index_after(spec)
     if live is None:
-        return [_change(addr, "index", Action.CREATE, None, after, "declared; does not exist")]
+        return [_change(addr, "index", Action.CREATE, None, after, "declared; does not exist", code="not-found")]
     before = live.attrs
     if before is None:  # listed but vanished before GetIndex: treat as absent
-        return [_change(addr, "index", Action.CREATE, None, after, "declared; does not exist")]
+        return [_change(addr, "index", Action.CREATE, None, after, "declared; does not exist", code="not-found")]
     changed = changed_attributes(before, after)
     if not changed:
         return []
     forced = tuple(a for a in changed if a in INDEX.immutable)
     detail = "; ".join(f"{a}: {_show(before.get(a))} → {_show(after.get(a))}" for a in changed)
     return [_change(addr, "index", Action.REPLACE, before, after,
-                    f"{detail} (fixed at creation: forces replacement)", destroys=True,
+                    f"{detail} (fixed at creation: forces replacement)", destroys=True, code="forces-replacement",
                     prevent=spec.prevent_destroy, forces=forced)]
 
 
@@ -116,11 +118,11 @@ def _converge_policy(spec: BucketSpec, bucket: LiveBucket | None, unmanaged: lis
         return []
     after = policy_attrs(spec.policy)
     if live_doc is None:
-        return [_change(addr, "policy", Action.CREATE, None, after, "declared; bucket has no policy")]
+        return [_change(addr, "policy", Action.CREATE, None, after, "declared; bucket has no policy", code="not-found")]
     before = policy_attrs(live_doc)
     if before == after:
         return []
-    return [_change(addr, "policy", Action.UPDATE, before, after, "policy document differs")]
+    return [_change(addr, "policy", Action.UPDATE, before, after, "policy document differs", code="policy-changed")]
 
 
 def _index_after(spec: IndexSpec) -> dict[str, Any]:
@@ -130,18 +132,18 @@ def _index_after(spec: IndexSpec) -> dict[str, Any]:
 # --- deleting ------------------------------------------------------------------------
 
 
-def _delete_bucket(bucket: LiveBucket, reason: str, prevent: bool = False,
+def _delete_bucket(bucket: LiveBucket, reason: str, code: str, prevent: bool = False,
                    index_prevent: dict[str, bool] | None = None) -> list[Change]:
     """Delete a bucket with everything in it, children first."""
     out: list[Change] = []
     if bucket.policy is not None:
         out.append(_change(policy_address(bucket.name), "policy", Action.DELETE, policy_attrs(bucket.policy), None,
-                           reason))
+                           reason, code=code))
     for name in sorted(bucket.indexes):
         out.append(_change(index_address(bucket.name, name), "index", Action.DELETE, bucket.indexes[name].attrs,
-                           None, reason, destroys=True, prevent=(index_prevent or {}).get(name, False)))
+                           None, reason, destroys=True, prevent=(index_prevent or {}).get(name, False), code=code))
     out.append(_change(bucket_address(bucket.name), "bucket", Action.DELETE, bucket_attrs(bucket.name), None,
-                       reason, destroys=True, prevent=prevent))
+                       reason, destroys=True, prevent=prevent, code=code))
     return out
 
 
@@ -154,15 +156,15 @@ def _destroy_bucket(spec: BucketSpec, bucket: LiveBucket | None, unmanaged: list
     foreign = sorted(set(bucket.indexes) - set(declared)) if not spec.prune_indexes else []
     prevent = {n: i.prevent_destroy for n, i in declared.items()}
     if not foreign:
-        return _delete_bucket(bucket, "destroy: declared in the manifest", spec.prevent_destroy, prevent)
+        return _delete_bucket(bucket, "destroy: declared in the manifest", "destroy", spec.prevent_destroy, prevent)
     unmanaged += [index_address(spec.name, n) for n in foreign]
     out = []
     for name in sorted(set(bucket.indexes) & set(declared)):
         out.append(_change(index_address(spec.name, name), "index", Action.DELETE, bucket.indexes[name].attrs, None,
-                           "destroy: declared in the manifest", destroys=True, prevent=prevent[name]))
+                           "destroy: declared in the manifest", destroys=True, prevent=prevent[name], code="destroy"))
     if spec.policy is not None and bucket.policy is not None:
         out.append(_change(policy_address(spec.name), "policy", Action.DELETE, policy_attrs(bucket.policy), None,
-                           "destroy: declared in the manifest"))
+                           "destroy: declared in the manifest", code="destroy"))
     return out
 
 
@@ -330,10 +332,11 @@ def stale_objects(plan: Plan, live: LiveState) -> list[str]:
 
 
 def _change(address: str, kind: str, action: Action, before: Any, after: Any, reason: str, *,
-            destroys: bool = False, prevent: bool = False, forces: tuple[str, ...] = ()) -> Change:
+            destroys: bool = False, prevent: bool = False, forces: tuple[str, ...] = (), code: str) -> Change:
     assert kind in KINDS
     return Change(address=address, kind=kind, action=action, before=before, after=after, reason=reason,
-                  destroys_data=destroys, prevent_destroy=prevent, forces_replacement=forces)
+                  destroys_data=destroys, prevent_destroy=prevent, forces_replacement=forces,
+                  reason_code=code)
 
 
 def _show(value: Any) -> str:
