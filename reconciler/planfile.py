@@ -252,7 +252,7 @@ def disagreement(plan: Plan, data: dict[str, Any]) -> str | None:
     claimed is only there)."""
     from reconciler.planner import fingerprint_addresses, link
 
-    for c, raw in zip(plan.changes, data["changes"]):  # (the schema ties each kind to its addresses)
+    for c, raw in zip(plan.changes, data["changes"], strict=True):  # (the schema ties each kind to its addresses)
         if bool(raw["destroys_data"]) != c.destroys_data:
             return (f"{c.address}: this {c.action.value} {'destroys' if c.destroys_data else 'does not destroy'} "
                     f"data, but the file says destroys_data: {json.dumps(raw['destroys_data'])}")
