@@ -2,21 +2,34 @@
 
 A Plan is frozen data. It is built by `planner.build_plan` (pure), rendered by
 `reconciler.render` (pure) and executed by `executor.execute` (the only writer).
-It round-trips through JSON without loss (`to_dict` / `from_dict`), which is the
-form `plan --out` saves and `schemas/plan.schema.json` describes.
+
+It has two serialised forms, kept apart so that either can change without the other:
+`to_dict` is the public JSON (`plan --format json`, `show --format json`, what the
+renderers read), described by schemas/plan.schema.json and versioned by
+PUBLIC_FORMAT_VERSION; the saved file (`plan --out`) belongs to `reconciler.planfile`,
+with its own schema and version.
 """
 
 from __future__ import annotations
 
 import enum
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from types import MappingProxyType
 from typing import Any
 
 from reconciler.access import ANYONE, AccessChange
 from reconciler.resources import BUCKET, INDEX, KINDS, POLICY
 
-FORMAT_VERSION = 1
+# "MAJOR.MINOR": a minor version only adds fields or reason codes; a major one breaks readers.
+# A string, so that a public JSON is never mistaken for a saved plan (planfile: an integer).
+PUBLIC_FORMAT_VERSION = "2.0"
+
+# Terraform's action lists: a replace deletes first, then creates.
+_ACTIONS: dict[str, tuple[str, ...]] = {
+    "create": ("create",), "update": ("update",), "replace": ("delete", "create"), "delete": ("delete",),
+}
 
 
 class Action(str, enum.Enum):
@@ -31,16 +44,23 @@ class Action(str, enum.Enum):
     def symbol(self) -> str:
         return {"create": "+", "update": "~", "replace": "-/+", "delete": "-"}[self.value]
 
+    @property
+    def steps(self) -> tuple[str, ...]:
+        """The Terraform-style action list: ("delete", "create") for a replace."""
+        return _ACTIONS[self.value]
+
 
 @dataclass(frozen=True)
 class Change:
     """One step of a plan.
 
     `before` / `after` are the normalised attributes of the live and desired object
-    (None when absent). `reason` and `forces_replacement` exist only to explain the
-    change to people; apply never reads them. `depends_on` holds the addresses of
-    changes in the same plan that must finish first. `destroys_data` is not an input:
-    it follows from kind and action (whatever a caller or a plan file passes).
+    (None when absent). `reason` (English) and `reason_code` (a stable word for tools,
+    e.g. "not-found", "forces-replacement", "pruned-index": see schemas/plan.schema.json)
+    and `forces_replacement` exist only to explain the change; apply never reads them.
+    `depends_on` holds the addresses of changes in the same plan that must finish first.
+    `destroys_data` is not an input: it follows from kind and action (whatever a caller or
+    a plan file passes).
     """
 
     address: str
@@ -57,6 +77,7 @@ class Change:
     # A policy change's access delta (access.access_delta): it explains; the public-access
     # guard recomputes it from the documents and never trusts this copy.
     access_changes: tuple[AccessChange, ...] = ()
+    reason_code: str = "unspecified"  # set by the planner beside each reason
 
     def __post_init__(self) -> None:
         # Safety is derived, never taken on trust: a hand-edited `false` changes nothing.
@@ -72,13 +93,16 @@ class Change:
         return any(a.principal == ANYONE and a.change == "grant" for a in self.access_changes)
 
     def to_dict(self) -> dict[str, Any]:
+        """This change in the public JSON: a fresh copy, so no reader can alter the plan."""
         return {
             "address": self.address,
             "kind": self.kind,
             "action": self.action.value,
-            "before": self.before,
-            "after": self.after,
+            "actions": list(self.action.steps),
+            "before": json_copy(self.before),
+            "after": json_copy(self.after),
             "reason": self.reason,
+            "reason_code": self.reason_code,
             "destroys_data": self.destroys_data,
             "holds_vectors": self.holds_vectors,
             "prevent_destroy": self.prevent_destroy,
@@ -87,23 +111,6 @@ class Change:
             **({"access_changes": [a.to_dict() for a in self.access_changes], "public": self.public}
                if self.kind == "policy" else {}),
         }
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> Change:
-        return cls(
-            address=d["address"],
-            kind=d["kind"],
-            action=Action(d["action"]),
-            before=d["before"],
-            after=d["after"],
-            reason=d["reason"],
-            destroys_data=bool(d["destroys_data"]),
-            holds_vectors=d["holds_vectors"],
-            prevent_destroy=bool(d["prevent_destroy"]),
-            forces_replacement=tuple(d["forces_replacement"]),
-            depends_on=tuple(d["depends_on"]),
-            access_changes=tuple(AccessChange.from_dict(a) for a in d.get("access_changes", ())),
-        )
 
 
 @dataclass(frozen=True)
@@ -134,15 +141,19 @@ class Plan:
 
     `fingerprints` maps the address of every live object the changes depend on to a
     digest of its normalised state ("absent" when it did not exist), so a saved plan
-    can refuse to run against a world that moved. `unmanaged` lists live resources
+    can refuse to run against a world that moved. It is read-only (a mapping proxy over
+    a private copy, sorted by address). `unmanaged` lists live resources
     seen inside the refresh that the manifest neither declares nor prunes.
     """
 
     target: Target
     changes: tuple[Change, ...]
-    fingerprints: dict[str, str] = field(default_factory=dict)
+    fingerprints: Mapping[str, str] = field(default_factory=dict)
     unmanaged: tuple[str, ...] = ()
-    format_version: int = FORMAT_VERSION
+
+    def __post_init__(self) -> None:
+        # A copy the caller cannot reach, behind a proxy nobody can assign through.
+        object.__setattr__(self, "fingerprints", MappingProxyType(dict(sorted(self.fingerprints.items()))))
 
     @property
     def is_empty(self) -> bool:
@@ -161,24 +172,28 @@ class Plan:
         return replace(self, changes=changes)
 
     def to_dict(self) -> dict[str, Any]:
+        """The public JSON (schemas/plan.schema.json): a fresh copy on every call."""
         return {
-            "format_version": self.format_version,
+            "format_version": PUBLIC_FORMAT_VERSION,
             "target": self.target.to_dict(),
             "summary": self.counts(),
             "changes": [c.to_dict() for c in self.changes],
             "unmanaged": list(self.unmanaged),
-            "fingerprints": dict(sorted(self.fingerprints.items())),
         }
 
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> Plan:
-        return cls(
-            target=Target.from_dict(d["target"]),
-            changes=tuple(Change.from_dict(c) for c in d["changes"]),
-            fingerprints=dict(d.get("fingerprints", {})),
-            unmanaged=tuple(d.get("unmanaged", ())),
-            format_version=int(d["format_version"]),
-        )
+
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+
+
+def json_copy(value: Any) -> Any:
+    """A deep copy of a JSON value (dicts, lists, scalars): a quarter of copy.deepcopy's
+    time, which matters when every render of a 10,000-index plan copies each attribute."""
+    kind = type(value)  # exact types first: an ABC isinstance per value would double the cost
+    if kind is dict or (kind not in _SCALARS and isinstance(value, Mapping)):
+        return {k: v if type(v) in _SCALARS else json_copy(v) for k, v in value.items()}
+    if kind is list or kind is tuple:
+        return [v if type(v) in _SCALARS else json_copy(v) for v in value]
+    return value
 
 
 def graph_problem(changes: tuple[Change, ...] | list[Change]) -> str | None:

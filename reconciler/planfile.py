@@ -1,8 +1,14 @@
-"""Saved plan files: writing, reading, checking and signing them (`plan --out`, `apply FILE`).
+"""Saved plan files: their form, and writing, reading, checking and signing them
+(`plan --out`, `apply FILE`, `show FILE`).
+
+The saved form is this module's alone (`to_saved` / `from_saved`, SAVED_FORMAT_VERSION,
+schemas/saved-plan.schema.json): it holds what applying later needs (fingerprints, the
+summary and destroys_data to cross-check) and is not the public JSON of `--format json`
+(`Plan.to_dict`, schemas/plan.schema.json), which tools read and which is not accepted here.
 
 A plan file passes through other hands between the job that made it and the job that
 applies it, so it is read like any untrusted input: bounded (no devices, no FIFOs, at most
-MAX_PLAN_BYTES), validated against schemas/plan.schema.json, and refused unless its parts
+MAX_PLAN_BYTES), validated against schemas/saved-plan.schema.json, and refused unless its parts
 agree with each other (summary, kinds, data loss, dependency graph, fingerprints). What a
 step destroys is derived again from its kind and action (plan.Change), never read.
 
@@ -26,9 +32,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from reconciler.access import AccessChange
 from reconciler.errors import ConfigError, PlanFileError, RefusedError
 from reconciler.files import read_bounded
-from reconciler.plan import FORMAT_VERSION, Plan, graph_problem, parse_address
+from reconciler.plan import Action, Change, Plan, Target, graph_problem, json_copy, parse_address
 from reconciler.schemacheck import SchemaCheck
 from reconciler.secrets import secrets_in
 from reconciler.text import lone_surrogate_in
@@ -37,6 +44,8 @@ SCHEMAS = Path(__file__).parent / "schemas"  # a link to the top-level schemas/ 
 MAX_PLAN_BYTES = 64 << 20  # a 10,000-index plan is a few MiB; stops /dev/zero and the like
 KEY_VARIABLE = "RECONCILER_PLAN_KEY"
 MIN_KEY_LENGTH = 16
+SAVED_FORMAT_VERSION = 2  # 2: reason_code; the public JSON split off (its own version, a string)
+_PUBLIC_VERSION = re.compile(r"[0-9]+\.[0-9]+\Z")  # how Plan.to_dict's format_version looks
 _SIGNED_TAIL = re.compile(rb',\n  "signature": "hmac-sha256:([0-9a-f]{64})"\n}\n\Z')
 
 
@@ -56,9 +65,68 @@ def _mac(key: bytes, data: bytes) -> str:
     return hmac.new(key, data, hashlib.sha256).hexdigest()
 
 
+def to_saved(plan: Plan) -> dict[str, Any]:
+    """The plan in the saved form (a fresh copy); `from_saved(to_saved(p)) == p`."""
+    return {
+        "format_version": SAVED_FORMAT_VERSION,
+        "target": plan.target.to_dict(),
+        "summary": plan.counts(),
+        "changes": [_saved_change(c) for c in plan.changes],
+        "unmanaged": list(plan.unmanaged),
+        "fingerprints": dict(plan.fingerprints),
+    }
+
+
+def _saved_change(c: Change) -> dict[str, Any]:
+    return {
+        "address": c.address,
+        "kind": c.kind,
+        "action": c.action.value,
+        "before": json_copy(c.before),
+        "after": json_copy(c.after),
+        "reason": c.reason,
+        "reason_code": c.reason_code,
+        "destroys_data": c.destroys_data,  # derived again on load; a file that disagrees is refused
+        "holds_vectors": c.holds_vectors,
+        "prevent_destroy": c.prevent_destroy,
+        "forces_replacement": list(c.forces_replacement),
+        "depends_on": list(c.depends_on),
+        **({"access_changes": [a.to_dict() for a in c.access_changes], "public": c.public}
+           if c.kind == "policy" else {}),
+    }
+
+
+def from_saved(d: Mapping[str, Any]) -> Plan:
+    """The plan a saved-form dict describes (KeyError/ValueError/TypeError when malformed;
+    `read` checks the schema and the parts' agreement first)."""
+    return Plan(
+        target=Target.from_dict(d["target"]),
+        changes=tuple(_change_from_saved(c) for c in d["changes"]),
+        fingerprints=dict(d["fingerprints"]),
+        unmanaged=tuple(d["unmanaged"]),
+    )
+
+
+def _change_from_saved(d: Mapping[str, Any]) -> Change:
+    return Change(
+        address=d["address"],
+        kind=d["kind"],
+        action=Action(d["action"]),
+        before=json_copy(d["before"]),
+        after=json_copy(d["after"]),
+        reason=d["reason"],
+        reason_code=d["reason_code"],
+        holds_vectors=d["holds_vectors"],
+        prevent_destroy=bool(d["prevent_destroy"]),
+        forces_replacement=tuple(d["forces_replacement"]),
+        depends_on=tuple(d["depends_on"]),
+        access_changes=tuple(AccessChange.from_dict(a) for a in d.get("access_changes", ())),
+    )
+
+
 def render(plan: Plan, key: bytes | None) -> bytes:
     """The file's bytes: the plan as JSON, then the signature as its last field if keyed."""
-    body = json.dumps(plan.to_dict(), indent=2)  # ASCII only; ends with "\n}"
+    body = json.dumps(to_saved(plan), indent=2)  # ASCII only; ends with "\n}"
     if key is None:
         return (body + "\n").encode("ascii")
     signed = body[:-2].encode("ascii")
@@ -68,7 +136,7 @@ def render(plan: Plan, key: bytes | None) -> bytes:
 def save(plan: Plan, path: str, key: bytes | None) -> None:
     data = render(plan, key)
     # Masking a secret inside a plan would change what it applies: refuse to write it instead.
-    leaked = secrets_in(data.decode("ascii")) or secrets_in(json.dumps(plan.to_dict(), ensure_ascii=False))
+    leaked = secrets_in(data.decode("ascii")) or secrets_in(json.dumps(to_saved(plan), ensure_ascii=False))
     if leaked:
         raise PlanFileError(f"{path}: not written: the plan holds the value of {', '.join(leaked)}")
     try:
@@ -140,16 +208,20 @@ def _parse_json(path: str, text: str) -> dict[str, Any]:
         raise PlanFileError(f"{path}: corrupt plan file: {problem}")
     if not isinstance(data, dict) or "format_version" not in data:
         raise PlanFileError(f"{path}: not a reconciler plan file (no format_version)")
-    if data["format_version"] != FORMAT_VERSION:
+    version = data["format_version"]
+    if isinstance(version, str) and _PUBLIC_VERSION.match(version):
+        raise PlanFileError(f"{path}: this is the JSON of `plan --format json` (for reading), not a saved plan; "
+                            "save one with `reconciler plan --out FILE`")
+    if version != SAVED_FORMAT_VERSION or isinstance(version, bool):
         raise PlanFileError(
-            f"{path}: plan format version {data['format_version']!r} is not supported "
-            f"(this reconciler reads version {FORMAT_VERSION}); run `reconciler plan --out` again"
+            f"{path}: plan format version {version!r} is not supported "
+            f"(this reconciler reads version {SAVED_FORMAT_VERSION}); run `reconciler plan --out` again"
         )
     return data
 
 
 def _checked_plan(path: str, data: dict[str, Any]) -> Plan:
-    schema = json.loads((SCHEMAS / "plan.schema.json").read_text())
+    schema = json.loads((SCHEMAS / "saved-plan.schema.json").read_text())
     check, error = SchemaCheck(schema), None
     try:
         if not check.surely_valid(data):
@@ -162,7 +234,7 @@ def _checked_plan(path: str, data: dict[str, Any]) -> Plan:
         where = "/".join(str(p) for p in error.absolute_path) or "(top level)"
         raise PlanFileError(f"{path}: corrupt plan file at {where}: {error.message}")
     try:
-        plan = Plan.from_dict(data)
+        plan = from_saved(data)
         for c in plan.changes:
             parse_address(c.address)
     except (KeyError, ValueError, TypeError) as e:
@@ -180,7 +252,7 @@ def disagreement(plan: Plan, data: dict[str, Any]) -> str | None:
     claimed is only there)."""
     from reconciler.planner import fingerprint_addresses, link
 
-    for c, raw in zip(plan.changes, data["changes"]):  # (the schema ties each kind to its addresses)
+    for c, raw in zip(plan.changes, data["changes"], strict=True):  # (the schema ties each kind to its addresses)
         if bool(raw["destroys_data"]) != c.destroys_data:
             return (f"{c.address}: this {c.action.value} {'destroys' if c.destroys_data else 'does not destroy'} "
                     f"data, but the file says destroys_data: {json.dumps(raw['destroys_data'])}")

@@ -67,7 +67,8 @@ def build_plan(manifest: Manifest, live: LiveState, target: Target, options: Pla
                 continue
             if in_prune_scope(name, manifest.prune_buckets) and name in live.buckets:
                 pattern = next(p for p in manifest.prune_buckets if in_prune_scope(name, [p]))
-                changes += _delete_bucket(live.buckets[name], f"not declared; matches prune pattern '{pattern}'")
+                changes += _delete_bucket(live.buckets[name], f"not declared; matches prune pattern '{pattern}'",
+                                          "pruned-bucket")
             elif not in_prune_scope(name, manifest.prune_buckets):
                 left_alone.append(bucket_address(name))
     if options.targets:
@@ -85,7 +86,7 @@ def _converge_bucket(spec: BucketSpec, bucket: LiveBucket | None, left_alone: li
     out: list[Change] = []
     if bucket is None:
         out.append(_change(bucket_address(spec.name), BUCKET, Action.CREATE, None, bucket_attrs(spec.name),
-                           "declared; does not exist"))
+                           "declared; does not exist", code="not-found"))
     live_indexes = bucket.indexes if bucket else {}
     for ispec in sorted(spec.indexes, key=lambda i: i.name):
         out += _converge_index(ispec, live_indexes.get(ispec.name))
@@ -94,7 +95,7 @@ def _converge_bucket(spec: BucketSpec, bucket: LiveBucket | None, left_alone: li
         addr = index_address(spec.name, name)
         if spec.prune_indexes:
             out.append(_change(addr, INDEX, Action.DELETE, live_indexes[name].attrs, None,
-                               f"not declared; bucket '{spec.name}' has pruneIndexes: true"))
+                               f"not declared; bucket '{spec.name}' has pruneIndexes: true", code="pruned-index"))
         else:
             left_alone.append(addr)
     out += _converge_policy(spec, bucket, left_alone)
@@ -105,19 +106,19 @@ def _converge_index(spec: IndexSpec, live: Any) -> list[Change]:
     addr = index_address(spec.bucket, spec.name)
     after = _index_after(spec)
     if live is None:
-        return [_change(addr, INDEX, Action.CREATE, None, after, "declared; does not exist")]
+        return [_change(addr, INDEX, Action.CREATE, None, after, "declared; does not exist", code="not-found")]
     before = live.attrs
     if before is None:  # listed but vanished before GetIndex: treat as absent
-        return [_change(addr, INDEX, Action.CREATE, None, after, "declared; does not exist")]
+        return [_change(addr, INDEX, Action.CREATE, None, after, "declared; does not exist", code="not-found")]
     changed = changed_attributes(before, after)
     if not changed:
         return []
     forced = tuple(a for a in changed if a in INDEX.forces_replacement)
     detail = "; ".join(f"{a}: {_show(before.get(a))} → {_show(after.get(a))}" for a in changed)
     if not forced:  # every difference can be changed in place
-        return [_change(addr, INDEX, Action.UPDATE, before, after, detail)]
+        return [_change(addr, INDEX, Action.UPDATE, before, after, detail, code="attribute-changed")]
     return [_change(addr, INDEX, Action.REPLACE, before, after,
-                    f"{detail} (fixed at creation: forces replacement)",
+                    f"{detail} (fixed at creation: forces replacement)", code="forces-replacement",
                     prevent=spec.prevent_destroy, forces=forced)]
 
 
@@ -130,11 +131,11 @@ def _converge_policy(spec: BucketSpec, bucket: LiveBucket | None, left_alone: li
         return []
     after = policy_attrs(spec.policy)
     if live_doc is None:
-        return [_change(addr, POLICY, Action.CREATE, None, after, "declared; bucket has no policy")]
+        return [_change(addr, POLICY, Action.CREATE, None, after, "declared; bucket has no policy", code="not-found")]
     before = policy_attrs(live_doc)
     if POLICY.same(before, after):
         return []
-    return [_change(addr, POLICY, Action.UPDATE, before, after, "policy document differs")]
+    return [_change(addr, POLICY, Action.UPDATE, before, after, "policy document differs", code="policy-changed")]
 
 
 def _index_after(spec: IndexSpec) -> dict[str, Any]:
@@ -144,18 +145,18 @@ def _index_after(spec: IndexSpec) -> dict[str, Any]:
 # --- deleting ------------------------------------------------------------------------
 
 
-def _delete_bucket(bucket: LiveBucket, reason: str, prevent: bool = False,
+def _delete_bucket(bucket: LiveBucket, reason: str, code: str, prevent: bool = False,
                    index_prevent: dict[str, bool] | None = None) -> list[Change]:
     """Delete a bucket with everything in it, children first."""
     out: list[Change] = []
     if bucket.policy is not None:
         out.append(_change(policy_address(bucket.name), POLICY, Action.DELETE, policy_attrs(bucket.policy), None,
-                           reason))
+                           reason, code=code))
     for name in sorted(bucket.indexes):
         out.append(_change(index_address(bucket.name, name), INDEX, Action.DELETE, bucket.indexes[name].attrs,
-                           None, reason, prevent=(index_prevent or {}).get(name, False)))
+                           None, reason, prevent=(index_prevent or {}).get(name, False), code=code))
     out.append(_change(bucket_address(bucket.name), BUCKET, Action.DELETE, bucket_attrs(bucket.name), None,
-                       reason, prevent=prevent))
+                       reason, prevent=prevent, code=code))
     return out
 
 
@@ -168,15 +169,15 @@ def _destroy_bucket(spec: BucketSpec, bucket: LiveBucket | None, left_alone: lis
     foreign = sorted(set(bucket.indexes) - set(declared)) if not spec.prune_indexes else []
     prevent = {n: i.prevent_destroy for n, i in declared.items()}
     if not foreign:
-        return _delete_bucket(bucket, "destroy: declared in the manifest", spec.prevent_destroy, prevent)
+        return _delete_bucket(bucket, "destroy: declared in the manifest", "destroy", spec.prevent_destroy, prevent)
     left_alone += [index_address(spec.name, n) for n in foreign]
     out = []
     for name in sorted(set(bucket.indexes) & set(declared)):
         out.append(_change(index_address(spec.name, name), INDEX, Action.DELETE, bucket.indexes[name].attrs, None,
-                           "destroy: declared in the manifest", prevent=prevent[name]))
+                           "destroy: declared in the manifest", prevent=prevent[name], code="destroy"))
     if spec.policy is not None and bucket.policy is not None:
         out.append(_change(policy_address(spec.name), POLICY, Action.DELETE, policy_attrs(bucket.policy), None,
-                           "destroy: declared in the manifest"))
+                           "destroy: declared in the manifest", code="destroy"))
     return out
 
 
@@ -336,11 +337,12 @@ def stale_objects(plan: Plan, live: LiveState) -> list[str]:
 
 
 def _change(address: str, kind: ResourceKind, action: Action, before: Any, after: Any, reason: str, *,
-            prevent: bool = False, forces: tuple[str, ...] = ()) -> Change:
-    """`destroys_data` is not passed: `Change` derives it from the kind's description."""
+            prevent: bool = False, forces: tuple[str, ...] = (), code: str) -> Change:
+    """`destroys_data` is not passed: `Change` derives it from the kind's description.
+    `code` is the stable reason code beside the English reason (the public JSON's `reason_code`)."""
     assert action.value in kind.actions, (kind.name, action)
     return Change(address=address, kind=kind.name, action=action, before=before, after=after, reason=reason,
-                  prevent_destroy=prevent, forces_replacement=forces)
+                  prevent_destroy=prevent, forces_replacement=forces, reason_code=code)
 
 
 def _show(value: Any) -> str:

@@ -22,7 +22,7 @@ def test_wheel_carries_the_schemas(tmp_path: Path) -> None:
                    check=True, capture_output=True, timeout=300)
     wheel = next(out.glob("reconciler-*.whl"))
     names = set(zipfile.ZipFile(wheel).namelist())
-    for schema in ("manifest", "plan", "drift"):
+    for schema in ("manifest", "plan", "saved-plan", "drift"):
         assert f"reconciler/schemas/{schema}.schema.json" in names
         packaged = zipfile.ZipFile(wheel).read(f"reconciler/schemas/{schema}.schema.json")
         assert packaged == (ROOT / "schemas" / f"{schema}.schema.json").read_bytes()

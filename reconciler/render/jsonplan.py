@@ -1,4 +1,4 @@
-"""The stable machine forms: schemas/plan.schema.json and schemas/drift.schema.json."""
+"""The stable public machine forms: schemas/plan.schema.json and schemas/drift.schema.json."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ if TYPE_CHECKING:
 
 
 def plan_json(plan: Plan) -> str:
-    """The plan as `plan --out` saves it (ASCII, so any file encoding reads it back);
-    `Plan.from_dict(json.loads(...))` gives back an equal plan."""
+    """The public JSON (`plan --format json`, schemas/plan.schema.json), ASCII so that any
+    encoding reads it; not the saved form of `plan --out` (reconciler.planfile)."""
     return json.dumps(plan.to_dict(), indent=2, sort_keys=False) + "\n"
 
 

@@ -152,7 +152,7 @@ def test_show_of_a_manifest_says_how_to_plan_it(tmp_path: Path) -> None:
 @pytest.mark.parametrize(("content", "message"), [
     ("not json at all", "broken.json: not a reconciler plan file (invalid JSON: "),
     ('{"hello": 1}', "broken.json: not a reconciler plan file (no format_version)"),
-    ('{"format_version": 1, "target": {}}', "broken.json: corrupt plan file at "),
+    ('{"format_version": 2, "target": {}}', "broken.json: corrupt plan file at "),
 ])
 def test_show_of_a_file_that_is_not_a_plan_is_one_line(tmp_path: Path, content: str, message: str) -> None:
     (tmp_path / "broken.json").write_text(content)

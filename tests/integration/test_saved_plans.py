@@ -311,13 +311,13 @@ def test_saved_plan_refuses_another_account_region_or_endpoint(cli: Cli, pcli: C
 
 # --- unreadable plan files --------------------------------------------------------------------
 
-_VALID_SHAPE = {"format_version": 1, "target": {"endpoint": "http://127.0.0.1:1", "region": "cn-beijing",
+_VALID_SHAPE = {"format_version": 2, "target": {"endpoint": "http://127.0.0.1:1", "region": "cn-beijing",
                                                  "account_id": ACCOUNT, "embedded": False},
                 "summary": {"create": 0, "update": 0, "replace": 0, "delete": 0},
                 "changes": [], "unmanaged": [], "fingerprints": {}}
 _CREATE_X = {"address": "bucket.x", "kind": "bucket", "action": "create", "before": None, "after": {"name": "x"},
-             "reason": "declared; does not exist", "destroys_data": False, "holds_vectors": None,
-             "prevent_destroy": False, "forces_replacement": [], "depends_on": []}
+             "reason": "declared; does not exist", "reason_code": "not-found", "destroys_data": False,
+             "holds_vectors": None, "prevent_destroy": False, "forces_replacement": [], "depends_on": []}
 _DELETE_X_I = {**_CREATE_X, "address": "index.x/i", "kind": "index", "action": "delete", "after": None,
                "before": {"dataType": "float32", "dimension": 4, "distanceMetric": "cosine",
                           "nonFilterableMetadataKeys": []}, "destroys_data": True}
@@ -330,6 +330,9 @@ _ONE_CREATE = {"create": 1, "update": 0, "replace": 0, "delete": 0}
     ("[1, 2, 3]", "not a reconciler plan file"),
     ("version: 1\nbuckets: []\n", "not a reconciler plan file"),  # a manifest given by mistake
     (json.dumps({**_VALID_SHAPE, "format_version": 99}), "version 99"),
+    (json.dumps({**_VALID_SHAPE, "format_version": 1}),  # written before the saved form had its own
+     "plan format version 1 is not supported (this reconciler reads version 2); run `reconciler plan --out` again"),
+    (json.dumps({**_VALID_SHAPE, "format_version": "2.0"}), "this is the JSON of `plan --format json`"),
     (json.dumps({**_VALID_SHAPE, "changes": [{"address": "bucket.x", "action": "explode"}]}), "corrupt plan file"),
     (json.dumps({**_VALID_SHAPE, "summary": _ONE_CREATE, "changes": [_CREATE_X]}), "no fingerprint for bucket.x"),
     (json.dumps({**_VALID_SHAPE, "changes": [_CREATE_X], "fingerprints": {"bucket.x": "absent"}}),
@@ -347,7 +350,8 @@ _ONE_CREATE = {"create": 1, "update": 0, "replace": 0, "delete": 0}
                  "fingerprints": {"bucket.x": "absent", "index.x/i": "absent"}}),
      "index.x/i: this delete destroys data, but the file says destroys_data: false"),
     (None, "cannot read plan file"),
-], ids=["truncated-json", "other-json", "json-array", "yaml-manifest", "format-99", "bad-change", "no-fingerprint",
+], ids=["truncated-json", "other-json", "json-array", "yaml-manifest", "format-99", "format-1", "public-json",
+        "bad-change", "no-fingerprint",
         "summary-disagrees", "kind-disagrees", "order-missing", "data-loss-denied", "missing"])
 def test_unreadable_plan_file_is_one_clear_line(tmp_path: Path, in_process, content: str | None,
                                                 expected: str) -> None:
@@ -360,6 +364,31 @@ def test_unreadable_plan_file_is_one_clear_line(tmp_path: Path, in_process, cont
     assert len(lines) == 1, err
     assert "bad.plan" in lines[0] and expected in lines[0], lines[0]
     assert "Traceback" not in err and "internal error" not in err
+
+
+def test_the_public_json_is_not_a_saved_plan(pcli: Cli, proxy, sdk) -> None:
+    """`plan --format json > f` then `apply f`: one line that says which command makes a plan
+    file, and nothing is called, however complete the JSON is."""
+    path = pcli.write("m.yaml", buckets_yaml("sp-json"))
+    r = pcli("plan", "-f", path, "--format", "json")
+    assert r.returncode == 0, r.stderr
+    public = json.loads(r.stdout)
+    assert public["format_version"] == "2.0" and public["changes"][0]["actions"] == ["create"]
+    assert public["changes"][0]["reason_code"] == "not-found"
+    pcli.write("public.json", r.stdout)
+    plan_file, saved = save(pcli, buckets_yaml("sp-json"))
+    assert saved["format_version"] == 2 and "actions" not in saved["changes"][0]
+    proxy.clear()
+    r = pcli("apply", "public.json")
+    assert r.returncode == 1 and r.stdout == ""
+    assert error_lines(r.stderr) == [
+        "error: public.json: this is the JSON of `plan --format json` (for reading), not a saved plan; "
+        "save one with `reconciler plan --out FILE`"], r.stderr
+    assert proxy.writes() == WRITES_NONE and bucket_names(sdk) == []
+    r = pcli("show", "public.json")
+    assert r.returncode == 1 and "not a saved plan" in r.stderr
+    r = pcli("show", plan_file, "--format", "json")  # the saved plan shown is the public JSON again
+    assert r.returncode == 0 and json.loads(r.stdout) == public
 
 
 def test_plan_file_edited_to_hold_text_that_is_not_unicode_is_refused(pcli: Cli, proxy, sdk) -> None:

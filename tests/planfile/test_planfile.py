@@ -59,7 +59,7 @@ def test_an_unsigned_plan_reads_with_a_warning_only_when_no_key_is_set(tmp_path:
 
 
 def test_what_a_file_claims_about_data_loss_is_not_what_counts(tmp_path: Path) -> None:
-    data = deleting_plan().to_dict()
+    data = planfile.to_saved(deleting_plan())
     for c in data["changes"]:
         c["destroys_data"] = False
     path = tmp_path / "p.plan"
@@ -107,3 +107,76 @@ def test_a_plan_holding_a_secret_value_is_not_written(tmp_path: Path, monkeypatc
     with pytest.raises(PlanFileError, match="not written: the plan holds the value of TOS_SECRET_KEY"):
         planfile.save(plan, str(path), None)
     assert not path.exists()
+
+
+def _every_field_plan() -> Plan:
+    """Every field of Change and Plan set to something other than its default."""
+    doc = {"Version": "2025-12-01", "Statement": [{"Effect": "Allow", "Principal": "*",
+                                                   "Action": "tosvectors:QueryVectors", "Resource": "*"}]}
+    from reconciler.access import access_delta
+
+    delta = tuple(access_delta(None, doc, TARGET.region, TARGET.account_id, "b", ("i",)))
+    assert delta
+    changes = link([
+        Change("index.b/i", "index", Action.REPLACE, IDX, {**IDX, "dimension": 8}, "dimension: 4 → 8",
+               holds_vectors=True, prevent_destroy=True, forces_replacement=("dimension",),
+               reason_code="forces-replacement"),
+        Change("policy.b", "policy", Action.CREATE, None, {"document": doc}, "declared; bucket has no policy",
+               access_changes=delta, reason_code="not-found"),
+    ])
+    return Plan(TARGET, tuple(changes), fingerprints={"index.b/i": "fedcba9876543210", "policy.b": "absent",
+                                                      "bucket.b": "present"},
+                unmanaged=("bucket.other",))
+
+
+@pytest.mark.parametrize("key", [None, KEY], ids=["unsigned", "signed"])
+def test_a_saved_plan_reads_back_equal_to_what_was_saved(tmp_path: Path, key: bytes | None) -> None:
+    plan = _every_field_plan()
+    path = tmp_path / "p.plan"
+    planfile.save(plan, str(path), key)
+    back, _ = planfile.read(str(path), key=key, verify=True)
+    assert back == plan
+    assert back.changes[1].public and back.changes[0].reason_code == "forces-replacement"
+    assert planfile.render(back, key) == path.read_bytes()  # byte for byte, signature included
+    assert planfile.from_saved(json.loads(json.dumps(planfile.to_saved(plan)))) == plan
+
+
+def test_the_saved_form_is_a_copy_and_not_the_public_json() -> None:
+    plan = _every_field_plan()
+    saved = planfile.to_saved(plan)
+    assert saved["format_version"] == planfile.SAVED_FORMAT_VERSION == 2
+    assert saved["fingerprints"] == {"bucket.b": "present", "index.b/i": "fedcba9876543210", "policy.b": "absent"}
+    assert "actions" not in saved["changes"][0] and "fingerprints" not in plan.to_dict()
+    saved["changes"][0]["after"]["dimension"] = 99
+    saved["fingerprints"]["policy.b"] = "present"
+    assert plan == _every_field_plan()
+
+
+def test_a_saved_plan_without_reason_codes_is_corrupt(tmp_path: Path) -> None:
+    data = planfile.to_saved(deleting_plan())
+    del data["changes"][0]["reason_code"]
+    path = tmp_path / "p.plan"
+    path.write_text(json.dumps(data))
+    with pytest.raises(PlanFileError, match="corrupt plan file at changes/0: 'reason_code' is a required property"):
+        planfile.read(str(path))
+
+
+@pytest.mark.parametrize(("version", "message"), [
+    (1, "plan format version 1 is not supported (this reconciler reads version 2); "
+        "run `reconciler plan --out` again"),
+    (True, "plan format version True is not supported"),
+    ("2.0", "this is the JSON of `plan --format json` (for reading), not a saved plan; "
+            "save one with `reconciler plan --out FILE`"),
+    ("2", "plan format version '2' is not supported"),
+])
+def test_other_versions_and_the_public_json_are_refused_in_one_line(tmp_path: Path, version: object,
+                                                                    message: str) -> None:
+    path = tmp_path / "p.plan"
+    path.write_text(json.dumps({**planfile.to_saved(deleting_plan()), "format_version": version}))
+    with pytest.raises(PlanFileError) as e:
+        planfile.read(str(path))
+    assert str(e.value) == f"{path}: {message}" or str(e.value).startswith(f"{path}: {message}")
+    assert "\n" not in str(e.value)
+    path.write_text(json.dumps(deleting_plan().to_dict()))  # the real public JSON, whole
+    with pytest.raises(PlanFileError, match="not a saved plan"):
+        planfile.read(str(path))

@@ -40,9 +40,17 @@ def apply_summary(result: ApplyResult, *, color: bool = False) -> str:
     return "\n".join([*lines, *([""] if lines else []), apply_verdict(result, color=color)]) + "\n"
 
 
+# the planner's reason code beside each of its reasons used here
+_CODES = {"declared; does not exist": "not-found", "declared; bucket has no policy": "not-found",
+          "policy document differs": "policy-changed", "forces replacement)": "forces-replacement",
+          "has pruneIndexes: true": "pruned-index", "matches prune pattern 'rag-*'": "pruned-bucket"}
+
+
 def change(address: str, action: Action, before: Any, after: Any, reason: str, **kw: Any) -> Change:
-    """A change as the planner makes it: a policy change carries its access delta."""
+    """A change as the planner makes it: a policy change carries its access delta and each
+    change a reason code."""
     kind = address.split(".", 1)[0]
+    kw.setdefault("reason_code", next((code for end, code in _CODES.items() if reason.endswith(end)), "unspecified"))
     if kind == "policy" and "access_changes" not in kw:
         kw["access_changes"] = tuple(access_delta(
             (before or {}).get("document"), (after or {}).get("document"), TARGET.region, TARGET.account_id,

@@ -1,4 +1,5 @@
-"""The JSON forms: schema-valid, lossless, and the schemas reject what is not a plan."""
+"""The public JSON forms: schema-valid, stable in shape, copies of the plan (never a way to
+change it), and the schemas reject what is not a plan."""
 
 from __future__ import annotations
 
@@ -15,9 +16,9 @@ from render_samples import big_plan, create_plan, empty_drift, empty_plan, mixed
 
 from reconciler.drift import drift_report
 from reconciler.manifest import BucketSpec, IndexSpec, Manifest, Source
-from reconciler.plan import Plan, Target
+from reconciler.plan import PUBLIC_FORMAT_VERSION, Plan, Target
 from reconciler.planner import PlanOptions, build_plan, with_vector_probe
-from reconciler.render import drift_json, plan_json
+from reconciler.render import drift_json, plan_json, plan_text
 from reconciler.state import LiveBucket, LiveIndex, LiveState
 
 SCHEMAS = Path(__file__).resolve().parents[2] / "schemas"
@@ -71,14 +72,67 @@ PLANS: dict[str, Callable[[], Plan]] = {"mixed": mixed_plan, "create": create_pl
 
 
 @pytest.mark.parametrize("name", sorted(PLANS))
-def test_plan_json_is_schema_valid_and_round_trips(name: str) -> None:
+def test_plan_json_is_schema_valid_with_action_lists_and_reason_codes(name: str) -> None:
     plan = PLANS[name]()
     text = plan_json(plan)
     assert text.endswith("}\n")
     data = json.loads(text)
     PLAN_SCHEMA.validate(data)
-    assert Plan.from_dict(data) == plan
-    assert plan_json(Plan.from_dict(data)) == text
+    assert data["format_version"] == PUBLIC_FORMAT_VERSION == "2.0"
+    assert "fingerprints" not in data and "signature" not in data  # the saved form's business
+    want = {"create": ["create"], "update": ["update"], "replace": ["delete", "create"], "delete": ["delete"]}
+    for c, d in zip(plan.changes, data["changes"], strict=True):
+        assert d["address"] == c.address and d["before"] == c.before and d["after"] == c.after
+        assert d["actions"] == want[d["action"]] and d["action"] == c.action.value
+        assert d["reason"] == c.reason and d["reason_code"] == c.reason_code
+
+
+def test_the_planner_gives_every_reason_a_code() -> None:
+    codes = {c.address: c.reason_code for c in planner_plan().changes}
+    assert codes == {
+        "bucket.rag-dev": "not-found", "index.rag-dev/docs-v1": "not-found", "policy.rag-dev": "not-found",
+        "index.rag-prod/docs-v1": "forces-replacement", "index.rag-prod/new": "not-found",
+        "index.rag-prod/scratch": "pruned-index", "policy.rag-prod": "policy-changed",
+        "policy.rag-tmp": "pruned-bucket", "index.rag-tmp/old": "pruned-bucket", "bucket.rag-tmp": "pruned-bucket",
+    }
+    destroy = planner_plan(destroy=True)
+    assert destroy.changes and {c.reason_code for c in destroy.changes} == {"destroy"}
+
+
+@pytest.mark.parametrize("name", sorted(PLANS))
+def test_a_reader_of_the_json_form_cannot_change_the_plan(name: str) -> None:
+    """A renderer (or any caller) gets copies: mutating them leaves the frozen plan as it was."""
+    plan = PLANS[name]()
+    before_json, before_text = plan_json(plan), plan_text(plan)
+    doc = plan.to_dict()
+    for c in doc["changes"]:
+        for side in (c["before"], c["after"]):
+            if isinstance(side, dict):
+                side.clear()
+                side["planted"] = True
+        c["depends_on"].append("bucket.planted")
+        c["actions"].append("planted")
+        for a in c.get("access_changes", []):
+            a["principal"] = "planted"
+    doc["changes"].append({"address": "bucket.planted"})
+    doc["unmanaged"].append("bucket.planted")
+    doc["target"]["endpoint"] = "http://planted"
+    assert plan_json(plan) == before_json and plan_text(plan) == before_text
+    assert plan == PLANS[name]()
+
+
+def test_fingerprints_cannot_be_assigned_and_do_not_follow_the_callers_dict() -> None:
+    given = {"bucket.b": "absent"}
+    plan = Plan(Target("https://e.example", "cn-beijing", "2100000000"), (), fingerprints=given)
+    with pytest.raises(TypeError):
+        plan.fingerprints["bucket.b"] = "present"  # type: ignore[index]
+    with pytest.raises(TypeError):
+        del plan.fingerprints["bucket.b"]  # type: ignore[attr-defined]
+    given["bucket.b"] = "present"
+    given["bucket.c"] = "absent"
+    assert dict(plan.fingerprints) == {"bucket.b": "absent"}
+    assert plan == Plan(plan.target, (), fingerprints={"bucket.b": "absent"})
+    assert plan != Plan(plan.target, (), fingerprints={"bucket.b": "present"})
 
 
 def test_planner_plan_exercises_every_action() -> None:
@@ -113,7 +167,14 @@ def _broken(mutate: Any) -> dict[str, Any]:
 
 
 @pytest.mark.parametrize("mutate", [
-    lambda d: d.update(format_version=2),
+    lambda d: d.update(format_version=2),  # the saved form's kind of version
+    lambda d: d.update(format_version="1.0"),
+    lambda d: d.update(fingerprints={}),  # only in the saved form
+    lambda d: d["changes"][0].update(actions=["replace"]),
+    lambda d: d["changes"][1].update(actions=["create", "delete"]),  # a replace deletes first
+    lambda d: d["changes"][0].pop("actions"),
+    lambda d: d["changes"][0].pop("reason_code"),
+    lambda d: d["changes"][0].update(reason_code="Not Found"),
     lambda d: d.update(extra=True),
     lambda d: d["target"].update(secret_key="x"),
     lambda d: d["changes"][0].update(action="upsert"),
@@ -157,7 +218,7 @@ PLANNER_CASES = sorted((Path(__file__).resolve().parents[1] / "planner" / "cases
 
 @pytest.mark.parametrize("path", PLANNER_CASES, ids=[p.parent.name for p in PLANNER_CASES])
 def test_planner_golden_plans_are_schema_valid(path: Path) -> None:
-    """The planner's own golden plans are real plans: the schema must accept every one."""
+    """The planner's own golden plans are its public JSON: the schema must accept every one."""
     data = json.loads(path.read_text(encoding="utf-8"))
     PLAN_SCHEMA.validate(data)
-    assert Plan.from_dict(data).to_dict() == data
+    assert all(c["reason_code"] != "unspecified" for c in data["changes"])

@@ -344,9 +344,9 @@ def test_plan_with_a_broken_graph_changes_nothing(offline: Path, kind: str, caps
     from reconciler.client import VectorsClient
     from reconciler.emulator import embedded_transport
     from reconciler.executor import execute
-    from reconciler.plan import Plan
+    from reconciler.planfile import from_saved
 
-    plan = Plan.from_dict(_broken_graphs(_two_step_plan(offline, capsys))[kind])
+    plan = from_saved(_broken_graphs(_two_step_plan(offline, capsys))[kind])
 
     async def go() -> list[str]:
         async with VectorsClient(endpoint="http://127.0.0.1", account_id="2100000000",
