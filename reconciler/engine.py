@@ -7,7 +7,7 @@ exit codes. Nothing here prints.
 from __future__ import annotations
 
 import asyncio
-from typing import Callable
+from collections.abc import Callable
 
 from reconciler import guardrails, planfile
 from reconciler import live as live_state
@@ -26,8 +26,7 @@ from reconciler.planner import (
     targets_matching_nothing,
     with_vector_probe,
 )
-
-Progress = Callable[[int, int], None]
+from reconciler.progress import ProgressCallback
 
 
 async def make_plan(
@@ -37,7 +36,7 @@ async def make_plan(
     options: PlanOptions = PlanOptions(),
     *,
     parallelism: int = 10,
-    progress: Progress | None = None,
+    progress: ProgressCallback | None = None,
     probe: bool = True,
     warn: Callable[[str], None] | None = None,
 ) -> Plan:

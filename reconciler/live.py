@@ -18,18 +18,18 @@ from reconciler.client import VectorsClient
 from reconciler.errors import NotFoundError
 from reconciler.manifest import Manifest
 from reconciler.plan import parse_address
+from reconciler.progress import ProgressCallback  # here: (reads done, reads started)
 from reconciler.resources import index_attrs
 from reconciler.state import LiveBucket, LiveIndex, LiveState, in_prune_scope, parse_live_policy
 from reconciler.tasks import all_of
 
 T = TypeVar("T")
-Progress = Callable[[int, int], None]  # (reads done, reads started)
 
 
 class _Reader:
     """Bounded-parallel reads with a progress count."""
 
-    def __init__(self, client: VectorsClient, parallelism: int, progress: Progress | None):
+    def __init__(self, client: VectorsClient, parallelism: int, progress: ProgressCallback | None):
         self.client = client
         self._sem = asyncio.Semaphore(max(1, parallelism))
         self._progress = progress
@@ -60,7 +60,7 @@ async def refresh(
     *,
     parallelism: int = 10,
     only_buckets: set[str] | None = None,
-    progress: Progress | None = None,
+    progress: ProgressCallback | None = None,
 ) -> LiveState:
     """Read the live state the manifest's scope needs.
 
