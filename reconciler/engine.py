@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 from reconciler import guardrails, planfile
 from reconciler import live as live_state
-from reconciler.client import VectorsClient
+from reconciler.client.protocol import VectorsApi
 from reconciler.executor import ApplyResult, StepResult, execute
 from reconciler.guardrails import Consent
 from reconciler.manifest import Manifest
@@ -30,7 +30,7 @@ from reconciler.progress import ProgressCallback
 
 
 async def make_plan(
-    client: VectorsClient,
+    client: VectorsApi,
     manifest: Manifest,
     target: Target,
     options: PlanOptions = PlanOptions(),
@@ -63,7 +63,7 @@ def check_consent(plan: Plan, consent: Consent) -> None:
 
 
 async def apply_plan(
-    client: VectorsClient,
+    client: VectorsApi,
     plan: Plan,
     consent: Consent = Consent(),
     *,
@@ -78,7 +78,7 @@ async def apply_plan(
     return await execute(plan, client, parallelism=parallelism, on_step=on_step, on_start=on_start, stop=stop)
 
 
-async def recheck_saved(client: VectorsClient, plan: Plan, *, parallelism: int = 10) -> tuple[Plan, list[str]]:
+async def recheck_saved(client: VectorsApi, plan: Plan, *, parallelism: int = 10) -> tuple[Plan, list[str]]:
     """Re-read exactly the objects the saved plan depends on and probe again every index it
     destroys: (the plan with today's probe results, the addresses that moved)."""
     state = await live_state.read_objects(client, fingerprint_addresses(plan), parallelism=parallelism)

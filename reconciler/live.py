@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from functools import partial
 from typing import TypeVar
 
-from reconciler.client import VectorsClient
+from reconciler.client.protocol import RefreshApi
 from reconciler.errors import NotFoundError
 from reconciler.manifest import Manifest
 from reconciler.plan import parse_address
@@ -29,7 +29,7 @@ T = TypeVar("T")
 class _Reader:
     """Bounded-parallel reads with a progress count."""
 
-    def __init__(self, client: VectorsClient, parallelism: int, progress: ProgressCallback | None):
+    def __init__(self, client: RefreshApi, parallelism: int, progress: ProgressCallback | None):
         self.client = client
         self._sem = asyncio.Semaphore(max(1, parallelism))
         self._progress = progress
@@ -55,7 +55,7 @@ class _Reader:
 
 
 async def refresh(
-    client: VectorsClient,
+    client: RefreshApi,
     manifest: Manifest,
     *,
     parallelism: int = 10,
@@ -112,7 +112,7 @@ async def _read_bucket(
 
 
 async def probe_holds_vectors(
-    client: VectorsClient, pairs: Iterable[tuple[str, str]], *, parallelism: int = 10
+    client: RefreshApi, pairs: Iterable[tuple[str, str]], *, parallelism: int = 10
 ) -> dict[tuple[str, str], bool | None]:
     """ListVectors maxResults=1 per (bucket, index): does it hold any vector?"""
     reader = _Reader(client, parallelism, None)
@@ -130,7 +130,7 @@ async def probe_holds_vectors(
 
 
 async def read_objects(
-    client: VectorsClient, addresses: Iterable[str], *, parallelism: int = 10
+    client: RefreshApi, addresses: Iterable[str], *, parallelism: int = 10
 ) -> LiveState:
     """Re-read exactly the objects a saved plan's fingerprints name."""
     wanted: dict[str, set[str]] = {}
