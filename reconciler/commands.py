@@ -13,8 +13,7 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import AsyncIterator, Callable, Coroutine
-from contextlib import asynccontextmanager
+from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any, TextIO, TypeVar
 
 from reconciler.errors import ConfigError, RefusedError
@@ -107,17 +106,6 @@ def _options(args: argparse.Namespace, manifest: Manifest, *, destroy: bool = Fa
     return PlanOptions(destroy=destroy, targets=targets)
 
 
-@asynccontextmanager
-async def _client(resolved: Resolved, args: argparse.Namespace) -> AsyncIterator[VectorsClient]:
-    async with open_client(resolved, _settings(args)) as client:
-        yield client
-        # so that a slow CI run explains itself without --debug; not after an error, whose
-        # one line already says how often the call was tried
-        summary = retry_summary(client.retry_stats)
-        if summary:
-            _say(summary)
-
-
 def retry_summary(stats: RetryStats) -> str | None:
     """`37 requests retried: 429 x 30, 503 x 7; 4.2 s spent waiting`, or None."""
     if not stats.retries:
@@ -132,8 +120,14 @@ def _call(args: argparse.Namespace, resolved: Resolved, work: Work[T]) -> T:
     run `work` with it on the event loop, close the client."""
 
     async def go() -> T:
-        async with _client(resolved, args) as client:
-            return await work(client)
+        async with open_client(resolved, _settings(args)) as client:
+            result = await work(client)
+            # so that a slow CI run explains itself without --debug; not after an error, whose
+            # one line already says how often the call was tried
+            summary = retry_summary(client.retry_stats)
+            if summary:
+                _say(summary)
+            return result
 
     return _run(go())
 
