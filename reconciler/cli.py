@@ -14,7 +14,7 @@ from typing import NoReturn
 from reconciler import __version__
 from reconciler.argtypes import positive_float, positive_int
 from reconciler.exitcodes import EXIT_ERROR, EXIT_INTERRUPTED
-from reconciler.target import DEFAULT_ENDPOINT, DEFAULT_REGION
+from reconciler.target import DEFAULT_REGION, default_endpoint
 
 # --- argument parsing ----------------------------------------------------------------------
 
@@ -49,7 +49,7 @@ def _manifest_opts() -> _Parser:
 def _api_opts() -> _Parser:
     p = _Parser(add_help=False)
     p.add_argument("--endpoint", metavar="URL", help="service endpoint URL with its scheme "
-                   f"(default: TOS_ENDPOINT, else {DEFAULT_ENDPOINT.format(region='REGION')})")
+                   f"(default: TOS_ENDPOINT, else {default_endpoint('REGION')})")
     p.add_argument("--region", help=f"region (default: TOS_REGION, else {DEFAULT_REGION})")
     p.add_argument("--account-id", metavar="ID", help="account id (default: TOS_ACCOUNT_ID)")
     p.add_argument("--parallelism", type=positive_int, default=10, metavar="N",

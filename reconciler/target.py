@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from reconciler.errors import ConfigError
 
 if TYPE_CHECKING:  # the client loads only when a command talks to a service; the plan when
-    # a target is resolved (the parser reads DEFAULT_ENDPOINT for its help, and stays quick)
+    # a target is resolved (the parser reads default_endpoint for its help, and stays quick)
     from reconciler.client import Credentials, VectorsClient
     from reconciler.plan import Target
 
@@ -25,8 +25,11 @@ DEFAULT_REGION = "cn-beijing"
 EMBEDDED_ACCOUNT = "2100000000"
 EMBEDDED_DIR = Path(".reconciler") / "local"
 EMBEDDED_ENDPOINT = "embedded"  # --endpoint embedded / TOS_ENDPOINT=embedded
-# the service's endpoint for a region when neither --endpoint nor TOS_ENDPOINT says one
-DEFAULT_ENDPOINT = "https://tosvectors-{region}.volces.com"
+
+
+def default_endpoint(region: str) -> str:
+    """The service's endpoint for a region when neither --endpoint nor TOS_ENDPOINT says one."""
+    return f"https://tosvectors-{region}.volces.com"
 
 
 def in_ci(environ: Mapping[str, str]) -> bool:
@@ -99,7 +102,7 @@ def resolve(settings: Settings, *, manifest_account: str | None = None, manifest
         return Resolved(target, None, data_dir, chosen)
     if account is None:
         raise ConfigError("no account id: set TOS_ACCOUNT_ID, pass --account-id, or declare account in the manifest")
-    endpoint = endpoint or DEFAULT_ENDPOINT.format(region=region)
+    endpoint = endpoint or default_endpoint(region)
     return Resolved(Target(endpoint.rstrip("/"), region, account), credentials, None)
 
 

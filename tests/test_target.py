@@ -10,8 +10,8 @@ from reconciler.cli import build_parser, subcommands
 from reconciler.errors import ConfigError
 from reconciler.plan import Target
 from reconciler.target import (
-    DEFAULT_ENDPOINT,
     Settings,
+    default_endpoint,
     resolve,
     resolve_for_access,
     resolve_for_saved,
@@ -23,10 +23,9 @@ SAVED = Target("https://tosvectors-cn-shanghai.volces.com", "cn-shanghai", "2100
 
 def test_the_default_endpoint_is_the_regions_and_the_help_says_so() -> None:
     resolved = resolve(Settings(region="cn-guangzhou", account_id="2100000001"), environ=KEYS)
-    assert resolved.target.endpoint == DEFAULT_ENDPOINT.format(region="cn-guangzhou") \
-        == "https://tosvectors-cn-guangzhou.volces.com"
+    assert resolved.target.endpoint == default_endpoint("cn-guangzhou") == "https://tosvectors-cn-guangzhou.volces.com"
     endpoint_help = subcommands(build_parser())["plan"]._option_string_actions["--endpoint"].help
-    assert endpoint_help is not None and DEFAULT_ENDPOINT.format(region="REGION") in endpoint_help
+    assert endpoint_help is not None and default_endpoint("REGION") in endpoint_help
 
 
 def test_a_saved_plan_says_where_it_goes_when_nothing_else_does() -> None:

@@ -14,14 +14,13 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from reconciler.errors import ConfigError
-from reconciler.target import DEFAULT_ENDPOINT
 
 _BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,30}[a-z0-9]$")
 _REGION_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]*$")
 
 
 def default_endpoint(region: str) -> str:
-    return DEFAULT_ENDPOINT.format(region=region)
+    return f"https://tosvectors-{region}.volces.com"
 
 
 def bucket_name_problem(bucket: str) -> str | None:
