@@ -190,13 +190,18 @@ def plan(args: argparse.Namespace) -> int:
 
 
 def _rendered(the_plan: Plan, fmt: str, *, destroy: bool = False) -> str:
-    from reconciler import render
-
+    # each renderer from its own module: mypy sees no export behind reconciler.render's lazy __getattr__
     if fmt == "json":
-        return render.plan_json(the_plan)
+        from reconciler.render.jsonplan import plan_json
+
+        return plan_json(the_plan)
     if fmt == "markdown":
-        return render.plan_markdown(the_plan)
-    return render.plan_text(the_plan, color=_color(), destroy=destroy)
+        from reconciler.render.markdown import plan_markdown
+
+        return plan_markdown(the_plan)
+    from reconciler.render.text import plan_text
+
+    return plan_text(the_plan, color=_color(), destroy=destroy)
 
 
 def show(args: argparse.Namespace) -> int:
@@ -234,10 +239,10 @@ def apply(args: argparse.Namespace) -> int:
 
 async def _plan_and_apply(args: argparse.Namespace, manifest: Manifest, target: Target, options: PlanOptions,
                           client: VectorsClient) -> int:
-    from reconciler import render
+    from reconciler.render.text import plan_text
 
     the_plan = await _plan(args, manifest, target, options, client)
-    _out(render.plan_text(the_plan, color=_color()))
+    _out(plan_text(the_plan, color=_color()))
     if the_plan.is_empty:
         return EXIT_OK
     consent = _consent(args, manifest)
@@ -261,7 +266,8 @@ def _apply_saved(args: argparse.Namespace) -> int:
 
 
 async def _recheck_and_apply(args: argparse.Namespace, saved: Plan, client: VectorsClient) -> int:
-    from reconciler import engine, render
+    from reconciler import engine
+    from reconciler.render.text import plan_text
 
     # what the file says about data loss is not used: it is derived again, and the
     # indexes it destroys are probed again
@@ -271,7 +277,7 @@ async def _recheck_and_apply(args: argparse.Namespace, saved: Plan, client: Vect
             f"{args.plan_file} is stale: {', '.join(stale)} changed since the plan was made; "
             "nothing was changed. Run `reconciler plan --out` again.")
     destroying = _made_by_destroy(the_plan)
-    _out(render.plan_text(the_plan, color=_color(), destroy=destroying))
+    _out(plan_text(the_plan, color=_color(), destroy=destroying))
     if the_plan.is_empty:
         return EXIT_OK
     consent = _consent(args)
@@ -288,10 +294,10 @@ def destroy(args: argparse.Namespace) -> int:
 
 async def _plan_and_destroy(args: argparse.Namespace, manifest: Manifest, target: Target, options: PlanOptions,
                             client: VectorsClient) -> int:
-    from reconciler import render
+    from reconciler.render.text import plan_text
 
     the_plan = await _plan(args, manifest, target, options, client)
-    _out(render.plan_text(the_plan, color=_color(), destroy=True))
+    _out(plan_text(the_plan, color=_color(), destroy=True))
     if the_plan.is_empty:
         return EXIT_OK
     consent = Consent(destroy_verb=True)  # destroy exists to delete; preventDestroy still wins
@@ -303,16 +309,17 @@ async def _plan_and_destroy(args: argparse.Namespace, manifest: Manifest, target
 
 
 def drift(args: argparse.Namespace) -> int:
-    from reconciler import render
     from reconciler.drift import drift_report
     from reconciler.planner import PlanOptions
+    from reconciler.render.drift import drift_markdown, drift_text
+    from reconciler.render.jsonplan import drift_json
 
     manifest = _load(args)
     resolved = _resolve(args, manifest)
     report = drift_report(_call(args, resolved, lambda client: _plan(
         args, manifest, resolved.target, PlanOptions(), client, probe=False)))
-    renderer = {"text": lambda r: render.drift_text(r, color=_color()), "json": render.drift_json,
-                "markdown": render.drift_markdown}[args.format]
+    renderer = {"text": lambda r: drift_text(r, color=_color()), "json": drift_json,
+                "markdown": drift_markdown}[args.format]
     _out(renderer(report))
     return EXIT_OK if report.in_sync else EXIT_CHANGES
 
@@ -329,14 +336,14 @@ def export(args: argparse.Namespace) -> int:
 
 
 def graph(args: argparse.Namespace) -> int:
-    from reconciler import render
+    from reconciler.render.graph import graph_dot, graph_mermaid
 
     manifest = _load(args)
     resolved = _resolve(args, manifest)
     options = _options(args, manifest)
     the_plan = _call(args, resolved, lambda client: _plan(args, manifest, resolved.target, options, client,
                                                           probe=False))
-    _out(render.graph_dot(the_plan) if args.format == "dot" else render.graph_mermaid(the_plan))
+    _out(graph_dot(the_plan) if args.format == "dot" else graph_mermaid(the_plan))
     return EXIT_OK
 
 
@@ -423,8 +430,9 @@ async def _execute(args: argparse.Namespace, client: VectorsClient, the_plan: Pl
     second abandons the running ones."""
     import asyncio
 
-    from reconciler import engine, render
+    from reconciler import engine
     from reconciler.executor import ApplyResult, StepResult
+    from reconciler.render.apply import apply_aborted, apply_verdict, step_line
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -454,7 +462,7 @@ async def _execute(args: argparse.Namespace, client: VectorsClient, the_plan: Pl
     def on_step(step: StepResult) -> None:
         finished.append(step)
         bar.close()
-        _out(render.step_line(step, color=color))
+        _out(step_line(step, color=color))
         bar.update(len(finished), len(the_plan.changes))
 
     try:
@@ -466,13 +474,13 @@ async def _execute(args: argparse.Namespace, client: VectorsClient, the_plan: Pl
             raise
         done = {s.address for s in finished}
         in_flight = [a for a in started if a not in done]
-        _out("\n" + render.apply_aborted(finished, in_flight, len(the_plan.changes), color=color))
+        _out("\n" + apply_aborted(finished, in_flight, len(the_plan.changes), color=color))
         return EXIT_INTERRUPTED
     finally:
         bar.close()
         if trapped:
             loop.remove_signal_handler(signal.SIGINT)  # a no-op when on_second_sigint already did
-    _out("\n" + render.apply_verdict(result, color=color, destroy=destroy))
+    _out("\n" + apply_verdict(result, color=color, destroy=destroy))
     if result.interrupted:
         return EXIT_INTERRUPTED
     return EXIT_OK if result.ok else EXIT_ERROR

@@ -26,9 +26,7 @@ _MODULE_OF = {
     "plan_text": "text",
 }
 
-# written out, not computed from _MODULE_OF: type checkers read a literal __all__ as the exports
-__all__ = ["apply_aborted", "apply_summary", "apply_verdict", "drift_json", "drift_markdown", "drift_text",
-           "graph_dot", "graph_mermaid", "plan_json", "plan_markdown", "plan_text", "step_line"]
+__all__ = sorted(_MODULE_OF)
 
 if TYPE_CHECKING:
     from reconciler.render.apply import apply_aborted, apply_summary, apply_verdict, step_line
