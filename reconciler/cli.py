@@ -8,13 +8,13 @@ from __future__ import annotations
 import argparse
 import gc
 import sys
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import NoReturn
 
 from reconciler import __version__
 from reconciler.argtypes import positive_float, positive_int
-
-EXIT_OK, EXIT_ERROR, EXIT_CHANGES, EXIT_INTERRUPTED = 0, 1, 2, 130
-
+from reconciler.exitcodes import EXIT_ERROR, EXIT_INTERRUPTED
+from reconciler.target import DEFAULT_REGION, default_endpoint
 
 # --- argument parsing ----------------------------------------------------------------------
 
@@ -24,19 +24,19 @@ class _Parser(argparse.ArgumentParser):
     means "changes" to `plan --detailed-exitcode` and "drift" to `drift`, which a CI job or
     a scheduled drift check would misread."""
 
-    def error(self, message: str) -> None:  # type: ignore[override]
+    def error(self, message: str) -> NoReturn:
         self.exit(EXIT_ERROR, f"error: {message} (see {self.prog} --help)\n")
 
 
-def _common(dest: str = "debug") -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(add_help=False)
+def _common(dest: str = "debug") -> _Parser:
+    p = _Parser(add_help=False)
     p.add_argument("--debug", dest=dest, action="store_true",
                    help="log requests on stderr (secrets masked) and show tracebacks")
     return p
 
 
-def _manifest_opts() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(add_help=False)
+def _manifest_opts() -> _Parser:
+    p = _Parser(add_help=False)
     p.add_argument("-f", "--file", dest="files", action="extend", nargs="+", metavar="PATH", default=[],
                    help="manifest files or directories (every *.yaml/*.yml inside); - reads standard input")
     p.add_argument("--var", dest="vars", action="append", default=[], metavar="KEY=VALUE",
@@ -46,19 +46,20 @@ def _manifest_opts() -> argparse.ArgumentParser:
     return p
 
 
-def _api_opts() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(add_help=False)
-    p.add_argument("--endpoint", metavar="URL",
-                   help="service endpoint URL with its scheme (default: TOS_ENDPOINT, else https://tosvectors-REGION.volces.com)")
-    p.add_argument("--region", help="region (default: TOS_REGION, else cn-beijing)")
+def _api_opts() -> _Parser:
+    p = _Parser(add_help=False)
+    p.add_argument("--endpoint", metavar="URL", help="service endpoint URL with its scheme "
+                   f"(default: TOS_ENDPOINT, else {default_endpoint('REGION')})")
+    p.add_argument("--region", help=f"region (default: TOS_REGION, else {DEFAULT_REGION})")
     p.add_argument("--account-id", metavar="ID", help="account id (default: TOS_ACCOUNT_ID)")
-    p.add_argument("--parallelism", type=positive_int, default=10, metavar="N", help="concurrent API calls (default 10)")
+    p.add_argument("--parallelism", type=positive_int, default=10, metavar="N",
+                   help="concurrent API calls (default 10)")
     p.add_argument("--max-rps", type=positive_float, metavar="R", help="cap on requests per second")
     return p
 
 
-def _targets() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(add_help=False)
+def _targets() -> _Parser:
+    p = _Parser(add_help=False)
     p.add_argument("--target", dest="targets", action="append", default=[], metavar="ADDR",
                    help="limit to this address (bucket.NAME, index.BUCKET/NAME, policy.BUCKET) and its dependencies")
     return p
@@ -88,8 +89,8 @@ _EPILOG = {
 }
 
 
-def _command(sub: Any, name: str, help: str,
-             *parents: argparse.ArgumentParser) -> argparse.ArgumentParser:
+def _command(sub: argparse._SubParsersAction[_Parser], name: str, help: str,
+             *parents: _Parser) -> argparse.ArgumentParser:
     example, codes = _EPILOG[name]
     return sub.add_parser(name, parents=list(parents), help=help, description=help[0].upper() + help[1:] + ".",
                           epilog=f"example:\n  {example}\n\nexit codes: {codes}",
@@ -111,13 +112,15 @@ def build_parser() -> argparse.ArgumentParser:
     _command(sub, "validate", "check manifests (no API calls)", common, manifest)
 
     p = _command(sub, "plan", "show what apply would change", common, manifest, api, targets)
-    p.add_argument("--destroy", action="store_true", help="plan what `destroy` would delete (apply it with --allow-destroy)")
+    p.add_argument("--destroy", action="store_true",
+                   help="plan what `destroy` would delete (apply it with --allow-destroy)")
     p.add_argument("--out", metavar="FILE", help="save the plan for `reconciler apply FILE` and `reconciler show FILE`")
     p.add_argument("--format", choices=["text", "json", "markdown"], default="text", help=_FORMAT_HELP)
     p.add_argument("--detailed-exitcode", action="store_true", help="exit 0 no changes, 2 changes, 1 error")
 
     p = _command(sub, "apply", "plan and apply, or apply a saved plan", common, manifest, api, targets)
-    p.add_argument("plan_file", nargs="?", metavar="FILE", help="a plan saved with `plan --out` (also `plan --destroy --out`)")
+    p.add_argument("plan_file", nargs="?", metavar="FILE",
+                   help="a plan saved with `plan --out` (also `plan --destroy --out`)")
     p.add_argument("--auto-approve", action="store_true", help=_AUTO_APPROVE)
     p.add_argument("--allow-destroy", action="store_true",
                    help="allow changes that delete or replace data; a saved `plan --destroy` needs it too")
@@ -136,7 +139,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = _command(sub, "access", "who may do what on each declared bucket and index (no API calls)", common, manifest)
     p.add_argument("--principal", dest="principals", action="append", default=[], metavar="P",
-                   help='show this principal (ACCOUNT/NAME, ACCOUNT or "*"); default: "*" and every one the policies name')
+                   help='show this principal (ACCOUNT/NAME, ACCOUNT or "*"); '
+                        'default: "*" and every one the policies name')
     p.add_argument("--format", choices=["text", "json"], default="text", help="output format (default text)")
 
     p = _command(sub, "export", "print a manifest of the live state", common, api)

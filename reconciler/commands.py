@@ -1,7 +1,9 @@
 """One function per CLI verb: load, resolve the target, call the engine, render.
 
 Each returns the exit code of DESIGN.md §4. Errors are raised as ReconcilerError and
-turned into one line each by cli.main.
+turned into one line each by cli.main. Every verb that talks to the service does it
+through `_call` (open the client for the resolved target, run, close); what a target is
+and where it comes from is decided in target.py alone.
 """
 
 from __future__ import annotations
@@ -11,16 +13,16 @@ import os
 import signal
 import sys
 import threading
-from contextlib import asynccontextmanager
-from dataclasses import replace
-from typing import TYPE_CHECKING, Any, AsyncIterator, Awaitable, TextIO, TypeVar
+from collections.abc import Callable, Coroutine
+from typing import TYPE_CHECKING, Any, TextIO, TypeVar
 
 from reconciler.errors import ConfigError, RefusedError
+from reconciler.exitcodes import EXIT_CHANGES, EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK
 from reconciler.guardrails import Consent
 from reconciler.manifest import Manifest, load_manifests, parse_var_assignments, read_var_files
-from reconciler.plan import Plan, parse_address
+from reconciler.plan import Plan, Target, parse_address
 from reconciler.progress import Progress
-from reconciler.target import Resolved, Settings, open_client, resolve
+from reconciler.target import Resolved, Settings, open_client, resolve, resolve_for_access, resolve_for_saved
 
 # The engine, client and renderers (asyncio, uvloop, deepdiff: most of start-up time) load on
 # first use, so `validate` in a pre-commit hook stays quick.
@@ -30,7 +32,7 @@ if TYPE_CHECKING:
     from reconciler.planner import PlanOptions
 
 T = TypeVar("T")
-EXIT_OK, EXIT_ERROR, EXIT_CHANGES, EXIT_INTERRUPTED = 0, 1, 2, 130
+Work = Callable[["VectorsClient"], Coroutine[Any, Any, T]]  # what a verb does with the client
 
 
 # --- shared steps ----------------------------------------------------------------------------
@@ -77,8 +79,13 @@ def _settings(args: argparse.Namespace) -> Settings:
                     parallelism=args.parallelism, max_rps=args.max_rps)
 
 
-def _resolve(args: argparse.Namespace, account: str | None, region: str | None) -> Resolved:
-    resolved = resolve(_settings(args), manifest_account=account, manifest_region=region)
+def _resolve(args: argparse.Namespace, manifest: Manifest | None) -> Resolved:
+    resolved = resolve(_settings(args), manifest_account=manifest.account if manifest else None,
+                       manifest_region=manifest.region if manifest else None)
+    return _announced(resolved)
+
+
+def _announced(resolved: Resolved) -> Resolved:
     if resolved.announcement:
         _say(resolved.announcement)
     return resolved
@@ -99,17 +106,6 @@ def _options(args: argparse.Namespace, manifest: Manifest, *, destroy: bool = Fa
     return PlanOptions(destroy=destroy, targets=targets)
 
 
-@asynccontextmanager
-async def _client(resolved: Resolved, args: argparse.Namespace) -> AsyncIterator[VectorsClient]:
-    async with open_client(resolved, _settings(args)) as client:
-        yield client
-        # so that a slow CI run explains itself without --debug; not after an error, whose
-        # one line already says how often the call was tried
-        summary = retry_summary(client.retry_stats)
-        if summary:
-            _say(summary)
-
-
 def retry_summary(stats: RetryStats) -> str | None:
     """`37 requests retried: 429 x 30, 503 x 7; 4.2 s spent waiting`, or None."""
     if not stats.retries:
@@ -119,7 +115,24 @@ def retry_summary(stats: RetryStats) -> str | None:
     return f"{n} request{'s' if n != 1 else ''} retried: {causes}; {stats.waited:.1f} s spent waiting"
 
 
-def _run(coro: Awaitable[T]) -> T:
+def _call(args: argparse.Namespace, resolved: Resolved, work: Work[T]) -> T:
+    """The one way a verb talks to the service: open the client for the resolved target,
+    run `work` with it on the event loop, close the client."""
+
+    async def go() -> T:
+        async with open_client(resolved, _settings(args)) as client:
+            result = await work(client)
+            # so that a slow CI run explains itself without --debug; not after an error, whose
+            # one line already says how often the call was tried
+            summary = retry_summary(client.retry_stats)
+            if summary:
+                _say(summary)
+            return result
+
+    return _run(go())
+
+
+def _run(coro: Coroutine[Any, Any, T]) -> T:
     """On uvloop where it exists (not on Windows): a third less CPU per request than asyncio's
     own loop, which is what a refresh of thousands of reads spends its CPU on."""
     import asyncio
@@ -127,18 +140,18 @@ def _run(coro: Awaitable[T]) -> T:
     try:
         import uvloop
     except ImportError:
-        return asyncio.run(coro)  # type: ignore[arg-type]
+        return asyncio.run(coro)
     with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
-        return runner.run(coro)  # type: ignore[arg-type]
+        return runner.run(coro)
 
 
-async def _plan(args: argparse.Namespace, manifest: Manifest, resolved: Resolved, client: VectorsClient,
-                options: PlanOptions, probe: bool = True) -> Plan:
+async def _plan(args: argparse.Namespace, manifest: Manifest, target: Target, options: PlanOptions,
+                client: VectorsClient, *, probe: bool = True) -> Plan:
     from reconciler import engine
 
     bar = Progress("refreshing")
     try:
-        return await engine.make_plan(client, manifest, resolved.target, options, parallelism=args.parallelism,
+        return await engine.make_plan(client, manifest, target, options, parallelism=args.parallelism,
                                       progress=bar.update, probe=probe, warn=_say)
     finally:
         bar.close()
@@ -164,14 +177,9 @@ def plan(args: argparse.Namespace) -> int:
 
     manifest = _load(args)
     key = plan_key() if args.out else None  # a key too short to sign with fails before the refresh
-    resolved = _resolve(args, manifest.account, manifest.region)
+    resolved = _resolve(args, manifest)
     options = _options(args, manifest, destroy=args.destroy)
-
-    async def go() -> Plan:
-        async with _client(resolved, args) as client:
-            return await _plan(args, manifest, resolved, client, options)
-
-    result = _run(go())
+    result = _call(args, resolved, lambda client: _plan(args, manifest, resolved.target, options, client))
     _out(_rendered(result, args.format, destroy=args.destroy))
     if args.out:
         engine.save_plan(result, args.out, key)
@@ -182,13 +190,18 @@ def plan(args: argparse.Namespace) -> int:
 
 
 def _rendered(the_plan: Plan, fmt: str, *, destroy: bool = False) -> str:
-    from reconciler import render
-
+    # each renderer from its own module: mypy sees no export behind reconciler.render's lazy __getattr__
     if fmt == "json":
-        return render.plan_json(the_plan)
+        from reconciler.render.jsonplan import plan_json
+
+        return plan_json(the_plan)
     if fmt == "markdown":
-        return render.plan_markdown(the_plan)
-    return render.plan_text(the_plan, color=_color(), destroy=destroy)
+        from reconciler.render.markdown import plan_markdown
+
+        return plan_markdown(the_plan)
+    from reconciler.render.text import plan_text
+
+    return plan_text(the_plan, color=_color(), destroy=destroy)
 
 
 def show(args: argparse.Namespace) -> int:
@@ -212,8 +225,6 @@ def _made_by_destroy(the_plan: Plan) -> bool:
 
 
 def apply(args: argparse.Namespace) -> int:
-    from reconciler import render
-
     if args.plan_file:
         if args.files:
             raise ConfigError("give either a saved plan FILE or -f manifests, not both")
@@ -221,99 +232,94 @@ def apply(args: argparse.Namespace) -> int:
             raise ConfigError("--target cannot narrow a saved plan; make the plan with `plan --target ... --out`")
         return _apply_saved(args)
     manifest = _load(args)
-    resolved = _resolve(args, manifest.account, manifest.region)
+    resolved = _resolve(args, manifest)
     options = _options(args, manifest)
+    return _call(args, resolved, lambda client: _plan_and_apply(args, manifest, resolved.target, options, client))
 
-    async def go() -> int:
-        async with _client(resolved, args) as client:
-            the_plan = await _plan(args, manifest, resolved, client, options)
-            _out(render.plan_text(the_plan, color=_color()))
-            if the_plan.is_empty:
-                return EXIT_OK
-            _guard(the_plan, _consent(args, manifest))
-            _confirm(args, "apply")
-            return await _execute(args, client, the_plan, _consent(args, manifest))
 
-    return _run(go())
+async def _plan_and_apply(args: argparse.Namespace, manifest: Manifest, target: Target, options: PlanOptions,
+                          client: VectorsClient) -> int:
+    from reconciler.render.text import plan_text
+
+    the_plan = await _plan(args, manifest, target, options, client)
+    _out(plan_text(the_plan, color=_color()))
+    if the_plan.is_empty:
+        return EXIT_OK
+    consent = _consent(args, manifest)
+    _guard(the_plan, consent)
+    _confirm(args, "apply")
+    return await _execute(args, client, the_plan, consent)
 
 
 def _apply_saved(args: argparse.Namespace) -> int:
-    from reconciler import engine, render
+    from reconciler import engine
     from reconciler.planfile import plan_key
 
     saved, unsigned = engine.load_verified_plan(args.plan_file, plan_key())
-    # The plan says where it goes: flags and environment only fill in what they leave open,
-    # and a disagreement is reported below against the plan file (there is no manifest here).
-    settings = _settings(args)
-    settings = replace(settings,
-                       account_id=settings.account_id or os.environ.get("TOS_ACCOUNT_ID") or saved.target.account_id,
-                       region=settings.region or os.environ.get("TOS_REGION") or saved.target.region)
-    resolved = resolve(settings)
-    if resolved.announcement:
-        _say(resolved.announcement)
+    resolved = _announced(resolve_for_saved(saved.target, _settings(args)))
     mismatch = engine.target_mismatch(saved.target, resolved.target)
     if mismatch:
         raise RefusedError(f"{args.plan_file}: {mismatch}; nothing was changed")
     if unsigned:
         _say(unsigned)
+    return _call(args, resolved, lambda client: _recheck_and_apply(args, saved, client))
 
-    async def go() -> int:
-        async with _client(resolved, args) as client:
-            # what the file says about data loss is not used: it is derived again, and the
-            # indexes it destroys are probed again
-            the_plan, stale = await engine.recheck_saved(client, saved, parallelism=args.parallelism)
-            if stale:
-                raise RefusedError(
-                    f"{args.plan_file} is stale: {', '.join(stale)} changed since the plan was made; "
-                    "nothing was changed. Run `reconciler plan --out` again.")
-            destroying = _made_by_destroy(the_plan)
-            _out(render.plan_text(the_plan, color=_color(), destroy=destroying))
-            if the_plan.is_empty:
-                return EXIT_OK
-            _guard(the_plan, _consent(args))
-            return await _execute(args, client, the_plan, _consent(args), destroy=destroying)
 
-    return _run(go())
+async def _recheck_and_apply(args: argparse.Namespace, saved: Plan, client: VectorsClient) -> int:
+    from reconciler import engine
+    from reconciler.render.text import plan_text
+
+    # what the file says about data loss is not used: it is derived again, and the
+    # indexes it destroys are probed again
+    the_plan, stale = await engine.recheck_saved(client, saved, parallelism=args.parallelism)
+    if stale:
+        raise RefusedError(
+            f"{args.plan_file} is stale: {', '.join(stale)} changed since the plan was made; "
+            "nothing was changed. Run `reconciler plan --out` again.")
+    destroying = _made_by_destroy(the_plan)
+    _out(plan_text(the_plan, color=_color(), destroy=destroying))
+    if the_plan.is_empty:
+        return EXIT_OK
+    consent = _consent(args)
+    _guard(the_plan, consent)
+    return await _execute(args, client, the_plan, consent, destroy=destroying)
 
 
 def destroy(args: argparse.Namespace) -> int:
-    from reconciler import render
-
     manifest = _load(args)
-    resolved = _resolve(args, manifest.account, manifest.region)
+    resolved = _resolve(args, manifest)
     options = _options(args, manifest, destroy=True)
+    return _call(args, resolved, lambda client: _plan_and_destroy(args, manifest, resolved.target, options, client))
 
-    async def go() -> int:
-        async with _client(resolved, args) as client:
-            the_plan = await _plan(args, manifest, resolved, client, options)
-            _out(render.plan_text(the_plan, color=_color(), destroy=True))
-            if the_plan.is_empty:
-                return EXIT_OK
-            consent = Consent(destroy_verb=True)  # destroy exists to delete; preventDestroy still wins
-            _guard(the_plan, consent)
-            n = len(the_plan.changes)
-            _confirm(args, "destroy", f"Do you really want to destroy {'this' if n == 1 else f'these {n}'} "
-                                      f"resource{'s' if n != 1 else ''}? There is no undo.")
-            return await _execute(args, client, the_plan, consent, destroy=True)
 
-    return _run(go())
+async def _plan_and_destroy(args: argparse.Namespace, manifest: Manifest, target: Target, options: PlanOptions,
+                            client: VectorsClient) -> int:
+    from reconciler.render.text import plan_text
+
+    the_plan = await _plan(args, manifest, target, options, client)
+    _out(plan_text(the_plan, color=_color(), destroy=True))
+    if the_plan.is_empty:
+        return EXIT_OK
+    consent = Consent(destroy_verb=True)  # destroy exists to delete; preventDestroy still wins
+    _guard(the_plan, consent)
+    n = len(the_plan.changes)
+    _confirm(args, "destroy", f"Do you really want to destroy {'this' if n == 1 else f'these {n}'} "
+                              f"resource{'s' if n != 1 else ''}? There is no undo.")
+    return await _execute(args, client, the_plan, consent, destroy=True)
 
 
 def drift(args: argparse.Namespace) -> int:
-    from reconciler import render
     from reconciler.drift import drift_report
     from reconciler.planner import PlanOptions
+    from reconciler.render.drift import drift_markdown, drift_text
+    from reconciler.render.jsonplan import drift_json
 
     manifest = _load(args)
-    resolved = _resolve(args, manifest.account, manifest.region)
-
-    async def go() -> Plan:
-        async with _client(resolved, args) as client:
-            return await _plan(args, manifest, resolved, client, PlanOptions(), probe=False)
-
-    report = drift_report(_run(go()))
-    renderer = {"text": lambda r: render.drift_text(r, color=_color()), "json": render.drift_json,
-                "markdown": render.drift_markdown}[args.format]
+    resolved = _resolve(args, manifest)
+    report = drift_report(_call(args, resolved, lambda client: _plan(
+        args, manifest, resolved.target, PlanOptions(), client, probe=False)))
+    renderer = {"text": lambda r: drift_text(r, color=_color()), "json": drift_json,
+                "markdown": drift_markdown}[args.format]
     _out(renderer(report))
     return EXIT_OK if report.in_sync else EXIT_CHANGES
 
@@ -321,31 +327,23 @@ def drift(args: argparse.Namespace) -> int:
 def export(args: argparse.Namespace) -> int:
     from reconciler.export import export_manifest, to_yaml
 
-    resolved = _resolve(args, None, None)
-
-    async def go() -> dict[str, Any]:
-        async with _client(resolved, args) as client:
-            return await export_manifest(client, buckets=args.buckets, prefix=args.prefix,
-                                         region=resolved.target.region, account_id=resolved.target.account_id,
-                                         parallelism=args.parallelism)
-
-    _out(to_yaml(_run(go())))
+    resolved = _resolve(args, None)
+    target = resolved.target
+    _out(to_yaml(_call(args, resolved, lambda client: export_manifest(
+        client, buckets=args.buckets, prefix=args.prefix, region=target.region, account_id=target.account_id,
+        parallelism=args.parallelism))))
     return EXIT_OK
 
 
 def graph(args: argparse.Namespace) -> int:
-    from reconciler import render
+    from reconciler.render.graph import graph_dot, graph_mermaid
 
     manifest = _load(args)
-    resolved = _resolve(args, manifest.account, manifest.region)
+    resolved = _resolve(args, manifest)
     options = _options(args, manifest)
-
-    async def go() -> Plan:
-        async with _client(resolved, args) as client:
-            return await _plan(args, manifest, resolved, client, options, probe=False)
-
-    the_plan = _run(go())
-    _out(render.graph_dot(the_plan) if args.format == "dot" else render.graph_mermaid(the_plan))
+    the_plan = _call(args, resolved, lambda client: _plan(args, manifest, resolved.target, options, client,
+                                                          probe=False))
+    _out(graph_dot(the_plan) if args.format == "dot" else graph_mermaid(the_plan))
     return EXIT_OK
 
 
@@ -430,10 +428,11 @@ async def _execute(args: argparse.Namespace, client: VectorsClient, the_plan: Pl
                    destroy: bool = False) -> int:
     """Run the plan; the first SIGINT stops new steps and lets running ones finish, a
     second abandons the running ones."""
-    from reconciler import engine, render
-    from reconciler.executor import ApplyResult, StepResult
-
     import asyncio
+
+    from reconciler import engine
+    from reconciler.executor import ApplyResult, StepResult
+    from reconciler.render.apply import apply_aborted, apply_verdict, step_line
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -463,7 +462,7 @@ async def _execute(args: argparse.Namespace, client: VectorsClient, the_plan: Pl
     def on_step(step: StepResult) -> None:
         finished.append(step)
         bar.close()
-        _out(render.step_line(step, color=color))
+        _out(step_line(step, color=color))
         bar.update(len(finished), len(the_plan.changes))
 
     try:
@@ -475,13 +474,13 @@ async def _execute(args: argparse.Namespace, client: VectorsClient, the_plan: Pl
             raise
         done = {s.address for s in finished}
         in_flight = [a for a in started if a not in done]
-        _out("\n" + render.apply_aborted(finished, in_flight, len(the_plan.changes), color=color))
+        _out("\n" + apply_aborted(finished, in_flight, len(the_plan.changes), color=color))
         return EXIT_INTERRUPTED
     finally:
         bar.close()
         if trapped:
             loop.remove_signal_handler(signal.SIGINT)  # a no-op when on_second_sigint already did
-    _out("\n" + render.apply_verdict(result, color=color, destroy=destroy))
+    _out("\n" + apply_verdict(result, color=color, destroy=destroy))
     if result.interrupted:
         return EXIT_INTERRUPTED
     return EXIT_OK if result.ok else EXIT_ERROR
@@ -505,14 +504,8 @@ def access(args: argparse.Namespace) -> int:
     from reconciler.render.access import BucketAccess, access_json, access_text
 
     manifest = _load(args)
-    account = (manifest.account or os.environ.get("TOS_ACCOUNT_ID") or "").strip()
-    region = (manifest.region or os.environ.get("TOS_REGION") or "").strip() or "cn-beijing"
     named = {a for b in manifest.buckets for a in resource_accounts(b.policy)}
-    if not account and len(named) == 1:
-        account = named.pop()  # the one account the policies' resources name
-    if not account:
-        raise ConfigError("no account id: declare account in the manifest or set TOS_ACCOUNT_ID "
-                          "(the policies' resources do not name exactly one account)")
+    account, region = resolve_for_access(manifest.account, manifest.region, named)
     buckets = [BucketAccess(b.name, b.policy is not None, tuple(access_matrix(
         b.policy, region, account, b.name, [i.name for i in b.indexes], args.principals or None)))
         for b in sorted(manifest.buckets, key=lambda b: b.name)]

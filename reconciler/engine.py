@@ -7,11 +7,11 @@ exit codes. Nothing here prints.
 from __future__ import annotations
 
 import asyncio
-from typing import Callable
+from collections.abc import Callable
 
 from reconciler import guardrails, planfile
 from reconciler import live as live_state
-from reconciler.client import VectorsClient
+from reconciler.client.protocol import VectorsApi
 from reconciler.executor import ApplyResult, StepResult, execute
 from reconciler.guardrails import Consent
 from reconciler.manifest import Manifest
@@ -26,18 +26,17 @@ from reconciler.planner import (
     targets_matching_nothing,
     with_vector_probe,
 )
-
-Progress = Callable[[int, int], None]
+from reconciler.progress import ProgressCallback
 
 
 async def make_plan(
-    client: VectorsClient,
+    client: VectorsApi,
     manifest: Manifest,
     target: Target,
     options: PlanOptions = PlanOptions(),
     *,
     parallelism: int = 10,
-    progress: Progress | None = None,
+    progress: ProgressCallback | None = None,
     probe: bool = True,
     warn: Callable[[str], None] | None = None,
 ) -> Plan:
@@ -64,7 +63,7 @@ def check_consent(plan: Plan, consent: Consent) -> None:
 
 
 async def apply_plan(
-    client: VectorsClient,
+    client: VectorsApi,
     plan: Plan,
     consent: Consent = Consent(),
     *,
@@ -79,7 +78,7 @@ async def apply_plan(
     return await execute(plan, client, parallelism=parallelism, on_step=on_step, on_start=on_start, stop=stop)
 
 
-async def recheck_saved(client: VectorsClient, plan: Plan, *, parallelism: int = 10) -> tuple[Plan, list[str]]:
+async def recheck_saved(client: VectorsApi, plan: Plan, *, parallelism: int = 10) -> tuple[Plan, list[str]]:
     """Re-read exactly the objects the saved plan depends on and probe again every index it
     destroys: (the plan with today's probe results, the addresses that moved)."""
     state = await live_state.read_objects(client, fingerprint_addresses(plan), parallelism=parallelism)

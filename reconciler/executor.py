@@ -18,7 +18,7 @@ import time
 from dataclasses import dataclass
 from typing import Any, Awaitable, Callable
 
-from reconciler.client import VectorsClient
+from reconciler.client.protocol import ApplyApi
 from reconciler.diff import changed_attributes
 from reconciler.errors import ApiError, ConflictError, NotFoundError
 from reconciler.plan import Action, Change, Plan, graph_problem, parse_address
@@ -66,10 +66,10 @@ class StepConflict(Exception):
     """A create met an existing object that does not match what was wanted."""
 
 
-Handler = Callable[[VectorsClient, Change], Awaitable[str]]
+Handler = Callable[[ApplyApi, Change], Awaitable[str]]
 
 
-async def _create_bucket(client: VectorsClient, c: Change) -> str:
+async def _create_bucket(client: ApplyApi, c: Change) -> str:
     try:
         await client.create_vector_bucket(c.bucket)
     except ConflictError as conflict:
@@ -82,11 +82,11 @@ async def _create_bucket(client: VectorsClient, c: Change) -> str:
     return ""
 
 
-async def _delete_bucket(client: VectorsClient, c: Change) -> str:
+async def _delete_bucket(client: ApplyApi, c: Change) -> str:
     return await _tolerate_missing(client.delete_vector_bucket(c.bucket))
 
 
-async def _create_index(client: VectorsClient, c: Change) -> str:
+async def _create_index(client: ApplyApi, c: Change) -> str:
     _, bucket, name = parse_address(c.address)
     assert name is not None and c.after is not None
     want = c.after
@@ -105,23 +105,23 @@ async def _create_index(client: VectorsClient, c: Change) -> str:
     return ""
 
 
-async def _delete_index(client: VectorsClient, c: Change) -> str:
+async def _delete_index(client: ApplyApi, c: Change) -> str:
     _, bucket, name = parse_address(c.address)
     return await _tolerate_missing(client.delete_index(bucket, name or ""))
 
 
-async def _replace_index(client: VectorsClient, c: Change) -> str:
+async def _replace_index(client: ApplyApi, c: Change) -> str:
     await _delete_index(client, c)
     return await _create_index(client, c)
 
 
-async def _put_policy(client: VectorsClient, c: Change) -> str:
+async def _put_policy(client: ApplyApi, c: Change) -> str:
     assert c.after is not None
     await client.put_vector_bucket_policy(c.bucket, json.dumps(c.after["document"], separators=(",", ":")))
     return ""
 
 
-async def _delete_policy(client: VectorsClient, c: Change) -> str:
+async def _delete_policy(client: ApplyApi, c: Change) -> str:
     return await _tolerate_missing(client.delete_vector_bucket_policy(c.bucket))
 
 
@@ -148,7 +148,7 @@ HANDLERS: dict[tuple[str, Action], Handler] = {
 
 async def execute(
     plan: Plan,
-    client: VectorsClient,
+    client: ApplyApi,
     *,
     parallelism: int = 10,
     on_step: Callable[[StepResult], None] | None = None,
@@ -191,7 +191,7 @@ async def execute(
 
 
 async def _run_step(
-    c: Change, client: VectorsClient, stop: asyncio.Event, on_start: Callable[[Change], None] | None
+    c: Change, client: ApplyApi, stop: asyncio.Event, on_start: Callable[[Change], None] | None
 ) -> StepResult:
     if stop.is_set():
         return StepResult(c.address, c.action, Status.NOT_STARTED, "interrupted")

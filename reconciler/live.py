@@ -16,22 +16,22 @@ from collections.abc import Awaitable, Callable, Iterable
 from functools import partial
 from typing import TypeVar
 
-from reconciler.client import VectorsClient
+from reconciler.client.protocol import RefreshApi
 from reconciler.errors import NotFoundError
 from reconciler.manifest import Manifest
 from reconciler.plan import parse_address
+from reconciler.progress import ProgressCallback  # here: (reads done, reads started)
 from reconciler.resources import index_attrs
 from reconciler.state import LiveBucket, LiveIndex, LiveState, in_prune_scope, parse_live_policy
 from reconciler.tasks import all_of
 
 T = TypeVar("T")
-Progress = Callable[[int, int], None]  # (reads done, reads started)
 
 
 class _Reader:
     """Bounded-parallel reads with a progress count."""
 
-    def __init__(self, client: VectorsClient, parallelism: int, progress: Progress | None):
+    def __init__(self, client: RefreshApi, parallelism: int, progress: ProgressCallback | None):
         self.client = client
         self._sem = asyncio.Semaphore(max(1, parallelism))
         self._progress = progress
@@ -57,12 +57,12 @@ class _Reader:
 
 
 async def refresh(
-    client: VectorsClient,
+    client: RefreshApi,
     manifest: Manifest,
     *,
     parallelism: int = 10,
     only_buckets: set[str] | None = None,
-    progress: Progress | None = None,
+    progress: ProgressCallback | None = None,
 ) -> LiveState:
     """Read the live state the manifest's scope needs.
 
@@ -137,7 +137,7 @@ async def _read_bucket(
 
 
 async def probe_holds_vectors(
-    client: VectorsClient, pairs: Iterable[tuple[str, str]], *, parallelism: int = 10
+    client: RefreshApi, pairs: Iterable[tuple[str, str]], *, parallelism: int = 10
 ) -> dict[tuple[str, str], bool | None]:
     """ListVectors maxResults=1 per (bucket, index): does it hold any vector?"""
     reader = _Reader(client, parallelism, None)
@@ -155,7 +155,7 @@ async def probe_holds_vectors(
 
 
 async def read_objects(
-    client: VectorsClient, addresses: Iterable[str], *, parallelism: int = 10
+    client: RefreshApi, addresses: Iterable[str], *, parallelism: int = 10
 ) -> LiveState:
     """Re-read exactly the objects a saved plan's fingerprints name."""
     wanted: dict[str, set[str]] = {}

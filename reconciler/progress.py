@@ -8,10 +8,16 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Callable
 from typing import TextIO
+
+# What a long task reports its progress to: (done, total so far). `Progress.update` is one.
+ProgressCallback = Callable[[int, int], None]
 
 
 class Progress:
+    """The display; its `update` is a ProgressCallback."""
+
     DELAY = 1.0
 
     def __init__(self, label: str, stream: TextIO | None = None, *, enabled: bool | None = None):

@@ -11,8 +11,9 @@ from __future__ import annotations
 import json
 import os
 import sys
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any, Iterator, Mapping, TextIO
+from typing import Any, TextIO
 
 # What interpolation refuses: the secret key, the STS token and the plan-signing key.
 SECRET_VARIABLES = ("TOS_SECRET_KEY", "TOS_SECURITY_TOKEN", "RECONCILER_PLAN_KEY")
@@ -79,8 +80,8 @@ def masked_output(environ: Mapping[str, str] | None = None) -> Iterator[None]:
         yield
         return
     saved = sys.stdout, sys.stderr
-    sys.stdout = MaskedStream(sys.stdout, values)  # type: ignore[assignment]
-    sys.stderr = MaskedStream(sys.stderr, values)  # type: ignore[assignment]
+    sys.stdout = MaskedStream(sys.stdout, values)
+    sys.stderr = MaskedStream(sys.stderr, values)
     try:
         yield
     finally:

@@ -9,20 +9,27 @@ refused: a pipeline whose secrets are missing must fail, not "apply" to a throwa
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Mapping
+from typing import TYPE_CHECKING
 
 from reconciler.errors import ConfigError
-from reconciler.plan import Target
 
-if TYPE_CHECKING:  # the client loads only when a command talks to a service
+if TYPE_CHECKING:  # the client loads only when a command talks to a service; the plan when
+    # a target is resolved (the parser reads default_endpoint for its help, and stays quick)
     from reconciler.client import Credentials, VectorsClient
+    from reconciler.plan import Target
 
 DEFAULT_REGION = "cn-beijing"
 EMBEDDED_ACCOUNT = "2100000000"
 EMBEDDED_DIR = Path(".reconciler") / "local"
 EMBEDDED_ENDPOINT = "embedded"  # --endpoint embedded / TOS_ENDPOINT=embedded
+
+
+def default_endpoint(region: str) -> str:
+    """The service's endpoint for a region when neither --endpoint nor TOS_ENDPOINT says one."""
+    return f"https://tosvectors-{region}.volces.com"
 
 
 def in_ci(environ: Mapping[str, str]) -> bool:
@@ -70,6 +77,7 @@ def _pick(name: str, flag: str | None, env: str | None, manifest: str | None) ->
 def resolve(settings: Settings, *, manifest_account: str | None = None, manifest_region: str | None = None,
             environ: Mapping[str, str] | None = None, cwd: Path | None = None) -> Resolved:
     from reconciler.client import Credentials
+    from reconciler.plan import Target
 
     env = os.environ if environ is None else environ
     region = _pick("region", settings.region, env.get("TOS_REGION"), manifest_region) or DEFAULT_REGION
@@ -94,8 +102,35 @@ def resolve(settings: Settings, *, manifest_account: str | None = None, manifest
         return Resolved(target, None, data_dir, chosen)
     if account is None:
         raise ConfigError("no account id: set TOS_ACCOUNT_ID, pass --account-id, or declare account in the manifest")
-    endpoint = endpoint or f"https://tosvectors-{region}.volces.com"
+    endpoint = endpoint or default_endpoint(region)
     return Resolved(Target(endpoint.rstrip("/"), region, account), credentials, None)
+
+
+def resolve_for_saved(saved: Target, settings: Settings, *, environ: Mapping[str, str] | None = None,
+                      cwd: Path | None = None) -> Resolved:
+    """The target of a saved plan: the plan says where it goes, and flags and environment
+    fill in only what it leaves open (a disagreement is the caller's to report, against the
+    plan file: there is no manifest here)."""
+    env = os.environ if environ is None else environ
+    settings = replace(settings, account_id=settings.account_id or env.get("TOS_ACCOUNT_ID") or saved.account_id,
+                       region=settings.region or env.get("TOS_REGION") or saved.region)
+    return resolve(settings, environ=env, cwd=cwd)
+
+
+def resolve_for_access(manifest_account: str | None, manifest_region: str | None, policy_accounts: set[str],
+                       *, environ: Mapping[str, str] | None = None) -> tuple[str, str]:
+    """(account, region) that `access` evaluates policies in, with no endpoint or credentials:
+    the manifest's, else the environment's, else the one account the policies' resources
+    name, and the default region."""
+    env = os.environ if environ is None else environ
+    account = (manifest_account or env.get("TOS_ACCOUNT_ID") or "").strip()
+    region = (manifest_region or env.get("TOS_REGION") or "").strip() or DEFAULT_REGION
+    if not account and len(policy_accounts) == 1:
+        account = next(iter(policy_accounts))
+    if not account:
+        raise ConfigError("no account id: declare account in the manifest or set TOS_ACCOUNT_ID "
+                          "(the policies' resources do not name exactly one account)")
+    return account, region
 
 
 def open_client(resolved: Resolved, settings: Settings) -> VectorsClient:

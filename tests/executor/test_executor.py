@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
-from reconciler.errors import ConflictError, NotFoundError, ServerError
-from reconciler.executor import Status, execute
+from reconciler.client.models import Index
+from reconciler.client.protocol import ApplyApi
+from reconciler.errors import ConflictError, NotFoundError, ServerError, ServiceError
+from reconciler.executor import ApplyResult, Status, execute
 from reconciler.guardrails import Consent, refusals
 from reconciler.plan import Action, Change, Plan, Target
 
@@ -17,23 +18,21 @@ TARGET = Target("http://x", "cn-beijing", "2100000000")
 IDX = {"dataType": "float32", "dimension": 4, "distanceMetric": "cosine", "nonFilterableMetadataKeys": []}
 
 
-@dataclass
-class FakeIndex:
-    name: str
-    data_type: str = "float32"
-    dimension: int = 4
-    distance_metric: str = "cosine"
-    non_filterable_metadata_keys: tuple[str, ...] = ()
+def live_index(name: str, *, dimension: int = 4) -> Index:
+    """What GetIndex answers for an index in bucket a (float32, cosine, no metadata keys)."""
+    return Index(bucket="a", name=name, trn=f"trn:tos:cn-beijing:2100000000:bucket/a/index/{name}", creation_time=0,
+                 data_type="float32", dimension=dimension, distance_metric="cosine")
 
 
 class FakeClient:
-    """Records calls in order; `fail` maps a call name to the exception it raises."""
+    """Records calls in order; `fail` maps a call name to the exception it raises. It stands
+    in for what the executor calls of the real client (mypy checks that below)."""
 
     def __init__(self, fail: dict[str, Exception] | None = None, delay: float = 0.0):
         self.calls: list[str] = []
         self.fail = fail or {}
         self.delay = delay
-        self.existing_index = FakeIndex("x")
+        self.existing_index = live_index("x")
 
     async def _call(self, name: str) -> None:
         await asyncio.sleep(self.delay)
@@ -53,7 +52,7 @@ class FakeClient:
     async def create_index(self, b: str, i: str, **kw: Any) -> None:
         await self._call(f"create_index {b}/{i}")
 
-    async def get_index(self, b: str, i: str) -> FakeIndex:
+    async def get_index(self, b: str, i: str) -> Index:
         await self._call(f"get_index {b}/{i}")
         return self.existing_index
 
@@ -67,11 +66,14 @@ class FakeClient:
         await self._call(f"delete_policy {b}")
 
 
+_: ApplyApi = FakeClient()
+
+
 def ch(address: str, kind: str, action: Action, deps: tuple[str, ...] = (), after: Any = None, **kw: Any) -> Change:
     return Change(address, kind, action, None, after, "test", depends_on=deps, **kw)
 
 
-def err(cls: type, status: int, code: str) -> Exception:
+def err(cls: type[ServiceError], status: int, code: str) -> Exception:
     return cls("X", status, code, "boom", request_id="req-1")
 
 
@@ -84,8 +86,8 @@ UP = Plan(TARGET, (
 ))
 
 
-def run(plan: Plan, client: FakeClient, **kw: Any):
-    return asyncio.run(execute(plan, client, **kw))  # type: ignore[arg-type]
+def run(plan: Plan, client: FakeClient, **kw: Any) -> ApplyResult:
+    return asyncio.run(execute(plan, client, **kw))
 
 
 def test_parents_before_children_and_all_done() -> None:
@@ -116,7 +118,7 @@ def test_conflict_on_create_with_matching_index_is_success() -> None:
 
 def test_conflict_on_create_with_different_index_fails_clearly() -> None:
     client = FakeClient(fail={"create_index a/x": err(ConflictError, 409, "ConflictException")})
-    client.existing_index = FakeIndex("x", dimension=8)
+    client.existing_index = live_index("x", dimension=8)
     result = run(Plan(TARGET, (ch("index.a/x", "index", Action.CREATE, after=IDX),)), client)
     assert result.steps[0].status == Status.FAILED
     assert "dimension is 8 (wanted 4)" in result.steps[0].detail
