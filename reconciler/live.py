@@ -89,7 +89,7 @@ async def refresh(
 
 
 async def read_buckets(
-    client: VectorsClient, names: Iterable[str] = (), *, prefix: str | None = None,
+    client: RefreshApi, names: Iterable[str] = (), *, prefix: str | None = None,
     list_account: bool = False, parallelism: int = 10,
 ) -> LiveState:
     """Whole buckets (every index read): those named, plus, with `list_account`, those the

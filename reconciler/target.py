@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from reconciler.errors import ConfigError
+from reconciler.rules import default_endpoint
 
 if TYPE_CHECKING:  # the client loads only when a command talks to a service; the plan when
     # a target is resolved (the parser reads default_endpoint for its help, and stays quick)
@@ -25,11 +26,6 @@ DEFAULT_REGION = "cn-beijing"
 EMBEDDED_ACCOUNT = "2100000000"
 EMBEDDED_DIR = Path(".reconciler") / "local"
 EMBEDDED_ENDPOINT = "embedded"  # --endpoint embedded / TOS_ENDPOINT=embedded
-
-
-def default_endpoint(region: str) -> str:
-    """The service's endpoint for a region when neither --endpoint nor TOS_ENDPOINT says one."""
-    return f"https://tosvectors-{region}.volces.com"
 
 
 def in_ci(environ: Mapping[str, str]) -> bool:
