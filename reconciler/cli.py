@@ -14,7 +14,8 @@ from typing import NoReturn
 from reconciler import __version__
 from reconciler.argtypes import positive_float, positive_int
 from reconciler.exitcodes import EXIT_ERROR, EXIT_INTERRUPTED
-from reconciler.target import DEFAULT_REGION, default_endpoint
+from reconciler.rules import default_endpoint
+from reconciler.target import DEFAULT_REGION
 
 # --- argument parsing ----------------------------------------------------------------------
 

@@ -167,7 +167,8 @@ class _Connection(asyncio.Protocol):
         timer = self.loop.call_later(timeout, self._time_out)
         self.transport.write(data)
         try:
-            return await waiter
+            reply: Reply = await waiter
+            return reply
         finally:
             timer.cancel()
             self.waiter = None

@@ -235,7 +235,7 @@ def _suggest(word: str, choices: Any) -> str:
 
 
 def _name_rule_schema(schema: Any) -> bool:
-    return schema == _def("bucketName") or schema == _def("indexName")
+    return bool(schema == _def("bucketName") or schema == _def("indexName"))
 
 
 _PATTERN_RULES = {

@@ -182,6 +182,7 @@ class _Builder:
         try:
             if tag == _STD + "null":
                 return None
+            value: bool | int | float
             if tag == _STD + "bool":
                 value = self._constructor.construct_yaml_bool(node)
             elif tag == _STD + "int":
