@@ -79,3 +79,29 @@ def test_foreign_account_user_cannot_use_a_bucket_whose_apply_was_not_public(tmp
         except Exception:  # noqa: BLE001  (403 is the wanted answer)
             opened = False
         assert not (applied and opened), "apply without consent let another account take the bucket over"
+
+
+def test_public_grant_on_every_index_hidden_by_a_deny_on_impossible_names(tmp_path) -> None:
+    """The access delta stands for "any other index" with the name `*` and for a pattern
+    with the pattern itself, names no index can have (index names are 3-63 characters).
+    A Deny on `index/?` (one-character names, which cannot exist) denies those stand-ins,
+    so an Allow of everything on `index/*` to anyone is reported as "access: unchanged",
+    linted as "grants nothing", and applied without --allow-public-access; then a user of
+    another account creates an index in the bucket and reads and writes its vectors."""
+    doc = {"Version": "2025-12-01", "Statement": [
+        {"Effect": "Allow", "Principal": ["*"], "Action": ["tosvectors:*"], "Resource": [f"{TRN}/index/*"]},
+        {"Effect": "Deny", "Principal": ["*"], "Action": ["tosvectors:*"], "Resource": [f"{TRN}/index/?"]}]}
+    with running_emulator(tmp_path / "data", "--access-key", "AKOWNER", "--secret-key", "owner-secret-0001",
+                          "--user", "AKEVE:eve-secret-00001:3000000000/eve") as emu:
+        cli = Cli(emu.url, tmp_path, {"TOS_ACCESS_KEY": "AKOWNER", "TOS_SECRET_KEY": "owner-secret-0001"})
+        m = cli.write("m.yaml", f"version: 1\nbuckets:\n  - name: {BUCKET}\n    policy: {json.dumps(doc)}\n")
+        r = cli("apply", "-f", m, "--auto-approve")
+        eve = sdk_client(emu.url, "AKEVE", "eve-secret-00001")
+        created = True
+        try:
+            eve.create_index(BUCKET, ACCOUNT, "stolen", "float32", 4, "cosine")
+        except Exception:  # noqa: BLE001  (403 is the wanted answer)
+            created = False
+        assert not (r.returncode == 0 and created), (
+            "a grant to anyone was applied without --allow-public-access:\n" + r.stdout + r.stderr)
+        assert r.returncode == 1 and "--allow-public-access" in r.stderr
