@@ -105,3 +105,17 @@ def test_public_grant_on_every_index_hidden_by_a_deny_on_impossible_names(tmp_pa
         assert not (r.returncode == 0 and created), (
             "a grant to anyone was applied without --allow-public-access:\n" + r.stdout + r.stderr)
         assert r.returncode == 1 and "--allow-public-access" in r.stderr
+
+
+@pytest.mark.parametrize("how", ["flag", "manifest"])
+def test_region_in_other_case_hides_a_public_grant(cli: Cli, how: str) -> None:
+    """`--region CN-BEIJING` (or `region: CN-BEIJING`) is accepted and reaches the same
+    service, but the guard evaluates TRNs of region `CN-BEIJING`, which the policy's
+    `cn-beijing` resources (matched case-sensitively) do not match: the grant to anyone
+    is shown as "access: unchanged" and applied without --allow-public-access."""
+    doc = {"Version": "2025-12-01", "Statement": [{
+        "Effect": "Allow", "Principal": ["*"], "Action": ["tosvectors:QueryVectors"], "Resource": [f"{TRN}/index/*"]}]}
+    region = "region: CN-BEIJING\n" if how == "manifest" else ""
+    m = cli.write("m.yaml", f"version: 1\n{region}buckets:\n  - name: {BUCKET}\n    policy: {json.dumps(doc)}\n")
+    r = cli("apply", "-f", m, "--auto-approve", *(["--region", "CN-BEIJING"] if how == "flag" else []))
+    assert r.returncode == 1, "a grant to anyone was applied without --allow-public-access:\n" + r.stdout
