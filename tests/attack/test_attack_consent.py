@@ -119,3 +119,25 @@ def test_region_in_other_case_hides_a_public_grant(cli: Cli, how: str) -> None:
     m = cli.write("m.yaml", f"version: 1\n{region}buckets:\n  - name: {BUCKET}\n    policy: {json.dumps(doc)}\n")
     r = cli("apply", "-f", m, "--auto-approve", *(["--region", "CN-BEIJING"] if how == "flag" else []))
     assert r.returncode == 1, "a grant to anyone was applied without --allow-public-access:\n" + r.stdout
+
+
+def test_saved_plan_with_a_forged_region_cannot_open_public_access(cli: Cli, sdk) -> None:
+    """With TOS_ENDPOINT set and TOS_REGION not, `apply FILE` takes the region from the file;
+    the guard then evaluates the policy against TRNs of that region, so a grant to anyone
+    on the real region's resources is not seen, and the request still goes to the endpoint."""
+    m = cli.write("m.yaml", manifest(f"{ACCOUNT}/ci", ["tosvectors:QueryVectors"]))
+    assert cli("apply", "-f", m, "--auto-approve").returncode == 0
+    m2 = cli.write("m2.yaml", manifest(f"{ACCOUNT}/ci", ["tosvectors:QueryVectors", "tosvectors:GetVectors"]))
+    assert cli("plan", "-f", m2, "--out", "p.json").returncode == 0
+    plan = json.loads((cli.cwd / "p.json").read_text())
+    plan["target"]["region"] = "cn-shanghai"
+    (change,) = plan["changes"]
+    change["after"] = {"document": {"Version": "2025-12-01", "Statement": [{
+        "Effect": "Allow", "Principal": ["*"], "Action": ["tosvectors:*"], "Resource": [f"{TRN}/index/*", TRN]}]}}
+    (cli.cwd / "forged.json").write_text(json.dumps(plan, indent=2))
+
+    r = cli("apply", "forged.json")
+
+    stored = json.loads(sdk.get_vector_bucket_policy(BUCKET, ACCOUNT).policy)
+    assert stored["Statement"][0]["Principal"] != ["*"], "a forged saved plan opened the bucket to anyone"
+    assert r.returncode == 1
