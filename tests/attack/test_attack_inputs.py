@@ -36,7 +36,9 @@ def test_show_of_a_forged_plan_writes_no_terminal_control_characters(cli: Cli) -
 
 def test_var_file_that_is_a_fifo_is_refused_not_waited_on(cli: Cli) -> None:
     """Manifests and plan files refuse FIFOs and devices ("not a regular file"), but
-    --var-file opens its path directly, so a FIFO nobody writes to blocks for ever."""
+    --var-file opens its path directly, so a FIFO nobody writes to blocks for ever.
+    (`--var-file <(cmd)` is a pipe too and works today: a fix may keep it, e.g. by opening
+    without blocking; what must not happen is the wait.)"""
     m = cli.write("m.yaml", M)
     fifo = cli.cwd / "vars.fifo"
     os.mkfifo(fifo)
@@ -45,7 +47,8 @@ def test_var_file_that_is_a_fifo_is_refused_not_waited_on(cli: Cli) -> None:
                            cwd=cli.cwd, env=cli.env(), capture_output=True, text=True, timeout=60)
     except subprocess.TimeoutExpired:
         pytest.fail("validate --var-file FIFO hung")
-    assert r.returncode == 1 and "vars.fifo" in r.stderr
+    assert "Traceback" not in r.stderr
+    assert r.returncode == 0 or "vars.fifo" in r.stderr
 
 
 def test_error_line_for_a_huge_value_is_bounded(cli: Cli) -> None:
