@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from reconciler.errors import ConfigError, PlanFileError, RefusedError
-from reconciler.files import read_bounded
+from reconciler.files import read_bounded, write_regular
 from reconciler.plan import FORMAT_VERSION, Plan, graph_problem, parse_address
 from reconciler.schemacheck import SchemaCheck
 from reconciler.secrets import secrets_in
@@ -72,7 +72,7 @@ def save(plan: Plan, path: str, key: bytes | None) -> None:
     if leaked:
         raise PlanFileError(f"{path}: not written: the plan holds the value of {', '.join(leaked)}")
     try:
-        Path(path).write_bytes(data)
+        write_regular(path, data)
     except OSError as e:
         raise PlanFileError(f"{path}: cannot write plan file: {e.strerror or e}") from None
 
