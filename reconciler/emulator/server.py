@@ -19,6 +19,7 @@ http_limits.py.
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import os
 import signal
 import socket
@@ -166,6 +167,14 @@ def limits_from_args(args: argparse.Namespace, files: int) -> Limits:
     return Limits(read_timeout=args.read_timeout, max_connections=wanted, max_lingering=lingering)
 
 
+def _loopback(address: str) -> bool:
+    """Whether a bound address is reachable from this machine only (127.0.0.0/8, ::1)."""
+    try:
+        return ipaddress.ip_address(address.split("%", 1)[0]).is_loopback
+    except ValueError:
+        return False
+
+
 def _bind(host: str, port: int) -> socket.socket:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
@@ -206,6 +215,9 @@ def run_from_args(args: argparse.Namespace) -> int:
         auth += f", {len(config.users)} policy-checked user{'s' if len(config.users) > 1 else ''}"
     print(f"emulator listening on http://{shown_host}:{port} (data: {config.data_dir}, "
           f"account {config.account_id}, region {config.region}{auth})", file=sys.stderr, flush=True)
+    if not config.access_key and not _loopback(sock.getsockname()[0]):
+        print(f"warning: listening on {shown_host} without --access-key: anyone who can reach it has the "
+              "owner's access to every bucket, as no signature is checked", file=sys.stderr, flush=True)
     if args.secret_key:
         print(f"warning: --secret-key can be read from the process list by other local users; "
               f"set {SECRET_ENV} instead", file=sys.stderr, flush=True)
