@@ -42,7 +42,8 @@ def untrusted(doc: dict[str, Any]) -> dict[str, Any]:
     """A plan's or drift report's JSON form with its text made safe for a terminal
     (`text.printable`): a plan file passes through other hands. Attribute values and
     documents (`before`, `after`) are shown as JSON, escaped there (`value`, `_pretty`)."""
-    return printable_in(doc, keep=frozenset({"before", "after"}))
+    safe: dict[str, Any] = printable_in(doc, keep=frozenset({"before", "after"}))
+    return safe
 
 
 def ordered(changes: list[ChangeDict]) -> list[ChangeDict]:

@@ -77,6 +77,7 @@ def apply_aborted(finished: Sequence[StepResult], in_flight: Sequence[str], tota
     not_started = total - len(finished) - len(in_flight)
     lines = [paint(f"Apply aborted: {tally}, {len(in_flight)} in flight, {not_started} not started.", RED, BOLD)]
     if in_flight:
-        lines.append(f"In flight when aborted, so they may or may not have taken effect: {printable(', '.join(in_flight))}.")
+        lines.append("In flight when aborted, so they may or may not have taken effect: "
+                     f"{printable(', '.join(in_flight))}.")
     lines.append("Run `reconciler plan` to see where things stand.")
     return "\n".join(lines)
