@@ -11,7 +11,7 @@ import pytest
 from render_samples import RES, TARGET, change
 
 from reconciler.drift import drift_report
-from reconciler.executor import ApplyResult, Status, StepResult
+from reconciler.executor import Status, StepResult
 from reconciler.plan import Action, Plan
 from reconciler.render import (
     apply_aborted,
