@@ -70,7 +70,9 @@ def lone_escape_at(json_text: str) -> tuple[int, int]:
 def printable(text: str, *, newlines: bool = False) -> str:
     """`text` with each character a terminal would act on rather than show (C0 and C1
     controls, DEL, bidi overrides and isolates, any other non-printable character) written
-    as an escape: `\\x1b`, `\\u202e`. `newlines` keeps "\\n" (for multi-line blocks)."""
+    as a `\\u001b`, `\\u202e` escape: as JSON writes it, so the access matrix, the
+    plan's lines and its JSON documents spell it alike. `newlines` keeps "\\n" (for
+    multi-line blocks)."""
     if text.isprintable():
         return text
     return "".join(c if c.isprintable() or (newlines and c == "\n") else _escaped(c) for c in text)
@@ -78,15 +80,16 @@ def printable(text: str, *, newlines: bool = False) -> str:
 
 def printable_json(text: str) -> str:
     """`printable` for JSON text (already escaped by json.dumps except for DEL, C1 and
-    format characters): what is escaped is written `\\uXXXX`, so the JSON means the same."""
-    if text.isprintable():
-        return text
-    return "".join(c if c.isprintable() or c == "\n" else f"\\u{ord(c):04x}" for c in text)
+    format characters): the escapes are JSON's own, so the document means the same."""
+    return printable(text, newlines=True)
 
 
 def _escaped(c: str) -> str:
     n = ord(c)
-    return f"\\x{n:02x}" if n < 0x100 else f"\\u{n:04x}" if n < 0x10000 else f"\\U{n:08x}"
+    if n < 0x10000:
+        return f"\\u{n:04x}"
+    high, low = divmod(n - 0x10000, 0x400)  # a JSON escape of a non-BMP character is a pair
+    return f"\\u{0xD800 + high:04x}\\u{0xDC00 + low:04x}"
 
 
 def printable_in(value: Any, *, keep: frozenset[str] = frozenset()) -> Any:

@@ -1,6 +1,6 @@
 """Text from a plan file, a live policy or a server's error reaches a reviewer's terminal:
-every human renderer shows control characters and bidi overrides escaped (`\\x1b`,
-`\\u202e`), never raw, so that a forged field cannot clear the screen, set the clipboard
+every human renderer shows control characters and bidi overrides escaped (`\\u001b`,
+`\\u202e`, as JSON spells them), never raw, so that a forged field cannot clear the screen, set the clipboard
 (OSC 52), overwrite a line (CR) or make text read backwards. JSON output stays exact."""
 
 from __future__ import annotations
@@ -50,7 +50,7 @@ def _hostile_plan() -> Plan:
 def test_plan_renderers_escape_what_a_terminal_would_act_on(render: object) -> None:
     out = render(_hostile_plan())  # type: ignore[operator]
     assert not _raw(out)
-    assert "\\x1b" in out and "\\u202e" in out  # shown, not hidden: the reviewer sees something is there
+    assert "\\u001b" in out and "\\u202e" in out  # shown, not hidden: the reviewer sees something is there
 
 
 def test_a_hostile_reason_reads_as_its_escapes_in_text() -> None:
@@ -74,7 +74,7 @@ def test_drift_renderers_escape_too() -> None:
 def test_apply_step_lines_escape_an_address_or_error_from_the_service() -> None:
     step = StepResult("index.b/i" + HOSTILE, Action.CREATE, Status.FAILED, "CreateIndex: 400 " + HOSTILE, 0.1)
     line = step_line(step)
-    assert not _raw(line) and "\\x1b[2J" in line
+    assert not _raw(line) and "\\u001b[2J" in line
     aborted = apply_aborted([], ["index.b/i" + HOSTILE], 1)
     assert not _raw(aborted)
 
@@ -86,9 +86,10 @@ def test_json_output_keeps_the_exact_text() -> None:
 
 def test_printable_escapes_controls_and_bidi_but_keeps_ordinary_text() -> None:
     assert printable("rag-dev é 中文 *") == "rag-dev é 中文 *"
-    assert printable("a\x1bb\rc\u202ed\x85") == "a\\x1bb\\x0dc\\u202ed\\x85"
-    assert printable("one\ntwo\t", newlines=True) == "one\ntwo\\x09"
-    assert printable("one\ntwo") == "one\\x0atwo"
+    assert printable("a\x1bb\rc\u202ed\x85") == "a\\u001bb\\u000dc\\u202ed\\u0085"
+    assert printable("one\ntwo\t", newlines=True) == "one\ntwo\\u0009"
+    assert printable("one\ntwo") == "one\\u000atwo"
+    assert printable("tag\U000e0041") == "tag\\udb40\\udc41"  # as JSON spells it
     text = json.dumps({"s": "x\x1b\u202e\x7f"}, ensure_ascii=False)
     assert json.loads(printable_json(text)) == {"s": "x\x1b\u202e\x7f"}  # the same JSON, escaped
 
