@@ -29,3 +29,10 @@ positive_int = number(int, lambda v: v >= 1, "a positive integer")
 positive_float = number(float, lambda v: v > 0, "a positive number")
 non_negative_float = number(float, lambda v: 0 <= v < float("inf"), "a number >= 0")
 port = number(int, lambda v: 0 <= v <= 65535, "a port number", "a port between 0 and 65535")
+
+
+def non_empty(text: str) -> str:
+    """A flag value that must say something (`-out=` would save nothing and exit 0)."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("expected a value, got an empty one")
+    return text

@@ -12,8 +12,8 @@ from collections.abc import Sequence
 from typing import NoReturn
 
 from reconciler import __version__
-from reconciler.argtypes import positive_float, positive_int
-from reconciler.exitcodes import EXIT_ERROR, EXIT_INTERRUPTED
+from reconciler.argtypes import non_empty, positive_float, positive_int
+from reconciler.exitcodes import EXIT_CHANGES, EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK
 from reconciler.rules import default_endpoint
 from reconciler.target import DEFAULT_REGION
 
@@ -115,7 +115,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = _command(sub, "plan", "show what apply would change", common, manifest, api, targets)
     p.add_argument("--destroy", action="store_true",
                    help="plan what `destroy` would delete (apply it with --allow-destroy)")
-    p.add_argument("--out", metavar="FILE", help="save the plan for `reconciler apply FILE` and `reconciler show FILE`")
+    p.add_argument("--out", metavar="FILE", type=non_empty,
+                   help="save the plan for `reconciler apply FILE` and `reconciler show FILE`")
     p.add_argument("--format", choices=["text", "json", "markdown"], default="text", help=_FORMAT_HELP)
     p.add_argument("--detailed-exitcode", action="store_true", help="exit 0 no changes, 2 changes, 1 error")
 
@@ -140,6 +141,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = _command(sub, "access", "who may do what on each declared bucket and index (no API calls)", common, manifest)
     p.add_argument("--principal", dest="principals", action="append", default=[], metavar="P",
+                   type=non_empty,
                    help='show this principal (ACCOUNT/NAME, ACCOUNT or "*"); '
                         'default: "*" and every one the policies name')
     p.add_argument("--format", choices=["text", "json"], default="text", help="output format (default text)")
@@ -240,7 +242,8 @@ def _main(argv: Sequence[str] | None) -> int:
     from reconciler.errors import ManifestError, ReconcilerError
 
     try:
-        return int(getattr(commands, args.command)(args))
+        code = int(getattr(commands, args.command)(args))
+        return EXIT_ERROR if commands.OUTPUT_LOST and code in (EXIT_OK, EXIT_CHANGES) else code
     except ManifestError as e:
         for d in e.diagnostics:
             print(d, file=sys.stderr)

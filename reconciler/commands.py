@@ -45,10 +45,17 @@ def _emit(stream: TextIO, text: str) -> None:
     try:
         stream.write(text)
         stream.flush()
-    except BrokenPipeError:
+    except OSError as e:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, stream.fileno())
         os.close(devnull)
+        # Any other failure (`plan > /dev/full`): said once, and the command exits 1 (cli.py)
+        if not isinstance(e, BrokenPipeError) and stream is sys.stdout and not OUTPUT_LOST:
+            OUTPUT_LOST.append(f"error: cannot write to standard output: {e.strerror or e}")
+            _say(OUTPUT_LOST[0])
+
+
+OUTPUT_LOST: list[str] = []  # why standard output could not be written, once it could not
 
 
 def _say(*lines: str) -> None:

@@ -1,18 +1,79 @@
-"""Reading files a user names (manifests, policy files, saved plans) without surprises."""
+"""Reading and writing files a user names (manifests, variables, policy files, saved plans)
+without surprises: no hang on a FIFO, no endless read of a device, no write into one."""
 
 from __future__ import annotations
 
 import os
+import select
 import stat
 
+PIPE_WAIT = 10.0  # seconds a pipe may stay silent before its reader gives up
 
-def read_bounded(path: str, limit: int) -> bytes:
+
+def read_bounded(path: str, limit: int, *, pipes: bool = False, wait: float = PIPE_WAIT) -> bytes:
     """A regular file's bytes, refusing devices, pipes and anything over `limit` bytes
-    (`/dev/zero` would grow memory without end, a FIFO would block for ever)."""
-    if not stat.S_ISREG(os.stat(path).st_mode):  # before open(): opening a FIFO would block
+    (`/dev/zero` would grow memory without end, a FIFO would block for ever). With `pipes`,
+    a pipe or FIFO is read too (`--var-file <(cmd)`), bounded alike, and refused once it
+    has been silent for `wait` seconds (a FIFO nobody writes to)."""
+    mode = os.stat(path).st_mode
+    if stat.S_ISFIFO(mode) and pipes:
+        return _read_pipe(path, limit, wait)
+    if not stat.S_ISREG(mode):  # before open(): opening a FIFO would block
         raise OSError(0, "not a regular file")
     with open(path, "rb") as f:
         data = f.read(limit + 1)
+    return _bounded(data, limit)
+
+
+def _read_pipe(path: str, limit: int, wait: float) -> bytes:
+    # O_NONBLOCK: open() of a FIFO returns at once, writer or not; poll() then waits for data
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        if not stat.S_ISFIFO(os.fstat(fd).st_mode):
+            raise OSError(0, "not a regular file")
+        poller = select.poll()
+        poller.register(fd, select.POLLIN)
+        chunks: list[bytes] = []
+        size = 0
+        while size <= limit:
+            if not poller.poll(wait * 1000):
+                raise OSError(0, f"nothing written to this pipe for {wait:g} s (a FIFO nobody writes to?)")
+            try:
+                chunk = os.read(fd, min(1 << 16, limit + 1 - size))
+            except BlockingIOError:
+                continue
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+        return _bounded(b"".join(chunks), limit)
+    finally:
+        os.close(fd)
+
+
+def _bounded(data: bytes, limit: int) -> bytes:
     if len(data) > limit:
         raise OSError(0, f"larger than {limit >> 20} MiB")
     return data
+
+
+def write_regular(path: str, data: bytes) -> None:
+    """Write `data` to a regular file (created if need be); refuse a FIFO (opening it would
+    wait for a reader), a device or a directory instead of writing into it."""
+    try:
+        mode: int | None = os.stat(path).st_mode
+    except FileNotFoundError:
+        mode = None
+    if mode is not None and not stat.S_ISREG(mode):
+        raise OSError(0, "not a regular file")
+    # O_NONBLOCK: should a FIFO appear meanwhile, open() fails rather than waits
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_NONBLOCK, 0o666)
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(0, "not a regular file")
+        os.ftruncate(fd, 0)
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view):]
+    finally:
+        os.close(fd)

@@ -213,17 +213,36 @@ def graph_problem(changes: tuple[Change, ...] | list[Change]) -> str | None:
 
 
 def topological(changes: list[Change]) -> list[Change]:
-    """Dependencies first, otherwise keeping the given order; ValueError on a cycle."""
+    """Dependencies first, otherwise keeping the given order; ValueError on a cycle.
+
+    In waves, as Kahn's algorithm: the changes whose dependencies are all done, in the
+    given order, then those that this wave made ready. Linear in changes and edges: a
+    forged 30,000-link chain in a plan file is refused in moments, not minutes."""
+    dependents: dict[str, list[int]] = {}
+    waiting = []
+    for i, c in enumerate(changes):
+        deps = set(c.depends_on)
+        waiting.append(len(deps))
+        for dep in deps:
+            dependents.setdefault(dep, []).append(i)
     done: set[str] = set()
     out: list[Change] = []
-    pending = changes
-    while pending:
-        ready = [c for c in pending if set(c.depends_on) <= done]
-        if not ready:
-            raise ValueError(f"dependency cycle among {', '.join(sorted(c.address for c in pending))}")
+    wave = [i for i, n in enumerate(waiting) if n == 0]
+    while wave:
+        # a change sharing the address of one already done is dropped, as it always was
+        ready = [changes[i] for i in sorted(wave) if changes[i].address not in done]
         out += ready
-        done |= {c.address for c in ready}
-        pending = [c for c in pending if c.address not in done]
+        newly = {c.address for c in ready} - done
+        done |= newly
+        wave = []
+        for address in newly:
+            for j in dependents.get(address, ()):
+                waiting[j] -= 1
+                if waiting[j] == 0:
+                    wave.append(j)
+    pending = [c for c in changes if c.address not in done]
+    if pending:
+        raise ValueError(f"dependency cycle among {', '.join(sorted(c.address for c in pending))}")
     return out
 
 

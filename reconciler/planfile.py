@@ -34,7 +34,7 @@ from typing import Any
 
 from reconciler.access import AccessChange
 from reconciler.errors import ConfigError, PlanFileError, RefusedError
-from reconciler.files import read_bounded
+from reconciler.files import read_bounded, write_regular
 from reconciler.plan import Action, Change, Plan, Target, graph_problem, json_copy, parse_address
 from reconciler.schemacheck import SchemaCheck
 from reconciler.secrets import secrets_in
@@ -140,7 +140,7 @@ def save(plan: Plan, path: str, key: bytes | None) -> None:
     if leaked:
         raise PlanFileError(f"{path}: not written: the plan holds the value of {', '.join(leaked)}")
     try:
-        Path(path).write_bytes(data)
+        write_regular(path, data)
     except OSError as e:
         raise PlanFileError(f"{path}: cannot write plan file: {e.strerror or e}") from None
 

@@ -80,7 +80,7 @@ def resolve(settings: Settings, *, manifest_account: str | None = None, manifest
     account = _pick("account", settings.account_id, env.get("TOS_ACCOUNT_ID"), manifest_account)
     endpoint = (settings.endpoint or "").strip() or env.get("TOS_ENDPOINT", "").strip() or None
     # 127.0.0.1:8765 would otherwise mean https, which an emulator is not ("embedded" is a name, not a URL)
-    if endpoint is not None and "://" not in endpoint and endpoint != "embedded":
+    if endpoint is not None and "://" not in endpoint and endpoint.lower() != EMBEDDED_ENDPOINT:
         raise ConfigError(f"invalid endpoint {endpoint!r}: no scheme; write {'http://' + endpoint!r} "
                           f"(an emulator) or {'https://' + endpoint!r}")
     credentials = Credentials.from_env(env)

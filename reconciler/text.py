@@ -58,3 +58,61 @@ def lone_escape_at(json_text: str) -> tuple[int, int]:
         line = json_text.count("\n", 0, m.start()) + 1
         return line, m.start() - (json_text.rfind("\n", 0, m.start()) + 1) + 1
     return 1, 1
+
+
+# --- untrusted text on a terminal ------------------------------------------------------------
+# A plan file, a live policy or a server's error can hold any character. Shown raw, ESC and
+# OSC sequences clear the screen or set the clipboard, CR overwrites a line, and a bidi
+# override (U+202E) makes text read other than it is. Every human renderer shows such text
+# through `printable`; JSON output is escaped by json itself.
+
+
+def printable(text: str, *, newlines: bool = False) -> str:
+    """`text` with each character a terminal would act on rather than show (C0 and C1
+    controls, DEL, bidi overrides and isolates, any other non-printable character) written
+    as a `\\u001b`, `\\u202e` escape: as JSON writes it, so the access matrix, the
+    plan's lines and its JSON documents spell it alike. `newlines` keeps "\\n" (for
+    multi-line blocks)."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() or (newlines and c == "\n") else _escaped(c) for c in text)
+
+
+def printable_json(text: str) -> str:
+    """`printable` for JSON text (already escaped by json.dumps except for DEL, C1 and
+    format characters): the escapes are JSON's own, so the document means the same."""
+    return printable(text, newlines=True)
+
+
+def _escaped(c: str) -> str:
+    n = ord(c)
+    if n < 0x10000:
+        return f"\\u{n:04x}"
+    high, low = divmod(n - 0x10000, 0x400)  # a JSON escape of a non-BMP character is a pair
+    return f"\\u{0xD800 + high:04x}\\u{0xDC00 + low:04x}"
+
+
+def printable_in(value: Any, *, keep: frozenset[str] = frozenset()) -> Any:
+    """A copy of a parsed document with `printable` applied to every string, keys included,
+    except under the keys in `keep` (shown another way, e.g. as JSON through `printable_json`)."""
+    if isinstance(value, str):
+        return printable(value)
+    if isinstance(value, list):
+        return [printable_in(v, keep=keep) for v in value]
+    if isinstance(value, dict):
+        return {printable(k) if isinstance(k, str) else k: (v if k in keep else printable_in(v, keep=keep))
+                for k, v in value.items()}
+    return value
+
+
+# --- echoing values in error lines --------------------------------------------------------------
+
+ECHO_LIMIT = 64
+
+
+def cut(text: str, limit: int = ECHO_LIMIT) -> str:
+    """`text` as an error line echoes it: at most `limit` characters, then `…(N chars)`, so
+    that a 5 MB value gives a short line and the reader still knows how long it was."""
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}…({len(text):,} chars)"

@@ -19,6 +19,7 @@ http_limits.py.
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import os
 import signal
 import socket
@@ -166,6 +167,19 @@ def limits_from_args(args: argparse.Namespace, files: int) -> Limits:
     return Limits(read_timeout=args.read_timeout, max_connections=wanted, max_lingering=lingering)
 
 
+def exposure_warning(bound: str, shown_host: str, *, checked: bool) -> str | None:
+    """The warning for a server that anyone on the network may use as the owner: bound
+    beyond loopback (127.0.0.0/8, ::1) with no signature checks; None otherwise."""
+    try:
+        loopback = ipaddress.ip_address(bound.split("%", 1)[0]).is_loopback
+    except ValueError:
+        loopback = False
+    if checked or loopback:
+        return None
+    return (f"warning: listening on {shown_host} without --access-key: anyone who can reach it has the "
+            "owner's access to every bucket, as no signature is checked")
+
+
 def _bind(host: str, port: int) -> socket.socket:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
@@ -206,6 +220,9 @@ def run_from_args(args: argparse.Namespace) -> int:
         auth += f", {len(config.users)} policy-checked user{'s' if len(config.users) > 1 else ''}"
     print(f"emulator listening on http://{shown_host}:{port} (data: {config.data_dir}, "
           f"account {config.account_id}, region {config.region}{auth})", file=sys.stderr, flush=True)
+    exposed = exposure_warning(sock.getsockname()[0], shown_host, checked=bool(config.access_key))
+    if exposed:
+        print(exposed, file=sys.stderr, flush=True)
     if args.secret_key:
         print(f"warning: --secret-key can be read from the process list by other local users; "
               f"set {SECRET_ENV} instead", file=sys.stderr, flush=True)

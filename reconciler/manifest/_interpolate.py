@@ -21,6 +21,7 @@ from typing import Mapping, Sequence
 
 from reconciler.errors import ConfigError
 from reconciler.secrets import SECRET_VARIABLES
+from reconciler.text import cut
 
 _NAME = r"[A-Za-z_][A-Za-z0-9_]*"
 _TOKEN = re.compile(r"\$\$\{|\$\{([^}]*)\}|\$\{")
@@ -67,7 +68,7 @@ class Interpolator:
             if ref is None:
                 problems.append(VarProblem(
                     m.start(), token,
-                    f"invalid variable reference {token!r}: expected ${{NAME}} or ${{NAME:-default}} "
+                    f"invalid variable reference {cut(token)!r}: expected ${{NAME}} or ${{NAME:-default}} "
                     f"with NAME of letters, digits and '_' (write $${{ for a literal ${{)",
                 ))
                 continue
@@ -87,10 +88,11 @@ class Interpolator:
             elif value is not None:
                 out.append(value)
             else:
+                shown = cut(name)  # a name may be 100,000 characters long: echo its start
                 problems.append(VarProblem(
                     m.start(), token,
-                    f"undefined variable '{name}': set it in the environment or with --var {name}=VALUE "
-                    f"(or give a default: ${{{name}:-default}})",
+                    f"undefined variable '{shown}': set it in the environment or with --var {shown}=VALUE "
+                    f"(or give a default: ${{{shown}:-default}})",
                 ))
         out.append(text[pos:])
         return "".join(out), substituted, problems
@@ -103,9 +105,9 @@ def parse_var_assignments(items: Sequence[str]) -> dict[str, str]:
         m = _ASSIGNMENT.fullmatch(item)
         if m is None:
             if "=" not in item:
-                raise ConfigError(f"--var {item!r}: expected KEY=VALUE")
+                raise ConfigError(f"--var {cut(item)!r}: expected KEY=VALUE")
             raise ConfigError(
-                f"--var {item!r}: KEY must be letters, digits and '_', not starting with a digit"
+                f"--var {cut(item)!r}: KEY must be letters, digits and '_', not starting with a digit"
             )
         result[m.group(1)] = m.group(2)
     return result

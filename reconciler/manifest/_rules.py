@@ -5,6 +5,7 @@ from __future__ import annotations
 import string
 
 from reconciler.rules import BUCKET_CHARS, BUCKET_NAME, INDEX_NAME, NameFault, NameRule, name_fault
+from reconciler.text import cut
 
 BUCKET_RULE = "bucket names are 3-32 characters of a-z, 0-9 and '-', and do not start or end with '-'"
 INDEX_RULE = (
@@ -28,7 +29,7 @@ def _reason(fault: NameFault) -> str:
 
 def _problem(rule: NameRule, summary: str, name: str) -> str | None:
     fault = name_fault(rule, name)
-    return None if fault is None else f"invalid {rule.what} name {name!r}: {_reason(fault)}; {summary}"
+    return None if fault is None else f"invalid {rule.what} name {cut(name)!r}: {_reason(fault)}; {summary}"
 
 
 def bucket_name_problem(name: str) -> str | None:
@@ -56,17 +57,17 @@ def prune_pattern_problem(pattern: str) -> str | None:
             if body.startswith("!"):
                 body = body[1:]
             if end < 0:
-                return f"invalid prune pattern {pattern!r}: '[' at position {i + 1} is never closed by ']'"
+                return f"invalid prune pattern {cut(pattern)!r}: '[' at position {i + 1} is never closed by ']'"
             if not body:
-                return f"invalid prune pattern {pattern!r}: empty character class '[]'"
+                return f"invalid prune pattern {cut(pattern)!r}: empty character class '[]'"
             bad = [c for c in body if c not in BUCKET_CHARS]
             if bad:
-                return (f"invalid prune pattern {pattern!r}: {bad[0]!r} in a character class can never "
+                return (f"invalid prune pattern {cut(pattern)!r}: {bad[0]!r} in a character class can never "
                         f"match a bucket name (a-z, 0-9 and '-')")
             i = end + 1
             continue
         if ch not in BUCKET_CHARS and ch not in "*?":
-            return (f"invalid prune pattern {pattern!r}: {ch!r} can never match a bucket name; patterns use "
+            return (f"invalid prune pattern {cut(pattern)!r}: {ch!r} can never match a bucket name; patterns use "
                     f"a-z, 0-9, '-' and the wildcards *, ? and [...]")
         i += 1
     return None

@@ -17,6 +17,7 @@ import re
 from typing import Sequence
 
 from reconciler.errors import ConfigError
+from reconciler.files import read_bounded
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _LINE = re.compile(r"(?:export\s+)?([^=\s]*)\s*=\s*(.*)")
@@ -34,12 +35,9 @@ def read_var_files(paths: Sequence[str]) -> dict[str, str]:
 
 def _read(path: str) -> str:
     try:
-        with open(path, "rb") as f:
-            data = f.read(MAX_BYTES + 1)
+        data = read_bounded(path, MAX_BYTES, pipes=True)  # pipes too: `--var-file <(cmd)`
     except OSError as e:
         raise ConfigError(f"--var-file {path}: cannot read file: {e.strerror or e}") from None
-    if len(data) > MAX_BYTES:
-        raise ConfigError(f"--var-file {path}: larger than {MAX_BYTES >> 20} MiB")
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as e:

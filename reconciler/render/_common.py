@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from reconciler.access import principal_label, resource_label
+from reconciler.text import printable, printable_in, printable_json
 
 ChangeDict = dict[str, Any]
 
@@ -35,6 +36,14 @@ def target_phrase(target: dict[str, Any]) -> str:
     if target.get("embedded"):
         where = "the embedded emulator (" + where.removeprefix("embedded:") + ")"
     return f"account {target['account_id']} in {target['region']} at {where}"
+
+
+def untrusted(doc: dict[str, Any]) -> dict[str, Any]:
+    """A plan's or drift report's JSON form with its text made safe for a terminal
+    (`text.printable`): a plan file passes through other hands. Attribute values and
+    documents (`before`, `after`) are shown as JSON, escaped there (`value`, `_pretty`)."""
+    safe: dict[str, Any] = printable_in(doc, keep=frozenset({"before", "after"}))
+    return safe
 
 
 def ordered(changes: list[ChangeDict]) -> list[ChangeDict]:
@@ -178,7 +187,7 @@ def value(v: Any) -> str:
     """An attribute value as people read it: JSON for strings and lists, '(none)' when absent."""
     if v is _ABSENT or v is None:
         return "(none)"
-    return json.dumps(v, ensure_ascii=False)
+    return printable_json(json.dumps(v, ensure_ascii=False))
 
 
 def attr_rows(c: ChangeDict) -> list[AttrRow]:
@@ -188,7 +197,7 @@ def attr_rows(c: ChangeDict) -> list[AttrRow]:
     before, after = c["before"] or {}, c["after"] or {}
     names = list(dict.fromkeys([*after, *before]))
     forced = set(c["forces_replacement"])
-    return [AttrRow(n, before.get(n, _ABSENT), after.get(n, _ABSENT), n in forced)
+    return [AttrRow(printable(n), before.get(n, _ABSENT), after.get(n, _ABSENT), n in forced)
             for n in names if not isinstance(before.get(n, after.get(n)), dict)]
 
 
@@ -209,7 +218,7 @@ def document_diffs(c: ChangeDict) -> list[tuple[str, list[str]]]:
             lines = list(difflib.unified_diff(old_lines, new_lines, "live", "manifest", lineterm=""))
         else:
             lines = [("+" if new_lines else "-") + line for line in new_lines or old_lines]
-        out.append((name, lines))
+        out.append((printable(name), lines))
     return out
 
 
@@ -231,7 +240,7 @@ def diff_view(c: ChangeDict) -> list[str]:
 
 
 def _pretty(doc: Any) -> list[str]:
-    return json.dumps(doc, indent=2, sort_keys=True, ensure_ascii=False).splitlines()
+    return printable_json(json.dumps(doc, indent=2, sort_keys=True, ensure_ascii=False)).splitlines()
 
 
 # --- ANSI --------------------------------------------------------------------------------------

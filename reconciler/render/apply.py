@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Sequence
 
 from reconciler.render._common import BOLD, DIM, GREEN, RED, YELLOW, Paint
+from reconciler.text import printable
 
 if TYPE_CHECKING:
     from reconciler.executor import ApplyResult, StepResult
@@ -26,12 +27,12 @@ def step_line(step: StepResult, *, color: bool = False) -> str:
     status = step.status.value
     symbol = step.action.symbol
     pad = " " * (_WIDTH - len(status))
-    line = f"{paint(status, _COLOR[status], BOLD)}{pad} {symbol.rjust(3)} {paint(step.address, BOLD)}"
+    line = f"{paint(status, _COLOR[status], BOLD)}{pad} {symbol.rjust(3)} {paint(printable(step.address), BOLD)}"
     if status in ("done", "failed", "unknown"):
         line += f" ({step.seconds:.2f}s)"
     if step.detail:
         # keep one step on one line even when an error message spans several
-        line += ": " + " ".join(step.detail.split())
+        line += ": " + printable(" ".join(step.detail.split()))
     return line
 
 
@@ -76,6 +77,7 @@ def apply_aborted(finished: Sequence[StepResult], in_flight: Sequence[str], tota
     not_started = total - len(finished) - len(in_flight)
     lines = [paint(f"Apply aborted: {tally}, {len(in_flight)} in flight, {not_started} not started.", RED, BOLD)]
     if in_flight:
-        lines.append(f"In flight when aborted, so they may or may not have taken effect: {', '.join(in_flight)}.")
+        lines.append("In flight when aborted, so they may or may not have taken effect: "
+                     f"{printable(', '.join(in_flight))}.")
     lines.append("Run `reconciler plan` to see where things stand.")
     return "\n".join(lines)

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from reconciler.drift import STATUSES
 from reconciler.plan import parse_address
-from reconciler.render._common import BOLD, GREEN, RED, YELLOW, Paint, diff_view, target_phrase
+from reconciler.render._common import BOLD, GREEN, RED, YELLOW, Paint, diff_view, target_phrase, untrusted
 from reconciler.render.markdown import (
     MAX_CHARS,
     access_table,
@@ -44,7 +44,7 @@ def drift_summary(summary: dict[str, int]) -> str:
 
 def drift_text(report: DriftReport, *, color: bool = False) -> str:
     """The three statuses of drift, the difference for changed resources, then the verdict."""
-    doc = report.to_dict()
+    doc = untrusted(report.to_dict())
     paint = Paint(color)
     out = [paint(f"reconciler drift for {target_phrase(doc['target'])}", BOLD), ""]
     for status in STATUSES:
@@ -69,7 +69,7 @@ def drift_markdown(report: DriftReport, *, max_chars: int = MAX_CHARS) -> str:
 
     Every drifted resource gets a line while they fit (each status its share of the room);
     the differences of changed ones are added, collapsed, with the room left over."""
-    doc = report.to_dict()
+    doc = untrusted(report.to_dict())
     out = ["### reconciler drift", "", f"**{escape(drift_summary(doc['summary']))}**", "",
            f"Target: {escape(target_phrase(doc['target']))}", ""]
     outside = address_list(f"{OUTSIDE} ({len(doc['outside_scope'])})", doc["outside_scope"], max_chars // 8)

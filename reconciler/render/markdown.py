@@ -30,6 +30,7 @@ from reconciler.render._common import (
     plan_summary,
     public_warning,
     target_phrase,
+    untrusted,
 )
 
 if TYPE_CHECKING:
@@ -42,7 +43,7 @@ _MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|#~])")
 
 def plan_markdown(plan: Plan, *, max_chars: int = MAX_CHARS) -> str:
     """Markdown for a PR comment, at most `max_chars` characters long."""
-    doc = plan.to_dict()
+    doc = untrusted(plan.to_dict())
     changes: list[ChangeDict] = ordered(doc["changes"])
     head = ["### reconciler plan", "",
             f"**{plan_summary(doc['summary'])}**", "",

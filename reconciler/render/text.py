@@ -28,6 +28,7 @@ from reconciler.render._common import (
     plan_summary,
     public_warning,
     target_phrase,
+    untrusted,
 )
 
 if TYPE_CHECKING:
@@ -42,7 +43,7 @@ _ROW_COLOR = {"add": GREEN, "del": RED, "chg": YELLOW, "same": ""}
 def plan_text(plan: Plan, *, color: bool = False, destroy: bool = False) -> str:
     """The whole plan as terminal text, ending with the `Plan: …` / `No changes.` line;
     `destroy` titles it as what `destroy` (or `plan --destroy`) will do."""
-    doc = plan.to_dict()
+    doc = untrusted(plan.to_dict())
     paint = Paint(color)
     changes: list[ChangeDict] = doc["changes"]
     title = "destroy plan" if destroy else "plan"
