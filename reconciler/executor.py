@@ -15,8 +15,9 @@ import asyncio
 import enum
 import json
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, Awaitable, Callable
+from typing import Any
 
 from reconciler.client.protocol import ApplyApi
 from reconciler.diff import changed_attributes
@@ -98,7 +99,7 @@ async def _create_index(client: ApplyApi, c: Change) -> str:
         differing = changed_attributes(have, want)
         if differing:
             raise StepConflict(
-                f"CreateIndex: index already exists with different attributes: "
+                "CreateIndex: index already exists with different attributes: "
                 + ", ".join(f"{a} is {have[a]} (wanted {want[a]})" for a in differing)
             ) from None
         return "already existed with the wanted attributes"

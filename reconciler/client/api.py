@@ -19,7 +19,14 @@ from reconciler.client.clock import Clock, as_clock
 from reconciler.client.credentials import Credentials
 from reconciler.client.limits import AdaptiveRate, AimdLimiter, TokenBucket
 from reconciler.client.models import (
-    Index, IndexSummary, Page, QueryMatch, Vector, VectorBucket, VectorBucketSummary, VectorData,
+    Index,
+    IndexSummary,
+    Page,
+    QueryMatch,
+    Vector,
+    VectorBucket,
+    VectorBucketSummary,
+    VectorData,
 )
 from reconciler.client.retry import RetryPolicy, RetryStats
 from reconciler.client.transport import USER_AGENT, Transport, one_line

@@ -4,8 +4,8 @@ Retried, for every action: 408, 429, 5xx, 400 with EC 0005-00000044 (as the Go S
 timeouts, connection errors and dropped connections (wire.WireError.retryable: not a bad
 URL, scheme or encoding, nor an untrusted certificate, which retrying cannot fix). Waits
 are exponential with full jitter, on top of the server's Retry-After when it sends one,
-and the whole call is bounded by `total_timeout`. A retried Create can answer Conflict and a retried Delete NotFound; the
-executor accounts for that.
+and the whole call is bounded by `total_timeout`. A retried Create can answer Conflict and
+a retried Delete NotFound; the executor accounts for that.
 
 How many attempts a call gets depends on what last went wrong: 16 after a 429 (see
 RetryPolicy), 12 after a 5xx when the action is REPEATABLE, 6 otherwise. Why 12: at a

@@ -12,8 +12,8 @@ WireError saying how the exchange failed. Three senders speak this:
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 PROXY_VARS = ("http_proxy", "https_proxy", "all_proxy")

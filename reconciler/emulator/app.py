@@ -40,9 +40,10 @@ import re
 import sqlite3
 import threading
 import time
+from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Awaitable, Callable, MutableMapping
+from typing import Any
 
 from reconciler.emulator import errors
 from reconciler.emulator.auth import Verifier
@@ -346,7 +347,8 @@ class EmulatorApp:
             if bucket != host_bucket:
                 check_bucket_name(host_bucket, "the Host header's bucket")
                 raise errors.ValidationException(
-                    f"vectorBucketName {shown(bucket)} does not match the bucket {shown(host_bucket)} of the Host header")
+                    f"vectorBucketName {shown(bucket)} does not match the bucket {shown(host_bucket)} "
+                    "of the Host header")
         store, search = self.open()
         context = Context(store, search, account, self.config.region, self._clock, self._tokens)
         return route.handle(context, request)

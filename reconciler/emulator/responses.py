@@ -15,8 +15,9 @@ import hashlib
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Sequence, Union
+from typing import Any
 
 import numpy as np
 
@@ -28,7 +29,7 @@ from reconciler.emulator.store import BucketRow, IndexRow, Store, VectorRow
 
 # what a handler gives the app: a JSON object to encode, or raw bytes (a policy document);
 # not the client's wire.Reply, which is a whole HTTP response
-Answer = Union[dict[str, Any], bytes]
+Answer = dict[str, Any] | bytes
 PROJECT_NAME = "default"
 LIST_VECTORS_PAGE_BYTES = 1 << 20  # the reference: a ListVectors page stops at about 1 MB
 

@@ -18,7 +18,8 @@ sees it. Rules:
 
 from __future__ import annotations
 
-from typing import Any, Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 from reconciler.access import ACTION_SCOPE, Decision, Verdict, evaluate, resource_for
 from reconciler.manifest.model import AccessTest

@@ -16,8 +16,8 @@ interpolated: their values would end up in plans, PR comments and error messages
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Mapping, Sequence
 
 from reconciler.errors import ConfigError
 from reconciler.secrets import SECRET_VARIABLES
@@ -62,7 +62,8 @@ class Interpolator:
                 out.append("${")
                 continue
             if m.group(1) is None:
-                problems.append(VarProblem(m.start(), token, "unterminated '${': expected ${NAME} or ${NAME:-default} (write $${ for a literal ${)"))
+                problems.append(VarProblem(m.start(), token, "unterminated '${': expected ${NAME} or "
+                                                             "${NAME:-default} (write $${ for a literal ${)"))
                 continue
             ref = _REFERENCE.fullmatch(m.group(1))
             if ref is None:

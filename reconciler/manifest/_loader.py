@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any
 
 from reconciler.errors import ConfigError, Diagnostic, ManifestError
 from reconciler.files import read_bounded
@@ -386,7 +387,8 @@ def _check_duplicates(state: _State) -> None:
                 continue
             iwhere = b.doc.at(b.path + ("indexes", j, "name"))
             if iname in seen_ix:
-                state.error(iwhere, f"index {iname!r} is declared twice in bucket {name!r}: here and at {seen_ix[iname]}")
+                state.error(iwhere, f"index {iname!r} is declared twice in bucket {name!r}: "
+                                    f"here and at {seen_ix[iname]}")
             else:
                 seen_ix[iname] = iwhere
 

@@ -11,9 +11,10 @@ import functools
 import json
 import re
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path as FsPath
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import TYPE_CHECKING, Any
 
 from reconciler.policy import ACTIONS
 from reconciler.rules import json_type
@@ -306,7 +307,8 @@ def explain(error: ValidationError, prefix: Path = ()) -> Iterator[Problem]:
         yield Problem(path, f"{field}: {_short(inst)} is not valid: {rule}")
     elif v == "minItems":
         n = error.validator_value
-        yield Problem(path, f"{field}: must not be an empty list" if n == 1 else f"{field}: must have at least {n} entries")
+        yield Problem(path, f"{field}: must not be an empty list" if n == 1
+                      else f"{field}: must have at least {n} entries")
     elif v == "maxItems":
         yield Problem(path, f"{field}: at most {error.validator_value} entries allowed, got {len(inst)}")
     elif v == "minProperties":

@@ -14,7 +14,7 @@ never a value (it may be a secret).
 from __future__ import annotations
 
 import re
-from typing import Sequence
+from collections.abc import Sequence
 
 from reconciler.errors import ConfigError
 from reconciler.files import read_bounded

@@ -12,8 +12,9 @@ is not plain data (no object construction, ever), report duplicate keys, and app
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
@@ -167,7 +168,8 @@ class _Builder:
                 return [self.build(child, path + (i,)) for i, child in enumerate(node.value)]
             if isinstance(node, MappingNode):
                 if node.tag != _STD + "map":
-                    self.fail(node, f"unsupported YAML tag {_tag_text(node.tag)!r}: only plain mappings are allowed", path)
+                    self.fail(node, f"unsupported YAML tag {_tag_text(node.tag)!r}: only plain mappings are allowed",
+                              path)
                     return None
                 return self.mapping(node, path)
             return None  # pragma: no cover - PyYAML has no other node kinds
@@ -362,7 +364,8 @@ def _load_documents(
         loader.name = file
         while loader.check_node():
             node = loader.get_node()
-            if node is None or (isinstance(node, ScalarNode) and node.tag == _STD + "null" and node.value in ("", "~", "null")):
+            if node is None or (isinstance(node, ScalarNode) and node.tag == _STD + "null"
+                                and node.value in ("", "~", "null")):
                 continue  # an empty document
             start = _source(file, node.start_mark)
             doc = Doc(file=file, value=None, start=start)
@@ -372,7 +375,8 @@ def _load_documents(
             except _TooBig as e:
                 at = _source(file, e.mark) if e.mark is not None else start
                 diags.append(Diagnostic(file, at.line, at.col,
-                                        f"aliases of the YAML anchor here expand to more than {_MAX_ALIAS_VALUES} values (an alias bomb?)"))
+                                        f"aliases of the YAML anchor here expand to more than "
+                                        f"{_MAX_ALIAS_VALUES} values (an alias bomb?)"))
                 continue
             docs.append(doc)
     except (yaml.YAMLError, ValueError) as e:

@@ -138,7 +138,8 @@ class AccessLine:
 
     def text(self) -> str:
         """`+ 2100000001/ci-bot gains tosvectors:PutVectors on index/docs-v1`."""
-        return f"{self.symbol} {self.who} {self.verb} {', '.join(self.actions)} on {', '.join(self.resources)}{self.note}"
+        what = f"{', '.join(self.actions)} on {', '.join(self.resources)}"
+        return f"{self.symbol} {self.who} {self.verb} {what}{self.note}"
 
 
 def access_lines(access: list[dict[str, Any]]) -> list[AccessLine]:

@@ -21,7 +21,8 @@ from reconciler.render._common import BOLD, GREEN, RED, YELLOW, Paint
 FORMAT_VERSION = 1
 _CELL = {Verdict.ALLOW: "allow", Verdict.DENY: "deny", Verdict.CONDITIONAL: "conditional", Verdict.NOT_GRANTED: "-"}
 _COLOR = {Verdict.ALLOW: GREEN, Verdict.DENY: RED, Verdict.CONDITIONAL: YELLOW, Verdict.NOT_GRANTED: ""}
-LEGEND = "allow: allowed; deny: denied by a Deny statement; conditional: allowed only under a Condition; -: not granted."
+LEGEND = ("allow: allowed; deny: denied by a Deny statement; conditional: allowed only under a Condition; "
+          "-: not granted.")
 
 
 @dataclass(frozen=True)
@@ -41,7 +42,8 @@ def access_text(buckets: Sequence[BucketAccess], account: str, region: str, *, c
                  "(no API call)", BOLD), ""]
     for b in buckets:
         if not b.policy_declared:
-            out += [paint(f"bucket {printable(b.name)}", BOLD) + ": no policy declared; the bucket policy grants nothing", ""]
+            out += [paint(f"bucket {printable(b.name)}", BOLD)
+                    + ": no policy declared; the bucket policy grants nothing", ""]
             continue
         out.append(paint(f"bucket {printable(b.name)}", BOLD))
         principals = list(b.resources[0].decisions) if b.resources else []
@@ -49,11 +51,11 @@ def access_text(buckets: Sequence[BucketAccess], account: str, region: str, *, c
         first = max(max(len(resource_label(r.resource)), 2 + max(len(a) - len("tosvectors:") for a in r.actions))
                     for r in b.resources)
         for r in b.resources:
-            head = "  ".join(_who(p).ljust(w) for p, w in zip(principals, widths))
+            head = "  ".join(_who(p).ljust(w) for p, w in zip(principals, widths, strict=True))
             out.append(f"  {paint(resource_label(r.resource).ljust(first), BOLD)}  {head}".rstrip())
             for action in r.actions:
                 cells = []
-                for p, w in zip(principals, widths):
+                for p, w in zip(principals, widths, strict=True):
                     verdict = r.decisions[p][action].verdict
                     cells.append(paint(_CELL[verdict], _COLOR[verdict]) + " " * (w - len(_CELL[verdict])))
                 name = "  " + action.split(":", 1)[1]

@@ -8,7 +8,8 @@ run plan instead of calling it failed.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Sequence
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from reconciler.render._common import BOLD, DIM, GREEN, RED, YELLOW, Paint
 from reconciler.text import printable

@@ -84,7 +84,7 @@ def drift_markdown(report: DriftReport, *, max_chars: int = MAX_CHARS) -> str:
         spare = room - needed
         for k, items in groups:
             out += heads[k]
-            for item, line in zip(items, lines[k]):
+            for item, line in zip(items, lines[k], strict=True):
                 out.append(line)
                 extra = _md_difference(item) if k == "changed" else []
                 if extra and size(extra) <= spare:

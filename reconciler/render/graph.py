@@ -32,7 +32,8 @@ def graph_mermaid(plan: Plan) -> str:
     if not doc["changes"]:
         out.append(f'  empty["{_NO_CHANGES}"]')
     for c in doc["changes"]:
-        out.append(f'  {ids[c["address"]]}["{_mermaid_label(SYMBOL[c["action"]] + " " + c["address"])}"]:::{c["action"]}')
+        label = _mermaid_label(SYMBOL[c["action"]] + " " + c["address"])
+        out.append(f'  {ids[c["address"]]}["{label}"]:::{c["action"]}')
     for c in doc["changes"]:
         for dep in c["depends_on"]:
             if dep not in ids:  # not in the plan (never made by the planner): show it plainly

@@ -76,7 +76,8 @@ def change_block(c: ChangeDict, paint: Paint) -> list[str]:
         lines.append("  # " + paint(f"{PUBLIC}: grants anyone (*) access;", BOLD, RED) + f" {PUBLIC_REFUSED}")
     lines.append(f"  # reason: {c['reason']}")
     symbol = SYMBOL[c["action"]]
-    lines.append(" " * (3 - len(symbol)) + f"{paint(symbol, ACTION_COLOR[c['action']], BOLD)} {paint(c['address'], BOLD)}")
+    shown = f"{paint(symbol, ACTION_COLOR[c['action']], BOLD)} {paint(c['address'], BOLD)}"
+    lines.append(" " * (3 - len(symbol)) + shown)
     return lines + body_lines(c, paint, indent=6)
 
 
