@@ -55,12 +55,14 @@ from __future__ import annotations
 
 import enum
 import functools
+import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from reconciler.policy import ACTIONS as _POLICY_ACTIONS
+from reconciler.rules import INDEX_NAME, name_fault
 
 __all__ = [
     "ACTIONS",
@@ -79,9 +81,11 @@ __all__ = [
     "grants_public",
     "index_trn",
     "named_principals",
+    "new_public_statements",
     "normalize_principal",
     "principal_label",
     "printable",
+    "public_statements",
     "resource_accounts",
     "resource_for",
     "resource_label",
@@ -100,8 +104,9 @@ ACTION_SCOPE: dict[str, str] = {
     a: "region" if a in REGION_ACTIONS else "index" if a in _INDEX_ACTIONS else "bucket" for a in ACTIONS
 }
 ANYONE = "*"
-# The index name that stands for "any index the documents do not name": no real index can
-# be called "*", and as a TRN it matches only patterns that match every index.
+# The index name shown for "any index the documents do not name"; it is evaluated as a real
+# index name that matches no named pattern (`_other_index`), so a Deny on names no index can
+# have (`index/?`) cannot hide a grant on every index.
 ANY_OTHER_INDEX = "*"
 
 
@@ -354,25 +359,51 @@ def _named_index_parts(region: str, account: str, bucket: str, documents: Iterab
     return out
 
 
-def _instance(name: str) -> str:
-    """A concrete stand-in for an index pattern: matches it, and as little else as possible."""
-    return name.replace("*", "\x00").replace("?", "\x01")
+def _valid_index_name(name: str) -> bool:
+    return name_fault(INDEX_NAME, name) is None
+
+
+def _instance(name: str) -> str | None:
+    """A real index name (the service's rule) that matches the pattern `name`, as plain as
+    possible; None when no index can match it (`?`, `*\x00*`, upper case): such a pattern
+    names no index, so a Deny on it takes nothing away from any real one."""
+    if not set("*?") & set(name):
+        return name if _valid_index_name(name) else None
+    for fill in ("", "a", "aaa"):
+        candidate = name.replace("?", "a").replace("*", fill)
+        if _valid_index_name(candidate) and _matches(name, candidate):
+            return candidate
+    return None
+
+
+# Real index names tried, in order, for "any other index": the first that matches no pattern
+# the documents name stands for an index nobody named.
+_OTHER_CANDIDATES: tuple[str, ...] = (
+    "zz-other-index-0", "q9.x7-other", "0-0", "x.y", *(c * 3 for c in "zq0a9bmx"), *(c * 63 for c in "zq0a9"))
+
+
+def _other_index(named: Iterable[str]) -> str:
+    """A real index name that matches none of `named` (if any such candidate exists)."""
+    patterns = [n for n in named if n != ANY_OTHER_INDEX]
+    return next((c for c in _OTHER_CANDIDATES if not any(_matches(p, c) for p in patterns)), _OTHER_CANDIDATES[0])
 
 
 def _universe(region: str, account: str, bucket: str, indexes: Iterable[str],
               documents: Sequence[Any]) -> list[tuple[str, str, str]]:
     """(action, resource TRN shown, resource TRN evaluated) for every pair the delta checks."""
-    names = sorted((set(indexes) | _named_index_parts(region, account, bucket, documents)) - {ANY_OTHER_INDEX})
-    names.append(ANY_OTHER_INDEX)
+    named = set(indexes) | _named_index_parts(region, account, bucket, documents)
+    instances = {n: _instance(n) for n in sorted(named - {ANY_OTHER_INDEX})}
+    names = [(n, i) for n, i in instances.items() if i is not None]  # patterns no index can match: left out
+    names.append((ANY_OTHER_INDEX, _other_index(named)))
     out = []
     for action in ACTIONS:
         if ACTION_SCOPE[action] != "index":
             trn = bucket_trn(region, account, bucket)
             out.append((action, trn, trn))
             continue
-        for name in names:
+        for name, instance in names:
             out.append((action, index_trn(region, account, bucket, name),
-                        index_trn(region, account, bucket, _instance(name))))
+                        index_trn(region, account, bucket, instance)))
     return out
 
 
@@ -437,7 +468,10 @@ def grants_public(
     indexes: Iterable[str] = (),
 ) -> bool:
     """Whether going from `before_doc` to `after_doc` gives anyone (`*`) any access it did not
-    have, a conditional grant included. More `indexes` can only find more, never fewer."""
+    have, a conditional grant included, or adds a public statement (`new_public_statements`:
+    this half needs no region, account or index names). More `indexes` can only find more."""
+    if new_public_statements(before_doc, after_doc, bucket):
+        return True
     docs = [d for d in (before_doc, after_doc) if d is not None]
     every = [st for d in docs for _, st in statements(d)]
     seen: set[tuple[str, tuple[bool, ...]]] = set()  # resources matching the same statements: once
@@ -451,6 +485,108 @@ def grants_public(
         if _LEVEL[now] > _LEVEL[was]:
             return True
     return False
+
+
+# --- the public-statement check (the guard's sound half) -----------------------------------
+#
+# The evaluator above answers for the names it tries; a policy can be written to fool any
+# finite set of names. So the guard also reads each statement itself: an Allow is *public*
+# when its principal can match someone nobody named (`*`, or any entry with a wildcard:
+# `?*`, `2*`, `*/ci`), it names some tosvectors action, and its resource could name this
+# bucket or one of its indexes in ANY region and account, compared case-insensitively (a
+# forged or odd-cased region cannot hide it), unless one unconditional Deny of the same
+# document plainly covers it (see `_deny_covers`). Anything cleverer counts as public.
+
+_MAX_GLOB = 4096  # longer patterns are counted as matching (never a reason to miss a grant)
+
+
+def _globs_intersect(a: str, b: str) -> bool:
+    """Whether some string matches both globs (`*`, `?`), case-insensitively."""
+    if len(a) > _MAX_GLOB or len(b) > _MAX_GLOB:
+        return True
+    a, b = a.lower(), b.lower()
+    n, m = len(a), len(b)
+    nxt = [False] * (m + 1)  # row i+1 of the table f[i][j]: do a[i:] and b[j:] intersect?
+    nxt[m] = True
+    for j in range(m - 1, -1, -1):
+        nxt[j] = b[j] == "*" and nxt[j + 1]
+    for i in range(n - 1, -1, -1):
+        row = [False] * (m + 1)
+        row[m] = a[i] == "*" and nxt[m]
+        for j in range(m - 1, -1, -1):
+            if a[i] == "*":
+                row[j] = nxt[j] or row[j + 1]
+            elif b[j] == "*":
+                row[j] = row[j + 1] or nxt[j]
+            else:
+                row[j] = (a[i] == b[j] or "?" in (a[i], b[j])) and nxt[j + 1]
+        nxt = row
+    return nxt[0]
+
+
+def _wild(entry: str) -> bool:
+    return "*" in entry or "?" in entry
+
+
+def _touches_bucket(resource: str, bucket: str) -> bool:
+    resource = resource.strip()
+    return any(_globs_intersect(resource, t) for t in (
+        f"trn:tosvectors:*:*:bucket/{bucket}", f"trn:tosvectors:*:*:bucket/{bucket}/index/*"))
+
+
+def _is_public_allow(st: Mapping[str, Any], bucket: str) -> bool:
+    if _effect(st) != "allow":
+        return False
+    principal = "NotPrincipal" in st or any(_wild(p) for p in _principal_entries(st.get("Principal")))
+    action = "NotAction" in st or any(_matches(e.strip(), a, ignore_case=True)
+                                      for e in _strings(st.get("Action")) for a in ACTIONS)
+    resource = "NotResource" in st or any(_touches_bucket(r, bucket) for r in _strings(st.get("Resource")))
+    return principal and action and resource
+
+
+def _covers(deny: str, allow: str, ignore_case: bool) -> bool:
+    """Conservatively: the Deny entry matches everything the Allow entry does (equal, all
+    `*`, or `LITERAL*` where the Allow entry starts with LITERAL)."""
+    if ignore_case:
+        deny, allow = deny.lower(), allow.lower()
+    if deny == allow or _all_wild(deny):
+        return True
+    return deny.endswith("*") and not _wild(deny[:-1]) and allow.startswith(deny[:-1])
+
+
+def _deny_covers(deny: Mapping[str, Any], allow: Mapping[str, Any]) -> bool:
+    if _effect(deny) != "deny" or _has_condition(deny) or any(f"Not{k}" in deny for k in ("Principal", "Action",
+                                                                                          "Resource")):
+        return False
+    if not any(_all_wild(p) for p in _principal_entries(deny.get("Principal"))):
+        return False
+    for key, ignore_case in (("Action", True), ("Resource", False)):
+        denied = [d.strip() for d in _strings(deny.get(key))]
+        if f"Not{key}" in allow:
+            if not any(_all_wild(d) for d in denied):
+                return False
+        elif not all(any(_covers(d, a.strip(), ignore_case) for d in denied) for a in _strings(allow.get(key))):
+            return False
+    return True
+
+
+def public_statements(document: Any, bucket: str) -> dict[str, int]:
+    """The document's public Allow statements (see above) that no Deny of it covers:
+    canonical JSON of the statement -> its index in Statement."""
+    found = statements(document)
+    denies = [st for _, st in found if _effect(st) == "deny"]
+    out: dict[str, int] = {}
+    for i, st in found:
+        if _is_public_allow(st, bucket) and not any(_deny_covers(d, st) for d in denies):
+            out.setdefault(json.dumps(st, sort_keys=True, default=str), i)
+    return out
+
+
+def new_public_statements(before_doc: Any, after_doc: Any, bucket: str) -> list[int]:
+    """Indexes (in the after-document's Statement) of the public statements it has and the
+    before-document does not: each is a grant to principals nobody named."""
+    before = public_statements(before_doc, bucket)
+    return sorted(i for key, i in public_statements(after_doc, bucket).items() if key not in before)
 
 
 def printable(text: str) -> str:
@@ -502,8 +638,11 @@ def access_matrix(
     who = [normalize_principal(p) for p in principals] if principals else named_principals(document)
     rows = [(bucket_trn(region, account, bucket), tuple(a for a in ACTIONS if ACTION_SCOPE[a] != "index"))]
     index_actions = tuple(a for a in ACTIONS if ACTION_SCOPE[a] == "index")
+    other = _other_index({*indexes, *_named_index_parts(region, account, bucket, [document])})
     rows += [(index_trn(region, account, bucket, i), index_actions) for i in [*indexes, ANY_OTHER_INDEX]]
-    return [ResourceAccess(trn, actions, {p: {a: evaluate(document, p, a, _instance(trn)) for a in actions}
+    evaluated = {trn: trn if not trn.endswith("/index/" + ANY_OTHER_INDEX)
+                 else index_trn(region, account, bucket, other) for trn, _ in rows}
+    return [ResourceAccess(trn, actions, {p: {a: evaluate(document, p, a, evaluated[trn]) for a in actions}
                                           for p in who})
             for trn, actions in rows]
 
