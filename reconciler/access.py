@@ -57,7 +57,7 @@ import enum
 import functools
 import json
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -392,8 +392,10 @@ def _universe(region: str, account: str, bucket: str, indexes: Iterable[str],
               documents: Sequence[Any]) -> list[tuple[str, str, str]]:
     """(action, resource TRN shown, resource TRN evaluated) for every pair the delta checks."""
     named = set(indexes) | _named_index_parts(region, account, bucket, documents)
-    instances = {n: _instance(n) for n in sorted(named - {ANY_OTHER_INDEX})}
-    names = [(n, i) for n, i in instances.items() if i is not None]  # patterns no index can match: left out
+    # a name or pattern no index can have keeps a stand-in that matches only itself: its row
+    # is about no real index, and "any other index" (a real name) is judged on its own
+    names = [(n, _instance(n) or n.replace("*", "\x00").replace("?", "\x01"))
+             for n in sorted(named - {ANY_OTHER_INDEX})]
     names.append((ANY_OTHER_INDEX, _other_index(named)))
     out = []
     for action in ACTIONS:
@@ -500,26 +502,41 @@ def grants_public(
 _MAX_GLOB = 4096  # longer patterns are counted as matching (never a reason to miss a grant)
 
 
-def _globs_intersect(a: str, b: str) -> bool:
-    """Whether some string matches both globs (`*`, `?`), case-insensitively."""
-    if len(a) > _MAX_GLOB or len(b) > _MAX_GLOB:
+# A template token: a literal character, or a run (possibly empty) of characters that pass
+# the test. Region and account are runs without `:` or `/`, an index name a run of the
+# characters index names may hold: what a real TRN of the bucket can be.
+_SEGMENT: Callable[[str], bool] = lambda ch: ch not in ":/"  # noqa: E731
+_INDEX_CHAR: Callable[[str], bool] = lambda ch: ch in INDEX_NAME.chars  # noqa: E731
+
+
+def _bucket_templates(bucket: str) -> list[list[Any]]:
+    head: list[Any] = [*"trn:tosvectors:", _SEGMENT, ":", _SEGMENT, *f":bucket/{bucket}".lower()]
+    return [head, [*head, *"/index/", _INDEX_CHAR]]
+
+
+def _glob_meets(pattern: str, template: list[Any]) -> bool:
+    """Whether some string matches both the glob `pattern` (`*`, `?`; compared in lower
+    case) and the template; patterns longer than _MAX_GLOB count as meeting it."""
+    if len(pattern) > _MAX_GLOB:
         return True
-    a, b = a.lower(), b.lower()
-    n, m = len(a), len(b)
-    nxt = [False] * (m + 1)  # row i+1 of the table f[i][j]: do a[i:] and b[j:] intersect?
+    p, t = pattern.lower(), template
+    n, m = len(p), len(t)
+    # f[i][j]: do p[i:] and t[j:] have a common string? Filled from the ends, one row at a time.
+    nxt = [False] * (m + 1)
     nxt[m] = True
     for j in range(m - 1, -1, -1):
-        nxt[j] = b[j] == "*" and nxt[j + 1]
+        nxt[j] = callable(t[j]) and nxt[j + 1]
     for i in range(n - 1, -1, -1):
         row = [False] * (m + 1)
-        row[m] = a[i] == "*" and nxt[m]
+        row[m] = p[i] == "*" and nxt[m]
         for j in range(m - 1, -1, -1):
-            if a[i] == "*":
-                row[j] = nxt[j] or row[j + 1]
-            elif b[j] == "*":
-                row[j] = row[j + 1] or nxt[j]
+            tok = t[j]
+            if p[i] == "*":
+                row[j] = nxt[j] or row[j + 1]  # the star stops here, or takes what t[j] gives
+            elif callable(tok):  # the run stops here, or takes p[i]
+                row[j] = row[j + 1] or ((p[i] == "?" or tok(p[i])) and nxt[j])
             else:
-                row[j] = (a[i] == b[j] or "?" in (a[i], b[j])) and nxt[j + 1]
+                row[j] = p[i] in ("?", tok) and nxt[j + 1]
         nxt = row
     return nxt[0]
 
@@ -529,9 +546,7 @@ def _wild(entry: str) -> bool:
 
 
 def _touches_bucket(resource: str, bucket: str) -> bool:
-    resource = resource.strip()
-    return any(_globs_intersect(resource, t) for t in (
-        f"trn:tosvectors:*:*:bucket/{bucket}", f"trn:tosvectors:*:*:bucket/{bucket}/index/*"))
+    return any(_glob_meets(resource.strip(), t) for t in _bucket_templates(bucket))
 
 
 def _is_public_allow(st: Mapping[str, Any], bucket: str) -> bool:
@@ -578,15 +593,40 @@ def public_statements(document: Any, bucket: str) -> dict[str, int]:
     out: dict[str, int] = {}
     for i, st in found:
         if _is_public_allow(st, bucket) and not any(_deny_covers(d, st) for d in denies):
-            out.setdefault(json.dumps(st, sort_keys=True, default=str), i)
+            out.setdefault(_canonical(st), i)
     return out
 
 
+def _subsumes(wide: Mapping[str, Any], narrow: Mapping[str, Any]) -> bool:
+    """Conservatively: every request `narrow` allows, `wide` allowed already (each entry of
+    `narrow` covered by one of `wide`; Not* parts and a Condition of `wide` must be equal)."""
+    if _has_condition(wide) and _canonical(wide.get("Condition")) != _canonical(narrow.get("Condition")):
+        return False
+    for key, ignore_case in (("Principal", False), ("Action", True), ("Resource", False)):
+        if f"Not{key}" in wide or f"Not{key}" in narrow:
+            if any(_canonical(wide.get(k)) != _canonical(narrow.get(k)) for k in (key, f"Not{key}")):
+                return False
+            continue
+        entries = _principal_entries if key == "Principal" else _strings
+        have = [e.strip() for e in entries(wide.get(key))]
+        if not all(any(_covers(w, n.strip(), ignore_case) for w in have) for n in entries(narrow.get(key))):
+            return False
+    return True
+
+
+def _canonical(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, default=str)
+
+
 def new_public_statements(before_doc: Any, after_doc: Any, bucket: str) -> list[int]:
-    """Indexes (in the after-document's Statement) of the public statements it has and the
-    before-document does not: each is a grant to principals nobody named."""
-    before = public_statements(before_doc, bucket)
-    return sorted(i for key, i in public_statements(after_doc, bucket).items() if key not in before)
+    """Indexes (in the after-document's Statement) of the public statements it has that no
+    public statement of the before-document already allowed (`_subsumes`): each grants
+    principals nobody named something they may not have had."""
+    found = dict(statements(after_doc))
+    public_before = set(public_statements(before_doc, bucket).values())
+    before = [st for i, st in statements(before_doc) if i in public_before]
+    return sorted(i for i in public_statements(after_doc, bucket).values()
+                  if not any(_subsumes(b, found[i]) for b in before))
 
 
 def printable(text: str) -> str:
