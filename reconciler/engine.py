@@ -112,7 +112,7 @@ def _check_policy_before(plan: Plan, state: LiveState, stale: list[str]) -> None
         live = policy_attrs(bucket.policy) if bucket is not None and bucket.policy is not None else None
         if _canonical(live) != _canonical(c.before):
             # judged against what is live, would it need consent? say so: it is why this matters
-            as_live = replace(plan, changes=[replace(c, before=live, access_changes=())])
+            as_live = replace(plan, changes=(replace(c, before=live, access_changes=()),))
             public = guardrails.public_refusals(as_live, Consent())
             raise RefusedError(f"{c.address}: its `before` is not what is live; nothing was changed. "
                                "Run `reconciler plan --out` again."
