@@ -552,11 +552,10 @@ def _touches_bucket(resource: str, bucket: str) -> bool:
 def _is_public_allow(st: Mapping[str, Any], bucket: str) -> bool:
     if _effect(st) != "allow":
         return False
-    principal = "NotPrincipal" in st or any(_wild(p) for p in _principal_entries(st.get("Principal")))
-    action = "NotAction" in st or any(_matches(e.strip(), a, ignore_case=True)
-                                      for e in _strings(st.get("Action")) for a in ACTIONS)
-    resource = "NotResource" in st or any(_touches_bucket(r, bucket) for r in _strings(st.get("Resource")))
-    return principal and action and resource
+    return (("NotPrincipal" in st or any(_wild(p) for p in _principal_entries(st.get("Principal"))))
+            and ("NotAction" in st or any(_matches(e.strip(), a, ignore_case=True)
+                                          for e in _strings(st.get("Action")) for a in ACTIONS))
+            and ("NotResource" in st or any(_touches_bucket(r, bucket) for r in _strings(st.get("Resource")))))
 
 
 def _covers(deny: str, allow: str, ignore_case: bool) -> bool:
