@@ -500,6 +500,13 @@ def grants_public(
 # document plainly covers it (see `_deny_covers`). Anything cleverer counts as public.
 
 _MAX_GLOB = 4096  # longer patterns are counted as matching (never a reason to miss a grant)
+# A document the service could hold is at most 20 KiB; a bigger one (a forged plan file) is
+# read coarsely, so the work stays bounded: every Allow to a wildcard principal is public.
+_MAX_DOCUMENT = 64 * 1024
+
+
+def _too_big(document: Any) -> bool:
+    return len(_canonical(document)) > _MAX_DOCUMENT
 
 
 # A template token: a literal character, or a run (possibly empty) of characters that pass
@@ -549,9 +556,11 @@ def _touches_bucket(resource: str, bucket: str) -> bool:
     return any(_glob_meets(resource.strip(), t) for t in _bucket_templates(bucket))
 
 
-def _is_public_allow(st: Mapping[str, Any], bucket: str) -> bool:
+def _is_public_allow(st: Mapping[str, Any], bucket: str, big: bool = False) -> bool:
     if _effect(st) != "allow":
         return False
+    if big:  # bounded work: only the principal is read
+        return "NotPrincipal" in st or any(_wild(p) for p in _principal_entries(st.get("Principal")))
     return (("NotPrincipal" in st or any(_wild(p) for p in _principal_entries(st.get("Principal"))))
             and ("NotAction" in st or any(_matches(e.strip(), a, ignore_case=True)
                                           for e in _strings(st.get("Action")) for a in ACTIONS))
@@ -588,10 +597,11 @@ def public_statements(document: Any, bucket: str) -> dict[str, int]:
     """The document's public Allow statements (see above) that no Deny of it covers:
     canonical JSON of the statement -> its index in Statement."""
     found = statements(document)
-    denies = [st for _, st in found if _effect(st) == "deny"]
+    big = _too_big(document)
+    denies = [] if big else [st for _, st in found if _effect(st) == "deny"]
     out: dict[str, int] = {}
     for i, st in found:
-        if _is_public_allow(st, bucket) and not any(_deny_covers(d, st) for d in denies):
+        if _is_public_allow(st, bucket, big) and not any(_deny_covers(d, st) for d in denies):
             out.setdefault(_canonical(st), i)
     return out
 
@@ -621,6 +631,8 @@ def new_public_statements(before_doc: Any, after_doc: Any, bucket: str) -> list[
     """Indexes (in the after-document's Statement) of the public statements it has that no
     public statement of the before-document already allowed (`_subsumes`): each grants
     principals nobody named something they may not have had."""
+    if _too_big(before_doc) or _too_big(after_doc):
+        return sorted(public_statements(after_doc, bucket).values())
     found = dict(statements(after_doc))
     public_before = set(public_statements(before_doc, bucket).values())
     before = [st for i, st in statements(before_doc) if i in public_before]

@@ -137,3 +137,12 @@ def test_narrowing_a_public_grant_is_not_refused_but_widening_it_is() -> None:
     # removing the Deny that covered a public Allow opens it
     covered = _doc(_st("Allow", "*", "tosvectors:*", R.format("a", "*")), _st("Deny", "*", "*", "*"))
     assert _refused(_doc(_st("Allow", "*", "tosvectors:*", R.format("a", "*"))), before=covered) != []
+
+
+def test_a_forged_huge_policy_is_judged_in_bounded_work_and_still_refused() -> None:
+    """A plan file may hold a document far above the service's 20 KiB; its statements are
+    read coarsely (every Allow to a wildcard principal is public), never skipped."""
+    pattern = "trn:tosvectors:cn-beijing:2100000000:bucket/a/index/" + "*x" * 2000
+    many = [_st("Allow", "?*", "tosvectors:GetVectors", f"{pattern}{i}") for i in range(2000)]
+    (line,) = _refused(_doc(*many), before=_doc(*many))
+    assert "--allow-public-access" in line
