@@ -90,6 +90,7 @@ __all__ = [
     "resource_for",
     "resource_label",
     "statements",
+    "too_big",
 ]
 
 ACTIONS: tuple[str, ...] = _POLICY_ACTIONS
@@ -474,6 +475,8 @@ def grants_public(
     this half needs no region, account or index names). More `indexes` can only find more."""
     if new_public_statements(before_doc, after_doc, bucket):
         return True
+    if too_big(before_doc) or too_big(after_doc):
+        return False  # every wildcard Allow of it was public above: the evaluator adds nothing
     docs = [d for d in (before_doc, after_doc) if d is not None]
     every = [st for d in docs for _, st in statements(d)]
     seen: set[tuple[str, tuple[bool, ...]]] = set()  # resources matching the same statements: once
@@ -505,8 +508,13 @@ _MAX_GLOB = 4096  # longer patterns are counted as matching (never a reason to m
 _MAX_DOCUMENT = 64 * 1024
 
 
-def _too_big(document: Any) -> bool:
+def too_big(document: Any) -> bool:
+    """Whether the document is far above what the service holds (a forged plan file): it is
+    then read coarsely, and not evaluated triple by triple."""
     return len(_canonical(document)) > _MAX_DOCUMENT
+
+
+_too_big = too_big
 
 
 # A template token: a literal character, or a run (possibly empty) of characters that pass
