@@ -55,12 +55,14 @@ from __future__ import annotations
 
 import enum
 import functools
+import json
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from reconciler.policy import ACTIONS as _POLICY_ACTIONS
+from reconciler.rules import INDEX_NAME, name_fault
 
 __all__ = [
     "ACTIONS",
@@ -79,13 +81,16 @@ __all__ = [
     "grants_public",
     "index_trn",
     "named_principals",
+    "new_public_statements",
     "normalize_principal",
     "principal_label",
     "printable",
+    "public_statements",
     "resource_accounts",
     "resource_for",
     "resource_label",
     "statements",
+    "too_big",
 ]
 
 ACTIONS: tuple[str, ...] = _POLICY_ACTIONS
@@ -100,8 +105,9 @@ ACTION_SCOPE: dict[str, str] = {
     a: "region" if a in REGION_ACTIONS else "index" if a in _INDEX_ACTIONS else "bucket" for a in ACTIONS
 }
 ANYONE = "*"
-# The index name that stands for "any index the documents do not name": no real index can
-# be called "*", and as a TRN it matches only patterns that match every index.
+# The index name shown for "any index the documents do not name"; it is evaluated as a real
+# index name that matches no named pattern (`_other_index`), so a Deny on names no index can
+# have (`index/?`) cannot hide a grant on every index.
 ANY_OTHER_INDEX = "*"
 
 
@@ -354,25 +360,53 @@ def _named_index_parts(region: str, account: str, bucket: str, documents: Iterab
     return out
 
 
-def _instance(name: str) -> str:
-    """A concrete stand-in for an index pattern: matches it, and as little else as possible."""
-    return name.replace("*", "\x00").replace("?", "\x01")
+def _valid_index_name(name: str) -> bool:
+    return name_fault(INDEX_NAME, name) is None
+
+
+def _instance(name: str) -> str | None:
+    """A real index name (the service's rule) that matches the pattern `name`, as plain as
+    possible; None when no index can match it (`?`, `*\x00*`, upper case): such a pattern
+    names no index, so a Deny on it takes nothing away from any real one."""
+    if not set("*?") & set(name):
+        return name if _valid_index_name(name) else None
+    for fill in ("", "a", "aaa"):
+        candidate = name.replace("?", "a").replace("*", fill)
+        if _valid_index_name(candidate) and _matches(name, candidate):
+            return candidate
+    return None
+
+
+# Real index names tried, in order, for "any other index": the first that matches no pattern
+# the documents name stands for an index nobody named.
+_OTHER_CANDIDATES: tuple[str, ...] = (
+    "zz-other-index-0", "q9.x7-other", "0-0", "x.y", *(c * 3 for c in "zq0a9bmx"), *(c * 63 for c in "zq0a9"))
+
+
+def _other_index(named: Iterable[str]) -> str:
+    """A real index name that matches none of `named` (if any such candidate exists)."""
+    patterns = [n for n in named if n != ANY_OTHER_INDEX]
+    return next((c for c in _OTHER_CANDIDATES if not any(_matches(p, c) for p in patterns)), _OTHER_CANDIDATES[0])
 
 
 def _universe(region: str, account: str, bucket: str, indexes: Iterable[str],
               documents: Sequence[Any]) -> list[tuple[str, str, str]]:
     """(action, resource TRN shown, resource TRN evaluated) for every pair the delta checks."""
-    names = sorted((set(indexes) | _named_index_parts(region, account, bucket, documents)) - {ANY_OTHER_INDEX})
-    names.append(ANY_OTHER_INDEX)
+    named = set(indexes) | _named_index_parts(region, account, bucket, documents)
+    # a name or pattern no index can have keeps a stand-in that matches only itself: its row
+    # is about no real index, and "any other index" (a real name) is judged on its own
+    names = [(n, _instance(n) or n.replace("*", "\x00").replace("?", "\x01"))
+             for n in sorted(named - {ANY_OTHER_INDEX})]
+    names.append((ANY_OTHER_INDEX, _other_index(named)))
     out = []
     for action in ACTIONS:
         if ACTION_SCOPE[action] != "index":
             trn = bucket_trn(region, account, bucket)
             out.append((action, trn, trn))
             continue
-        for name in names:
+        for name, instance in names:
             out.append((action, index_trn(region, account, bucket, name),
-                        index_trn(region, account, bucket, _instance(name))))
+                        index_trn(region, account, bucket, instance)))
     return out
 
 
@@ -437,7 +471,12 @@ def grants_public(
     indexes: Iterable[str] = (),
 ) -> bool:
     """Whether going from `before_doc` to `after_doc` gives anyone (`*`) any access it did not
-    have, a conditional grant included. More `indexes` can only find more, never fewer."""
+    have, a conditional grant included, or adds a public statement (`new_public_statements`:
+    this half needs no region, account or index names). More `indexes` can only find more."""
+    if new_public_statements(before_doc, after_doc, bucket):
+        return True
+    if too_big(before_doc) or too_big(after_doc):
+        return False  # every wildcard Allow of it was public above: the evaluator adds nothing
     docs = [d for d in (before_doc, after_doc) if d is not None]
     every = [st for d in docs for _, st in statements(d)]
     seen: set[tuple[str, tuple[bool, ...]]] = set()  # resources matching the same statements: once
@@ -451,6 +490,162 @@ def grants_public(
         if _LEVEL[now] > _LEVEL[was]:
             return True
     return False
+
+
+# --- the public-statement check (the guard's sound half) -----------------------------------
+#
+# The evaluator above answers for the names it tries; a policy can be written to fool any
+# finite set of names. So the guard also reads each statement itself: an Allow is *public*
+# when its principal can match someone nobody named (`*`, or any entry with a wildcard:
+# `?*`, `2*`, `*/ci`), it names some tosvectors action, and its resource could name this
+# bucket or one of its indexes in ANY region and account, compared case-insensitively (a
+# forged or odd-cased region cannot hide it), unless one unconditional Deny of the same
+# document plainly covers it (see `_deny_covers`). Anything cleverer counts as public.
+
+_MAX_GLOB = 4096  # longer patterns are counted as matching (never a reason to miss a grant)
+# A document the service could hold is at most 20 KiB; a bigger one (a forged plan file) is
+# read coarsely, so the work stays bounded: every Allow to a wildcard principal is public.
+_MAX_DOCUMENT = 64 * 1024
+
+
+def too_big(document: Any) -> bool:
+    """Whether the document is far above what the service holds (a forged plan file): it is
+    then read coarsely, and not evaluated triple by triple."""
+    return len(_canonical(document)) > _MAX_DOCUMENT
+
+
+_too_big = too_big
+
+
+# A template token: a literal character, or a run (possibly empty) of characters that pass
+# the test. Region and account are runs without `:` or `/`, an index name a run of the
+# characters index names may hold: what a real TRN of the bucket can be.
+_SEGMENT: Callable[[str], bool] = lambda ch: ch not in ":/"  # noqa: E731
+_INDEX_CHAR: Callable[[str], bool] = lambda ch: ch in INDEX_NAME.chars  # noqa: E731
+
+
+def _bucket_templates(bucket: str) -> list[list[Any]]:
+    head: list[Any] = [*"trn:tosvectors:", _SEGMENT, ":", _SEGMENT, *f":bucket/{bucket}".lower()]
+    return [head, [*head, *"/index/", _INDEX_CHAR]]
+
+
+def _glob_meets(pattern: str, template: list[Any]) -> bool:
+    """Whether some string matches both the glob `pattern` (`*`, `?`; compared in lower
+    case) and the template; patterns longer than _MAX_GLOB count as meeting it."""
+    if len(pattern) > _MAX_GLOB:
+        return True
+    p, t = pattern.lower(), template
+    n, m = len(p), len(t)
+    # f[i][j]: do p[i:] and t[j:] have a common string? Filled from the ends, one row at a time.
+    nxt = [False] * (m + 1)
+    nxt[m] = True
+    for j in range(m - 1, -1, -1):
+        nxt[j] = callable(t[j]) and nxt[j + 1]
+    for i in range(n - 1, -1, -1):
+        row = [False] * (m + 1)
+        row[m] = p[i] == "*" and nxt[m]
+        for j in range(m - 1, -1, -1):
+            tok = t[j]
+            if p[i] == "*":
+                row[j] = nxt[j] or row[j + 1]  # the star stops here, or takes what t[j] gives
+            elif callable(tok):  # the run stops here, or takes p[i]
+                row[j] = row[j + 1] or ((p[i] == "?" or tok(p[i])) and nxt[j])
+            else:
+                row[j] = p[i] in ("?", tok) and nxt[j + 1]
+        nxt = row
+    return nxt[0]
+
+
+def _wild(entry: str) -> bool:
+    return "*" in entry or "?" in entry
+
+
+def _touches_bucket(resource: str, bucket: str) -> bool:
+    return any(_glob_meets(resource.strip(), t) for t in _bucket_templates(bucket))
+
+
+def _is_public_allow(st: Mapping[str, Any], bucket: str, big: bool = False) -> bool:
+    if _effect(st) != "allow":
+        return False
+    if big:  # bounded work: only the principal is read
+        return "NotPrincipal" in st or any(_wild(p) for p in _principal_entries(st.get("Principal")))
+    return (("NotPrincipal" in st or any(_wild(p) for p in _principal_entries(st.get("Principal"))))
+            and ("NotAction" in st or any(_matches(e.strip(), a, ignore_case=True)
+                                          for e in _strings(st.get("Action")) for a in ACTIONS))
+            and ("NotResource" in st or any(_touches_bucket(r, bucket) for r in _strings(st.get("Resource")))))
+
+
+def _covers(deny: str, allow: str, ignore_case: bool) -> bool:
+    """Conservatively: the Deny entry matches everything the Allow entry does (equal, all
+    `*`, or `LITERAL*` where the Allow entry starts with LITERAL)."""
+    if ignore_case:
+        deny, allow = deny.lower(), allow.lower()
+    if deny == allow or _all_wild(deny):
+        return True
+    return deny.endswith("*") and not _wild(deny[:-1]) and allow.startswith(deny[:-1])
+
+
+def _deny_covers(deny: Mapping[str, Any], allow: Mapping[str, Any]) -> bool:
+    if _effect(deny) != "deny" or _has_condition(deny) or any(f"Not{k}" in deny for k in ("Principal", "Action",
+                                                                                          "Resource")):
+        return False
+    if not any(_all_wild(p) for p in _principal_entries(deny.get("Principal"))):
+        return False
+    for key, ignore_case in (("Action", True), ("Resource", False)):
+        denied = [d.strip() for d in _strings(deny.get(key))]
+        if f"Not{key}" in allow:
+            if not any(_all_wild(d) for d in denied):
+                return False
+        elif not all(any(_covers(d, a.strip(), ignore_case) for d in denied) for a in _strings(allow.get(key))):
+            return False
+    return True
+
+
+def public_statements(document: Any, bucket: str) -> dict[str, int]:
+    """The document's public Allow statements (see above) that no Deny of it covers:
+    canonical JSON of the statement -> its index in Statement."""
+    found = statements(document)
+    big = _too_big(document)
+    denies = [] if big else [st for _, st in found if _effect(st) == "deny"]
+    out: dict[str, int] = {}
+    for i, st in found:
+        if _is_public_allow(st, bucket, big) and not any(_deny_covers(d, st) for d in denies):
+            out.setdefault(_canonical(st), i)
+    return out
+
+
+def _subsumes(wide: Mapping[str, Any], narrow: Mapping[str, Any]) -> bool:
+    """Conservatively: every request `narrow` allows, `wide` allowed already (each entry of
+    `narrow` covered by one of `wide`; Not* parts and a Condition of `wide` must be equal)."""
+    if _has_condition(wide) and _canonical(wide.get("Condition")) != _canonical(narrow.get("Condition")):
+        return False
+    for key, ignore_case in (("Principal", False), ("Action", True), ("Resource", False)):
+        if f"Not{key}" in wide or f"Not{key}" in narrow:
+            if any(_canonical(wide.get(k)) != _canonical(narrow.get(k)) for k in (key, f"Not{key}")):
+                return False
+            continue
+        entries = _principal_entries if key == "Principal" else _strings
+        have = [e.strip() for e in entries(wide.get(key))]
+        if not all(any(_covers(w, n.strip(), ignore_case) for w in have) for n in entries(narrow.get(key))):
+            return False
+    return True
+
+
+def _canonical(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, default=str)
+
+
+def new_public_statements(before_doc: Any, after_doc: Any, bucket: str) -> list[int]:
+    """Indexes (in the after-document's Statement) of the public statements it has that no
+    public statement of the before-document already allowed (`_subsumes`): each grants
+    principals nobody named something they may not have had."""
+    if _too_big(before_doc) or _too_big(after_doc):
+        return sorted(public_statements(after_doc, bucket).values())
+    found = dict(statements(after_doc))
+    public_before = set(public_statements(before_doc, bucket).values())
+    before = [st for i, st in statements(before_doc) if i in public_before]
+    return sorted(i for i in public_statements(after_doc, bucket).values()
+                  if not any(_subsumes(b, found[i]) for b in before))
 
 
 def printable(text: str) -> str:
@@ -502,8 +697,11 @@ def access_matrix(
     who = [normalize_principal(p) for p in principals] if principals else named_principals(document)
     rows = [(bucket_trn(region, account, bucket), tuple(a for a in ACTIONS if ACTION_SCOPE[a] != "index"))]
     index_actions = tuple(a for a in ACTIONS if ACTION_SCOPE[a] == "index")
+    other = _other_index({*indexes, *_named_index_parts(region, account, bucket, [document])})
     rows += [(index_trn(region, account, bucket, i), index_actions) for i in [*indexes, ANY_OTHER_INDEX]]
-    return [ResourceAccess(trn, actions, {p: {a: evaluate(document, p, a, _instance(trn)) for a in actions}
+    evaluated = {trn: trn if not trn.endswith("/index/" + ANY_OTHER_INDEX)
+                 else index_trn(region, account, bucket, other) for trn, _ in rows}
+    return [ResourceAccess(trn, actions, {p: {a: evaluate(document, p, a, evaluated[trn]) for a in actions}
                                           for p in who})
             for trn, actions in rows]
 

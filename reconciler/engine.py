@@ -7,11 +7,14 @@ exit codes. Nothing here prints.
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Callable
+from dataclasses import replace
 
 from reconciler import guardrails, planfile
 from reconciler import live as live_state
 from reconciler.client.protocol import VectorsApi
+from reconciler.errors import RefusedError
 from reconciler.executor import ApplyResult, StepResult, execute
 from reconciler.guardrails import Consent
 from reconciler.manifest import Manifest
@@ -27,6 +30,8 @@ from reconciler.planner import (
     with_vector_probe,
 )
 from reconciler.progress import ProgressCallback
+from reconciler.resources import policy_attrs
+from reconciler.state import LiveState
 
 
 async def make_plan(
@@ -83,6 +88,7 @@ async def recheck_saved(client: VectorsApi, plan: Plan, *, parallelism: int = 10
     destroys: (the plan with today's probe results, the addresses that moved)."""
     state = await live_state.read_objects(client, fingerprint_addresses(plan), parallelism=parallelism)
     stale = stale_objects(plan, state)
+    _check_policy_before(plan, state, stale)
     probed = destroying_indexes(plan)
     if not probed:
         return plan, sorted(stale)
@@ -92,6 +98,28 @@ async def recheck_saved(client: VectorsApi, plan: Plan, *, parallelism: int = 10
                 and c.address not in stale:
             stale.append(c.address)  # shown as holding no vectors: that must still be true
     return with_vector_probe(plan, holds), sorted(stale)
+
+
+def _check_policy_before(plan: Plan, state: LiveState, stale: list[str]) -> None:
+    """Consent is judged from a policy change's `before`; the fingerprint vouches only for
+    the live object, so `before` must be what was just read (a forged `before` equal to
+    `after` would hide a grant). Stale addresses are reported as stale instead."""
+    for c in plan.changes:
+        if c.kind != "policy" or c.address in stale:
+            continue
+        bucket = state.bucket(c.bucket)
+        live = policy_attrs(bucket.policy) if bucket is not None and bucket.policy is not None else None
+        if _canonical(live) != _canonical(c.before):
+            # judged against what is live, would it need consent? say so: it is why this matters
+            as_live = replace(plan, changes=(replace(c, before=live, access_changes=()),))
+            public = guardrails.public_refusals(as_live, Consent())
+            raise RefusedError(f"{c.address}: its `before` is not what is live; nothing was changed. "
+                               "Run `reconciler plan --out` again."
+                               + (f" Judged against the live policy: {public[0]}" if public else ""))
+
+
+def _canonical(value: object) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
 
 
 # --- saved plan files ------------------------------------------------------------------

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from reconciler.access import ANYONE, access_delta, grants_public, resource_label
+from reconciler.access import ANYONE, access_delta, grants_public, new_public_statements, resource_label, too_big
 from reconciler.errors import RefusedError
 from reconciler.plan import Plan, parse_address
 
@@ -83,12 +83,16 @@ def public_refusals(plan: Plan, consent: Consent) -> list[str]:
         if not grants_public(before, after, region, account, c.bucket, indexes):
             continue
         opened: dict[str, list[str]] = {}
-        for a in access_delta(before, after, region, account, c.bucket, indexes):
+        huge = too_big(before) or too_big(after)  # a forged document: named by statement only
+        for a in [] if huge else access_delta(before, after, region, account, c.bucket, indexes):
             if a.principal == ANYONE and a.change == "grant":
                 opened.setdefault(a.action, []).append(resource_label(a.resource))
         shown = "; ".join(f"{action} on {', '.join(where)}" for action, where in list(opened.items())[:3])
         more = f"; and {len(opened) - 3} more actions" if len(opened) > 3 else ""
-        what = f" ({shown}{more})" if opened else ""
+        new = new_public_statements(before, after, c.bucket)
+        if not opened and new:  # e.g. a wildcard principal (`?*`): it matches accounts nobody named
+            shown = ", ".join(f"Statement[{i}]" for i in new[:3]) + " allows a principal nobody named"
+        what = f" ({shown}{more})" if opened or new else ""
         how = ("a saved plan needs it, whatever its manifest declared" if buckets_allowing is None
                else f"or declare allowPublicAccess: true on bucket {c.bucket}")
         out.append(f"{c.address}: grants anyone (*) access{what}; pass --allow-public-access ({how})")

@@ -195,7 +195,7 @@ def _verify(path: str, signature: str | None, signed: bytes, key: bytes | None) 
 
 def _parse_json(path: str, text: str) -> dict[str, Any]:
     try:
-        data: Any = json.loads(text)
+        data: Any = json.loads(text, object_pairs_hook=_once_each)
     except ValueError as e:
         if path.endswith((".yaml", ".yml")):  # `apply m.yaml` for `apply -f m.yaml`
             raise PlanFileError(f"{path}: not a reconciler plan file; to apply a manifest, "
@@ -239,10 +239,40 @@ def _checked_plan(path: str, data: dict[str, Any]) -> Plan:
             parse_address(c.address)
     except (KeyError, ValueError, TypeError) as e:
         raise PlanFileError(f"{path}: corrupt plan file: {e}") from None
-    problem = disagreement(plan, data)
+    problem = disagreement(plan, data) or _policy_problem(plan)
     if problem:
         raise PlanFileError(f"{path}: corrupt plan file: {problem}")
     return plan
+
+
+def _once_each(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object whose keys are unique: readers disagree on a repeated one."""
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise ValueError(f"the key {key!r} appears twice in one object")
+        out[key] = value
+    return out
+
+
+def _policy_problem(plan: Plan) -> str | None:
+    """A policy document the plan would send must be one a manifest may declare (the same
+    schema: no unknown keys such as `statement`, which a case-insensitive reader would take
+    for `Statement`)."""
+    from reconciler.manifest._schema import policy_validator
+
+    check = policy_validator()
+    for c in plan.changes:
+        document = c.after.get("document") if c.kind == "policy" and isinstance(c.after, dict) else None
+        if document is None or check.surely_valid(document):
+            continue
+        from jsonschema.exceptions import best_match
+
+        error = best_match(check.full.iter_errors(document))
+        if error is not None:
+            where = "/".join(str(p) for p in error.absolute_path) or "(top level)"
+            return f"{c.address}: its policy document is not one a manifest may declare (at {where}: {error.message})"
+    return None
 
 
 def disagreement(plan: Plan, data: dict[str, Any]) -> str | None:

@@ -389,9 +389,11 @@ def policy_findings(
                 if p == "*" and not allow_public:
                     findings.append(PolicyFinding(where, "Principal '*' allows anyone: apply refuses this "
                                                          "unless allowPublicAccess: true or --allow-public-access"))
-                elif "*" in p and p != "*":
+                elif ("*" in p or "?" in p) and not allow_public:
                     findings.append(PolicyFinding(
-                        where, f"Principal {p!r} contains a wildcard and matches more than one identity"))
+                        where, f"Principal {p!r} contains a wildcard: it matches identities nobody named, so it "
+                               "counts as public and apply refuses it unless allowPublicAccess: true or "
+                               "--allow-public-access"))
             if ALL_ACTIONS in names and account:
                 for where, p in principals:
                     other = _principal_account(p)

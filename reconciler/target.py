@@ -9,6 +9,7 @@ refused: a pipeline whose secrets are missing must fail, not "apply" to a throwa
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -77,6 +78,9 @@ def resolve(settings: Settings, *, manifest_account: str | None = None, manifest
 
     env = os.environ if environ is None else environ
     region = _pick("region", settings.region, env.get("TOS_REGION"), manifest_region) or DEFAULT_REGION
+    if not re.fullmatch(r"[a-z0-9-]+", region):  # one spelling: TRNs and the signing scope use it as is
+        raise ConfigError(f"invalid region {region!r}: a region is lower-case letters, digits and '-', "
+                          "e.g. cn-beijing")
     account = _pick("account", settings.account_id, env.get("TOS_ACCOUNT_ID"), manifest_account)
     endpoint = (settings.endpoint or "").strip() or env.get("TOS_ENDPOINT", "").strip() or None
     # 127.0.0.1:8765 would otherwise mean https, which an emulator is not ("embedded" is a name, not a URL)

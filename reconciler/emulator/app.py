@@ -164,7 +164,7 @@ class EmulatorApp:
         self._random = random.Random(config.seed)
         self._ids = random.Random(f"{config.seed}/request-ids") if config.seed is not None else None
         self._verifier = (Verifier(config.access_key, config.secret_key or "", clock,
-                                   {u.access_key: u.secret_key for u in config.users})
+                                   {u.access_key: u.secret_key for u in config.users}, config.region)
                           if config.access_key else None)
         self._users = {u.access_key: u for u in config.users if u.access_key != config.access_key}
         self._tokens = TokenCodec()

@@ -12,8 +12,8 @@ accepts both client dialects:
 
 Failures: no Authorization, a malformed one, an unknown access key or a wrong signature
 is 403 AccessDeniedException; an x-tos-date more than 15 minutes from the server clock is
-403 RequestTimeTooSkewed. The region is taken from the credential scope, as a server
-serving one region would check; the emulator accepts any region there.
+403 RequestTimeTooSkewed. The region is taken from the credential scope, and must be the
+region the server serves (`serve --region`), as a real region endpoint checks.
 """
 
 from __future__ import annotations
@@ -111,9 +111,11 @@ class Verifier:
     (`serve --user`); `verify` says which access key signed."""
 
     def __init__(self, access_key: str, secret_key: str,
-                 clock: Callable[[], float] = time.time, others: Mapping[str, str] | None = None) -> None:
+                 clock: Callable[[], float] = time.time, others: Mapping[str, str] | None = None,
+                 region: str | None = None) -> None:
         self._secrets = {**(others or {}), access_key: secret_key}  # the owner's key wins a clash
         self._clock = clock
+        self._region = region  # the region this server serves: a scope naming another is refused
 
     def verify(self, method: str, path: str, headers: Mapping[str, str], body: bytes = b"") -> str:
         """The access key of a correctly signed request; else raise AccessDeniedException /
@@ -131,6 +133,9 @@ class Verifier:
             raise AccessDeniedException("the access key in the request is not known to this service")
         if auth.service != SERVICE or auth.terminal != "request":
             raise AccessDeniedException(f"the credential scope must end in /{SERVICE}/request")
+        if self._region is not None and auth.region != self._region:
+            raise AccessDeniedException(f"the credential scope's region {auth.region!r} is not this "
+                                        f"service's region {self._region!r}")
         date = headers.get("x-tos-date", "")
         try:
             when = datetime.strptime(date, DATE_FORMAT).replace(tzinfo=timezone.utc).timestamp()

@@ -110,6 +110,21 @@ def authorize(user: User, action: str, *, region: str, account: str | None, buck
     if unsafe:  # the evaluator's regexes would hold the event loop for minutes
         raise AccessDeniedException(f"{user.principal} is not allowed to perform {qualified} on {resource}: "
                                     f"the bucket policy is not evaluated ({unsafe})")
+    for needed in required_actions(action, body):
+        _require(user, policy, needed, resource)
+
+
+def required_actions(action: str, body: Mapping[str, Any]) -> list[str]:
+    """The actions a request needs: as in AWS S3 Vectors, a QueryVectors that filters on or
+    returns metadata reads vectors' metadata, so it needs tosvectors:GetVectors too (what
+    the policy linter warns about)."""
+    needed = [f"tosvectors:{action}"]
+    if action == "QueryVectors" and (body.get("returnMetadata") not in (None, False) or body.get("filter") is not None):
+        needed.append("tosvectors:GetVectors")
+    return needed
+
+
+def _require(user: User, policy: dict[str, Any] | None, qualified: str, resource: str) -> None:
     decision = evaluate(policy, user.principal, qualified, resource)
     if decision.verdict is Verdict.ALLOW:
         return

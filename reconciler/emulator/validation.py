@@ -395,9 +395,11 @@ def parse_put_policy(body: Mapping[str, Any]) -> PutPolicyRequest:
     policy = read_string(body, "policy", required=True, max_len=MAX_POLICY_LENGTH)
     assert policy is not None
     try:
-        document = json.loads(policy)
+        document = json.loads(policy, object_pairs_hook=_no_repeated_key)
     except RecursionError:
         raise ValidationException(f"policy must not nest more than {MAX_POLICY_DEPTH} levels deep") from None
+    except _RepeatedKey as e:
+        raise ValidationException(f"policy has the key {e.key!r} more than once") from None
     except ValueError:
         raise ValidationException("policy must be a JSON document, and this is not valid JSON") from None
     if not isinstance(document, dict):
@@ -405,7 +407,50 @@ def parse_put_policy(body: Mapping[str, Any]) -> PutPolicyRequest:
     depth = json_depth(document)
     if depth > MAX_POLICY_DEPTH:
         raise ValidationException(f"policy must not nest more than {MAX_POLICY_DEPTH} levels deep, got {depth}")
+    _check_policy_keys(document)
     return PutPolicyRequest(bucket, policy)
+
+
+# The document's keys, as the reference spells them. A reader that matches keys without
+# regard to case (Go's encoding/json does) would read `statement` as `Statement`, and with
+# both present take the last: every reader must see one document, so other spellings and
+# repeated keys are refused.
+_POLICY_KEYS = ("Version", "Id", "Statement")
+_STATEMENT_KEYS = ("Sid", "Effect", "Principal", "NotPrincipal", "Action", "NotAction", "Resource",
+                   "NotResource", "Condition")
+
+
+class _RepeatedKey(ValueError):
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+def _no_repeated_key(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise _RepeatedKey(key)
+        out[key] = value
+    return out
+
+
+def _check_spelling(mapping: Mapping[str, Any], known: tuple[str, ...], where: str) -> None:
+    lowered = {k.lower(): k for k in known}
+    for key in mapping:
+        right = lowered.get(key.lower())
+        if right is not None and right != key:
+            raise ValidationException(f"{where} key {key!r} must be written {right!r}")
+
+
+def _check_policy_keys(document: Mapping[str, Any]) -> None:
+    _check_spelling(document, _POLICY_KEYS, "policy")
+    if "Statement" not in document:
+        raise ValidationException("policy must have a Statement")
+    raw = document["Statement"]
+    for statement in raw if isinstance(raw, list) else [raw]:
+        if isinstance(statement, Mapping):
+            _check_spelling(statement, _STATEMENT_KEYS, "policy statement")
 
 
 def json_depth(document: Any) -> int:

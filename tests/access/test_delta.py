@@ -87,10 +87,14 @@ def test_a_conditional_grant_is_marked_and_still_public() -> None:
 
 
 def test_a_grant_on_another_bucket_or_account_is_no_access_here() -> None:
-    after = _doc(_allow("*", "tosvectors:*", ["trn:tosvectors:cn-beijing:2100000000:bucket/rag-dev/index/*",
-                                              "trn:tosvectors:cn-beijing:2199999999:bucket/rag-prod/index/*"]))
-    assert _delta(None, after) == []
-    assert not grants_public(None, after, "cn-beijing", "2100000000", "rag-prod")
+    other_bucket = _doc(_allow("*", "tosvectors:*", "trn:tosvectors:cn-beijing:2100000000:bucket/rag-dev/index/*"))
+    other_account = _doc(_allow("*", "tosvectors:*", "trn:tosvectors:cn-beijing:2199999999:bucket/rag-prod/index/*"))
+    assert _delta(None, other_bucket) == [] and _delta(None, other_account) == []
+    assert not grants_public(None, other_bucket, "cn-beijing", "2100000000", "rag-prod")
+    # the guard reads resources account- and region-agnostically: a plan's account or region
+    # could be forged, so a grant naming this bucket anywhere counts as public
+    assert grants_public(None, other_account, "cn-beijing", "2100000000", "rag-prod")
+    assert grants_public(None, other_account, "cn-shanghai", "2100000000", "rag-prod")
 
 
 def test_access_changes_round_trip_through_dicts() -> None:

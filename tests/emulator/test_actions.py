@@ -45,7 +45,7 @@ def test_policy_round_trip_is_byte_for_byte(api: Api, unique: Callable[[str], st
     api.err("GetVectorBucketPolicy", ref, 404, "VectorBucketPolicyNotFound")
     api.err("PutVectorBucketPolicy", {**ref, "policy": "{not json"}, 400, "ValidationException", "policy")
     api.err("PutVectorBucketPolicy", {**ref, "policy": "[1, 2]"}, 400, "ValidationException", "JSON object")
-    missing = {"vectorBucketName": unique("nobucket"), "policy": "{}"}
+    missing = {"vectorBucketName": unique("nobucket"), "policy": "{\"Statement\": []}"}
     api.err("PutVectorBucketPolicy", missing, 404, "VectorBucketNotFound")
     api.err("GetVectorBucketPolicy", {"vectorBucketName": missing["vectorBucketName"]}, 404, "VectorBucketNotFound")
 

@@ -87,7 +87,8 @@ def test_parse_authorization_both_dialects() -> None:
 
 
 def signed_headers(host: str, path: str, body: bytes, *, ak: str = AK, sk: str = SK, date: str | None = None,
-                   go: bool = False, extra: dict[str, str] | None = None, body_hash: bool = False) -> dict[str, str]:
+                   go: bool = False, extra: dict[str, str] | None = None, body_hash: bool = False,
+                   region: str = REGION) -> dict[str, str]:
     """Sign a request the way the Python SDK (or, with go=True, the Go SDK) does."""
     date = date or datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     headers = {"host": host, "x-tos-date": date, **(extra or {})}
@@ -95,9 +96,9 @@ def signed_headers(host: str, path: str, body: bytes, *, ak: str = AK, sk: str =
         headers["x-tos-content-sha256"] = hashlib.sha256(body).hexdigest() if body_hash else UNSIGNED_PAYLOAD
     payload = headers.get("x-tos-content-sha256", EMPTY_SHA256)
     signed = sorted((k, " ".join(v.split()) if go else v) for k, v in headers.items())
-    sig = signature(sk, date, REGION, canonical_request("POST", path, signed, payload))
+    sig = signature(sk, date, region, canonical_request("POST", path, signed, payload))
     sep = "," if go else ", "
-    headers["authorization"] = (f"TOS4-HMAC-SHA256 Credential={ak}/{date[:8]}/{REGION}/tosvectors/request{sep}"
+    headers["authorization"] = (f"TOS4-HMAC-SHA256 Credential={ak}/{date[:8]}/{region}/tosvectors/request{sep}"
                                 f"SignedHeaders={';'.join(k for k, _ in signed)}{sep}Signature={sig}")
     return headers
 
@@ -279,6 +280,32 @@ def test_removing_the_grant_denies_the_same_call(with_users: Api) -> None:
     assert _send(with_users, "DeleteVectorBucketPolicy", {"vectorBucketName": "team"}, BUCKET_HOST).status_code == 200
     r = _send(with_users, "QueryVectors", request, BUCKET_HOST, ak=CI_AK, sk=CI_SK)
     assert r.status_code == 403 and "no bucket policy grants it" in r.json()["Message"]
+
+
+def test_a_signature_scoped_to_another_region_is_refused(secured: Api) -> None:
+    """A region endpoint serves one region: a request signed (correctly) for another, or
+    for the same one in another case, is refused, as `export --region xx-nowhere` must be."""
+    for region in ("xx-nowhere", "CN-BEIJING"):
+        r = _send(secured, "ListVectorBuckets", {}, region=region)
+        assert (r.status_code, r.json()["Code"]) == (403, "AccessDeniedException"), region
+        assert f"region {region!r} is not this service's region 'cn-beijing'" in r.json()["Message"]
+    assert _send(secured, "ListVectorBuckets", {}).status_code == 200
+
+
+def test_a_query_that_reads_metadata_needs_get_vectors_too(with_users: Api) -> None:
+    """As in AWS S3 Vectors (and as the policy linter warns): QueryVectors alone answers a
+    plain query; one that returns metadata or filters on it needs tosvectors:GetVectors."""
+    only_query = {"Version": "2025-12-01", "Statement": [
+        {"Effect": "Allow", "Principal": [OTHER], "Action": "tosvectors:QueryVectors",
+         "Resource": "trn:tosvectors:cn-beijing:2100000000:bucket/team/index/docs"}]}
+    assert _send(with_users, "PutVectorBucketPolicy", {"vectorBucketName": "team", "policy": json.dumps(only_query)},
+                 BUCKET_HOST).status_code == 200
+    plain = {**QUERY, "indexName": "docs"}
+    assert _send(with_users, "QueryVectors", plain, BUCKET_HOST, ak=OTHER_AK, sk=OTHER_SK).status_code == 200
+    for extra in ({"returnMetadata": True}, {"filter": {"genre": "news"}}):
+        r = _send(with_users, "QueryVectors", {**plain, **extra}, BUCKET_HOST, ak=OTHER_AK, sk=OTHER_SK)
+        assert r.status_code == 403, extra
+        assert "not allowed to perform tosvectors:GetVectors" in r.json()["Message"]
 
 
 @pytest.mark.parametrize("text,fragment", [

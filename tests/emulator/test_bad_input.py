@@ -28,7 +28,7 @@ VALID: dict[str, dict[str, Any]] = {
                      "filter": {"a": {"$gte": 0}}, "returnDistance": True, "returnMetadata": True},
     "ListIndexes": {"vectorBucketName": "hyp", "maxResults": 2, "prefix": "i"},
     "ListVectorBuckets": {"maxResults": 2, "prefix": "h"},
-    "PutVectorBucketPolicy": {"vectorBucketName": "hyp", "policy": "{}"},
+    "PutVectorBucketPolicy": {"vectorBucketName": "hyp", "policy": "{\"Statement\": []}"},
     "GetIndex": {"vectorBucketName": "hyp", "indexName": "idx"},
 }
 

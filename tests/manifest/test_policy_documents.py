@@ -166,7 +166,11 @@ def test_lint_wildcard_principal_only_when_allowing() -> None:
         "Principal '*' allows anyone: apply refuses this unless allowPublicAccess: true or --allow-public-access"]
     # declared public on purpose: nothing to warn about
     assert policy_findings(stmt(Principal="*", Action="tosvectors:GetIndex"), "rag", None, allow_public=True) == []
-    assert "matches more than one identity" in policy_lint(stmt(Principal=["2100000000/*"], Action="tosvectors:GetIndex"), "rag", None)[0]
+    # any wildcard principal matches identities nobody named: the guard counts it as public
+    for wild in ("2100000000/*", "?*", "21000000??"):
+        (line,) = policy_lint(stmt(Principal=[wild], Action="tosvectors:GetIndex"), "rag", None)
+        assert "matches identities nobody named, so it counts as public" in line and "--allow-public-access" in line
+    assert policy_findings(stmt(Principal="?*", Action="tosvectors:GetIndex"), "rag", None, allow_public=True) == []
     deny = {"Version": "1", "Statement": [{"Effect": "Deny", "Principal": "*", "Action": "tosvectors:*", "Resource": "*"}]}
     assert policy_lint(deny, "rag", None) == []
 

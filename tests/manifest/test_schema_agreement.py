@@ -101,7 +101,7 @@ MANIFEST_PATTERNS = _patterns(_schema.manifest_schema())
 
 def test_every_manifest_pattern_is_covered() -> None:
     assert {path for path, _ in MANIFEST_PATTERNS} == {
-        "/properties/account", "/$defs/bucketName", "/$defs/indexName",
+        "/properties/account", "/properties/region", "/$defs/bucketName", "/$defs/indexName",
         "/$defs/bucket/properties/accessTests/items/properties/principal"}
 
 
