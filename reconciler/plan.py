@@ -19,7 +19,7 @@ from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Any
 
-from reconciler.access import ANYONE, AccessChange
+from reconciler.access import ANYONE, AccessChange, new_public_statements
 from reconciler.resources import BUCKET, INDEX, KINDS, POLICY
 
 # "MAJOR.MINOR": a minor version only adds fields or reason codes; a major one breaks readers.
@@ -89,8 +89,15 @@ class Change:
 
     @property
     def public(self) -> bool:
-        """Whether the change grants anyone (`*`) access it did not have."""
-        return any(a.principal == ANYONE and a.change == "grant" for a in self.access_changes)
+        """Whether the change grants anyone (`*`) access it did not have, or adds a statement
+        whose wildcard principal reaches identities nobody named (what the guard refuses):
+        the plan warns of exactly what apply will refuse."""
+        if any(a.principal == ANYONE and a.change == "grant" for a in self.access_changes):
+            return True
+        if self.kind != "policy" or self.after is None:
+            return False
+        return bool(new_public_statements((self.before or {}).get("document"), self.after.get("document"),
+                                          self.bucket))
 
     def to_dict(self) -> dict[str, Any]:
         """This change in the public JSON: a fresh copy, so no reader can alter the plan."""

@@ -178,8 +178,8 @@ def _canon_statement(statement: Any) -> Any:
 
 def canonical_policy(doc: dict[str, Any]) -> dict[str, Any]:
     """The canonical form of a policy document (see the module docstring). Pure."""
-    if not isinstance(doc, dict):
-        return copy.deepcopy(doc)
+    if not isinstance(doc, dict):  # a live policy may be any JSON: typed callers never pass one
+        return copy.deepcopy(doc)  # type: ignore[unreachable]
     out: dict[str, Any] = {}
     for key in sorted(doc):
         value = copy.deepcopy(doc[key])
@@ -325,7 +325,7 @@ def _principal_account(principal: str) -> str | None:
 
 
 def _is_allow(statement: dict[str, Any]) -> bool:
-    return _canon_effect(statement.get("Effect")) == "Allow"
+    return bool(_canon_effect(statement.get("Effect")) == "Allow")
 
 
 def _resource_findings(

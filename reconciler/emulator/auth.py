@@ -22,9 +22,9 @@ import hashlib
 import hmac
 import re
 import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import Callable, Mapping, Sequence
+from datetime import UTC, datetime
 from urllib.parse import quote
 
 from reconciler.emulator.errors import AccessDeniedException, RequestTimeTooSkewed
@@ -138,7 +138,7 @@ class Verifier:
                                         f"service's region {self._region!r}")
         date = headers.get("x-tos-date", "")
         try:
-            when = datetime.strptime(date, DATE_FORMAT).replace(tzinfo=timezone.utc).timestamp()
+            when = datetime.strptime(date, DATE_FORMAT).replace(tzinfo=UTC).timestamp()
         except ValueError:
             raise AccessDeniedException("x-tos-date is missing or not in the form YYYYMMDDTHHMMSSZ") from None
         skew = abs(self._clock() - when)

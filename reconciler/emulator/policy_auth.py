@@ -22,8 +22,9 @@ detail, so a caller without access learns nothing from 400 messages.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 from reconciler.access import ACTION_SCOPE, Verdict, bucket_trn, evaluate, index_trn
 from reconciler.emulator.errors import (
@@ -33,7 +34,6 @@ from reconciler.emulator.errors import (
 )
 from reconciler.emulator.store import Store
 from reconciler.policy import too_wild
-
 
 MAX_NAME = 63  # the longest index name (WIRE.md §0)
 
