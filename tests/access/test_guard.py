@@ -40,8 +40,8 @@ def test_a_grant_to_anyone_is_refused_unless_the_flag_or_the_bucket_allows_it() 
 
 def test_a_saved_plan_needs_the_flag_whatever_its_file_says() -> None:
     change = _change("a", _policy("a", "1/x"), _policy("a", "*"))
-    forged = replace(change, access_changes=())  # the file's delta is empty, its public flag false
-    assert not forged.public
+    forged = replace(change, access_changes=())  # the file's delta is empty
+    assert forged.public  # still public: it is derived from the documents, not from the delta
     (line,) = public_refusals(_plan(forged), Consent(allow_public_access=False, public_buckets=None))
     assert "a saved plan needs it" in line
 
