@@ -63,6 +63,7 @@ from typing import Any
 
 from reconciler.policy import ACTIONS as _POLICY_ACTIONS
 from reconciler.rules import INDEX_NAME, name_fault
+from reconciler.text import printable  # one escaping for every terminal line
 
 __all__ = [
     "ACTIONS",
@@ -646,14 +647,6 @@ def new_public_statements(before_doc: Any, after_doc: Any, bucket: str) -> list[
     before = [st for i, st in statements(before_doc) if i in public_before]
     return sorted(i for i in public_statements(after_doc, bucket).values()
                   if not any(_subsumes(b, found[i]) for b in before))
-
-
-def printable(text: str) -> str:
-    """`text` with every non-printable character (ANSI escapes, bidi overrides, newlines:
-    a live policy can hold anything) written as a \\uXXXX escape, safe for a terminal."""
-    if text.isprintable():
-        return text
-    return "".join(c if c.isprintable() else f"\\u{ord(c):04x}" for c in text)
 
 
 def resource_label(resource: str) -> str:
