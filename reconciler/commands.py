@@ -20,8 +20,9 @@ from reconciler.errors import ConfigError, RefusedError
 from reconciler.exitcodes import EXIT_CHANGES, EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK
 from reconciler.guardrails import Consent
 from reconciler.manifest import Manifest, load_manifests, parse_var_assignments, read_var_files
-from reconciler.plan import Plan, Target, parse_address
+from reconciler.plan import Plan, Target
 from reconciler.progress import Progress
+from reconciler.resources import parse_address
 from reconciler.target import Resolved, Settings, open_client, resolve, resolve_for_access, resolve_for_saved
 
 # The engine, client and renderers (asyncio, uvloop, deepdiff: most of start-up time) load on

@@ -17,6 +17,7 @@ from reconciler.client.protocol import VectorsApi
 from reconciler.errors import RefusedError
 from reconciler.executor import ApplyResult, StepResult, execute
 from reconciler.guardrails import Consent
+from reconciler.live import ProgressCallback
 from reconciler.manifest import Manifest
 from reconciler.plan import Change, Plan, Target
 from reconciler.planner import (
@@ -29,7 +30,6 @@ from reconciler.planner import (
     targets_matching_nothing,
     with_vector_probe,
 )
-from reconciler.progress import ProgressCallback
 from reconciler.resources import policy_attrs
 from reconciler.state import LiveState
 

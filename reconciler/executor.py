@@ -22,8 +22,8 @@ from typing import Any
 from reconciler.client.protocol import ApplyApi
 from reconciler.diff import changed_attributes
 from reconciler.errors import ApiError, ConflictError, NotFoundError
-from reconciler.plan import Action, Change, Plan, graph_problem, parse_address
-from reconciler.resources import INDEX
+from reconciler.plan import Action, Change, Plan, graph_problem
+from reconciler.resources import INDEX, parse_address
 from reconciler.tasks import all_of
 
 

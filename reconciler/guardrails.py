@@ -14,7 +14,8 @@ from typing import Any
 
 from reconciler.access import ANYONE, access_delta, grants_public, new_public_statements, resource_label, too_big
 from reconciler.errors import RefusedError
-from reconciler.plan import Plan, parse_address
+from reconciler.plan import Plan
+from reconciler.resources import parse_address
 
 
 @dataclass(frozen=True)

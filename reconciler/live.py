@@ -19,13 +19,15 @@ from typing import TypeVar
 from reconciler.client.protocol import RefreshApi
 from reconciler.errors import NotFoundError
 from reconciler.manifest import Manifest
-from reconciler.plan import parse_address
-from reconciler.progress import ProgressCallback  # here: (reads done, reads started)
-from reconciler.resources import index_attrs
+from reconciler.resources import index_attrs, parse_address
 from reconciler.state import LiveBucket, LiveIndex, LiveState, in_prune_scope, parse_live_policy
 from reconciler.tasks import all_of
 
 T = TypeVar("T")
+
+# What the reads report their progress to: (reads done, reads started). The CLI's
+# `Progress.update` is one.
+ProgressCallback = Callable[[int, int], None]
 
 
 class _Reader:

@@ -20,7 +20,7 @@ from types import MappingProxyType
 from typing import Any
 
 from reconciler.access import ANYONE, AccessChange, new_public_statements
-from reconciler.resources import BUCKET, INDEX, KINDS, POLICY
+from reconciler.resources import KINDS, bucket_of
 
 # "MAJOR.MINOR": a minor version only adds fields or reason codes; a major one breaks readers.
 # A string, so that a public JSON is never mistaken for a saved plan (planfile: an integer).
@@ -264,35 +264,3 @@ def destroys_data(kind: str, action: Action) -> bool:
 
 def is_destroying(change: Change) -> bool:
     return change.destroys_data
-
-
-def bucket_address(bucket: str) -> str:
-    return BUCKET.address(bucket)
-
-
-def index_address(bucket: str, index: str) -> str:
-    return INDEX.address(bucket, index)
-
-
-def policy_address(bucket: str) -> str:
-    return POLICY.address(bucket)
-
-
-def parse_address(address: str) -> tuple[str, str, str | None]:
-    """'index.b/i' -> ('index', 'b', 'i'); 'bucket.b' -> ('bucket', 'b', None). The kinds
-    and their address forms are those of `resources.KINDS`."""
-    kind, sep, rest = address.partition(".")
-    described = KINDS.get(kind) if sep and rest else None
-    if described is None:
-        forms = [k.address_help for k in KINDS.values()]
-        raise ValueError(f"not a resource address: {address!r} (want {', '.join(forms[:-1])} or {forms[-1]})")
-    if described.named:
-        bucket, slash, name = rest.partition("/")
-        if not slash or not bucket or not name:
-            raise ValueError(f"not an {kind} address: {address!r} (want {described.address_help})")
-        return kind, bucket, name
-    return kind, rest, None
-
-
-def bucket_of(address: str) -> str:
-    return parse_address(address)[1]

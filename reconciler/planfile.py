@@ -35,7 +35,8 @@ from typing import Any
 from reconciler.access import AccessChange
 from reconciler.errors import ConfigError, PlanFileError, RefusedError
 from reconciler.files import read_bounded, write_regular
-from reconciler.plan import Action, Change, Plan, Target, graph_problem, json_copy, parse_address
+from reconciler.plan import Action, Change, Plan, Target, graph_problem, json_copy
+from reconciler.resources import parse_address
 from reconciler.schemacheck import SchemaCheck
 from reconciler.secrets import secrets_in
 from reconciler.text import lone_surrogate_in

@@ -19,25 +19,19 @@ from typing import Any
 from reconciler.access import access_delta
 from reconciler.diff import changed_attributes
 from reconciler.manifest import BucketSpec, IndexSpec, Manifest
-from reconciler.plan import (
-    Action,
-    Change,
-    Plan,
-    Target,
-    bucket_address,
-    index_address,
-    parse_address,
-    policy_address,
-    topological,
-)
+from reconciler.plan import Action, Change, Plan, Target, topological
 from reconciler.resources import (
     BUCKET,
     INDEX,
     KINDS,
     POLICY,
     ResourceKind,
+    bucket_address,
     bucket_attrs,
+    index_address,
     index_attrs,
+    parse_address,
+    policy_address,
     policy_attrs,
     rank,
 )

@@ -8,15 +8,11 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Callable
 from typing import TextIO
-
-# What a long task reports its progress to: (done, total so far). `Progress.update` is one.
-ProgressCallback = Callable[[int, int], None]
 
 
 class Progress:
-    """The display; its `update` is a ProgressCallback."""
+    """The display; its `update` is a `state.refresh.ProgressCallback`."""
 
     DELAY = 1.0
 

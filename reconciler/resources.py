@@ -130,3 +130,35 @@ def index_attrs(obj: Any) -> dict[str, Any]:
 def policy_attrs(document: dict[str, Any]) -> dict[str, Any]:
     """Comparable policy attributes: the canonical document (semantic comparison)."""
     return {"document": canonical_policy(document)}
+
+
+def bucket_address(bucket: str) -> str:
+    return BUCKET.address(bucket)
+
+
+def index_address(bucket: str, index: str) -> str:
+    return INDEX.address(bucket, index)
+
+
+def policy_address(bucket: str) -> str:
+    return POLICY.address(bucket)
+
+
+def parse_address(address: str) -> tuple[str, str, str | None]:
+    """'index.b/i' -> ('index', 'b', 'i'); 'bucket.b' -> ('bucket', 'b', None). The kinds
+    and their address forms are those of `KINDS`."""
+    kind, sep, rest = address.partition(".")
+    described = KINDS.get(kind) if sep and rest else None
+    if described is None:
+        forms = [k.address_help for k in KINDS.values()]
+        raise ValueError(f"not a resource address: {address!r} (want {', '.join(forms[:-1])} or {forms[-1]})")
+    if described.named:
+        bucket, slash, name = rest.partition("/")
+        if not slash or not bucket or not name:
+            raise ValueError(f"not an {kind} address: {address!r} (want {described.address_help})")
+        return kind, bucket, name
+    return kind, rest, None
+
+
+def bucket_of(address: str) -> str:
+    return parse_address(address)[1]

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from reconciler.drift import STATUSES
-from reconciler.plan import parse_address
 from reconciler.render._common import BOLD, GREEN, RED, YELLOW, Paint, diff_view, target_phrase, untrusted
 from reconciler.render.markdown import (
     MAX_CHARS,
@@ -19,7 +18,7 @@ from reconciler.render.markdown import (
     truncation_note,
 )
 from reconciler.render.text import body_lines
-from reconciler.resources import KINDS
+from reconciler.resources import KINDS, parse_address
 
 if TYPE_CHECKING:
     from reconciler.drift import DriftReport

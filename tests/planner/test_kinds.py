@@ -17,10 +17,10 @@ import pytest
 from reconciler.drift import drift_report
 from reconciler.executor import HANDLERS, execute
 from reconciler.manifest import BucketSpec, IndexSpec, Manifest, Source
-from reconciler.plan import Action, Change, Plan, Target, destroys_data, parse_address
+from reconciler.plan import Action, Change, Plan, Target, destroys_data
 from reconciler.planner import build_plan, destroying_indexes, link
 from reconciler.render.drift import drift_text
-from reconciler.resources import INDEX, KINDS, Attribute, ResourceKind
+from reconciler.resources import INDEX, KINDS, Attribute, ResourceKind, parse_address
 from reconciler.state import LiveBucket, LiveIndex, LiveState
 
 TARGET = Target("http://x", "cn-beijing", "2100000000")
