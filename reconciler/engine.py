@@ -11,16 +11,15 @@ import json
 from collections.abc import Callable
 from dataclasses import replace
 
-from reconciler import guardrails, planfile
-from reconciler import live as live_state
+from reconciler.apply import guardrails
+from reconciler.apply.executor import execute
+from reconciler.apply.guardrails import Consent
+from reconciler.apply.result import ApplyResult, StepResult
 from reconciler.client.protocol import VectorsApi
 from reconciler.errors import RefusedError
-from reconciler.executor import ApplyResult, StepResult, execute
-from reconciler.guardrails import Consent
-from reconciler.live import ProgressCallback
 from reconciler.manifest import Manifest
-from reconciler.plan import Change, Plan, Target
-from reconciler.planner import (
+from reconciler.plan import planfile
+from reconciler.plan.build import (
     PlanOptions,
     build_plan,
     destroying_indexes,
@@ -30,8 +29,11 @@ from reconciler.planner import (
     targets_matching_nothing,
     with_vector_probe,
 )
-from reconciler.resources import policy_attrs
-from reconciler.state import LiveState
+from reconciler.plan.model import Change, Plan, Target
+from reconciler.rules.kinds import policy_attrs
+from reconciler.state import refresh as live_state
+from reconciler.state.model import LiveState
+from reconciler.state.refresh import ProgressCallback
 
 
 async def make_plan(

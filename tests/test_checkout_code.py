@@ -15,7 +15,7 @@ from pathlib import Path
 from tests.integration.conftest import Cli
 
 CHECKOUT = Path(__file__).resolve().parents[1]
-WHERE = "import reconciler, reconciler.cli; print(reconciler.__file__); print(reconciler.cli.__file__)"
+WHERE = "import reconciler, reconciler.cli.parser; print(reconciler.__file__); print(reconciler.cli.parser.__file__)"
 
 
 def _imported_from(env: dict[str, str], cwd: Path) -> list[Path]:

@@ -17,7 +17,7 @@ import pytest
 CHECKOUT = Path(__file__).resolve().parents[1]
 
 # Modules that do I/O or run the event loop; a pure module must not load any of them.
-FORBIDDEN = ("reconciler.client", "reconciler.live", "reconciler.emulator", "reconciler.executor",
+FORBIDDEN = ("reconciler.client", "reconciler.state.refresh", "reconciler.emulator", "reconciler.apply.executor",
              "reconciler.engine", "asyncio", "httpx", "httpcore", "anyio", "uvloop", "tos")
 
 _REPORT = f"""
@@ -36,7 +36,10 @@ def loaded_forbidden(program: str) -> list[str]:
     return result
 
 
-PURE_MODULES = ["reconciler.state", "reconciler.planner", "reconciler.drift", "reconciler.plan",
+PURE_MODULES = ["reconciler.state.model", "reconciler.plan.build", "reconciler.plan.drift", "reconciler.plan.model",
+                "reconciler.plan.planfile", "reconciler.plan.diff", "reconciler.apply.result", "reconciler.apply.guardrails",
+                "reconciler.rules.names", "reconciler.rules.kinds", "reconciler.rules.policy", "reconciler.rules.access",
+                "reconciler.render.access", "reconciler.cli",
                 "reconciler.render", "reconciler.render.text", "reconciler.render.jsonplan",
                 "reconciler.render.markdown", "reconciler.render.apply", "reconciler.render.drift",
                 "reconciler.render.graph"]
@@ -49,13 +52,13 @@ def test_importing_a_core_module_loads_no_client_and_no_event_loop(module: str) 
 
 def test_planning_and_rendering_a_manifest_loads_no_client_and_no_event_loop() -> None:
     program = """
-from reconciler.drift import drift_report
+from reconciler.plan.drift import drift_report
 from reconciler.manifest import load_manifests
-from reconciler.plan import Target
-from reconciler.planner import build_plan
+from reconciler.plan.model import Target
+from reconciler.plan.build import build_plan
 from reconciler.render import drift_json, drift_markdown, drift_text, graph_dot, graph_mermaid
 from reconciler.render import plan_json, plan_markdown, plan_text
-from reconciler.state import LiveBucket, LiveIndex, LiveState
+from reconciler.state.model import LiveBucket, LiveIndex, LiveState
 
 manifest = load_manifests(["examples/quickstart.yaml"])
 live = LiveState(buckets={"quickstart": LiveBucket("quickstart", {"old": LiveIndex("quickstart", "old", None)}, None)})
@@ -72,5 +75,5 @@ for render in (drift_text, drift_markdown, drift_json):
 
 def test_the_check_sees_the_client_when_a_module_loads_it() -> None:
     """The probe itself works: the reads module does load the client and asyncio."""
-    found = loaded_forbidden("import reconciler.live\n")
-    assert {"reconciler.client", "reconciler.live", "asyncio"} <= set(found)
+    found = loaded_forbidden("import reconciler.state.refresh\n")
+    assert {"reconciler.client", "reconciler.state.refresh", "asyncio"} <= set(found)

@@ -1,5 +1,5 @@
 """The JSON Schema, the manifest loader, the client and the emulator give the same verdict
-on a sweep of names and limits: each rule of the service (reconciler/rules.py) holds once."""
+on a sweep of names and limits: each rule of the service (reconciler/rules/names.py) holds once."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from reconciler.client.addressing import bucket_name_problem as client_bucket_pr
 from reconciler.emulator.errors import ValidationException
 from reconciler.emulator.validation import parse_create_index
 from reconciler.manifest._rules import bucket_name_problem, index_name_problem
-from reconciler.rules import default_endpoint, json_type
+from reconciler.rules.names import default_endpoint, json_type
 
 SCHEMA = json.loads((Path(reconciler.__file__).parent / "schemas" / "manifest.schema.json").read_text())
 

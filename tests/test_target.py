@@ -6,16 +6,16 @@ from pathlib import Path
 
 import pytest
 
-from reconciler.cli import build_parser, subcommands
-from reconciler.errors import ConfigError
-from reconciler.plan import Target
-from reconciler.target import (
+from reconciler.cli.parser import build_parser, subcommands
+from reconciler.cli.target import (
     Settings,
     default_endpoint,
     resolve,
     resolve_for_access,
     resolve_for_saved,
 )
+from reconciler.errors import ConfigError
+from reconciler.plan.model import Target
 
 KEYS = {"TOS_ACCESS_KEY": "AKLTexampleexample", "TOS_SECRET_KEY": "secretsecretsecret"}
 SAVED = Target("https://tosvectors-cn-shanghai.volces.com", "cn-shanghai", "2100000042")

@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from reconciler.tasks import all_of
+from reconciler.util.tasks import all_of
 
 
 async def _value(v: object, *, after: int = 0) -> object:

@@ -9,8 +9,8 @@ Modules: signing (TOS4-HMAC-SHA256), addressing (hosts), transport (send, retry,
 logging), limits (AIMD concurrency, adaptive pace, rate cap), retry (policy), clock (time
 seam), models (results), api (VectorsClient). Requests travel through a sender (wire:
 Reply and the failures): direct (HTTP/1.1 on asyncio + httptools, the default), pool
-(httpx, for proxies and injected transports) or inprocess (an ASGI app, the embedded
-emulator). Errors come from reconciler.errors.
+(httpx, for proxies and injected transports) or any other `wire.Sender` (the CLI's `cli.inprocess`
+calls the embedded emulator in-process). Errors come from reconciler.errors.
 """
 
 from reconciler.client.api import VectorsClient

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from reconciler.errors import ConfigError
-from reconciler.rules import BUCKET_NAME, default_endpoint, name_fault
+from reconciler.rules.names import BUCKET_NAME, default_endpoint, name_fault
 
 __all__ = ["Endpoint", "bucket_name_problem", "default_endpoint"]
 

@@ -46,7 +46,7 @@ class VectorsClient:
     """Async client for TOS Vectors. Use as `async with VectorsClient(...) as client:`.
 
     `transport` is an httpx transport (e.g. MockTransport, ASGITransport) for tests; `sender`
-    any wire.Sender (the embedded emulator's is an inprocess.AsgiSender). Without either,
+    any wire.Sender (the embedded emulator's is a cli.inprocess.AsgiSender). Without either,
     requests go straight to the endpoint (direct.DirectSender), or through httpx when a
     proxy is configured. `clock` is a Clock, or a `() -> datetime` fixing the signing date.
     """

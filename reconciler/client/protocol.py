@@ -1,7 +1,7 @@
 """What the engine needs of a client, as Protocols: VectorsClient has it, and so must a fake.
 
-Each consumer asks for no more than it calls: `RefreshApi` the reads of live.py (refresh,
-probe, re-read), `ApplyApi` the calls of executor.py, `VectorsApi` both (engine.py). A test's
+Each consumer asks for no more than it calls: `RefreshApi` the reads of state/refresh.py (refresh,
+probe, re-read), `ApplyApi` the calls of apply/executor.py, `VectorsApi` both (engine.py). A test's
 fake declares which one it stands in for with a checked assignment (`_: ApplyApi = Fake()`),
 so mypy says when the fake and the real client drift apart. Buckets and indexes are
 positional-only: a fake may name them as it likes.

@@ -6,8 +6,8 @@ WireError saying how the exchange failed. Three senders speak this:
   request, which is what bounds a refresh of thousands of objects.
 - `pool.HttpxSender`: httpx, for what the direct sender does not do: an injected httpx
   transport (test doubles, `emulator.embedded_transport`) and proxies from the environment.
-- `inprocess.AsgiSender`: the embedded emulator, called in this process (no socket, no
-  httpx); target.py opens it with `inprocess.embedded_sender`."""
+- `cli.inprocess.AsgiSender`: the embedded emulator, called in this process (no socket, no
+  httpx); cli/target.py opens it with `cli.inprocess.embedded_sender`."""
 
 from __future__ import annotations
 

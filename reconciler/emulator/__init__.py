@@ -12,7 +12,7 @@
     server.py       `reconciler serve`: flags and the uvicorn runner
 
 The emulator imports nothing from the client: the CLI's in-process sender over this app
-is `reconciler.client.inprocess.embedded_sender`. `embedded_transport()` serves the same
+is `reconciler.cli.inprocess.embedded_sender`. `embedded_transport()` serves the same
 app behind httpx, for tests that wrap or inspect httpx transports.
 """
 

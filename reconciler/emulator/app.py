@@ -55,7 +55,7 @@ from reconciler.emulator.search import VectorSearch
 from reconciler.emulator.store import Store
 from reconciler.emulator.validation import check_bucket_name
 from reconciler.errors import ConfigError
-from reconciler.text import lone_surrogate_in
+from reconciler.util.text import lone_surrogate_in
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]

@@ -33,7 +33,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from reconciler.emulator.errors import ValidationException, shown
-from reconciler.rules import json_type
+from reconciler.rules.names import json_type
 
 MAX_DEPTH = 32  # nesting of $and / $or / $not; the reference gives none, real filters use a few
 MAX_TERMS = 10_000  # conditions, $in / $nin operands and $and / $or / $not parts

@@ -1,7 +1,7 @@
 """`serve --user AK:SK:PRINCIPAL`: identities besides the owner, held to bucket policies.
 
 A request signed with a --user key is allowed only as the target bucket's stored policy
-allows (DESIGN.md §2), decided by `reconciler.access.evaluate`, the same evaluator the
+allows (DESIGN.md §2), decided by `reconciler.rules.access.evaluate`, the same evaluator the
 plan and `validate` use:
 
 - principal: the PRINCIPAL of --user (`ACCOUNT/NAME` or `ACCOUNT`);
@@ -26,14 +26,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from reconciler.access import ACTION_SCOPE, Verdict, bucket_trn, evaluate, index_trn
 from reconciler.emulator.errors import (
     AccessDeniedException,
     VectorBucketNotFound,
     VectorBucketPolicyNotFound,
 )
 from reconciler.emulator.store import Store
-from reconciler.policy import too_wild
+from reconciler.rules.access import ACTION_SCOPE, Verdict, bucket_trn, evaluate, index_trn
+from reconciler.rules.policy import too_wild
 
 MAX_NAME = 63  # the longest index name (WIRE.md §0)
 

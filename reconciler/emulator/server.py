@@ -27,8 +27,8 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from reconciler.argtypes import non_negative_float, number, port, positive_int
 from reconciler.errors import ConfigError
+from reconciler.util.argtypes import non_negative_float, number, port, positive_int
 
 if TYPE_CHECKING:  # the app (numpy, SQLite) loads only when serving, not for every CLI verb
     from reconciler.emulator.app import EmulatorConfig

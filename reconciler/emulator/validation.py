@@ -22,10 +22,10 @@ from typing import Any
 
 import numpy as np
 
-from reconciler import rules
 from reconciler.emulator.errors import ValidationException, shown
 from reconciler.emulator.filters import Filter, json_kind, parse_filter
-from reconciler.rules import (
+from reconciler.rules import names as rules
+from reconciler.rules.names import (
     DATA_TYPES,
     DISTANCE_METRICS,
     MAX_DIMENSION,
@@ -232,7 +232,7 @@ _EDGE_MESSAGES = {"bucket": "must not start or end with '-'", "index": "must sta
 
 
 def check_name(rule: rules.NameRule, name: str, field: str) -> str:
-    """`name` if it keeps `rule` (reconciler.rules), else a ValidationException naming `field`."""
+    """`name` if it keeps `rule` (reconciler.rules.names), else a ValidationException naming `field`."""
     fault = rules.name_fault(rule, name)
     if fault is None:
         return name

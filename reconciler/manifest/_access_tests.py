@@ -1,4 +1,4 @@
-"""`accessTests`: each test asks the evaluator (reconciler.access) about the declared policy.
+"""`accessTests`: each test asks the evaluator (reconciler.rules.access) about the declared policy.
 
 No API call: the verdict comes from the document the manifest declares, as `validate`
 sees it. Rules:
@@ -21,8 +21,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from reconciler.access import ACTION_SCOPE, Decision, Verdict, evaluate, resource_for
 from reconciler.manifest.model import AccessTest
+from reconciler.rules.access import ACTION_SCOPE, Decision, Verdict, evaluate, resource_for
 
 DEFAULT_REGION = "cn-beijing"
 _PLACEHOLDER_ACCOUNT = "0"  # any digits: used only when no Resource names an account

@@ -20,8 +20,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from reconciler.errors import ConfigError
-from reconciler.secrets import SECRET_VARIABLES
-from reconciler.text import cut
+from reconciler.util.secrets import SECRET_VARIABLES
+from reconciler.util.text import cut
 
 _NAME = r"[A-Za-z_][A-Za-z0-9_]*"
 _TOKEN = re.compile(r"\$\$\{|\$\{([^}]*)\}|\$\{")

@@ -13,13 +13,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from reconciler.errors import ConfigError, Diagnostic, ManifestError
-from reconciler.files import read_bounded
 from reconciler.manifest import _access_tests, _schema
 from reconciler.manifest._interpolate import Interpolator
 from reconciler.manifest._rules import bucket_name_problem, index_name_problem, prune_pattern_problem
 from reconciler.manifest._yaml import Doc, YamlPath, json_positions, load_documents
 from reconciler.manifest.model import AccessTest, BucketSpec, IndexSpec, Manifest, Source
-from reconciler.policy import PolicyParseError, parse_policy_text, policy_findings
+from reconciler.rules.policy import PolicyParseError, parse_policy_text, policy_findings
+from reconciler.util.files import read_bounded
 
 YAML_SUFFIXES = (".yaml", ".yml")
 STDIN = "-"  # `-f -`: one manifest from standard input

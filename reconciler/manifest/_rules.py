@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import string
 
-from reconciler.rules import BUCKET_CHARS, BUCKET_NAME, INDEX_NAME, NameFault, NameRule, name_fault
-from reconciler.text import cut
+from reconciler.rules.names import BUCKET_CHARS, BUCKET_NAME, INDEX_NAME, NameFault, NameRule, name_fault
+from reconciler.util.text import cut
 
 BUCKET_RULE = "bucket names are 3-32 characters of a-z, 0-9 and '-', and do not start or end with '-'"
 INDEX_RULE = (

@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from pathlib import Path as FsPath
 from typing import TYPE_CHECKING, Any
 
-from reconciler.policy import ACTIONS
-from reconciler.rules import json_type
-from reconciler.schemacheck import SchemaCheck
+from reconciler.rules.names import json_type
+from reconciler.rules.policy import ACTIONS
+from reconciler.util.schemacheck import SchemaCheck
 
 if TYPE_CHECKING:
     from jsonschema.exceptions import ValidationError

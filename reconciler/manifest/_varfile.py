@@ -17,7 +17,7 @@ import re
 from collections.abc import Sequence
 
 from reconciler.errors import ConfigError
-from reconciler.files import read_bounded
+from reconciler.util.files import read_bounded
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _LINE = re.compile(r"(?:export\s+)?([^=\s]*)\s*=\s*(.*)")

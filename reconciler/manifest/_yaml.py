@@ -22,7 +22,7 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from reconciler.errors import Diagnostic
 from reconciler.manifest._interpolate import Interpolator
 from reconciler.manifest.model import Source
-from reconciler.text import lone_surrogate
+from reconciler.util.text import lone_surrogate
 
 # A position in a YAML document: keys and list indexes from the root (not a file path).
 YamlPath = tuple[Any, ...]

@@ -12,8 +12,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from reconciler.access import principal_label, resource_label
-from reconciler.text import printable, printable_in, printable_json
+from reconciler.rules.access import principal_label, resource_label
+from reconciler.util.text import printable, printable_in, printable_json
 
 ChangeDict = dict[str, Any]
 

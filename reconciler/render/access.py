@@ -9,14 +9,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from reconciler.access import (
+from reconciler.render._common import BOLD, GREEN, RED, YELLOW, Paint
+from reconciler.rules.access import (
     ResourceAccess,
     Verdict,
     principal_label,
     printable,
     resource_label,
 )
-from reconciler.render._common import BOLD, GREEN, RED, YELLOW, Paint
 
 FORMAT_VERSION = 1
 _CELL = {Verdict.ALLOW: "allow", Verdict.DENY: "deny", Verdict.CONDITIONAL: "conditional", Verdict.NOT_GRANTED: "-"}

@@ -12,10 +12,10 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from reconciler.render._common import BOLD, DIM, GREEN, RED, YELLOW, Paint
-from reconciler.text import printable
+from reconciler.util.text import printable
 
 if TYPE_CHECKING:
-    from reconciler.executor import ApplyResult, StepResult
+    from reconciler.apply.result import ApplyResult, StepResult
 
 _STATUSES = ("done", "failed", "unknown", "skipped", "not started")
 _COLOR = {"done": GREEN, "failed": RED, "unknown": YELLOW, "skipped": YELLOW, "not started": DIM}

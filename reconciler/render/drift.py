@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from reconciler.drift import STATUSES
+from reconciler.plan.drift import STATUSES
 from reconciler.render._common import BOLD, GREEN, RED, YELLOW, Paint, diff_view, target_phrase, untrusted
 from reconciler.render.markdown import (
     MAX_CHARS,
@@ -18,10 +18,10 @@ from reconciler.render.markdown import (
     truncation_note,
 )
 from reconciler.render.text import body_lines
-from reconciler.resources import KINDS, parse_address
+from reconciler.rules.kinds import KINDS, parse_address
 
 if TYPE_CHECKING:
-    from reconciler.drift import DriftReport
+    from reconciler.plan.drift import DriftReport
 
 _TITLE = {
     "changed": "Changed: managed, and different from the manifest",

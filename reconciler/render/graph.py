@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from reconciler.render._common import SYMBOL
 
 if TYPE_CHECKING:
-    from reconciler.plan import Plan
+    from reconciler.plan.model import Plan
 
 _STYLE = {  # (mermaid classDef, dot colour)
     "create": ("stroke:#1a7f37,color:#1a7f37", "darkgreen"),

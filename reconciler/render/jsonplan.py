@@ -6,13 +6,13 @@ import json
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from reconciler.drift import DriftReport
-    from reconciler.plan import Plan
+    from reconciler.plan.drift import DriftReport
+    from reconciler.plan.model import Plan
 
 
 def plan_json(plan: Plan) -> str:
     """The public JSON (`plan --format json`, schemas/plan.schema.json), ASCII so that any
-    encoding reads it; not the saved form of `plan --out` (reconciler.planfile)."""
+    encoding reads it; not the saved form of `plan --out` (reconciler.plan.planfile)."""
     return json.dumps(plan.to_dict(), indent=2, sort_keys=False) + "\n"
 
 

@@ -34,7 +34,7 @@ from reconciler.render._common import (
 )
 
 if TYPE_CHECKING:
-    from reconciler.plan import Plan
+    from reconciler.plan.model import Plan
 
 MAX_CHARS = 65_000
 _NOTE_RESERVE = 600  # room kept for the truncation note

@@ -32,7 +32,7 @@ from reconciler.render._common import (
 )
 
 if TYPE_CHECKING:
-    from reconciler.plan import Plan
+    from reconciler.plan.model import Plan
 
 _LEGEND = {"create": "create", "update": "update in place", "delete": "delete",
            "replace": "replace (delete, then create)"}

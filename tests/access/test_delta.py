@@ -1,10 +1,10 @@
-"""The access delta of a policy change and the public-access predicate (reconciler/access.py)."""
+"""The access delta of a policy change and the public-access predicate (reconciler/rules/access.py)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from reconciler.access import AccessChange, access_delta, grants_public, resource_label
+from reconciler.rules.access import AccessChange, access_delta, grants_public, resource_label
 
 R = "trn:tosvectors:cn-beijing:2100000000:bucket/rag-prod"
 CI = "2100000001/ci-bot"

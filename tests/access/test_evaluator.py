@@ -12,7 +12,7 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from reconciler.access import (
+from reconciler.rules.access import (
     ACTION_SCOPE,
     ACTIONS,
     REGION_ACTIONS,
@@ -23,7 +23,7 @@ from reconciler.access import (
     index_trn,
     resource_for,
 )
-from reconciler.policy import canonical_policy
+from reconciler.rules.policy import canonical_policy
 
 TABLE = yaml.safe_load((Path(__file__).parent / "evaluator_table.yaml").read_text())
 BUCKET = bucket_trn("cn-beijing", "2100000000", "rag-prod")

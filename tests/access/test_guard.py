@@ -1,4 +1,4 @@
-"""public_refusals (reconciler/guardrails.py): which policy changes apply refuses, derived
+"""public_refusals (reconciler/apply/guardrails.py): which policy changes apply refuses, derived
 from the documents and never from the plan's own access fields."""
 
 from __future__ import annotations
@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from reconciler.guardrails import Consent, public_refusals
-from reconciler.plan import Action, Change, Plan, Target
+from reconciler.apply.guardrails import Consent, public_refusals
+from reconciler.plan.model import Action, Change, Plan, Target
 
 TARGET = Target("http://127.0.0.1:1", "cn-beijing", "2100000000")
 R = "trn:tosvectors:cn-beijing:2100000000:bucket/{}/index/{}"

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from reconciler.policy import policies_equal
+from reconciler.rules.policy import policies_equal
 from tests.integration.conftest import Cli
 from tests.support.recording_proxy import recording_proxy
 from tests.support.sdk import ACCOUNT, EmulatorVectorClient

@@ -3,7 +3,7 @@ only refused at apply: the plan says first what apply will refuse."""
 
 from __future__ import annotations
 
-from reconciler.plan import Action, Change
+from reconciler.plan.model import Action, Change
 from reconciler.render.text import plan_text
 from tests.render.render_samples import TARGET
 
@@ -23,7 +23,7 @@ def test_a_wildcard_principal_is_public_in_the_plan_too() -> None:
 
 
 def test_the_text_plan_warns_of_a_wildcard_principal() -> None:
-    from reconciler.plan import Plan
+    from reconciler.plan.model import Plan
 
     text = plan_text(Plan(target=TARGET, changes=(_policy_change("?*"),)))
     assert "grants access to anyone" in text

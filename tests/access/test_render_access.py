@@ -3,9 +3,9 @@ Markdown comment would interpret."""
 
 from __future__ import annotations
 
-from reconciler.access import access_delta
-from reconciler.plan import Action, Change, Plan, Target
+from reconciler.plan.model import Action, Change, Plan, Target
 from reconciler.render import plan_markdown, plan_text
+from reconciler.rules.access import access_delta
 
 TARGET = Target("http://127.0.0.1:1", "cn-beijing", "2100000000")
 EVIL = "2100000001/\x1b[2J\x1b]0;owned\x07\u202eevil\nname"

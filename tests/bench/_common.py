@@ -16,8 +16,9 @@ import pstats
 import statistics
 import sys
 import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
@@ -102,8 +103,8 @@ def in_memory(buckets: int, per_bucket: int, *, changed_every: int = 0, live_emp
     from dataclasses import replace
 
     from reconciler.manifest import BucketSpec, IndexSpec, Manifest, Source
-    from reconciler.resources import index_attrs
-    from reconciler.state import LiveBucket, LiveIndex, LiveState
+    from reconciler.rules.kinds import index_attrs
+    from reconciler.state.model import LiveBucket, LiveIndex, LiveState
 
     specs, live = [], LiveState()
     line = 1

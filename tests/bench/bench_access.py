@@ -28,9 +28,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import ACCOUNT, REGION, in_memory, machine, median, table
 
-from reconciler import planner
-from reconciler.access import ACTIONS, access_delta, evaluate, index_trn
-from reconciler.plan import Target
+from reconciler.plan.model import Target
+from reconciler.plan import build as planner
+from reconciler.rules.access import ACTIONS, access_delta, evaluate, index_trn
 
 TARGET = Target("embedded:bench", REGION, ACCOUNT, embedded=True)
 

@@ -45,13 +45,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import ACCOUNT, REGION, machine, table  # noqa: E402
 
 from reconciler import engine  # noqa: E402
+from reconciler.apply.result import Status  # noqa: E402
+from reconciler.cli.inprocess import AsgiSender  # noqa: E402
 from reconciler.client import RetryPolicy, VectorsClient  # noqa: E402
-from reconciler.client.inprocess import AsgiSender  # noqa: E402
 from reconciler.emulator import EmulatorConfig, create_app  # noqa: E402
 from reconciler.errors import ApiError  # noqa: E402
-from reconciler.executor import Status  # noqa: E402
 from reconciler.manifest import load_manifests  # noqa: E402
-from reconciler.plan import Target  # noqa: E402
+from reconciler.plan.model import Target  # noqa: E402
 
 
 def scaled(cls: type[RetryPolicy], scale: float) -> RetryPolicy:

@@ -22,7 +22,7 @@ Timed (median of REPEAT; load and embedded: median of 2, the first run included)
   load       manifest.load_manifests of the same estate written as YAML (parse, schema,
              semantic checks: the other CPU cost a `plan` process pays before any request);
   embedded   the whole refresh + plan of `reconciler plan` at zero latency: VectorsClient over
-             reconciler.client.inprocess.embedded_sender (in-process ASGI, no socket; what the CLI uses) and
+             reconciler.cli.inprocess.embedded_sender (in-process ASGI, no socket; what the CLI uses) and
              engine.make_plan, for the in-sync estate. This includes the emulator's own CPU
              (it runs in the same thread), so it is an upper bound of the client's share.
 
@@ -44,8 +44,9 @@ import sys
 import tempfile
 import time
 import tracemalloc
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -66,11 +67,11 @@ from _common import (  # noqa: E402
 )
 
 from reconciler import engine, render  # noqa: E402
+from reconciler.cli.inprocess import embedded_sender  # noqa: E402
 from reconciler.client import VectorsClient  # noqa: E402
-from reconciler.client.inprocess import embedded_sender  # noqa: E402
 from reconciler.manifest import load_manifests  # noqa: E402
-from reconciler.plan import Target  # noqa: E402
-from reconciler.planner import build_plan  # noqa: E402
+from reconciler.plan.build import build_plan  # noqa: E402
+from reconciler.plan.model import Target  # noqa: E402
 
 TARGET = Target("embedded:bench", REGION, ACCOUNT, embedded=True)
 VARIANTS = (("in sync", {}), ("10% change", {"changed_every": 10}), ("all new", {"live_empty": True}))

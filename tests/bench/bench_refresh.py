@@ -144,8 +144,8 @@ def process_cpu(pid: int) -> float:
 async def _refresh(url: str, manifest_path: Path, parallelism: int) -> tuple[float, int, int]:
     """(seconds, reads, GetIndex calls) of live.refresh in-process, with the CLI's client settings."""
     from reconciler.client import VectorsClient
-    from reconciler.live import refresh
     from reconciler.manifest import load_manifests
+    from reconciler.state.refresh import refresh
 
     manifest = load_manifests([str(manifest_path)], {})
     reads = 0

@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
-from typing import Awaitable, Callable, Iterator
 
 import pytest
 
+from reconciler.cli.inprocess import embedded_sender
 from reconciler.client import Credentials, RetryPolicy, Vector, VectorsClient
-from reconciler.client.inprocess import embedded_sender
 from reconciler.emulator import embedded_transport
 from reconciler.errors import (
     AccessDeniedError,

@@ -21,13 +21,12 @@ import pytest
 import requests
 from requests.adapters import HTTPAdapter
 from requests.structures import CaseInsensitiveDict
-
-from reconciler.client import Credentials, Vector, VectorsClient, signing
-
 from tos.enum import DataType, DistanceMetricType  # noqa: E402
 from tos.models2 import GenericInput, VectorData  # noqa: E402
 from tos.models2 import Vector as SdkVector  # noqa: E402
 from tos.vector_client import VectorClient  # noqa: E402
+
+from reconciler.client import Credentials, Vector, VectorsClient, signing
 
 AK = "AKLTexampleAccessKey"
 SK = "exampleSecretKey"

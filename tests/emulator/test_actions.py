@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import base64
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from tests.emulator.helpers import Api
 from tests.support.emulator import ACCOUNT

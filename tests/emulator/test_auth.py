@@ -5,8 +5,9 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from datetime import datetime, timezone
-from typing import Any, Iterator
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
 
 import httpx
 import pytest
@@ -58,7 +59,7 @@ def test_wire_signatures(path: str, headers: list[tuple[str, str]], payload: str
 
 def test_the_captured_sdk_request_verifies() -> None:
     """The exact request of WIRE.md §2, checked at the moment it was signed."""
-    when = datetime(2025, 1, 2, 3, 4, 5, tzinfo=timezone.utc).timestamp()
+    when = datetime(2025, 1, 2, 3, 4, 5, tzinfo=UTC).timestamp()
     headers = {"host": WIRE_HOST, "x-tos-content-sha256": UNSIGNED_PAYLOAD, "date": WIRE_DATE,
                "x-tos-date": WIRE_DATE, "user-agent": "ve-tos-python-sdk/v2.9.3(linux/x86_64;3.11.7)",
                "authorization": f"TOS4-HMAC-SHA256 Credential={AK}/20250102/cn-beijing/tosvectors/request, "
@@ -90,7 +91,7 @@ def signed_headers(host: str, path: str, body: bytes, *, ak: str = AK, sk: str =
                    go: bool = False, extra: dict[str, str] | None = None, body_hash: bool = False,
                    region: str = REGION) -> dict[str, str]:
     """Sign a request the way the Python SDK (or, with go=True, the Go SDK) does."""
-    date = date or datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    date = date or datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     headers = {"host": host, "x-tos-date": date, **(extra or {})}
     if not go:
         headers["x-tos-content-sha256"] = hashlib.sha256(body).hexdigest() if body_hash else UNSIGNED_PAYLOAD
@@ -127,7 +128,7 @@ def test_signed_requests_are_accepted(secured: Api) -> None:
     r = _send(secured, "GetVectorBucket", {"vectorBucketName": "sig"}, host, go=True,
               extra={"x-tos-meta-note": "a   b  c"})
     assert r.status_code == 200, r.text
-    skewed = datetime.fromtimestamp(time.time() - 14 * 60, timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    skewed = datetime.fromtimestamp(time.time() - 14 * 60, UTC).strftime("%Y%m%dT%H%M%SZ")
     assert _send(secured, "ListVectorBuckets", {}, date=skewed).status_code == 200
 
 
@@ -169,7 +170,7 @@ def test_bad_signatures_are_refused(secured: Api, case: str, code: str) -> None:
         headers["authorization"] = headers["authorization"][:-3] + "\u00e9\u00e9\u00e9"
     else:
         offset = -20 * 60 if case == "skew-past" else 20 * 60
-        date = datetime.fromtimestamp(time.time() + offset, timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+        date = datetime.fromtimestamp(time.time() + offset, UTC).strftime("%Y%m%dT%H%M%SZ")
         headers = signed_headers("127.0.0.1", path, raw, date=date)
     encoded: Any = {k: v.encode("utf-8") for k, v in headers.items()}  # bytes: httpx sends them as is
     r = secured.post(path, raw, encoded)

@@ -1,5 +1,5 @@
 """The emulator stands on its own: importing it, or any of its modules, loads no module of
-the client (the client imports the emulator for the embedded target, never the reverse)."""
+the client (the CLI's in-process sender joins the two for the embedded target)."""
 
 from __future__ import annotations
 
@@ -42,10 +42,10 @@ def test_importing_loads_no_client_module(module: str, tmp_path: Path) -> None:
 
 
 def test_the_probe_sees_a_client_import() -> None:
-    """The probe is not blind: the in-process sender, which is the client's, is reported."""
-    probe = subprocess.run([sys.executable, "-c", PROBE.format(module="reconciler.client.inprocess", touch="")],
+    """The probe is not blind: the in-process sender (the CLI's), which speaks the client's wire, is reported."""
+    probe = subprocess.run([sys.executable, "-c", PROBE.format(module="reconciler.cli.inprocess", touch="")],
                            capture_output=True, text=True, timeout=120)
-    assert "reconciler.client.inprocess" in probe.stdout
+    assert "reconciler.client.wire" in probe.stdout.strip().split(",")
 
 
 def _client_imports(source: Path) -> list[str]:
@@ -65,5 +65,5 @@ def test_no_emulator_source_imports_the_client() -> None:
 
 def test_the_source_check_sees_a_client_import(tmp_path: Path) -> None:
     source = tmp_path / "m.py"
-    source.write_text("def f():\n    from reconciler.client.inprocess import AsgiSender\n")
+    source.write_text("def f():\n    from reconciler.client.wire import Reply\n")
     assert _client_imports(source) == ["m.py:2"]

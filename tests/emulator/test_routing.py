@@ -6,7 +6,8 @@ import asyncio
 import json
 import logging
 import socket
-from typing import Any, MutableMapping
+from collections.abc import MutableMapping
+from typing import Any
 
 import pytest
 
@@ -219,7 +220,7 @@ def test_huge_values_are_echoed_cut_short(asgi: Api) -> None:
 def test_the_route_table_serves_every_policy_action_and_no_other() -> None:
     """One table: every action a policy can name has exactly one route, and nothing else does."""
     from reconciler.emulator.routes import ROUTES
-    from reconciler.policy import ACTIONS
+    from reconciler.rules.policy import ACTIONS
 
     assert sorted(ROUTES) == sorted(a.removeprefix("tosvectors:") for a in ACTIONS)
     assert {a for a, route in ROUTES.items() if route.region} == {"CreateVectorBucket", "ListVectorBuckets"}

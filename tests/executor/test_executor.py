@@ -7,12 +7,14 @@ from typing import Any
 
 import pytest
 
+from reconciler.apply.executor import execute
+
+from reconciler.apply.result import ApplyResult, Status
+from reconciler.apply.guardrails import Consent, refusals
 from reconciler.client.models import Index
 from reconciler.client.protocol import ApplyApi
 from reconciler.errors import ConflictError, NotFoundError, ServerError, ServiceError
-from reconciler.executor import ApplyResult, Status, execute
-from reconciler.guardrails import Consent, refusals
-from reconciler.plan import Action, Change, Plan, Target
+from reconciler.plan.model import Action, Change, Plan, Target
 
 TARGET = Target("http://x", "cn-beijing", "2100000000")
 IDX = {"dataType": "float32", "dimension": 4, "distanceMetric": "cosine", "nonFilterableMetadataKeys": []}

@@ -8,11 +8,10 @@ import json
 
 import yaml
 
-from reconciler.cli import main
+from reconciler.cli.parser import main
 from tests.integration.conftest import Cli, one_emulator_per_module
 from tests.support.recording_proxy import recording_proxy
 from tests.support.sdk import ACCOUNT
-
 
 emulator, _empty_service = one_emulator_per_module()
 

@@ -20,8 +20,8 @@ from pathlib import Path
 
 import pytest
 
-from reconciler import progress as progress_module
-from reconciler.progress import Progress
+from reconciler.cli import progress as progress_module
+from reconciler.cli.progress import Progress
 from tests.integration.conftest import Cli, one_emulator_per_module
 from tests.support.emulator import free_port, running_emulator
 from tests.support.recording_proxy import recording_proxy

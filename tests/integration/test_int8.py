@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 
-import pytest
 import yaml
 
 from tests.integration.conftest import Cli, one_emulator_per_module
@@ -77,11 +76,11 @@ def test_export_of_an_int8_index_validates_and_plans_to_no_changes(tmp_path) -> 
     import httpx
 
     from reconciler.client import VectorsClient
-    from reconciler.export import export_manifest, to_yaml
-    from reconciler.live import refresh
     from reconciler.manifest import load_manifests
-    from reconciler.plan import Target
-    from reconciler.planner import build_plan
+    from reconciler.plan.build import build_plan
+    from reconciler.plan.model import Target
+    from reconciler.state.export import export_manifest, to_yaml
+    from reconciler.state.refresh import refresh
 
     def answer(request: httpx.Request) -> httpx.Response:
         action = request.url.path.lstrip("/")

@@ -231,7 +231,7 @@ def test_an_unknown_single_dash_word_is_still_a_usage_error(tmp_path: Path) -> N
 
 
 def _parser_words() -> dict[str, set[str]]:
-    from reconciler.cli import build_parser, subcommands
+    from reconciler.cli.parser import build_parser, subcommands
 
     return {name: {f for a in sub._actions for f in a.option_strings}
             for name, sub in subcommands(build_parser()).items()}
@@ -478,7 +478,7 @@ def _help(tmp_path: Path, *command: str) -> str:
 
 
 def test_every_option_in_every_help_has_a_help_line_and_every_help_ends_with_an_example(tmp_path: Path) -> None:
-    from reconciler.cli import build_parser, subcommands
+    from reconciler.cli.parser import build_parser, subcommands
 
     parser = build_parser()
     for name, sub in {"": parser, **subcommands(parser)}.items():

@@ -17,11 +17,11 @@ from pathlib import Path
 import pytest
 
 from reconciler import engine
+from reconciler.apply.guardrails import Consent, GuardrailRefused
 from reconciler.client import Credentials, VectorsClient
 from reconciler.emulator import embedded_transport
-from reconciler.guardrails import Consent, GuardrailRefused
 from reconciler.manifest import load_manifests
-from reconciler.plan import Action, Change, Target
+from reconciler.plan.model import Action, Change, Target
 from tests.integration.conftest import Cli, one_emulator_per_module
 from tests.support.emulator import running_emulator
 from tests.support.policies import policy

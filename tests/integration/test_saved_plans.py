@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from tos.models2 import Vector, VectorData
 
-from reconciler.cli import main
+from reconciler.cli.parser import main
 from tests.integration.conftest import Cli, one_emulator_per_module
 from tests.support.emulator import free_port, running_emulator
 from tests.support.policies import policy
@@ -65,7 +65,7 @@ def error_lines(stderr: str) -> list[str]:
 
 @pytest.fixture
 def in_process(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]):
-    """Run the CLI entry point (`reconciler.cli.main`) in this process with a Cli's environment
+    """Run the CLI entry point (`reconciler.cli.parser.main`) in this process with a Cli's environment
     and working directory: for cases refused before any change, where a new interpreter per
     case would only cost time. Returns (exit code, stdout, stderr)."""
 

@@ -33,7 +33,7 @@ class Impatient(VectorsClient):
 
 TIMEOUT = float(sys.argv.pop(1))
 client.VectorsClient = Impatient
-from reconciler.cli import main
+from reconciler.cli.parser import main
 raise SystemExit(main(sys.argv[1:]))
 """
 PER_ATTEMPT = 5.0  # ample for an answered call on a loaded machine; the apply waits out 2 attempts

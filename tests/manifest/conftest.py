@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Callable, Mapping, Sequence
 
 import pytest
+from manifest_helpers import write
 
 from reconciler.errors import Diagnostic, ManifestError
 from reconciler.manifest import Manifest, load_manifests
-
-from manifest_helpers import write
 
 
 @pytest.fixture

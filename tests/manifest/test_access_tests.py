@@ -4,8 +4,8 @@ and the exact diagnostics that `load_manifests` (hence `validate`) reports, with
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import pytest
 from manifest_helpers import where

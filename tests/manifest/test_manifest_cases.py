@@ -7,12 +7,12 @@ contains the fragment.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import pytest
-
 from manifest_helpers import where
+
 from reconciler.errors import Diagnostic
 
 GOOD_INDEX = """\

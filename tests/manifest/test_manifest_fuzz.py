@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from reconciler.errors import ManifestError
 from reconciler.manifest import Manifest, load_manifests
 from reconciler.manifest._rules import bucket_name_problem, index_name_problem
-from reconciler.policy import ACTIONS
+from reconciler.rules.policy import ACTIONS
 
 VARIABLES = {"DIM": "768", "NAME": "abc", "FLAG": "true", "EMPTY": ""}
 

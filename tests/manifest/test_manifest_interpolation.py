@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import pytest
-
 from manifest_helpers import where, write
+
 from reconciler.errors import ConfigError, Diagnostic
 from reconciler.manifest import Manifest, load_manifests, parse_var_assignments
 from reconciler.manifest._interpolate import Interpolator

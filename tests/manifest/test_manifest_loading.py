@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import pytest
+from manifest_helpers import MINIMAL, where, write
 
 import reconciler.manifest as manifest_pkg
-from manifest_helpers import MINIMAL, where, write
 from reconciler.errors import ConfigError, Diagnostic, ManifestError
 from reconciler.manifest import AccessTest, BucketSpec, IndexSpec, Manifest, Source, load_manifests
-from reconciler.policy import policies_equal
+from reconciler.rules.policy import policies_equal
 
 Load = Callable[..., Manifest]
 Errors = Callable[..., list[Diagnostic]]

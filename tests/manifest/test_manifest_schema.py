@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import json
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from jsonschema import Draft202012Validator
 
 from reconciler.manifest import SCHEMA_FILE
 from reconciler.manifest._schema import expected_types
-from reconciler.policy import ACTIONS
+from reconciler.rules.policy import ACTIONS
 
 SCHEMA: dict[str, Any] = json.loads(SCHEMA_FILE.read_text(encoding="utf-8"))
 

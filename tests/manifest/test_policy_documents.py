@@ -1,4 +1,4 @@
-"""reconciler.policy: semantic equality, canonical form, parsing, lint."""
+"""reconciler.rules.policy: semantic equality, canonical form, parsing, lint."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from reconciler.policy import (
+from reconciler.rules.policy import (
     ACTIONS,
     PolicyParseError,
     canonical_policy,

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from reconciler.policy import action_problem, policy_findings
+from reconciler.rules.policy import action_problem, policy_findings
 
 B = "trn:tosvectors:cn-beijing:2100000000:bucket/rag"
 ME = "2100000000/me"
@@ -146,8 +146,8 @@ def test_a_policy_past_the_evaluation_budget_skips_the_shadow_check() -> None:
     ("tosvectors:*Bucket", 3), ("tosvectors:**Policy", 3), ("tosvectors:Get*?", 4), ("tosvectors:Get?", 0),
 ])
 def test_action_patterns_match_like_the_evaluator(pattern: str, matched: int) -> None:
-    from reconciler.access import evaluate
-    from reconciler.policy import ACTIONS
+    from reconciler.rules.access import evaluate
+    from reconciler.rules.policy import ACTIONS
 
     doc = {"Statement": {"Effect": "Allow", "Principal": "*", "Action": pattern, "Resource": "*"}}
     by_evaluator = [a for a in ACTIONS if evaluate(doc, "*", a, "trn:x").verdict.value == "allow"]

@@ -16,8 +16,8 @@ from test_manifest_cases import CASES
 from test_manifest_fuzz import scalars, strategies
 
 from reconciler.manifest import _schema
-from reconciler.schemacheck import SchemaCheck
-from reconciler.text import lone_surrogate_in
+from reconciler.util.schemacheck import SchemaCheck
+from reconciler.util.text import lone_surrogate_in
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from reconciler import planfile
 from reconciler.errors import ConfigError, PlanFileError, RefusedError
-from reconciler.plan import Action, Change, Plan, Target
-from reconciler.planner import link
-from reconciler.secrets import MASK, MaskedStream, mask, secret_values
+from reconciler.plan.build import link
+from reconciler.plan import planfile
+from reconciler.plan.model import Action, Change, Plan, Target
+from reconciler.util.secrets import MASK, MaskedStream, mask, secret_values
 
 KEY = b"0123456789abcdef-plan-key"
 TARGET = Target("http://127.0.0.1:9", "cn-beijing", "2100000000")
@@ -113,7 +113,7 @@ def _every_field_plan() -> Plan:
     """Every field of Change and Plan set to something other than its default."""
     doc = {"Version": "2025-12-01", "Statement": [{"Effect": "Allow", "Principal": "*",
                                                    "Action": "tosvectors:QueryVectors", "Resource": "*"}]}
-    from reconciler.access import access_delta
+    from reconciler.rules.access import access_delta
 
     delta = tuple(access_delta(None, doc, TARGET.region, TARGET.account_id, "b", ("i",)))
     assert delta

@@ -1,4 +1,4 @@
-"""Resource kinds are described once (`reconciler.resources`): every consumer reads it.
+"""Resource kinds are described once (`reconciler.rules.kinds`): every consumer reads it.
 
 A new index attribute or a new kind is added in the description alone, and the planner,
 drift, the executor, addresses and `destroys_data` all follow.
@@ -14,14 +14,14 @@ from typing import Any
 
 import pytest
 
-from reconciler.drift import drift_report
-from reconciler.executor import HANDLERS, execute
+from reconciler.apply.executor import HANDLERS, execute
 from reconciler.manifest import BucketSpec, IndexSpec, Manifest, Source
-from reconciler.plan import Action, Change, Plan, Target, destroys_data
-from reconciler.planner import build_plan, destroying_indexes, link
+from reconciler.plan.build import build_plan, destroying_indexes, link
+from reconciler.plan.drift import drift_report
+from reconciler.plan.model import Action, Change, Plan, Target, destroys_data
 from reconciler.render.drift import drift_text
-from reconciler.resources import INDEX, KINDS, Attribute, ResourceKind, parse_address
-from reconciler.state import LiveBucket, LiveIndex, LiveState
+from reconciler.rules.kinds import INDEX, KINDS, Attribute, ResourceKind, parse_address
+from reconciler.state.model import LiveBucket, LiveIndex, LiveState
 
 TARGET = Target("http://x", "cn-beijing", "2100000000")
 SRC = Source("m.yaml", 1, 1)
@@ -153,7 +153,8 @@ def test_policy_documents_compare_type_strictly() -> None:
     assert plan(True, True).changes == ()
 
 
-@pytest.mark.parametrize("module", ["planner", "plan", "drift", "executor", "engine", "guardrails", "live",
+@pytest.mark.parametrize("module", ["plan/build", "plan/model", "plan/drift", "apply/executor", "engine",
+                                    "apply/guardrails", "state/refresh",
                                     "render/drift", "render/text", "render/markdown", "render/_common"])
 def test_consumers_do_not_spell_index_attributes(module: str) -> None:
     """An index attribute's name lives in its description only: no consumer lists them."""

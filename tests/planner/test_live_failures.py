@@ -12,9 +12,9 @@ from types import SimpleNamespace
 import pytest
 
 from reconciler.errors import AccessDeniedError
-from reconciler.export import export_manifest
-from reconciler.live import refresh
 from reconciler.manifest import load_manifests
+from reconciler.state.export import export_manifest
+from reconciler.state.refresh import refresh
 
 
 def _denied(action: str, n: int) -> AccessDeniedError:

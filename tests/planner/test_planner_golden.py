@@ -15,10 +15,10 @@ from pathlib import Path
 import pytest
 
 from reconciler.manifest import load_manifests
-from reconciler.plan import Plan, Target
-from reconciler.planfile import from_saved, to_saved
-from reconciler.planner import PlanOptions, build_plan
-from reconciler.state import LiveBucket, LiveIndex, LiveState
+from reconciler.plan.build import PlanOptions, build_plan
+from reconciler.plan.model import Plan, Target
+from reconciler.plan.planfile import from_saved, to_saved
+from reconciler.state.model import LiveBucket, LiveIndex, LiveState
 
 CASES = Path(__file__).parent / "cases"
 TARGET = Target("https://tosvectors-cn-beijing.volces.com", "cn-beijing", "2100000000")

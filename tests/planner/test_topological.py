@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from reconciler.plan import Action, Change, topological
+from reconciler.plan.model import Action, Change, topological
 
 
 def _c(address: str, *deps: str) -> Change:

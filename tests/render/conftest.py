@@ -17,7 +17,7 @@ from render_samples import (
     public_plan,
 )
 
-from reconciler.executor import ApplyResult
+from reconciler.apply.result import ApplyResult
 
 
 @pytest.fixture

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from reconciler.access import access_delta
-from reconciler.drift import DriftReport, drift_report
-from reconciler.executor import ApplyResult, Status, StepResult
-from reconciler.plan import Action, Change, Plan, Target
+from reconciler.apply.result import ApplyResult, Status, StepResult
+from reconciler.plan.drift import DriftReport, drift_report
+from reconciler.plan.model import Action, Change, Plan, Target
 from reconciler.render import apply_verdict, step_line
+from reconciler.rules.access import access_delta
 
 TARGET = Target("https://tosvectors-cn-beijing.volces.com", "cn-beijing", "2100000000")
 EMBEDDED = Target("embedded:.reconciler/local", "cn-beijing", "2100000000", embedded=True)

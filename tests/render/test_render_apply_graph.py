@@ -17,8 +17,8 @@ from render_samples import (
 )
 
 from reconciler import render
-from reconciler.executor import ApplyResult, Status, StepResult
-from reconciler.plan import Action, Plan
+from reconciler.apply.result import ApplyResult, Status, StepResult
+from reconciler.plan.model import Action, Plan
 from reconciler.render import apply_aborted, graph_dot, graph_mermaid, step_line
 
 CLOSING = re.compile(r"^Apply (complete|failed|interrupted): (\d+) done, (\d+) failed, (\d+) skipped, "

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from reconciler.executor import ApplyResult, Status, StepResult
-from reconciler.plan import Action
+from reconciler.apply.result import ApplyResult, Status, StepResult
+from reconciler.plan.model import Action
 from reconciler.render import apply_aborted, apply_verdict, step_line
 
 DETAIL = ("CreateIndex: timed out waiting for app-2100000000.127.0.0.1 via http://127.0.0.1:8765 (ReadTimeout) "

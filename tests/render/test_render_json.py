@@ -14,12 +14,12 @@ import jsonschema
 import pytest
 from render_samples import big_plan, create_plan, empty_drift, empty_plan, mixed_drift, mixed_plan, public_plan
 
-from reconciler.drift import drift_report
 from reconciler.manifest import BucketSpec, IndexSpec, Manifest, Source
-from reconciler.plan import PUBLIC_FORMAT_VERSION, Plan, Target
-from reconciler.planner import PlanOptions, build_plan, with_vector_probe
+from reconciler.plan.build import PlanOptions, build_plan, with_vector_probe
+from reconciler.plan.drift import drift_report
+from reconciler.plan.model import PUBLIC_FORMAT_VERSION, Plan, Target
 from reconciler.render import drift_json, plan_json, plan_text
-from reconciler.state import LiveBucket, LiveIndex, LiveState
+from reconciler.state.model import LiveBucket, LiveIndex, LiveState
 
 SCHEMAS = Path(__file__).resolve().parents[2] / "schemas"
 

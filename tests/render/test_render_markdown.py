@@ -7,8 +7,8 @@ import re
 import pytest
 from render_samples import READ, TARGET, big_plan, change, empty_plan, mixed_drift, mixed_plan, policy
 
-from reconciler.drift import DriftReport, drift_report
-from reconciler.plan import Action, Plan
+from reconciler.plan.drift import DriftReport, drift_report
+from reconciler.plan.model import Action, Plan
 from reconciler.render import drift_markdown, plan_markdown
 from reconciler.render.markdown import MAX_CHARS
 

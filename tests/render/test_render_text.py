@@ -8,8 +8,8 @@ from dataclasses import replace
 import pytest
 from render_samples import big_plan, create_plan, empty_drift, empty_plan, mixed_drift, mixed_plan
 
-from reconciler.plan import Plan
-from reconciler.planfile import from_saved, to_saved
+from reconciler.plan.model import Plan
+from reconciler.plan.planfile import from_saved, to_saved
 from reconciler.render import drift_text, plan_text
 
 SUMMARY = re.compile(r"^Plan: (\d+) to create, (\d+) to update, (\d+) to replace, (\d+) to delete\.$")

@@ -10,9 +10,9 @@ import json
 import pytest
 from render_samples import RES, TARGET, change
 
-from reconciler.drift import drift_report
-from reconciler.executor import Status, StepResult
-from reconciler.plan import Action, Plan
+from reconciler.apply.result import Status, StepResult
+from reconciler.plan.drift import drift_report
+from reconciler.plan.model import Action, Plan
 from reconciler.render import (
     apply_aborted,
     drift_markdown,
@@ -22,7 +22,7 @@ from reconciler.render import (
     plan_text,
     step_line,
 )
-from reconciler.text import cut, printable, printable_json
+from reconciler.util.text import cut, printable, printable_json
 
 HOSTILE = "ok\x1b[2J\x1b]52;c;ZWNobw==\x07\rFAKE\u202e\x9b\x7f\u2066"
 RAW = set("\x1b\x07\r\u202e\x9b\x7f\u2066")

@@ -10,9 +10,10 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from tests.support.sdk import ACCOUNT
 
@@ -73,7 +74,7 @@ class Cli:
         return subprocess.run([sys.executable, "-m", "reconciler", *args], cwd=self.cwd, env=self.env(),
                               stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=timeout)
 
-    def popen(self, *args: str) -> "Streamed":
+    def popen(self, *args: str) -> Streamed:
         proc = subprocess.Popen([sys.executable, "-m", "reconciler", *args], cwd=self.cwd, env=self.env(),
                                 stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                 text=True, bufsize=1)

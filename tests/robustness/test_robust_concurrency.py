@@ -11,21 +11,21 @@ from pathlib import Path
 
 import httpx
 import pytest
+from robust_helpers import Cli, assert_clean_output, base_env, expected_state, manifest
 
 from reconciler import render
+from reconciler.apply.result import Status
 from reconciler.client import Credentials, RetryPolicy, VectorsClient
 from reconciler.emulator import embedded_transport
 from reconciler.engine import apply_plan, make_plan
-from reconciler.executor import Status
 from reconciler.manifest import load_manifests
-from reconciler.plan import Action, Target
-from robust_helpers import Cli, assert_clean_output, base_env, expected_state, manifest
+from reconciler.plan.model import Action, Target
 from tests.support.emulator import running_emulator
 from tests.support.sdk import ACCOUNT, sdk_client
 
 # The three processes import everything, say so, then wait at this gate, so that they
 # start applying within a millisecond of each other instead of a Python start-up apart.
-GATED_MAIN = ("import sys, reconciler.commands, reconciler.emulator; from reconciler.cli import main; "
+GATED_MAIN = ("import sys, reconciler.cli.commands, reconciler.emulator; from reconciler.cli.parser import main; "
               "print('ready', flush=True); sys.stdin.readline(); sys.exit(main(sys.argv[1:]))")
 STEP = re.compile(r"^(done|failed|unknown|skipped|not started)\s+(\S+)\s+(\S+)(?: \([0-9.]+s\))?(?:: (.*))?$")
 

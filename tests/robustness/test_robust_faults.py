@@ -7,10 +7,10 @@ import json
 from pathlib import Path
 
 import pytest
+from robust_helpers import Cli, assert_clean_output, expected_state, live_state, manifest
 from tos.exceptions import TosServerError
 from tos.models2 import Vector, VectorData
 
-from robust_helpers import Cli, assert_clean_output, expected_state, live_state, manifest
 from tests.support.emulator import running_emulator
 from tests.support.sdk import ACCOUNT, sdk_client
 

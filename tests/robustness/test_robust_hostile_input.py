@@ -1,4 +1,4 @@
-"""Hostile manifests and plan files through the real entry point (`reconciler.cli.main`):
+"""Hostile manifests and plan files through the real entry point (`reconciler.cli.parser.main`):
 every input is either valid (exit 0) or refused with `file:line:col:` lines (exit 1), never a
 traceback or an internal error; YAML tags and plan files are read as data, never executed."""
 
@@ -14,7 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from reconciler.cli import main
+from reconciler.cli.parser import main
 
 # --- a small YAML emitter over hostile pieces ------------------------------------------------
 
@@ -341,10 +341,10 @@ def test_plan_with_a_broken_graph_changes_nothing(offline: Path, kind: str, caps
     dependency on a missing address crashed it after the first steps had run."""
     import asyncio
 
+    from reconciler.apply.executor import execute
     from reconciler.client import VectorsClient
     from reconciler.emulator import embedded_transport
-    from reconciler.executor import execute
-    from reconciler.planfile import from_saved
+    from reconciler.plan.planfile import from_saved
 
     plan = from_saved(_broken_graphs(_two_step_plan(offline, capsys))[kind])
 

@@ -12,11 +12,10 @@ import time
 from pathlib import Path
 
 import pytest
-
-import reconciler
-from reconciler.cli import main
-
 from robust_helpers import Cli, assert_clean_output, expected_state, live_state, manifest
+
+import reconciler.cli
+from reconciler.cli.parser import main
 from tests.support.emulator import running_emulator, start_emulator, stop_emulator
 from tests.support.sdk import sdk_client
 
@@ -174,14 +173,14 @@ class _CtrlCOnImport(importlib.abc.MetaPathFinder):
     """Ctrl-C arriving while the CLI imports its commands (the first ~0.2 s of every run)."""
 
     def find_spec(self, name: str, path: object, target: object = None) -> None:
-        if name == "reconciler.commands":
+        if name == "reconciler.cli.commands":
             raise KeyboardInterrupt
         return None
 
 
 def test_sigint_while_starting_up_exits_130_without_a_traceback(monkeypatch: pytest.MonkeyPatch, capsys) -> None:
-    monkeypatch.delitem(sys.modules, "reconciler.commands", raising=False)
-    monkeypatch.delattr(reconciler, "commands", raising=False)
+    monkeypatch.delitem(sys.modules, "reconciler.cli.commands", raising=False)
+    monkeypatch.delattr(reconciler.cli, "commands", raising=False)
     monkeypatch.setattr(sys, "meta_path", [_CtrlCOnImport(), *sys.meta_path])
     try:
         code = main(["validate", "-f", "m.yaml"])

@@ -13,11 +13,11 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
+from robust_helpers import base_env, manifest
 
 from reconciler.client import Credentials, RetryPolicy, VectorsClient
 from reconciler.emulator import EmulatorConfig, create_app
 from reconciler.errors import AccessDeniedError, ApiError
-from robust_helpers import base_env, manifest
 from tests.support.emulator import free_port, running_emulator
 from tests.support.sdk import ACCOUNT
 
@@ -32,7 +32,7 @@ SECRETS = (SK, WRONG_SK, TOKEN, AK, AK[4:])
 # exception that escapes all land in the process's output, which the test reads whole.
 DRIVER = """\
 import json, sys, traceback
-from reconciler.cli import main
+from reconciler.cli.parser import main
 for argv in json.loads(sys.argv[1]):
     print("### " + " ".join(argv), flush=True)
     print("### " + " ".join(argv), file=sys.stderr, flush=True)

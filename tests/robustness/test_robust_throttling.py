@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from robust_helpers import Cli, assert_clean_output, manifest
+
 from tests.support.emulator import running_emulator
 from tests.support.throttling_proxy import Record, ThrottlingProxy, throttling_proxy
 

@@ -20,10 +20,11 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Iterator
+from typing import IO
 
 ACCOUNT = "2100000000"  # the emulator's default --account-id
 SERVE = [sys.executable, "-m", "reconciler", "serve"]

@@ -43,10 +43,10 @@ import threading
 import time
 import uuid
 from bisect import bisect_left
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Iterator
 from urllib.parse import urlsplit
 
 from tests.support.serving import ProxyHandler, serving

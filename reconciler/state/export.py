@@ -12,8 +12,8 @@ from typing import Any
 import yaml
 
 from reconciler.client import VectorsClient
-from reconciler.live import read_buckets
-from reconciler.state import LiveBucket, policy_object
+from reconciler.state.model import LiveBucket, policy_object
+from reconciler.state.refresh import read_buckets
 
 HEADER = "# yaml-language-server: $schema=../schemas/manifest.schema.json\n"
 
@@ -28,7 +28,7 @@ async def export_manifest(
     parallelism: int = 10,
 ) -> dict[str, Any]:
     """The live buckets named (or all, or those with `prefix`) as a manifest document.
-    The reads are live.py's (one refresh path); this module only writes them out."""
+    The reads are state/refresh.py's (one refresh path); this module only writes them out."""
     # --bucket and --prefix together: both selections
     state = await read_buckets(client, buckets, prefix=prefix, list_account=prefix is not None or not buckets,
                                parallelism=parallelism)

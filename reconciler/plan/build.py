@@ -16,11 +16,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from reconciler.access import access_delta
-from reconciler.diff import changed_attributes
 from reconciler.manifest import BucketSpec, IndexSpec, Manifest
-from reconciler.plan import Action, Change, Plan, Target, topological
-from reconciler.resources import (
+from reconciler.plan.diff import changed_attributes
+from reconciler.plan.model import Action, Change, Plan, Target, topological
+from reconciler.rules.access import access_delta
+from reconciler.rules.kinds import (
     BUCKET,
     INDEX,
     KINDS,
@@ -35,7 +35,7 @@ from reconciler.resources import (
     policy_attrs,
     rank,
 )
-from reconciler.state import LiveBucket, LiveState, in_prune_scope
+from reconciler.state.model import LiveBucket, LiveState, in_prune_scope
 
 
 @dataclass(frozen=True)
@@ -195,7 +195,7 @@ def _with_access(change: Change, manifest: Manifest, live: LiveState, target: Ta
 
 
 def link(changes: list[Change]) -> list[Change]:
-    """Fill `depends_on` within each bucket, in the kinds' create order (`resources.KINDS`):
+    """Fill `depends_on` within each bucket, in the kinds' create order (`rules.kinds.KINDS`):
     going up (create, replace, update), a change waits for its bucket's earlier kinds coming
     into existence; going down (delete), for the deletion of its bucket's later kinds.
     A saved plan's `depends_on` must equal what this gives for its changes."""

@@ -12,10 +12,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from reconciler.access import ANYONE, access_delta, grants_public, new_public_statements, resource_label, too_big
 from reconciler.errors import RefusedError
-from reconciler.plan import Plan
-from reconciler.resources import parse_address
+from reconciler.plan.model import Plan
+from reconciler.rules.access import ANYONE, access_delta, grants_public, new_public_statements, resource_label, too_big
+from reconciler.rules.kinds import parse_address
 
 
 @dataclass(frozen=True)

@@ -33,8 +33,8 @@ import json
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from reconciler.rules import json_type
-from reconciler.text import lone_escape_at, lone_surrogate_in
+from reconciler.rules.names import json_type
+from reconciler.util.text import lone_escape_at, lone_surrogate_in
 
 __all__ = [
     "ACTIONS",
@@ -112,7 +112,7 @@ def parse_policy_text(text: str) -> dict[str, Any]:
 
 
 def _json_kind(value: Any) -> str:
-    kind = json_type(value)  # the one naming (reconciler.rules), with an article
+    kind = json_type(value)  # the one naming (reconciler.rules.names), with an article
     return kind if kind == "null" else f"{'an' if kind[0] in 'ao' else 'a'} {kind}"
 
 
@@ -212,7 +212,7 @@ class PolicyFinding:
 
 
 def _glob_match(pattern: str, text: str) -> bool:
-    """IAM action matching, as reconciler.access: case-insensitive, `*` any run, `?` one
+    """IAM action matching, as reconciler.rules.access: case-insensitive, `*` any run, `?` one
     character. Linear backtracking (one remembered `*`), so a hostile pattern such as
     `*?*?*?...Z` costs O(len(pattern) x len(text)), where a regex takes exponential time."""
     p, t = pattern.lower(), text.lower()
@@ -374,7 +374,7 @@ def policy_findings(
       you mean"), or a known action in another case;
     - a statement that can never apply (every Resource is outside the bucket, account or
       region), and an Allow that an unconditional Deny takes away entirely (evaluated
-      with reconciler.access, the evaluator the plan and the emulator use).
+      with reconciler.rules.access, the evaluator the plan and the emulator use).
     """
     findings: list[PolicyFinding] = []
     granted: dict[str, set[str]] = {}  # principal -> lower-cased actions it is allowed
@@ -462,11 +462,14 @@ def _named(doc: Any, part: int) -> set[str]:
 def _shadowed_allows(doc: Any, bucket: str, account: str | None, region: str | None) -> list[PolicyFinding]:
     """An Allow statement whose every grant an unconditional Deny takes away: it does nothing.
 
-    Decided by the evaluator (reconciler.access) over the access delta's universe (the
+    Decided by the evaluator (reconciler.rules.access) over the access delta's universe (the
     principals named plus "*", the 16 actions, the bucket, the index names or patterns the
     document names, and any other index): the Allow alone grants something, and together
     with the Deny statements it grants nothing."""
-    from reconciler.access import access_delta, named_principals  # here: reconciler.access imports this module
+    from reconciler.rules.access import (  # here: reconciler.rules.access imports this module
+        access_delta,
+        named_principals,
+    )
 
     statements = _statements(doc)
     if len(statements) > MAX_SHADOW_STATEMENTS:

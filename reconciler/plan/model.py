@@ -1,12 +1,12 @@
 """The plan: a value describing every change `apply` will make, and nothing else.
 
-A Plan is frozen data. It is built by `planner.build_plan` (pure), rendered by
+A Plan is frozen data. It is built by `plan.build.build_plan` (pure), rendered by
 `reconciler.render` (pure) and executed by `executor.execute` (the only writer).
 
 It has two serialised forms, kept apart so that either can change without the other:
 `to_dict` is the public JSON (`plan --format json`, `show --format json`, what the
 renderers read), described by schemas/plan.schema.json and versioned by
-PUBLIC_FORMAT_VERSION; the saved file (`plan --out`) belongs to `reconciler.planfile`,
+PUBLIC_FORMAT_VERSION; the saved file (`plan --out`) belongs to `reconciler.plan.planfile`,
 with its own schema and version.
 """
 
@@ -19,8 +19,8 @@ from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Any
 
-from reconciler.access import ANYONE, AccessChange, new_public_statements
-from reconciler.resources import KINDS, bucket_of
+from reconciler.rules.access import ANYONE, AccessChange, new_public_statements
+from reconciler.rules.kinds import KINDS, bucket_of
 
 # "MAJOR.MINOR": a minor version only adds fields or reason codes; a major one breaks readers.
 # A string, so that a public JSON is never mistaken for a saved plan (planfile: an integer).
@@ -255,7 +255,7 @@ def topological(changes: list[Change]) -> list[Change]:
 
 def destroys_data(kind: str, action: Action) -> bool:
     """A replace destroys data, and so does a delete of a kind whose description says so
-    (`resources.KINDS`: an index or a bucket, not a policy)."""
+    (`rules.kinds.KINDS`: an index or a bucket, not a policy)."""
     described = KINDS.get(kind)
     if described is None:
         return True  # an unknown kind (a corrupt file, refused later): never counted as harmless

@@ -6,7 +6,7 @@ indexes and reads the policy in parallel, then reads each index it must compare 
 may delete. A 404 means absent. Everything is gathered under one bounded semaphore.
 `read_buckets` is the same read for `export`, of whole buckets, where a named bucket that
 is not there is an error. `read_objects` re-reads what a saved plan names. What they
-return is data of `reconciler.state`, which the planner reads without this module.
+return is data of `reconciler.state.model`, which the planner reads without this module.
 """
 
 from __future__ import annotations
@@ -19,9 +19,9 @@ from typing import TypeVar
 from reconciler.client.protocol import RefreshApi
 from reconciler.errors import NotFoundError
 from reconciler.manifest import Manifest
-from reconciler.resources import index_attrs, parse_address
-from reconciler.state import LiveBucket, LiveIndex, LiveState, in_prune_scope, parse_live_policy
-from reconciler.tasks import all_of
+from reconciler.rules.kinds import index_attrs, parse_address
+from reconciler.state.model import LiveBucket, LiveIndex, LiveState, in_prune_scope, parse_live_policy
+from reconciler.util.tasks import all_of
 
 T = TypeVar("T")
 

@@ -5,57 +5,25 @@ its dependents and nothing else. A step whose write went unanswered (it timed ou
 the connection dropped after sending) is `unknown`, not failed: the service may have
 carried it out, and only a fresh plan can tell; its dependents are skipped too. Each
 (kind, action) pair is dispatched through `HANDLERS`, which covers every action
-`resources.KINDS` describes; a plan holding a pair with no handler, or whose `depends_on`
+`rules.kinds.KINDS` describes; a plan holding a pair with no handler, or whose `depends_on`
 is not a DAG over its changes (a hand-edited plan file), is rejected before any call.
 """
 
 from __future__ import annotations
 
 import asyncio
-import enum
 import json
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from typing import Any
 
+from reconciler.apply.result import ApplyResult, Status, StepResult
 from reconciler.client.protocol import ApplyApi
-from reconciler.diff import changed_attributes
 from reconciler.errors import ApiError, ConflictError, NotFoundError
-from reconciler.plan import Action, Change, Plan, graph_problem
-from reconciler.resources import INDEX, parse_address
-from reconciler.tasks import all_of
-
-
-class Status(str, enum.Enum):
-    DONE = "done"
-    FAILED = "failed"
-    UNKNOWN = "unknown"  # the write may or may not have taken effect (no answer came)
-    SKIPPED = "skipped"  # a dependency failed, was skipped or is unknown
-    NOT_STARTED = "not started"  # interrupted before it could start
-
-
-@dataclass(frozen=True)
-class StepResult:
-    address: str
-    action: Action
-    status: Status
-    detail: str = ""  # the API error for failures; why, for skips; notes for successes
-    seconds: float = 0.0
-
-
-@dataclass(frozen=True)
-class ApplyResult:
-    steps: tuple[StepResult, ...]
-    interrupted: bool = False
-
-    @property
-    def ok(self) -> bool:
-        return not self.interrupted and all(s.status == Status.DONE for s in self.steps)
-
-    def count(self, status: Status) -> int:
-        return sum(1 for s in self.steps if s.status == status)
-
+from reconciler.plan.diff import changed_attributes
+from reconciler.plan.model import Action, Change, Plan, graph_problem
+from reconciler.rules.kinds import INDEX, parse_address
+from reconciler.util.tasks import all_of
 
 _OUTCOME = {Status.FAILED: "failed", Status.UNKNOWN: "may or may not have taken effect",
             Status.SKIPPED: "was skipped", Status.NOT_STARTED: "was not started"}

@@ -1,7 +1,7 @@
 """One function per CLI verb: load, resolve the target, call the engine, render.
 
 Each returns the exit code of DESIGN.md §4. Errors are raised as ReconcilerError and
-turned into one line each by cli.main. Every verb that talks to the service does it
+turned into one line each by cli.parser.main. Every verb that talks to the service does it
 through `_call` (open the client for the resolved target, run, close); what a target is
 and where it comes from is decided in target.py alone.
 """
@@ -16,21 +16,21 @@ import threading
 from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any, TextIO, TypeVar
 
+from reconciler.apply.guardrails import Consent
+from reconciler.cli.exitcodes import EXIT_CHANGES, EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK
+from reconciler.cli.progress import Progress
+from reconciler.cli.target import Resolved, Settings, open_client, resolve, resolve_for_access, resolve_for_saved
 from reconciler.errors import ConfigError, RefusedError
-from reconciler.exitcodes import EXIT_CHANGES, EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK
-from reconciler.guardrails import Consent
 from reconciler.manifest import Manifest, load_manifests, parse_var_assignments, read_var_files
-from reconciler.plan import Plan, Target
-from reconciler.progress import Progress
-from reconciler.resources import parse_address
-from reconciler.target import Resolved, Settings, open_client, resolve, resolve_for_access, resolve_for_saved
+from reconciler.plan.model import Plan, Target
+from reconciler.rules.kinds import parse_address
 
 # The engine, client and renderers (asyncio, uvloop, deepdiff: most of start-up time) load on
 # first use, so `validate` in a pre-commit hook stays quick.
 if TYPE_CHECKING:
     from reconciler.client import VectorsClient
     from reconciler.client.retry import RetryStats
-    from reconciler.planner import PlanOptions
+    from reconciler.plan.build import PlanOptions
 
 T = TypeVar("T")
 Work = Callable[["VectorsClient"], Coroutine[Any, Any, T]]  # what a verb does with the client
@@ -50,7 +50,7 @@ def _emit(stream: TextIO, text: str) -> None:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, stream.fileno())
         os.close(devnull)
-        # Any other failure (`plan > /dev/full`): said once, and the command exits 1 (cli.py)
+        # Any other failure (`plan > /dev/full`): said once, and the command exits 1 (cli/parser.py)
         if not isinstance(e, BrokenPipeError) and stream is sys.stdout and not OUTPUT_LOST:
             OUTPUT_LOST.append(f"error: cannot write to standard output: {e.strerror or e}")
             _say(OUTPUT_LOST[0])
@@ -100,7 +100,7 @@ def _announced(resolved: Resolved) -> Resolved:
 
 
 def _options(args: argparse.Namespace, manifest: Manifest, *, destroy: bool = False) -> PlanOptions:
-    from reconciler.planner import PlanOptions, targets_out_of_scope
+    from reconciler.plan.build import PlanOptions, targets_out_of_scope
 
     targets = tuple(getattr(args, "targets", ()) or ())
     for t in targets:
@@ -169,7 +169,7 @@ async def _plan(args: argparse.Namespace, manifest: Manifest, target: Target, op
 
 
 def validate(args: argparse.Namespace) -> int:
-    manifest = _load(args)  # problems: cli.main says "N errors in the manifest" (nothing to change here)
+    manifest = _load(args)  # problems: cli.parser.main says "N errors in the manifest" (nothing to change here)
     indexes = sum(len(b.indexes) for b in manifest.buckets)
     files = len(manifest.files)
     tests = sum(len(b.access_tests) for b in manifest.buckets)  # they ran while loading: all passed
@@ -181,7 +181,7 @@ def validate(args: argparse.Namespace) -> int:
 
 def plan(args: argparse.Namespace) -> int:
     from reconciler import engine
-    from reconciler.planfile import plan_key
+    from reconciler.plan.planfile import plan_key
 
     manifest = _load(args)
     key = plan_key() if args.out else None  # a key too short to sign with fails before the refresh
@@ -261,7 +261,7 @@ async def _plan_and_apply(args: argparse.Namespace, manifest: Manifest, target: 
 
 def _apply_saved(args: argparse.Namespace) -> int:
     from reconciler import engine
-    from reconciler.planfile import plan_key
+    from reconciler.plan.planfile import plan_key
 
     saved, unsigned = engine.load_verified_plan(args.plan_file, plan_key())
     resolved = _announced(resolve_for_saved(saved.target, _settings(args)))
@@ -317,8 +317,8 @@ async def _plan_and_destroy(args: argparse.Namespace, manifest: Manifest, target
 
 
 def drift(args: argparse.Namespace) -> int:
-    from reconciler.drift import drift_report
-    from reconciler.planner import PlanOptions
+    from reconciler.plan.build import PlanOptions
+    from reconciler.plan.drift import drift_report
     from reconciler.render.drift import drift_markdown, drift_text
     from reconciler.render.jsonplan import drift_json
 
@@ -333,7 +333,7 @@ def drift(args: argparse.Namespace) -> int:
 
 
 def export(args: argparse.Namespace) -> int:
-    from reconciler.export import export_manifest, to_yaml
+    from reconciler.state.export import export_manifest, to_yaml
 
     resolved = _resolve(args, None)
     target = resolved.target
@@ -376,7 +376,7 @@ def _guard(the_plan: Plan, consent: Consent) -> None:
     """The engine's own check, run early so that nobody is asked to confirm what would be
     refused, and printed one line per step; `engine.apply_plan` checks again itself."""
     from reconciler import engine
-    from reconciler.guardrails import GuardrailRefused
+    from reconciler.apply.guardrails import GuardrailRefused
 
     try:
         engine.check_consent(the_plan, consent)
@@ -439,7 +439,7 @@ async def _execute(args: argparse.Namespace, client: VectorsClient, the_plan: Pl
     import asyncio
 
     from reconciler import engine
-    from reconciler.executor import ApplyResult, StepResult
+    from reconciler.apply.result import ApplyResult, StepResult
     from reconciler.render.apply import apply_aborted, apply_verdict, step_line
 
     stop = asyncio.Event()
@@ -495,8 +495,8 @@ async def _execute(args: argparse.Namespace, client: VectorsClient, the_plan: Pl
 
 
 def completion(args: argparse.Namespace) -> int:
-    from reconciler.cli import build_parser
-    from reconciler.completion import script
+    from reconciler.cli.completion import script
+    from reconciler.cli.parser import build_parser
 
     _out(script(args.shell, build_parser()))
     return EXIT_OK
@@ -508,8 +508,8 @@ def completion(args: argparse.Namespace) -> int:
 def access(args: argparse.Namespace) -> int:
     """Who may do what on each declared bucket and index, from the declared policies alone:
     no target is resolved and no API is called (so CI needs no credentials for it)."""
-    from reconciler.access import access_matrix, resource_accounts
     from reconciler.render.access import BucketAccess, access_json, access_text
+    from reconciler.rules.access import access_matrix, resource_accounts
 
     manifest = _load(args)
     named = {a for b in manifest.buckets for a in resource_accounts(b.policy)}

@@ -16,12 +16,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from reconciler.errors import ConfigError
-from reconciler.rules import default_endpoint
+from reconciler.rules.names import default_endpoint
 
 if TYPE_CHECKING:  # the client loads only when a command talks to a service; the plan when
     # a target is resolved (the parser reads default_endpoint for its help, and stays quick)
     from reconciler.client import Credentials, VectorsClient
-    from reconciler.plan import Target
+    from reconciler.plan.model import Target
 
 DEFAULT_REGION = "cn-beijing"
 EMBEDDED_ACCOUNT = "2100000000"
@@ -74,7 +74,7 @@ def _pick(name: str, flag: str | None, env: str | None, manifest: str | None) ->
 def resolve(settings: Settings, *, manifest_account: str | None = None, manifest_region: str | None = None,
             environ: Mapping[str, str] | None = None, cwd: Path | None = None) -> Resolved:
     from reconciler.client import Credentials
-    from reconciler.plan import Target
+    from reconciler.plan.model import Target
 
     env = os.environ if environ is None else environ
     region = _pick("region", settings.region, env.get("TOS_REGION"), manifest_region) or DEFAULT_REGION
@@ -140,7 +140,7 @@ def open_client(resolved: Resolved, settings: Settings) -> VectorsClient:
     sender = None
     endpoint = resolved.target.endpoint
     if resolved.data_dir is not None:
-        from reconciler.client.inprocess import embedded_sender
+        from reconciler.cli.inprocess import embedded_sender
 
         resolved.data_dir.mkdir(parents=True, exist_ok=True)
         sender = embedded_sender(resolved.data_dir, account_id=resolved.target.account_id,

@@ -14,8 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from reconciler.access import AccessChange
-from reconciler.plan import Action, Plan, Target
+from reconciler.plan.model import Action, Plan, Target
+from reconciler.rules.access import AccessChange
 
 FORMAT_VERSION = 1
 STATUSES = ("changed", "missing", "unmanaged")

@@ -1,6 +1,6 @@
 """The command line: parse flags, call the engine, render, return an exit code.
 
-No reconciliation logic lives here; see engine.py, planner.py and executor.py.
+No reconciliation logic lives here; see engine.py, plan/build.py and apply/executor.py.
 """
 
 from __future__ import annotations
@@ -12,10 +12,10 @@ from collections.abc import Sequence
 from typing import NoReturn
 
 from reconciler import __version__
-from reconciler.argtypes import non_empty, positive_float, positive_int
-from reconciler.exitcodes import EXIT_CHANGES, EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK
-from reconciler.rules import default_endpoint
-from reconciler.target import DEFAULT_REGION
+from reconciler.cli.exitcodes import EXIT_CHANGES, EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK
+from reconciler.cli.target import DEFAULT_REGION
+from reconciler.rules.names import default_endpoint
+from reconciler.util.argtypes import non_empty, positive_float, positive_int
 
 # --- argument parsing ----------------------------------------------------------------------
 
@@ -206,7 +206,7 @@ def terraform_spellings(parser: argparse.ArgumentParser, argv: Sequence[str]) ->
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from reconciler.secrets import masked_output
+    from reconciler.util.secrets import masked_output
 
     with masked_output():  # every line written, debug log and tracebacks included, is masked
         try:
@@ -238,7 +238,7 @@ def _main(argv: Sequence[str] | None) -> int:
         # traverse again hundreds of times to free almost nothing (0.3 s of a
         # 5,000-index plan). The long-running emulator keeps the defaults.
         gc.set_threshold(10_000, 10, 10)
-    from reconciler import commands
+    from reconciler.cli import commands
     from reconciler.errors import ManifestError, ReconcilerError
 
     try:

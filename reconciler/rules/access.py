@@ -1,6 +1,6 @@
 """Bucket policy evaluation: who may do what, and what a policy change grants or revokes.
 
-Pure: imports only the standard library and `reconciler.policy`. Every function accepts a
+Pure: imports only the standard library and `reconciler.rules.policy`. Every function accepts a
 live policy of any shape without raising (malformed parts are ignored, never trusted).
 
 Evaluation of one request (principal P, action A, resource R), DESIGN.md §2:
@@ -61,9 +61,9 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from reconciler.policy import ACTIONS as _POLICY_ACTIONS
-from reconciler.rules import INDEX_NAME, name_fault
-from reconciler.text import printable  # one escaping for every terminal line
+from reconciler.rules.names import INDEX_NAME, name_fault
+from reconciler.rules.policy import ACTIONS as _POLICY_ACTIONS
+from reconciler.util.text import printable  # one escaping for every terminal line
 
 __all__ = [
     "ACTIONS",

@@ -32,16 +32,16 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from reconciler.access import AccessChange
 from reconciler.errors import ConfigError, PlanFileError, RefusedError
-from reconciler.files import read_bounded, write_regular
-from reconciler.plan import Action, Change, Plan, Target, graph_problem, json_copy
-from reconciler.resources import parse_address
-from reconciler.schemacheck import SchemaCheck
-from reconciler.secrets import secrets_in
-from reconciler.text import lone_surrogate_in
+from reconciler.plan.model import Action, Change, Plan, Target, graph_problem, json_copy
+from reconciler.rules.access import AccessChange
+from reconciler.rules.kinds import parse_address
+from reconciler.util.files import read_bounded, write_regular
+from reconciler.util.schemacheck import SchemaCheck
+from reconciler.util.secrets import secrets_in
+from reconciler.util.text import lone_surrogate_in
 
-SCHEMAS = Path(__file__).parent / "schemas"  # a link to the top-level schemas/ in a checkout
+SCHEMAS = Path(__file__).parents[1] / "schemas"  # reconciler/schemas: a link to the top-level schemas/ in a checkout
 MAX_PLAN_BYTES = 64 << 20  # a 10,000-index plan is a few MiB; stops /dev/zero and the like
 KEY_VARIABLE = "RECONCILER_PLAN_KEY"
 MIN_KEY_LENGTH = 16
@@ -281,7 +281,7 @@ def disagreement(plan: Plan, data: dict[str, Any]) -> str | None:
 
     `data` is the file as read (Plan derives what a file may not decide, so what the file
     claimed is only there)."""
-    from reconciler.planner import fingerprint_addresses, link
+    from reconciler.plan.build import fingerprint_addresses, link
 
     for c, raw in zip(plan.changes, data["changes"], strict=True):  # (the schema ties each kind to its addresses)
         if bool(raw["destroys_data"]) != c.destroys_data:

@@ -1,10 +1,10 @@
 """Resource kinds, described once.
 
 Every consumer reads these descriptions instead of special-casing kinds: addresses
-(`plan.parse_address`), dependency order and selection (`planner`), which attributes
-force a replacement (`planner`, the drift renderer), whether a change destroys data
-(`plan.destroys_data`, hence the guardrails), which indexes are probed for vectors
-(`planner.destroying_indexes`) and which steps the executor must be able to run.
+(`parse_address` below), dependency order and selection (`plan.build`), which attributes
+force a replacement (`plan.build`, the drift renderer), whether a change destroys data
+(`plan.model.destroys_data`, hence the guardrails), which indexes are probed for vectors
+(`plan.build.destroying_indexes`) and which steps the executor must be able to run.
 A new attribute is one `Attribute` line here (plus the manifest schema and the wire).
 """
 
@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from reconciler.policy import canonical_policy, policies_equal
+from reconciler.rules.policy import canonical_policy, policies_equal
 
 
 def _same(value: Any) -> Any:

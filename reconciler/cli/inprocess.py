@@ -1,6 +1,7 @@
 """A sender that hands each request to an ASGI app in this process: no socket, no HTTP
-parsing. The CLI's embedded emulator is one (`embedded_sender`, opened by target.py); the
-client imports the emulator here, never the other way round."""
+parsing. The CLI's embedded emulator is one (`embedded_sender`, opened by target.py). It lives
+beside the target resolution because it is where the client and the emulator meet:
+neither package imports the other."""
 
 from __future__ import annotations
 
