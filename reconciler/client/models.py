@@ -74,18 +74,8 @@ class Page(Generic[T]):
 
 
 @dataclass(frozen=True)
-class VectorBucket:
-    """GetVectorBucket result. `creation_time` is Unix seconds."""
-
-    name: str
-    trn: str
-    creation_time: int
-    project_name: str | None = None
-
-
-@dataclass(frozen=True)
 class VectorBucketSummary:
-    """One entry of ListVectorBuckets."""
+    """One entry of ListVectorBuckets. `creation_time` is Unix seconds."""
 
     name: str
     trn: str
@@ -94,17 +84,8 @@ class VectorBucketSummary:
 
 
 @dataclass(frozen=True)
-class Index:
-    """GetIndex result."""
-
-    bucket: str
-    name: str
-    trn: str
-    creation_time: int
-    data_type: str
-    dimension: int
-    distance_metric: str
-    non_filterable_metadata_keys: tuple[str, ...] = ()
+class VectorBucket(VectorBucketSummary):
+    """GetVectorBucket result: today the same fields as a list entry."""
 
 
 @dataclass(frozen=True)
@@ -115,6 +96,16 @@ class IndexSummary:
     name: str
     trn: str
     creation_time: int
+
+
+@dataclass(frozen=True)
+class Index(IndexSummary):
+    """GetIndex result: a list entry's fields and the index's configuration."""
+
+    data_type: str
+    dimension: int
+    distance_metric: str
+    non_filterable_metadata_keys: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

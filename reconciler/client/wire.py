@@ -5,7 +5,7 @@ WireError saying how the exchange failed. Three senders speak this:
   case of connecting straight to the endpoint. It costs a fraction of httpx's CPU per
   request, which is what bounds a refresh of thousands of objects.
 - `pool.HttpxSender`: httpx, for what the direct sender does not do: an injected httpx
-  transport (test doubles, `emulator.embedded_transport`) and proxies from the environment.
+  transport (test doubles, `tests/support/embedded.py`) and proxies from the environment.
 - `cli.inprocess.AsgiSender`: the embedded emulator, called in this process (no socket, no
   httpx); cli/target.py opens it with `cli.inprocess.embedded_sender`."""
 

@@ -12,8 +12,8 @@
     server.py       `reconciler serve`: flags and the uvicorn runner
 
 The emulator imports nothing from the client: the CLI's in-process sender over this app
-is `reconciler.cli.inprocess.embedded_sender`. `embedded_transport()` serves the same
-app behind httpx, for tests that wrap or inspect httpx transports.
+is `reconciler.cli.inprocess.embedded_sender`.Tests that want the app behind
+httpx use `tests/support/embedded.py`.
 """
 
 from __future__ import annotations
@@ -21,11 +21,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-__all__ = ["EmulatorApp", "EmulatorConfig", "create_app", "embedded_app", "embedded_transport"]
+__all__ = ["EmulatorApp", "EmulatorConfig", "create_app", "embedded_app"]
 
 if TYPE_CHECKING:
-    import httpx
-
     from reconciler.emulator.app import EmulatorApp, EmulatorConfig, create_app
 
 
@@ -43,26 +41,3 @@ def embedded_app(data_dir: str | Path, account_id: str = "2100000000", region: s
     from reconciler.emulator.app import EmulatorConfig, create_app
 
     return create_app(EmulatorConfig(data_dir=data_dir, account_id=account_id, region=region))
-
-
-def embedded_transport(data_dir: str | Path, account_id: str = "2100000000",
-                       region: str = "cn-beijing") -> httpx.AsyncBaseTransport:
-    """An httpx transport that serves requests from an in-process emulator over `data_dir`.
-
-    Point the client at any base URL (e.g. http://127.0.0.1): the Host header still routes.
-    The database opens on the first request and closes when the transport is closed.
-    """
-    import httpx
-
-    class _EmbeddedTransport(httpx.ASGITransport):
-        """ASGITransport that also closes the emulator's database with the client."""
-
-        def __init__(self, app: EmulatorApp) -> None:
-            super().__init__(app=app)
-            self._emulator = app
-
-        async def aclose(self) -> None:
-            self._emulator.close()
-            await super().aclose()
-
-    return _EmbeddedTransport(embedded_app(data_dir, account_id, region))

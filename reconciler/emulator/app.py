@@ -17,7 +17,7 @@ never gets a traceback: bad input is a 4xx, and an emulator bug is logged and an
 with a 500 InternalServerException.
 
 State is opened lazily on the first request, because in-process callers (the client's
-embedded sender, `embedded_transport` in tests) send no lifespan events; under uvicorn,
+embedded sender, `tests/support/embedded.py`) send no lifespan events; under uvicorn,
 lifespan shutdown closes it.
 
 The event loop only moves bytes: parsing, validation, the handler (SQLite, search,

@@ -25,7 +25,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from reconciler.emulator.errors import (
     ConflictException,
@@ -333,20 +333,19 @@ class Store:
 
     def load_vectors(self, index: IndexRow) -> tuple[int, list[str], list[bytes]]:
         """(version, keys, data blobs) of a whole index, in key order, for search.py's cache."""
-        with self.lock:
-            version = self.index_version(index)
-            if version is None:
-                raise VectorIndexNotFound(index.bucket, index.name)
-            rows = self._db.execute("SELECT key, data FROM vectors WHERE index_id=? ORDER BY key",
-                                    (index.id,)).fetchall()
-        return version, [r[0] for r in rows], [r[1] for r in rows]
+        return self._load_column(index, "data")
 
     def load_metadata(self, index: IndexRow) -> tuple[int, list[str], list[str | None]]:
         """(version, keys, metadata JSON texts) of a whole index, in key order."""
+        return self._load_column(index, "metadata")
+
+    def _load_column(self, index: IndexRow, column: Literal["data", "metadata"]) -> tuple[int, list[str], list[Any]]:
+        """One column of every vector with its key, read under the lock with the version
+        it belongs to, so that a cache keyed on the version cannot mix two writes."""
         with self.lock:
             version = self.index_version(index)
             if version is None:
                 raise VectorIndexNotFound(index.bucket, index.name)
-            rows = self._db.execute("SELECT key, metadata FROM vectors WHERE index_id=? ORDER BY key",
+            rows = self._db.execute(f"SELECT key, {column} FROM vectors WHERE index_id=? ORDER BY key",
                                     (index.id,)).fetchall()
         return version, [r[0] for r in rows], [r[1] for r in rows]

@@ -33,6 +33,7 @@ from reconciler.rules.names import (
     MAX_NON_FILTERABLE_KEYS,
     MIN_DIMENSION,
 )
+from reconciler.util.jsontext import RepeatedKey, unique_keys
 
 INT8_RANGE = (-128, 127)
 MAX_KEY_LENGTH = 1024
@@ -396,10 +397,10 @@ def parse_put_policy(body: Mapping[str, Any]) -> PutPolicyRequest:
     policy = read_string(body, "policy", required=True, max_len=MAX_POLICY_LENGTH)
     assert policy is not None
     try:
-        document = json.loads(policy, object_pairs_hook=_no_repeated_key)
+        document = json.loads(policy, object_pairs_hook=unique_keys)
     except RecursionError:
         raise ValidationException(f"policy must not nest more than {MAX_POLICY_DEPTH} levels deep") from None
-    except _RepeatedKey as e:
+    except RepeatedKey as e:
         raise ValidationException(f"policy has the key {e.key!r} more than once") from None
     except ValueError:
         raise ValidationException("policy must be a JSON document, and this is not valid JSON") from None
@@ -419,21 +420,6 @@ def parse_put_policy(body: Mapping[str, Any]) -> PutPolicyRequest:
 _POLICY_KEYS = ("Version", "Id", "Statement")
 _STATEMENT_KEYS = ("Sid", "Effect", "Principal", "NotPrincipal", "Action", "NotAction", "Resource",
                    "NotResource", "Condition")
-
-
-class _RepeatedKey(ValueError):
-    def __init__(self, key: str) -> None:
-        super().__init__(key)
-        self.key = key
-
-
-def _no_repeated_key(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in out:
-            raise _RepeatedKey(key)
-        out[key] = value
-    return out
 
 
 def _check_spelling(mapping: Mapping[str, Any], known: tuple[str, ...], where: str) -> None:

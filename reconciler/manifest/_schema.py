@@ -13,7 +13,7 @@ import re
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path as FsPath
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from reconciler.rules.names import json_type
@@ -23,11 +23,11 @@ from reconciler.util.schemacheck import SchemaCheck
 if TYPE_CHECKING:
     from jsonschema.exceptions import ValidationError
 
-Path = tuple[Any, ...]
+JsonPath = tuple[Any, ...]
 
 # The schema is the one description of the format; it lives at the top of the repository
 # (editors point at it with `# yaml-language-server: $schema=...`).
-SCHEMA_FILE = FsPath(__file__).parents[1] / "schemas" / "manifest.schema.json"  # reconciler/schemas
+SCHEMA_FILE = Path(__file__).parents[1] / "schemas" / "manifest.schema.json"  # reconciler/schemas
 
 
 @functools.cache
@@ -88,14 +88,14 @@ def _types(schema: dict[str, Any]) -> list[str]:
     return []
 
 
-def expected_types(path: Path) -> list[str]:
+def expected_types(path: JsonPath) -> list[str]:
     """The JSON types the manifest schema allows at `path` (empty if it allows nothing / unknown)."""
     # list positions do not change the answer: one walk serves every index's `dimension`
     return list(_expected_types(tuple(0 if isinstance(seg, int) else seg for seg in path)))
 
 
 @functools.lru_cache(maxsize=1024)
-def _expected_types(path: Path) -> tuple[str, ...]:
+def _expected_types(path: JsonPath) -> tuple[str, ...]:
     candidates: list[Any] = [manifest_schema()]
     for seg in path:
         nxt: list[Any] = []
@@ -121,7 +121,7 @@ _INT = re.compile(r"[+-]?[0-9]+")
 _BOOLS = {"true": True, "yes": True, "on": True, "false": False, "no": False, "off": False}
 
 
-def convert_scalar(value: Any, path: Path, *, interpolated: bool, plain_raw: str | None) -> Any:
+def convert_scalar(value: Any, path: JsonPath, *, interpolated: bool, plain_raw: str | None) -> Any:
     """Schema-guided conversion of one scalar, so manifests read the way people mean them.
 
     - A string produced by ${...} where the schema wants an integer or boolean (and not a
@@ -158,7 +158,7 @@ def convert_scalar(value: Any, path: Path, *, interpolated: bool, plain_raw: str
 
 @dataclass(frozen=True)
 class Problem:
-    path: Path  # JSON path relative to the validated instance
+    path: JsonPath  # JSON path relative to the validated instance
     message: str
     at_key: bool = False  # locate at the key of `path` rather than its value
 
@@ -199,7 +199,7 @@ def _expected(types: list[str]) -> str:
     return " or ".join(words) if words else "something else"
 
 
-def field_label(path: Path) -> str:
+def field_label(path: JsonPath) -> str:
     """'dimension', 'nonFilterableMetadataKeys[3]', or 'manifest' for the root."""
     if not path:
         return "manifest"
@@ -210,7 +210,7 @@ def field_label(path: Path) -> str:
     return str(last)
 
 
-def object_label(path: Path, instance: Any) -> str:
+def object_label(path: JsonPath, instance: Any) -> str:
     """How to name the object at `path` in a sentence: "bucket 'x'", "policy statement", ..."""
     name = instance.get("name") if isinstance(instance, dict) else None
     named = f" {name!r}" if isinstance(name, str) and name else ""
@@ -245,7 +245,7 @@ _PATTERN_RULES = {
 }
 
 
-def explain(error: ValidationError, prefix: Path = ()) -> Iterator[Problem]:
+def explain(error: ValidationError, prefix: JsonPath = ()) -> Iterator[Problem]:
     """Problems (paths relative to the validated instance) for one jsonschema error.
 
     `prefix` is where the validated instance sits in the manifest, for naming things only.
@@ -348,7 +348,7 @@ def _test_action_message(field: str, inst: Any, allowed: list[str]) -> str:
     return f"{field}: {inst!r} is not a TOS Vectors action: use tosvectors:NAME with NAME one of {names}"
 
 
-def _explain_alternatives(error: ValidationError, prefix: Path) -> Iterator[Problem]:
+def _explain_alternatives(error: ValidationError, prefix: JsonPath) -> Iterator[Problem]:
     path = tuple(error.absolute_path)
     full = prefix + path
     by_branch: dict[int, list[ValidationError]] = defaultdict(list)
@@ -378,7 +378,7 @@ def _explain_alternatives(error: ValidationError, prefix: Path) -> Iterator[Prob
     yield Problem(path, f"{field_label(full)}: expected {_expected(types)}, got {describe(error.instance)}")
 
 
-def validate(validator: SchemaCheck, instance: Any, prefix: Path = ()) -> list[Problem]:
+def validate(validator: SchemaCheck, instance: Any, prefix: JsonPath = ()) -> list[Problem]:
     problems: list[Problem] = []
     for error in validator.iter_errors(instance):
         for p in explain(error, prefix):

@@ -4,8 +4,9 @@ Rules (DESIGN.md §2): buckets and indexes are create/delete only, an index whos
 immutable attributes differ is replaced, policies are compared semantically and
 updated in place. Ownership is stateless: the manifest owns what it declares plus
 what its prune scope claims; every other live resource it saw is left alone and listed in
-`Plan.unmanaged` (drift calls these `outside_scope`; drift's own `unmanaged` status is a
-resource inside the prune scope, which the plan deletes).
+`Plan.outside_scope`, as in the drift report (the JSON forms call it `unmanaged`, an older
+name; drift's `unmanaged` status is a resource inside the prune scope, which the plan
+deletes).
 """
 
 from __future__ import annotations
@@ -70,7 +71,7 @@ def build_plan(manifest: Manifest, live: LiveState, target: Target, options: Pla
         changes = _select(changes, options.targets)
     changes = link(changes)  # after selection: ordering edges to what was left out do not exist
     changes = [_with_access(c, manifest, live, target) for c in changes]
-    plan = Plan(target=target, changes=tuple(changes), unmanaged=tuple(sorted(left_alone)))
+    plan = Plan(target=target, changes=tuple(changes), outside_scope=tuple(sorted(left_alone)))
     return replace(plan, fingerprints=fingerprints(plan, live))
 
 

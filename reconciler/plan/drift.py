@@ -5,8 +5,8 @@ Each drift item has a status (`DriftItem.status`, `"kind"` in the JSON of
 kind). Three count as drift: a managed resource that differs from its declaration
 (`changed`), one that is declared but missing (`missing`), and a live resource inside the
 manifest's prune scope that it does not declare (`unmanaged`: the plan deletes it).
-Resources seen outside the scope (the plan's `unmanaged`: neither declared nor pruned,
-so left alone) are `outside_scope`, listed for information; they never count.
+Resources seen outside the scope (`Plan.outside_scope`: neither declared nor pruned,
+so left alone) are `outside_scope` here too, listed for information; they never count.
 """
 
 from __future__ import annotations
@@ -68,4 +68,4 @@ _STATUS = {Action.UPDATE: "changed", Action.REPLACE: "changed", Action.CREATE: "
 def drift_report(plan: Plan) -> DriftReport:
     items = tuple(DriftItem(c.address, _STATUS[c.action], c.reason, c.before, c.after, c.access_changes)
                   for c in plan.changes)
-    return DriftReport(plan.target, items, plan.unmanaged)
+    return DriftReport(plan.target, items, plan.outside_scope)

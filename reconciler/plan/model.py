@@ -149,14 +149,15 @@ class Plan:
     `fingerprints` maps the address of every live object the changes depend on to a
     digest of its normalised state ("absent" when it did not exist), so a saved plan
     can refuse to run against a world that moved. It is read-only (a mapping proxy over
-    a private copy, sorted by address). `unmanaged` lists live resources
-    seen inside the refresh that the manifest neither declares nor prunes.
+    a private copy, sorted by address). `outside_scope` lists live resources
+    seen inside the refresh that the manifest neither declares nor prunes (left alone; the
+    JSON forms keep their historical key, `unmanaged`).
     """
 
     target: Target
     changes: tuple[Change, ...]
     fingerprints: Mapping[str, str] = field(default_factory=dict)
-    unmanaged: tuple[str, ...] = ()
+    outside_scope: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         # A copy the caller cannot reach, behind a proxy nobody can assign through.
@@ -185,7 +186,7 @@ class Plan:
             "target": self.target.to_dict(),
             "summary": self.counts(),
             "changes": [c.to_dict() for c in self.changes],
-            "unmanaged": list(self.unmanaged),
+            "unmanaged": list(self.outside_scope),
         }
 
 

@@ -37,6 +37,7 @@ from reconciler.plan.model import Action, Change, Plan, Target, graph_problem, j
 from reconciler.rules.access import AccessChange
 from reconciler.rules.kinds import parse_address
 from reconciler.util.files import read_bounded, write_regular
+from reconciler.util.jsontext import unique_keys
 from reconciler.util.schemacheck import SchemaCheck
 from reconciler.util.secrets import secrets_in
 from reconciler.util.text import lone_surrogate_in
@@ -73,7 +74,7 @@ def to_saved(plan: Plan) -> dict[str, Any]:
         "target": plan.target.to_dict(),
         "summary": plan.counts(),
         "changes": [_saved_change(c) for c in plan.changes],
-        "unmanaged": list(plan.unmanaged),
+        "unmanaged": list(plan.outside_scope),
         "fingerprints": dict(plan.fingerprints),
     }
 
@@ -104,7 +105,7 @@ def from_saved(d: Mapping[str, Any]) -> Plan:
         target=Target.from_dict(d["target"]),
         changes=tuple(_change_from_saved(c) for c in d["changes"]),
         fingerprints=dict(d["fingerprints"]),
-        unmanaged=tuple(d["unmanaged"]),
+        outside_scope=tuple(d["unmanaged"]),
     )
 
 
@@ -196,7 +197,7 @@ def _verify(path: str, signature: str | None, signed: bytes, key: bytes | None) 
 
 def _parse_json(path: str, text: str) -> dict[str, Any]:
     try:
-        data: Any = json.loads(text, object_pairs_hook=_once_each)
+        data: Any = json.loads(text, object_pairs_hook=unique_keys)
     except ValueError as e:
         if path.endswith((".yaml", ".yml")):  # `apply m.yaml` for `apply -f m.yaml`
             raise PlanFileError(f"{path}: not a reconciler plan file; to apply a manifest, "
@@ -244,16 +245,6 @@ def _checked_plan(path: str, data: dict[str, Any]) -> Plan:
     if problem:
         raise PlanFileError(f"{path}: corrupt plan file: {problem}")
     return plan
-
-
-def _once_each(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    """A JSON object whose keys are unique: readers disagree on a repeated one."""
-    out: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in out:
-            raise ValueError(f"the key {key!r} appears twice in one object")
-        out[key] = value
-    return out
 
 
 def _policy_problem(plan: Plan) -> str | None:

@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from reconciler.rules.names import json_type
+from reconciler.util.jsontext import RepeatedKey, unique_keys
 from reconciler.util.text import lone_escape_at, lone_surrogate_in
 
 __all__ = [
@@ -78,15 +79,6 @@ class PolicyParseError(ValueError):
         self.col = col
 
 
-def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in out:
-            raise PolicyParseError(f"duplicate key {key!r} in policy JSON")
-        out[key] = value
-    return out
-
-
 def _no_constants(name: str) -> Any:
     raise PolicyParseError(f"{name} is not valid JSON")
 
@@ -96,7 +88,9 @@ def parse_policy_text(text: str) -> dict[str, Any]:
     if not text.strip():
         raise PolicyParseError("policy is empty")
     try:
-        doc = json.loads(text, object_pairs_hook=_no_duplicate_keys, parse_constant=_no_constants)
+        doc = json.loads(text, object_pairs_hook=unique_keys, parse_constant=_no_constants)
+    except RepeatedKey as e:
+        raise PolicyParseError(f"duplicate key {e.key!r} in policy JSON") from None
     except json.JSONDecodeError as e:
         raise PolicyParseError(
             f"invalid JSON at line {e.lineno} column {e.colno}: {e.msg}", e.lineno, e.colno

@@ -13,7 +13,7 @@ import pytest
 
 from reconciler.cli.inprocess import embedded_sender
 from reconciler.client import Credentials, RetryPolicy, Vector, VectorsClient
-from reconciler.emulator import embedded_transport
+from tests.support.embedded import embedded_transport
 from reconciler.errors import (
     AccessDeniedError,
     ConflictError,

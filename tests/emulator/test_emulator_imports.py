@@ -32,9 +32,9 @@ def test_the_sweep_covers_the_emulator() -> None:
 
 @pytest.mark.parametrize("module", MODULES)
 def test_importing_loads_no_client_module(module: str, tmp_path: Path) -> None:
-    # the package's lazy names and embedded_transport are used too, not just imported
+    # the package's lazy names and embedded_app are used too, not just imported
     touch = ("import reconciler.emulator as e; e.create_app; e.EmulatorConfig; "
-             f"e.embedded_transport({str(tmp_path)!r})") if module == "reconciler.emulator" else ""
+             f"e.embedded_app({str(tmp_path)!r})") if module == "reconciler.emulator" else ""
     probe = subprocess.run([sys.executable, "-c", PROBE.format(module=module, touch=touch)],
                            capture_output=True, text=True, timeout=120)
     assert probe.returncode == 0, probe.stderr

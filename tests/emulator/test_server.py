@@ -21,6 +21,7 @@ import httpx
 import pytest
 
 import reconciler.emulator as emulator
+from tests.support.embedded import embedded_transport
 from reconciler.emulator.http_limits import Limits
 from reconciler.emulator.server import add_serve_arguments, config_from_args, limits_from_args
 from reconciler.errors import ConfigError
@@ -34,8 +35,7 @@ def _parse(*argv: str) -> argparse.Namespace:
 
 
 def test_public_names() -> None:
-    assert sorted(emulator.__all__) == ["EmulatorApp", "EmulatorConfig", "create_app", "embedded_app",
-                                       "embedded_transport"]
+    assert sorted(emulator.__all__) == ["EmulatorApp", "EmulatorConfig", "create_app", "embedded_app"]
 
 
 def test_flag_defaults() -> None:
@@ -149,7 +149,7 @@ def test_a_data_dir_holding_a_file_that_is_not_a_database_is_one_line(tmp_path: 
 
 def test_embedded_transport_persists_in_its_data_dir(tmp_path: Path) -> None:
     async def session(data_dir: Path, body: dict[str, Any], action: str) -> httpx.Response:
-        transport = emulator.embedded_transport(data_dir, account_id="2100000007", region="cn-guangzhou")
+        transport = embedded_transport(data_dir, account_id="2100000007", region="cn-guangzhou")
         async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as client:
             return await client.post(f"/{action}", json=body, headers={"host": "127.0.0.1"})
 

@@ -19,7 +19,7 @@ import pytest
 from reconciler import engine
 from reconciler.apply.guardrails import Consent, GuardrailRefused
 from reconciler.client import Credentials, VectorsClient
-from reconciler.emulator import embedded_transport
+from tests.support.embedded import embedded_transport
 from reconciler.manifest import load_manifests
 from reconciler.plan.model import Action, Change, Target
 from tests.integration.conftest import Cli, one_emulator_per_module

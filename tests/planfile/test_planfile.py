@@ -126,7 +126,7 @@ def _every_field_plan() -> Plan:
     ])
     return Plan(TARGET, tuple(changes), fingerprints={"index.b/i": "fedcba9876543210", "policy.b": "absent",
                                                       "bucket.b": "present"},
-                unmanaged=("bucket.other",))
+                outside_scope=("bucket.other",))
 
 
 @pytest.mark.parametrize("key", [None, KEY], ids=["unsigned", "signed"])

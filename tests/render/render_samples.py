@@ -100,7 +100,7 @@ def mixed_plan() -> Plan:
     fingerprints = {c.address: "absent" if c.action == Action.CREATE else "9f86d081884c7d65" for c in changes}
     fingerprints |= {"bucket.rag-prod": "present"}
     return Plan(TARGET, changes, fingerprints=fingerprints,
-                unmanaged=("bucket.analytics", "index.rag-prod/experiments", "policy.team-shared"))
+                outside_scope=("bucket.analytics", "index.rag-prod/experiments", "policy.team-shared"))
 
 
 def public_plan() -> Plan:
@@ -123,7 +123,7 @@ def public_plan() -> Plan:
 
 
 def empty_plan() -> Plan:
-    return Plan(EMBEDDED, (), unmanaged=("bucket.analytics",))
+    return Plan(EMBEDDED, (), outside_scope=("bucket.analytics",))
 
 
 def big_plan(n: int = 5000) -> Plan:
@@ -137,7 +137,7 @@ def big_plan(n: int = 5000) -> Plan:
         else:
             changes.append(change(f"policy.rag-{i:05d}", Action.UPDATE, policy(f"rag-{i:05d}", ["1/a"], READ),
                                   policy(f"rag-{i:05d}", ["1/a", "1/b"], READ), "policy document differs"))
-    return Plan(TARGET, tuple(changes), unmanaged=tuple(f"bucket.other-{i:04d}" for i in range(2000)))
+    return Plan(TARGET, tuple(changes), outside_scope=tuple(f"bucket.other-{i:04d}" for i in range(2000)))
 
 
 def mixed_drift() -> DriftReport:

@@ -138,7 +138,7 @@ def test_fingerprints_cannot_be_assigned_and_do_not_follow_the_callers_dict() ->
 def test_planner_plan_exercises_every_action() -> None:
     plan = planner_plan()
     assert {a for a, n in plan.counts().items() if n} == {"create", "update", "replace", "delete"}
-    assert plan.unmanaged == ("bucket.analytics",)
+    assert plan.outside_scope == ("bucket.analytics",)
 
 
 def test_big_plan_is_schema_valid() -> None:

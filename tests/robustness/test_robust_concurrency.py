@@ -16,7 +16,7 @@ from robust_helpers import Cli, assert_clean_output, base_env, expected_state, m
 from reconciler import render
 from reconciler.apply.result import Status
 from reconciler.client import Credentials, RetryPolicy, VectorsClient
-from reconciler.emulator import embedded_transport
+from tests.support.embedded import embedded_transport
 from reconciler.engine import apply_plan, make_plan
 from reconciler.manifest import load_manifests
 from reconciler.plan.model import Action, Target

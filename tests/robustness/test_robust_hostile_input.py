@@ -343,7 +343,7 @@ def test_plan_with_a_broken_graph_changes_nothing(offline: Path, kind: str, caps
 
     from reconciler.apply.executor import execute
     from reconciler.client import VectorsClient
-    from reconciler.emulator import embedded_transport
+    from tests.support.embedded import embedded_transport
     from reconciler.plan.planfile import from_saved
 
     plan = from_saved(_broken_graphs(_two_step_plan(offline, capsys))[kind])
