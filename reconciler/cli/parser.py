@@ -16,6 +16,7 @@ from reconciler.cli.exitcodes import EXIT_CHANGES, EXIT_ERROR, EXIT_INTERRUPTED,
 from reconciler.cli.target import DEFAULT_REGION
 from reconciler.rules.names import default_endpoint
 from reconciler.util.argtypes import non_empty, positive_float, positive_int
+from reconciler.util.text import printable  # an error line may carry a service's or a file's words
 
 # --- argument parsing ----------------------------------------------------------------------
 
@@ -26,7 +27,7 @@ class _Parser(argparse.ArgumentParser):
     a scheduled drift check would misread."""
 
     def error(self, message: str) -> NoReturn:
-        self.exit(EXIT_ERROR, f"error: {message} (see {self.prog} --help)\n")
+        self.exit(EXIT_ERROR, printable(f"error: {message} (see {self.prog} --help)") + "\n")
 
 
 def _common(dest: str = "debug") -> _Parser:
@@ -246,14 +247,14 @@ def _main(argv: Sequence[str] | None) -> int:
         return EXIT_ERROR if commands.OUTPUT_LOST and code in (EXIT_OK, EXIT_CHANGES) else code
     except ManifestError as e:
         for d in e.diagnostics:
-            print(d, file=sys.stderr)
+            print(printable(str(d)), file=sys.stderr)
         n = sum(1 for d in e.diagnostics if d.severity == "error")
         # validate never changes anything, so it does not say that nothing was changed
         tail = "" if args.command == "validate" else "; nothing was changed"
         print(f"{n} error{'s' if n != 1 else ''} in the manifest{tail}", file=sys.stderr)
         return EXIT_ERROR
     except ReconcilerError as e:
-        print(f"error: {e}", file=sys.stderr)
+        print(printable(f"error: {e}"), file=sys.stderr)
         return int(getattr(e, "exit_code", EXIT_ERROR))  # Ctrl-C at a prompt: 130
     except Exception as e:  # a bug: say so in one line unless asked for the traceback
         if args.debug:  # printed here, while stderr still masks secrets
@@ -261,7 +262,8 @@ def _main(argv: Sequence[str] | None) -> int:
 
             traceback.print_exc()
             return EXIT_ERROR
-        print(f"internal error: {type(e).__name__}: {e} (run with --debug for the traceback)", file=sys.stderr)
+        print(printable(f"internal error: {type(e).__name__}: {e} (run with --debug for the traceback)"),
+              file=sys.stderr)
         return EXIT_ERROR
 
 
