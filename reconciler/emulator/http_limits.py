@@ -9,6 +9,10 @@ subclass of its HttpToolsProtocol that adds, per connection:
   first byte (or after the connection opened), and its body must not stall for longer;
   otherwise 408 `RequestTimeout` and close (a connection that never sent a byte is just
   closed). Idle keep-alive connections stay uvicorn's (`timeout_keep_alive`, 5 s).
+- **write timeout**: a client that stops reading its answer (the transport's buffer stays
+  above its high-water mark for `read_timeout` seconds) is cut off, so that a slow or
+  stuck reader cannot hold a connection, an app task and the buffered answer forever. It
+  uses asyncio's own flow-control callbacks (`pause_writing` / `resume_writing`).
 - **head cap**: a head over `MAX_HEAD_BYTES` gets 431 `RequestHeaderSectionTooLarge` and
   close; the parser is fed in slices, so it never holds more than the cap plus one slice.
 - **connection cap**: at `max_connections` open connections, the one idle the longest
@@ -105,6 +109,7 @@ def guarded_protocol(limits: Limits) -> type[HttpToolsProtocol]:
             self._last_data = 0.0
             self._head_timer: asyncio.TimerHandle | None = None
             self._body_timer: asyncio.TimerHandle | None = None
+            self._write_timer: asyncio.TimerHandle | None = None
 
         # --- connections ------------------------------------------------------------
 
@@ -291,6 +296,32 @@ def guarded_protocol(limits: Limits) -> type[HttpToolsProtocol]:
             if self._body_timer is not None:
                 self._body_timer.cancel()
                 self._body_timer = None
+            self._cancel_write_timer()
+
+        # --- bytes out: a reader that stopped reading ----------------------------------
+
+        def pause_writing(self) -> None:
+            super().pause_writing()
+            if self._write_timer is None:
+                self._write_timer = self.loop.call_later(limits.read_timeout, self._write_stalled)
+
+        def resume_writing(self) -> None:
+            self._cancel_write_timer()
+            super().resume_writing()
+
+        def _cancel_write_timer(self) -> None:
+            if self._write_timer is not None:
+                self._write_timer.cancel()
+                self._write_timer = None
+
+        def _write_stalled(self) -> None:
+            self._write_timer = None
+            if not self.transport.is_closing():
+                # no answer can reach a client that does not read: drop the connection (and the
+                # buffered bytes); connection_lost wakes the app task waiting to write more
+                log.debug("HTTP client %s stopped reading its answer for %g s: closed", self.client,
+                          limits.read_timeout)
+                self.transport.abort()
 
         def _head_expired(self) -> None:
             self._head_timer = None

@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import json
 import os
+import random
 import re
 import select
 import signal
@@ -25,7 +26,7 @@ from tests.support.embedded import embedded_transport
 from reconciler.emulator.http_limits import Limits
 from reconciler.emulator.server import add_serve_arguments, config_from_args, limits_from_args
 from reconciler.errors import ConfigError
-from tests.support.emulator import RunningEmulator, running_emulator
+from tests.support.emulator import RunningEmulator, bucket_host, running_emulator
 
 
 def _parse(*argv: str) -> argparse.Namespace:
@@ -477,3 +478,38 @@ def test_serve_says_how_to_point_the_cli_at_it_and_never_the_secret() -> None:
         data_dir=":memory:", access_key="AKTEST", secret_key="sk-very-secret-value"))
     assert "TOS_ACCESS_KEY=... TOS_SECRET_KEY=..." in signed
     assert "sk-very-secret-value" not in signed and "AKTEST" not in signed
+
+
+def test_a_client_that_stops_reading_its_answer_is_cut_off(guarded: RunningEmulator) -> None:
+    """A client that asks for a 6 MB answer and never reads it must not hold its connection,
+    its app task and the buffered answer forever: after the read timeout (0.5 s here) of
+    a full write buffer, the server drops it, and it goes on serving everyone else."""
+    def post(action: str, body: dict[str, Any], host: str) -> httpx.Response:
+        r = httpx.post(f"{guarded.url}/{action}", json=body, headers={"host": host}, timeout=WAIT)
+        assert r.status_code == 200, r.text
+        return r
+
+    post("CreateVectorBucket", {"vectorBucketName": "stall"}, "127.0.0.1")
+    host = bucket_host("stall")
+    ref = {"vectorBucketName": "stall", "indexName": "idx"}
+    post("CreateIndex", {**ref, "dataType": "float32", "dimension": 4096, "distanceMetric": "euclidean"}, host)
+    rng = random.Random(7)  # tiny negative float32 values: about 15 bytes of JSON each
+    keys = [f"k{i:03d}" for i in range(100)]
+    for part in (keys[:50], keys[50:]):
+        post("PutVectors", {**ref, "vectors": [{"key": k, "data": {"float32": [-rng.random() * 1e-5 for _ in range(4096)]}}
+                                               for k in part]}, host)
+    request = json.dumps({**ref, "keys": keys, "returnData": True}).encode()
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # before connecting: the window stays small
+    sock.settimeout(WAIT)
+    sock.connect(("127.0.0.1", guarded.port))
+    with sock:
+        sock.sendall(b"POST /GetVectors HTTP/1.1\r\nHost: " + host.encode() + b"\r\nContent-Type: application/json\r\n"
+                     b"Content-Length: " + str(len(request)).encode() + b"\r\n\r\n" + request)
+        time.sleep(3.0)  # not reading: the server's buffer fills and stays full
+        got = _read_to_end(sock)
+    head, _, body = got.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200"), head[:200]
+    length = int(_answer(got)[1]["content-length"])
+    assert length > 5_500_000 and len(body) < length, (length, len(body))  # cut off, not delivered
+    assert post("ListVectorBuckets", {}, "127.0.0.1").json()["vectorBuckets"]
