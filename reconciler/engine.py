@@ -24,13 +24,14 @@ from reconciler.plan.build import (
     build_plan,
     destroying_indexes,
     fingerprint_addresses,
+    live_attrs,
     stale_objects,
     target_buckets,
     targets_matching_nothing,
     with_vector_probe,
 )
 from reconciler.plan.model import Change, Plan, Target
-from reconciler.rules.kinds import policy_attrs
+from reconciler.rules.kinds import POLICY
 from reconciler.state import refresh as live_state
 from reconciler.state.model import LiveState
 from reconciler.state.refresh import ProgressCallback
@@ -90,7 +91,7 @@ async def recheck_saved(client: VectorsApi, plan: Plan, *, parallelism: int = 10
     destroys: (the plan with today's probe results, the addresses that moved)."""
     state = await live_state.read_objects(client, fingerprint_addresses(plan), parallelism=parallelism)
     stale = stale_objects(plan, state)
-    _check_policy_before(plan, state, stale)
+    _check_before(plan, state, stale)
     probed = destroying_indexes(plan)
     if not probed:
         return plan, sorted(stale)
@@ -102,22 +103,24 @@ async def recheck_saved(client: VectorsApi, plan: Plan, *, parallelism: int = 10
     return with_vector_probe(plan, holds), sorted(stale)
 
 
-def _check_policy_before(plan: Plan, state: LiveState, stale: list[str]) -> None:
-    """Consent is judged from a policy change's `before`; the fingerprint vouches only for
-    the live object, so `before` must be what was just read (a forged `before` equal to
-    `after` would hide a grant). Stale addresses are reported as stale instead."""
+def _check_before(plan: Plan, state: LiveState, stale: list[str]) -> None:
+    """What a reviewer read as `before` must be what is live: the fingerprint vouches only
+    for the live object, not for the file's `before` (a forged policy `before` equal to
+    `after` would hide a grant from consent; a forged index `before` would show a replace
+    as something else). Stale addresses are reported as stale instead."""
     for c in plan.changes:
-        if c.kind != "policy" or c.address in stale:
+        if c.address in stale:
             continue
-        bucket = state.bucket(c.bucket)
-        live = policy_attrs(bucket.policy) if bucket is not None and bucket.policy is not None else None
-        if _canonical(live) != _canonical(c.before):
-            # judged against what is live, would it need consent? say so: it is why this matters
+        live = live_attrs(c.address, state)
+        if _canonical(live) == _canonical(c.before):
+            continue
+        public: list[str] = []
+        if c.kind == POLICY.name:  # judged against what is live, would it need consent? it is why this matters
             as_live = replace(plan, changes=(replace(c, before=live, access_changes=()),))
             public = guardrails.public_refusals(as_live, Consent())
-            raise RefusedError(f"{c.address}: its `before` is not what is live; nothing was changed. "
-                               "Run `reconciler plan --out` again."
-                               + (f" Judged against the live policy: {public[0]}" if public else ""))
+        raise RefusedError(f"{c.address}: its `before` is not what is live; nothing was changed. "
+                           "Run `reconciler plan --out` again."
+                           + (f" Judged against the live policy: {public[0]}" if public else ""))
 
 
 def _canonical(value: object) -> str:

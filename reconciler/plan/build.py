@@ -295,7 +295,7 @@ def live_digest(address: str, live: LiveState, with_contents: bool = False) -> s
 
     A bucket's digest covers its contents (index names, policy) only when the plan deletes
     it: anything appearing in a bucket we are about to delete makes the plan stale."""
-    kind, bucket_name, index = parse_address(address)
+    kind, bucket_name, _ = parse_address(address)
     bucket = live.bucket(bucket_name)
     if bucket is None:
         return "absent"
@@ -304,10 +304,23 @@ def live_digest(address: str, live: LiveState, with_contents: bool = False) -> s
             return "present"
         policy = policy_attrs(bucket.policy) if bucket.policy is not None else None
         return _digest({"indexes": sorted(bucket.indexes), "policy": policy})
+    attrs = live_attrs(address, live)
+    return _digest(attrs) if attrs is not None else "absent"
+
+
+def live_attrs(address: str, live: LiveState) -> dict[str, Any] | None:
+    """The comparable attributes of one live object, as a change's `before` holds them
+    (None when it does not exist): what a saved plan's `before` must still be."""
+    kind, bucket_name, index = parse_address(address)
+    bucket = live.bucket(bucket_name)
+    if bucket is None:
+        return None
+    if kind == BUCKET.name:
+        return bucket_attrs(bucket.name)
     if kind == POLICY.name:
-        return _digest(policy_attrs(bucket.policy)) if bucket.policy is not None else "absent"
+        return policy_attrs(bucket.policy) if bucket.policy is not None else None
     idx = bucket.indexes.get(index or "")
-    return _digest(idx.attrs) if idx is not None else "absent"
+    return idx.attrs if idx is not None else None
 
 
 def fingerprint_addresses(plan: Plan) -> dict[str, bool]:

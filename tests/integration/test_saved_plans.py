@@ -471,3 +471,26 @@ def test_saved_plan_keeps_prevent_destroy(pcli: Cli, proxy, sdk) -> None:
     assert r.returncode == 1 and "preventDestroy" in r.stderr and "index.pd-app/docs" in r.stderr
     assert proxy.writes() == WRITES_NONE
     assert sdk.get_index("pd-app", ACCOUNT, "docs").index.dimension == 4
+
+
+def test_a_forged_index_before_is_refused(pcli: Cli, proxy, sdk) -> None:
+    """The fingerprint vouches for the live index, not for the `before` a reviewer read in
+    `show`: a file that says the stray index holds other attributes (here, a tiny euclidean
+    index, to make its deletion look harmless) is refused before any call."""
+    sdk.create_vector_bucket("fb-app")
+    sdk.create_index("fb-app", ACCOUNT, "stray", "float32", 1024, "cosine", {"nonFilterableMetadataKeys": ["body"]})
+    plan_file, saved = save(pcli, buckets_yaml("fb-app") + "    pruneIndexes: true\n")
+    (change,) = saved["changes"]
+    assert change["address"] == "index.fb-app/stray" and change["before"]["dimension"] == 1024
+    change["before"] = {**change["before"], "dimension": 2, "distanceMetric": "euclidean"}
+    Path(plan_file).write_text(json.dumps(saved))
+    r = pcli("show", plan_file)
+    assert r.returncode == 0 and '"euclidean"' in r.stdout  # show reads the file as it is: apply checks it
+    proxy.clear()
+    r = pcli("apply", plan_file, "--allow-destroy")
+    assert r.returncode == 1
+    assert error_lines(r.stderr) == [
+        "error: index.fb-app/stray: its `before` is not what is live; nothing was changed. "
+        "Run `reconciler plan --out` again."], r.stderr
+    assert proxy.writes() == WRITES_NONE
+    assert index_names(sdk, "fb-app") == ["stray"]
