@@ -11,6 +11,10 @@ seam), models (results), api (VectorsClient). Requests travel through a sender (
 Reply and the failures): direct (HTTP/1.1 on asyncio + httptools, the default), pool
 (httpx, for proxies and injected transports) or any other `wire.Sender` (the CLI's `cli.inprocess`
 calls the embedded emulator in-process). Errors come from reconciler.errors.
+
+Owns: the wire protocol as the official SDKs speak it (signing, hosts, retries, limits,
+senders) and the typed results. May import: rules (names and limits), errors. Usable on
+its own: it knows nothing of manifests, plans or the emulator.
 """
 
 from reconciler.client.api import VectorsClient

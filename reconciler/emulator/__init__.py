@@ -11,9 +11,11 @@
     errors.py       one exception per service error code
     server.py       `reconciler serve`: flags and the uvicorn runner
 
-The emulator imports nothing from the client: the CLI's in-process sender over this app
-is `reconciler.cli.inprocess.embedded_sender`.Tests that want the app behind
-httpx use `tests/support/embedded.py`.
+Owns: the local service, its state and its answers. May import: rules (the service's
+names, limits and policy evaluation, shared with the client and the manifest), util,
+errors. Nothing from the client: the CLI's in-process sender over this app is
+`reconciler.cli.inprocess.embedded_sender`, and tests that want the app behind httpx use
+`tests/support/embedded.py`.
 """
 
 from __future__ import annotations

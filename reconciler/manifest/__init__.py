@@ -21,6 +21,9 @@ ManifestError sorted by file:line:col, warnings are returned in `Manifest.warnin
    or policyFile), prune patterns, conflicting account/region; policy lint warnings.
 7. Access tests (`accessTests`), evaluated against the declared policy; a failure is an
    error at the test.
+
+Owns: the manifest format and its diagnostics (file:line:col). May import: rules (names,
+limits, policy documents and their evaluation), util, errors.
 """
 
 from reconciler.manifest._interpolate import parse_var_assignments

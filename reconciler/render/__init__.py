@@ -4,6 +4,9 @@ No I/O and no global state: colour is a parameter (the CLI decides it from the T
 and NO_COLOR). Plan renderers read only the plan's stable JSON form.
 
 Each renderer's module loads when the renderer is first used: a run needs one or two.
+
+Owns: every view of a plan, a drift report, an apply result and an access matrix.
+May import: plan, apply (its result data only), state (its pure model), rules, util.
 """
 
 from __future__ import annotations
