@@ -1,25 +1,9 @@
 """The access tests that drive the real CLI share one `reconciler serve` per module,
-emptied with the official SDK before each test (tests/integration/conftest.py)."""
+emptied with the official SDK before each test; `cli` and `sdk` are the integration
+suite's fixtures (tests/integration/conftest.py), bound to that module emulator."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import pytest
-
-from tests.integration.conftest import Cli, one_emulator_per_module
-from tests.support.sdk import EmulatorVectorClient, sdk_client
+from tests.integration.conftest import cli, one_emulator_per_module, sdk  # noqa: F401  (pytest fixtures)
 
 emulator, _empty_service = one_emulator_per_module()
-
-
-@pytest.fixture
-def cli(emulator: object, tmp_path: Path) -> Cli:
-    work = tmp_path / "work"
-    work.mkdir()
-    return Cli(emulator.url, work, {})  # type: ignore[attr-defined]
-
-
-@pytest.fixture
-def sdk(emulator: object) -> EmulatorVectorClient:
-    return sdk_client(emulator.url)  # type: ignore[attr-defined]
