@@ -207,3 +207,14 @@ def test_keys_too_long_for_a_token_still_page(asgi: Api) -> None:
     second = asgi.ok("ListVectors", {**ref, "nextToken": first["nextToken"]})
     assert second["vectors"] == [{"key": keys[1]}]
     asgi.err("ListVectors", {**ref, "nextToken": "~" + "0" * 40}, 400, "ValidationException", "nextToken")
+
+
+def test_answers_carry_what_the_fast_encoder_refuses(asgi: Api) -> None:
+    """Answers are written with orjson, which refuses an integer beyond 64 bits; such a
+    metadata value (valid JSON, stored as given) still comes back, through json."""
+    asgi.bucket("wide-ints")
+    asgi.index("wide-ints", "idx", dimension=2)
+    asgi.put("wide-ints", "idx", [{"key": "k", "data": {"float32": [0.1, 0.2]}, "metadata": {"n": 2**70, "s": "é"}}])
+    got = asgi.ok("GetVectors", {"vectorBucketName": "wide-ints", "indexName": "idx", "keys": ["k"],
+                                 "returnMetadata": True, "returnData": True})
+    assert got["vectors"] == [{"key": "k", "data": {"float32": [0.1, 0.2]}, "metadata": {"n": 2**70, "s": "é"}}]
