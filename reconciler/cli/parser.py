@@ -27,7 +27,11 @@ class _Parser(argparse.ArgumentParser):
     a scheduled drift check would misread."""
 
     def error(self, message: str) -> NoReturn:
-        self.exit(EXIT_ERROR, printable(f"error: {message} (see {self.prog} --help)") + "\n")
+        self.exit(EXIT_ERROR, f"error: {message} (see {self.prog} --help)\n")
+
+    def exit(self, status: int = 0, message: str | None = None) -> NoReturn:
+        # every line the parser ends with echoes the command line: escaped, as all error lines
+        super().exit(status, None if message is None else printable(message.rstrip("\n")) + "\n")
 
 
 def _common(dest: str = "debug") -> _Parser:
