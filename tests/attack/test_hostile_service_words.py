@@ -13,12 +13,13 @@ import json
 import os
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+
+from tests.support.serving import serving
 
 HOSTILE = "denied\x1b[2J\x1b]52;c;ZWNobyBwd25lZA==\x07\rApply complete! \u202eevil\x9b31m"
 CONTROLS = "\x1b\x07\r\u202e\x9b"
@@ -41,13 +42,8 @@ class _Hostile(BaseHTTPRequestHandler):
 @pytest.fixture
 def hostile_url() -> Iterator[str]:
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Hostile)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving(server, "hostile-endpoint"):
         yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def _run(url: str, cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -75,3 +71,13 @@ def test_a_manifest_diagnostic_is_escaped(tmp_path: Path) -> None:
     assert r.returncode == 1, r.stdout + r.stderr
     assert not {c for c in r.stdout + r.stderr if c in CONTROLS}, repr(r.stderr)
     assert "m.yaml:4:5" in r.stderr
+
+
+@pytest.mark.parametrize("argv", [["plan", "m\x1b[2J.yaml"], ["plan", "--bogus", "x\x1b]52;c;eA==\x07"]])
+def test_a_usage_error_echoes_the_command_line_escaped(tmp_path: Path, argv: list[str]) -> None:
+    """A file name pasted from somewhere else, or a script's variable, can hold controls."""
+    r = _run("embedded", tmp_path, *argv)
+    assert r.returncode == 1
+    assert not {c for c in r.stdout + r.stderr if c in CONTROLS}, repr(r.stderr)
+    (line,) = r.stderr.splitlines()
+    assert line.startswith("error: ") and "\\u001b" in line
