@@ -3,7 +3,8 @@
 Covers:
 - every YAML file loads, and each manifest points its yaml-language-server at the schema;
 - every `reconciler ...` command in the GitHub Actions workflow, the pre-commit hook (the
-  example config with this repository's .pre-commit-hooks.yaml) and the environments README is accepted by the real argument parser (cli.build_parser);
+  example config with this repository's .pre-commit-hooks.yaml) and the environments
+  README is accepted by the real argument parser (cli.build_parser);
 - the workflow's triggers, permissions, concurrency and credential handling, and the
   exit-code handling of its run scripts, run under bash with a stub `reconciler`;
 - the environment manifests validate for each env file, and the other examples validate:
