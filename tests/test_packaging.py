@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+import reconciler
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -38,10 +40,11 @@ def dist_info(wheel: zipfile.ZipFile, name: str) -> str:
 
 
 def test_wheel_is_named_tosvectors_reconciler(wheel: zipfile.ZipFile) -> None:
-    assert Path(wheel.filename or "").name.startswith("tosvectors_reconciler-0.1.0-")
+    assert Path(wheel.filename or "").name.startswith(f"tosvectors_reconciler-{reconciler.__version__}-")
     metadata = email.parser.Parser().parsestr(dist_info(wheel, "METADATA"))
     assert metadata["Name"] == "tosvectors-reconciler"
-    assert metadata["Version"] == "0.1.0"
+    # `reconciler --version` and the User-Agent say reconciler.__version__: the same release
+    assert metadata["Version"] == reconciler.__version__
 
 
 def test_wheel_installs_the_reconciler_command_and_package(wheel: zipfile.ZipFile) -> None:
