@@ -22,8 +22,9 @@ os.environ["PYTHONPATH"] = os.pathsep.join(
 # interrupts): `pytest -m "not slow"` leaves them out for a quick loop; CI runs everything.
 # Keyed on where a test lives, so a new test in one of these places is slow without a mark.
 _SLOW_DIRS = ("integration", "robustness")
-_SLOW_FILES = ("test_packaging.py", "test_sdk_required.py", "test_checkout_code.py",
-               "conformance/test_sdk_emulator.py", "examples/test_examples.py", "emulator/test_faults.py",
+_SLOW_FILES = ("test_packaging.py", "test_precommit.py", "test_sdk_required.py", "test_checkout_code.py",
+               "conformance/test_sdk_emulator.py", "examples/test_examples.py",
+               "examples/test_ci_examples.py", "emulator/test_faults.py",
                "emulator/test_concurrency.py", "emulator/test_durability.py", "emulator/test_server.py")
 _TESTS = Path(__file__).resolve().parent
 

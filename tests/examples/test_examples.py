@@ -2,8 +2,9 @@
 
 Covers:
 - every YAML file loads, and each manifest points its yaml-language-server at the schema;
-- every `reconciler ...` command in the GitHub Actions workflow, the pre-commit hook and
-  the environments README is accepted by the real argument parser (cli.build_parser);
+- every `reconciler ...` command in the GitHub Actions workflow, the pre-commit hook (the
+  example config with this repository's .pre-commit-hooks.yaml) and the environments
+  README is accepted by the real argument parser (cli.build_parser);
 - the workflow's triggers, permissions, concurrency and credential handling, and the
   exit-code handling of its run scripts, run under bash with a stub `reconciler`;
 - the environment manifests validate for each env file, and the other examples validate:
@@ -335,25 +336,34 @@ def test_apply_step_passes_allow_destroy_only_when_opted_in(
 # --- the pre-commit hook -----------------------------------------------------------------------
 
 
+HOOKS = ROOT / ".pre-commit-hooks.yaml"
+
+
 @pytest.fixture(scope="module")
 def hook() -> dict[str, Any]:
+    """The example config's hook, with the defaults this repository's hooks file gives it."""
     config = yaml.safe_load(PRE_COMMIT.read_text(encoding="utf-8"))
-    hooks = [h for repo in config["repos"] if repo["repo"] == "local" for h in repo["hooks"]
-             if h["entry"].split()[0] == "reconciler"]
-    assert len(hooks) == 1
-    return hooks[0]
+    [repo] = config["repos"]
+    assert repo["repo"] != "local", "the example installs reconciler from its repository, at a pinned rev"
+    assert re.fullmatch(r"v\d+\.\d+\.\d+|[0-9a-f]{40}", repo["rev"]), f"rev {repo['rev']!r}: a tag or a commit"
+    [used] = repo["hooks"]
+    shipped = {h["id"]: h for h in yaml.safe_load(HOOKS.read_text(encoding="utf-8"))}
+    assert used["id"] in shipped, f"{used['id']!r} is not a hook of .pre-commit-hooks.yaml"
+    return {**shipped[used["id"]], **used}
 
 
 def test_pre_commit_hook(hook: dict[str, Any]) -> None:
-    assert hook["language"] == "system" and hook["pass_filenames"] is True
+    assert hook["language"] == "python"  # pre-commit installs the tool itself
     files = re.compile(hook["files"])
-    for path in ("manifests/a.yaml", "manifests/b.yml"):
+    for path in ("manifests/a.yaml", "manifests/b.yml", "manifests/sub/c.yaml", "policies/rag-prod.json",
+                 "manifests/policy.json"):
         assert files.search(path), path
-    for path in ("README.md", "manifests/a.json", "src/manifests.py"):
+    for path in ("README.md", "src/manifests.py", ".github/workflows/ci.yml"):
         assert not files.search(path), path
-    changed = ["manifests/a.yaml", "manifests/b.yml"]
-    args = parse([*shlex.split(hook["entry"]), *changed])  # what pre-commit runs
-    assert args.command == "validate" and args.files == changed
+    # what pre-commit runs: the directory, not the changed files
+    assert hook["pass_filenames"] is False
+    args = parse([*shlex.split(hook["entry"]), *hook["args"]])
+    assert args.command == "validate" and args.files == ["manifests/"]
 
 
 # --- the environments README -------------------------------------------------------------------
