@@ -49,3 +49,11 @@ class ApplyApi(Protocol):
 
 class VectorsApi(RefreshApi, ApplyApi, Protocol):
     """Everything the engine's workflows call: a refresh, then an apply."""
+
+
+class OutputApi(Protocol):
+    """What `reconciler output` reads: the declared buckets and indexes, one Get each."""
+
+    async def get_vector_bucket(self, bucket: str, /) -> VectorBucket: ...
+
+    async def get_index(self, bucket: str, index: str, /) -> Index: ...
