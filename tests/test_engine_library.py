@@ -13,6 +13,8 @@ import contextlib
 import os
 import re
 import shutil
+import subprocess
+import sys
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -114,7 +116,7 @@ def test_apply_asks_after_consent_and_before_the_first_write(tmp_path: Path) -> 
                      "start index.lib-app/docs", "done index.lib-app/docs", "plan"]
 
 
-def test_a_no_changes_nothing_and_an_async_yes_goes_on(tmp_path: Path) -> None:
+def test_a_no_changes_nothing_and_an_awaitable_yes_goes_on(tmp_path: Path) -> None:
     manifest, target = _manifest(tmp_path), _resolved(tmp_path).target
 
     async def yes(plan: Plan) -> bool:
@@ -216,3 +218,16 @@ def test_access_and_show_need_no_client(tmp_path: Path) -> None:
     assert index.decisions["2100000000/readers"]["tosvectors:QueryVectors"].verdict.value == "allow"
     with pytest.raises(ConfigError, match="not a reconciler plan file; to see the plan of a manifest"):
         engine.load_plan(str(tmp_path / "m.yaml"))
+
+
+def test_show_and_access_load_no_client_and_no_event_loop() -> None:
+    """The engine loads its reads and writes when a workflow that calls the service runs."""
+    program = ("import sys\nfrom reconciler import engine\nfrom reconciler.manifest import load_manifests\n"
+               "engine.access(load_manifests(['examples/quickstart.yaml']), '2100000000', 'cn-beijing')\n"
+               "engine.load_plan, engine.made_by_destroy\n"
+               "io = ('reconciler.client', 'reconciler.state.refresh', 'reconciler.apply.executor')\n"
+               "print(sorted(m for m in sys.modules\n"
+               "             if m.split('.')[0] in ('asyncio', 'httpx', 'uvloop') or m.startswith(io)))")
+    done = subprocess.run([sys.executable, "-c", program], cwd=CHECKOUT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
