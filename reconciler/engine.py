@@ -23,6 +23,9 @@ reconciler as a library", has a worked example (tests/test_engine_library.py run
 
 The reads and writes (state/refresh.py, apply/executor.py: the client and the event loop)
 load when a workflow that calls the service first runs, so `show` and `access` load neither.
+
+May import: apply, plan, state, manifest, client (its Protocols), rules, util, errors; the
+command layer imports it, nothing below it does (tests/test_layout.py).
 """
 
 from __future__ import annotations
@@ -63,7 +66,7 @@ if TYPE_CHECKING:
     from reconciler.client.protocol import RefreshApi, VectorsApi
 
 Warn = Callable[[str], None]
-Progress = Callable[[int, int], None]  # (done, total), as state.refresh.ProgressCallback
+ProgressCallback = Callable[[int, int], None]  # (done, total): state.refresh.ProgressCallback, without loading it
 
 
 # --- hooks: what a caller hears of a write workflow, and how it approves the plan ---------------
@@ -84,7 +87,7 @@ class Hooks:
     setting `stop` then starts no new step and lets those in flight finish."""
 
     warn: Warn | None = None  # one line for a person (an unsigned plan, a --target that selects nothing)
-    progress: Progress | None = None  # the refresh
+    progress: ProgressCallback | None = None  # the refresh
     on_plan: Callable[[Plan], None] | None = None  # the plan to run, before consent is checked
     confirm: Callable[[Plan], bool | Awaitable[bool]] | None = None  # None: approved
     on_execute: Callable[[Plan], None] | None = None
@@ -114,7 +117,7 @@ async def make_plan(
     options: PlanOptions = PlanOptions(),
     *,
     parallelism: int = 10,
-    progress: Progress | None = None,
+    progress: ProgressCallback | None = None,
     probe: bool = True,
     warn: Warn | None = None,
 ) -> Plan:
@@ -170,7 +173,7 @@ async def check(
     target: Target,
     *,
     parallelism: int = 10,
-    progress: Progress | None = None,
+    progress: ProgressCallback | None = None,
     warn: Warn | None = None,
     probe: bool = True,
 ) -> Check:
@@ -187,7 +190,7 @@ async def drift(
     target: Target,
     *,
     parallelism: int = 10,
-    progress: Progress | None = None,
+    progress: ProgressCallback | None = None,
     warn: Warn | None = None,
 ) -> DriftReport:
     """What differs between the manifest and what is live (`in_sync` when nothing does). No
