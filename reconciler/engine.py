@@ -1,22 +1,45 @@
-"""The workflows behind the commands: refresh → plan → (probe) → apply.
+"""The engine: every workflow of the tool as a library function. The CLI is one caller (it
+parses, opens the client once, calls one of these, renders, picks the exit code); a
+scheduler, a test or a notebook is another, and calls exactly what a person runs.
 
-Each function takes what it needs and returns data; the CLI renders and decides
-exit codes. Nothing here prints.
+Each workflow takes a client that fits `client/protocol.py` (`VectorsClient`, or a fake)
+and returns data; nothing here prints, prompts or installs a signal handler. Errors are
+those of `reconciler.errors` (a refused change is a RefusedError; the guardrails' is a
+GuardrailRefused with one line per step; a bad manifest or flag a ConfigError).
+
+    make_plan(client, manifest, target, options)       -> Plan          refresh, diff, probe
+    drift(client, manifest, target)                    -> DriftReport
+    check(client, manifest, target)                    -> Check         plan + drift report, one refresh
+    apply(client, manifest, target, allow_...=, hooks=) -> ApplyResult   plan, consent, confirm, execute
+    apply_saved(client, load_saved(path, key), target) -> ApplyResult   target, re-read, consent, confirm, execute
+    destroy(client, manifest, target, hooks=)          -> ApplyResult
+    apply_plan(client, plan, consent)                  -> ApplyResult   execute a Plan value (consent checked)
+    export(client, target, buckets=, prefix=)          -> dict          a manifest of what is live
+    access(manifest, account, region, principals)      -> AccessReport  no client
+    load_plan(path)                                    -> Plan          `show`: a saved plan as data
+
+A saved plan is written with `plan.planfile.save(plan, path, key)`. README.md, "Using
+reconciler as a library", has a worked example (tests/test_engine_library.py runs it).
+
+The reads and writes (state/refresh.py, apply/executor.py: the client and the event loop)
+load when a workflow that calls the service first runs, so `show` and `access` load neither.
+
+May import: apply, plan, state, manifest, client (its Protocols), rules, util, errors; the
+command layer imports it, nothing below it does (tests/test_layout.py).
 """
 
 from __future__ import annotations
 
-import asyncio
+import inspect
 import json
-from collections.abc import Callable
-from dataclasses import replace
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
 
 from reconciler.apply import guardrails
-from reconciler.apply.executor import execute
 from reconciler.apply.guardrails import Consent
 from reconciler.apply.result import ApplyResult, StepResult
-from reconciler.client.protocol import VectorsApi
-from reconciler.errors import RefusedError
+from reconciler.errors import ConfigError, RefusedError
 from reconciler.manifest import Manifest
 from reconciler.plan import planfile
 from reconciler.plan.build import (
@@ -28,17 +51,67 @@ from reconciler.plan.build import (
     stale_objects,
     target_buckets,
     targets_matching_nothing,
+    targets_out_of_scope,
     with_vector_probe,
 )
-from reconciler.plan.model import Change, Plan, Target
-from reconciler.rules.kinds import POLICY
-from reconciler.state import refresh as live_state
+from reconciler.plan.drift import DriftReport, drift_report
+from reconciler.plan.model import Action, Change, Plan, Target
+from reconciler.rules.access import ResourceAccess, access_matrix, resource_accounts
+from reconciler.rules.kinds import POLICY, parse_address
 from reconciler.state.model import LiveState
-from reconciler.state.refresh import ProgressCallback
+
+if TYPE_CHECKING:
+    import asyncio
+
+    from reconciler.client.protocol import RefreshApi, VectorsApi
+
+Warn = Callable[[str], None]
+ProgressCallback = Callable[[int, int], None]  # (done, total): state.refresh.ProgressCallback, without loading it
+
+
+# --- hooks: what a caller hears of a write workflow, and how it approves the plan ---------------
+
+
+@dataclass(frozen=True)
+class Hooks:
+    """Every hook is optional: `Hooks()` runs a workflow silently and unattended (a library
+    caller states its consent up front; there is nobody to ask). The order, for `apply`,
+    `apply_saved` and `destroy`:
+
+        warn* progress* -> on_plan -> [empty plan: return] -> consent checked -> confirm
+        -> on_execute -> (on_start, on_step)* -> ApplyResult
+
+    `confirm` is asked only once consent is checked, so nobody approves what would be
+    refused, and before the first write; it answers True to go on (or an awaitable of it).
+    `on_execute` is the last moment before the first write (the CLI arms its Ctrl-C there);
+    setting `stop` then starts no new step and lets those in flight finish."""
+
+    warn: Warn | None = None  # one line for a person (an unsigned plan, a --target that selects nothing)
+    progress: ProgressCallback | None = None  # the refresh
+    on_plan: Callable[[Plan], None] | None = None  # the plan to run, before consent is checked
+    confirm: Callable[[Plan], bool | Awaitable[bool]] | None = None  # None: approved
+    on_execute: Callable[[Plan], None] | None = None
+    on_start: Callable[[Change], None] | None = None
+    on_step: Callable[[StepResult], None] | None = None
+    stop: asyncio.Event | None = None
+
+
+NO_HOOKS = Hooks()  # frozen: one shared default
+
+
+class Cancelled(RefusedError):
+    """`confirm` said no: nothing was changed."""
+
+    def __init__(self, verb: str) -> None:
+        super().__init__(f"{verb} cancelled; nothing was changed")
+        self.verb = verb
+
+
+# --- reading: plan, drift, and watch's check -------------------------------------------------
 
 
 async def make_plan(
-    client: VectorsApi,
+    client: RefreshApi,
     manifest: Manifest,
     target: Target,
     options: PlanOptions = PlanOptions(),
@@ -46,10 +119,15 @@ async def make_plan(
     parallelism: int = 10,
     progress: ProgressCallback | None = None,
     probe: bool = True,
-    warn: Callable[[str], None] | None = None,
+    warn: Warn | None = None,
 ) -> Plan:
-    """Refresh what the scope needs, diff, and probe indexes the plan would destroy.
-    `warn` hears of each --target that names nothing declared and nothing live."""
+    """The plan workflow: refresh what the scope needs, diff, and probe the indexes the plan
+    would destroy (do they hold vectors?). A malformed --target is a ConfigError before any
+    call; `warn` hears of each target that selects nothing (one the manifest neither declares
+    nor prunes, before the refresh; one that names nothing declared and nothing live, after)."""
+    from reconciler.state import refresh as live_state
+
+    _check_targets(manifest, options.targets, warn)
     only = target_buckets(options.targets) if options.targets else None
     state = await live_state.refresh(client, manifest, parallelism=parallelism, only_buckets=only, progress=progress)
     if warn is not None:
@@ -64,10 +142,147 @@ async def make_plan(
     return plan
 
 
-def check_consent(plan: Plan, consent: Consent) -> None:
-    """Raise GuardrailRefused for the steps `consent` does not cover (e.g. before asking
-    for confirmation); `apply_plan` checks again itself."""
-    guardrails.check(plan, consent)
+def _check_targets(manifest: Manifest, targets: Sequence[str], warn: Warn | None) -> None:
+    for t in targets:
+        try:
+            parse_address(t)
+        except ValueError as e:
+            raise ConfigError(f"--target: {e}") from None
+    if warn is not None:
+        for t in targets_out_of_scope(manifest, targets):  # else a typo reads as "No changes."
+            warn(f"warning: --target {t} is neither declared in the manifest nor in its prune scope: "
+                 "it selects nothing")
+
+
+@dataclass(frozen=True)
+class Check:
+    """One look at an estate: the plan that would remove the drift (as `plan` shows it; save
+    it with `plan.planfile.save` for `apply FILE`) and the drift report read from it."""
+
+    plan: Plan
+    report: DriftReport
+
+    @property
+    def in_sync(self) -> bool:
+        return self.report.in_sync
+
+
+async def check(
+    client: RefreshApi,
+    manifest: Manifest,
+    target: Target,
+    *,
+    parallelism: int = 10,
+    progress: ProgressCallback | None = None,
+    warn: Warn | None = None,
+    probe: bool = True,
+) -> Check:
+    """The cycle of a long-running drift check: one refresh of the whole manifest gives both.
+    `probe` costs one ListVectors per index the plan would destroy (none when in sync)."""
+    plan = await make_plan(client, manifest, target, PlanOptions(), parallelism=parallelism, progress=progress,
+                           probe=probe, warn=warn)
+    return Check(plan, drift_report(plan))
+
+
+async def drift(
+    client: RefreshApi,
+    manifest: Manifest,
+    target: Target,
+    *,
+    parallelism: int = 10,
+    progress: ProgressCallback | None = None,
+    warn: Warn | None = None,
+) -> DriftReport:
+    """What differs between the manifest and what is live (`in_sync` when nothing does). No
+    probe: drift reports, it never destroys."""
+    return (await check(client, manifest, target, parallelism=parallelism, progress=progress, warn=warn,
+                        probe=False)).report
+
+
+# --- writing: apply, apply a saved plan, destroy ---------------------------------------------------
+# Consent is decided here from what the engine can verify itself: the manifest's
+# `allowPublicAccess` buckets for `apply`, nothing a file claims for `apply_saved` (a saved
+# plan has no manifest), the verb itself for `destroy`; `preventDestroy` wins over all.
+
+
+async def apply(
+    client: VectorsApi,
+    manifest: Manifest,
+    target: Target,
+    *,
+    options: PlanOptions = PlanOptions(),
+    allow_destroy: bool = False,
+    allow_public_access: bool = False,
+    parallelism: int = 10,
+    hooks: Hooks = NO_HOOKS,
+) -> ApplyResult:
+    """`reconciler apply -f`: plan, check consent, confirm, execute. A step that destroys data
+    needs `allow_destroy`; a grant to anyone needs `allow_public_access` unless the bucket
+    declares `allowPublicAccess: true`. An empty plan returns an ApplyResult with no steps."""
+    plan = await make_plan(client, manifest, target, options, parallelism=parallelism, progress=hooks.progress,
+                           warn=hooks.warn)
+    public = frozenset(b.name for b in manifest.buckets if b.allow_public_access)
+    consent = Consent(allow_destroy=allow_destroy, allow_public_access=allow_public_access, public_buckets=public)
+    return await _approve_and_execute(client, plan, consent, "apply", parallelism, hooks)
+
+
+async def destroy(
+    client: VectorsApi,
+    manifest: Manifest,
+    target: Target,
+    *,
+    targets: Sequence[str] = (),
+    parallelism: int = 10,
+    hooks: Hooks = NO_HOOKS,
+) -> ApplyResult:
+    """`reconciler destroy`: delete what the manifest declares (or `targets` of it). The verb
+    is the consent to destroy data; `preventDestroy: true` refuses even then."""
+    plan = await make_plan(client, manifest, target, PlanOptions(destroy=True, targets=tuple(targets)),
+                           parallelism=parallelism, progress=hooks.progress, warn=hooks.warn)
+    return await _approve_and_execute(client, plan, Consent(destroy_verb=True), "destroy", parallelism, hooks)
+
+
+async def apply_saved(
+    client: VectorsApi,
+    saved: SavedPlan,
+    target: Target,
+    *,
+    allow_destroy: bool = False,
+    allow_public_access: bool = False,
+    parallelism: int = 10,
+    hooks: Hooks = NO_HOOKS,
+) -> ApplyResult:
+    """`reconciler apply FILE` (`saved` from `load_saved`): refuse a target other than the
+    plan's; re-read what the plan depends on and refuse it if any of that moved; probe again
+    the indexes it destroys (what the file says about data loss is not used); check
+    consent; confirm; execute. With no manifest to verify, a grant to anyone needs
+    `allow_public_access` whatever the file says."""
+    refuse_other_target(saved, target)
+    if saved.warning and hooks.warn is not None:
+        hooks.warn(saved.warning)
+    plan, stale = await recheck_saved(client, saved.plan, parallelism=parallelism)
+    if stale:
+        raise RefusedError(f"{saved.path} is stale: {', '.join(stale)} changed since the plan was made; "
+                           "nothing was changed. Run `reconciler plan --out` again.")
+    consent = Consent(allow_destroy=allow_destroy, allow_public_access=allow_public_access)
+    return await _approve_and_execute(client, plan, consent, "apply", parallelism, hooks)
+
+
+async def _approve_and_execute(client: VectorsApi, plan: Plan, consent: Consent, verb: str, parallelism: int,
+                               hooks: Hooks) -> ApplyResult:
+    if hooks.on_plan is not None:
+        hooks.on_plan(plan)
+    if plan.is_empty:
+        return ApplyResult(())
+    guardrails.check(plan, consent)  # before asking: nobody approves what would be refused
+    if hooks.confirm is not None:
+        answer = hooks.confirm(plan)
+        if not (await answer if inspect.isawaitable(answer) else answer):
+            raise Cancelled(verb)
+    if hooks.on_execute is not None:
+        hooks.on_execute(plan)
+    return await apply_plan(client, plan, consent, parallelism=parallelism, on_step=hooks.on_step,
+                            on_start=hooks.on_start, stop=hooks.stop)
 
 
 async def apply_plan(
@@ -80,8 +295,10 @@ async def apply_plan(
     on_start: Callable[[Change], None] | None = None,
     stop: asyncio.Event | None = None,
 ) -> ApplyResult:
-    """Execute the plan: the one way in for every caller, so the guardrails run here,
-    before the first call. No consent given means no destroying step runs."""
+    """Execute a plan: the one way in for every caller, so the guardrails run here, before
+    the first call. No consent given means no destroying step runs."""
+    from reconciler.apply.executor import execute
+
     guardrails.check(plan, consent)
     return await execute(plan, client, parallelism=parallelism, on_step=on_step, on_start=on_start, stop=stop)
 
@@ -89,6 +306,8 @@ async def apply_plan(
 async def recheck_saved(client: VectorsApi, plan: Plan, *, parallelism: int = 10) -> tuple[Plan, list[str]]:
     """Re-read exactly the objects the saved plan depends on and probe again every index it
     destroys: (the plan with today's probe results, the addresses that moved)."""
+    from reconciler.state import refresh as live_state
+
     state = await live_state.read_objects(client, fingerprint_addresses(plan), parallelism=parallelism)
     stale = stale_objects(plan, state)
     _check_before(plan, state, stale)
@@ -127,24 +346,33 @@ def _canonical(value: object) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
 
 
-# --- saved plan files ------------------------------------------------------------------
+# --- saved plans: to show them (data only) and to apply them (verified) ---------------------------
 
 
-def save_plan(plan: Plan, path: str, key: bytes | None = None) -> None:
-    """Write a plan file, signed when `key` (RECONCILER_PLAN_KEY) is given."""
-    planfile.save(plan, path, key)
+@dataclass(frozen=True)
+class SavedPlan:
+    """A plan file whose signature held (or that is unsigned while no key is set)."""
+
+    plan: Plan
+    path: str
+    warning: str | None = None  # one line when the file is not signed (and no key is set)
 
 
 def load_plan(path: str) -> Plan:
-    """Read a saved plan as data only (for showing it); the signature is not checked."""
+    """The `show` workflow: a saved plan as data, to show it. The signature is not checked
+    (showing changes nothing); a manifest given by mistake is told how to plan it."""
+    if path.endswith((".yaml", ".yml")):  # planfile's own hint for a .yaml file is about apply
+        raise ConfigError(f"{path}: not a reconciler plan file; to see the plan of a manifest: "
+                          f"reconciler plan -f {path}")
     return planfile.read(path)[0]
 
 
-def load_verified_plan(path: str, key: bytes | None) -> tuple[Plan, str | None]:
-    """Read a saved plan to apply it: (plan, warning line or None). Refuses a file whose
-    signature does not hold under `key` (RECONCILER_PLAN_KEY), is corrupt, or whose parts
-    disagree with each other."""
-    return planfile.read(path, key=key, verify=True)
+def load_saved(path: str, key: bytes | None) -> SavedPlan:
+    """Read a saved plan to apply it. Refuses a file whose signature does not hold under
+    `key` (RECONCILER_PLAN_KEY: `plan.planfile.plan_key()`), a signed file when no key is
+    given, an unsigned one when a key is, a corrupt file, or one whose parts disagree."""
+    plan, warning = planfile.read(path, key=key, verify=True)
+    return SavedPlan(plan, path, warning)
 
 
 def target_mismatch(saved: Target, current: Target) -> str | None:
@@ -154,3 +382,67 @@ def target_mismatch(saved: Target, current: Target) -> str | None:
             return f"the plan was made for {field} '{a}' but the current target has '{b}'"
     return None
 
+
+def refuse_other_target(saved: SavedPlan, target: Target) -> None:
+    """A saved plan runs only against the service, region and account it was made for."""
+    mismatch = target_mismatch(saved.plan.target, target)
+    if mismatch:
+        raise RefusedError(f"{saved.path}: {mismatch}; nothing was changed")
+
+
+def made_by_destroy(plan: Plan) -> bool:
+    """Whether a saved plan came from `plan --destroy` (every step a delete the planner gave
+    a "destroy:" reason). Only the words that show it follow from this (its title and
+    summary); consent never does: the guardrails judge each step by its action."""
+    return bool(plan.changes) and all(c.action == Action.DELETE and c.reason.startswith("destroy:")
+                                      for c in plan.changes)
+
+
+# --- export and access ---------------------------------------------------------------------------
+
+
+async def export(
+    client: RefreshApi,
+    target: Target,
+    *,
+    buckets: Sequence[str] = (),
+    prefix: str | None = None,
+    parallelism: int = 10,
+) -> dict[str, Any]:
+    """The live buckets named in `buckets`, or those whose names start with `prefix` (both:
+    either), or every bucket, as a manifest document for `target`'s account and region
+    (`state.export.to_yaml` writes it out). Planning against it right away shows no changes."""
+    from reconciler.state.export import export_manifest
+
+    return await export_manifest(client, buckets=buckets, prefix=prefix, region=target.region,
+                                 account_id=target.account_id, parallelism=parallelism)
+
+
+@dataclass(frozen=True)
+class BucketMatrix:
+    name: str
+    policy_declared: bool
+    resources: tuple[ResourceAccess, ...]  # the bucket, each declared index, any other index
+
+
+@dataclass(frozen=True)
+class AccessReport:
+    account: str
+    region: str
+    buckets: tuple[BucketMatrix, ...]  # by name
+
+
+def policy_accounts(manifest: Manifest) -> set[str]:
+    """The accounts the declared policies' resources name: `access` evaluates in that account
+    when neither the manifest nor the environment names one (and there is exactly one)."""
+    return {a for b in manifest.buckets for a in resource_accounts(b.policy)}
+
+
+def access(manifest: Manifest, account: str, region: str, principals: Sequence[str] = ()) -> AccessReport:
+    """The `access` workflow, from the declared policies alone (no client, no credentials):
+    the decision on every action on every declared resource, as the service would decide it,
+    for `principals` (default: anyone `*` and every principal the policies name)."""
+    return AccessReport(account, region, tuple(
+        BucketMatrix(b.name, b.policy is not None, tuple(access_matrix(
+            b.policy, region, account, b.name, [i.name for i in b.indexes], list(principals) or None)))
+        for b in sorted(manifest.buckets, key=lambda b: b.name)))

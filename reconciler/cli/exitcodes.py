@@ -1,4 +1,4 @@
-"""The exit codes of DESIGN.md §4, defined once for the parser and the commands."""
+"""The exit codes (README.md, "Exit codes"), defined once for the parser and the commands."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Which service a command talks to, and the client for it (DESIGN.md §4).
+"""Which service a command talks to, and the client for it (README.md, "Pointing it at TOS
+Vectors": flags, environment, the embedded emulator, the CI rule).
 
 With no endpoint and no credentials the target is the embedded emulator, in-process,
 with its data under `.reconciler/local/` in the working directory; `--endpoint embedded`

@@ -11,7 +11,7 @@ from typing import Any
 
 import yaml
 
-from reconciler.client import VectorsClient
+from reconciler.client.protocol import RefreshApi
 from reconciler.state.model import LiveBucket, policy_object
 from reconciler.state.refresh import read_buckets
 
@@ -19,7 +19,7 @@ HEADER = "# yaml-language-server: $schema=../schemas/manifest.schema.json\n"
 
 
 async def export_manifest(
-    client: VectorsClient,
+    client: RefreshApi,
     *,
     buckets: Sequence[str] = (),
     prefix: str | None = None,
