@@ -107,3 +107,21 @@ def test_a_full_queue_drops_the_oldest_event_and_says_so() -> None:
 
 def test_the_bound_of_one_delivery() -> None:
     assert Delivery().bound == 5 * 5.0 + 0.5 + 1 + 2 + 4
+
+
+def test_a_secret_value_in_an_event_is_masked_in_the_file_and_the_webhook(tmp_path: Path) -> None:
+    secret = "SK-in-a-live-policy-0123456789"
+    with receiving() as rec:
+        lines: list[str] = []
+
+        async def go() -> None:
+            sink = EventSink(tmp_path / "e.jsonl", (rec.url,), lines.append, QUICK,
+                             environ={"TOS_SECRET_KEY": secret})
+            await sink.start()
+            sink.emit(make_event("check.failed", TARGET, error=f"GetVectorBucketPolicy: odd answer {secret}"))
+            await sink.close(10)
+
+        asyncio.run(go())
+        body = rec.events()[0]
+    assert body["error"] == "GetVectorBucketPolicy: odd answer ****"
+    assert secret not in (tmp_path / "e.jsonl").read_text()
