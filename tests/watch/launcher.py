@@ -49,7 +49,8 @@ def _wired() -> bool:
     return "watch" in parser.subcommands(parser.build_parser())
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def wire() -> None:
+    """Put `watch` into the CLI's parser and commands (once; nothing when it is there)."""
     if not _wired():
         build = parser.build_parser
 
@@ -63,6 +64,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser._EPILOG.setdefault("watch", EPILOG)
         parser.build_parser = build_with_watch  # type: ignore[method-assign]
         commands.watch = watch  # type: ignore[attr-defined]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    wire()
     return parser.main(argv)
 
 
