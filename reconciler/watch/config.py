@@ -72,7 +72,7 @@ def add_watch_arguments(parser: argparse.ArgumentParser) -> None:
     command that reads manifests and calls the API takes."""
     parser.add_argument("--interval", type=duration, default=duration(DEFAULT_INTERVAL), metavar="DURATION",
                         help=f"time between checks: 30s, 5m, 1h (default {DEFAULT_INTERVAL}; "
-                             f"up to {JITTER:.0%} jitter)")
+                             f"up to {round(JITTER * 100)}%% jitter)")
     parser.add_argument("--listen", type=listen_address, metavar="HOST:PORT",
                         help="serve GET /metrics (Prometheus) and GET /healthz here, e.g. 127.0.0.1:9464")
     parser.add_argument("--events", type=Path, metavar="FILE",

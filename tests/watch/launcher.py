@@ -45,24 +45,29 @@ EPILOG = ("reconciler watch -f manifests/ --interval 5m --listen :9464 --events 
           "runs until SIGTERM/SIGINT (exit 0); with --once: 0 in sync, 2 drift, 1 error")
 
 
+_BUILD = parser.build_parser
+
+
 def _wired() -> bool:
-    return "watch" in parser.subcommands(parser.build_parser())
+    return "watch" in parser.subcommands(_BUILD())
+
+
+def parser_with_watch() -> argparse.ArgumentParser:
+    """The CLI's parser, with `watch` added when the CLI does not have it yet."""
+    p = _BUILD()
+    if "watch" not in parser.subcommands(p):
+        parser._EPILOG.setdefault("watch", EPILOG)
+        for action in p._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                add_watch_command(action)
+    return p
 
 
 def wire() -> None:
-    """Put `watch` into the CLI's parser and commands (once; nothing when it is there)."""
+    """Put `watch` into the CLI's parser and commands, in this process (the launcher's own:
+    never in a test process, where other tests read the parser)."""
     if not _wired():
-        build = parser.build_parser
-
-        def build_with_watch() -> argparse.ArgumentParser:
-            p = build()
-            for action in p._actions:
-                if isinstance(action, argparse._SubParsersAction):
-                    add_watch_command(action)
-            return p
-
-        parser._EPILOG.setdefault("watch", EPILOG)
-        parser.build_parser = build_with_watch  # type: ignore[method-assign]
+        parser.build_parser = parser_with_watch  # type: ignore[method-assign]
         commands.watch = watch  # type: ignore[attr-defined]
 
 

@@ -79,3 +79,14 @@ def test_a_plan_key_too_short_fails_at_start(monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.setenv("RECONCILER_PLAN_KEY", "short")
     with pytest.raises(ConfigError, match="RECONCILER_PLAN_KEY is too short"):
         config_from_args(parse("--plan-dir", "plans"))
+
+
+def test_help_lists_every_flag(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as stop:
+        parse("--help")
+    assert stop.value.code == 0
+    out = " ".join(capsys.readouterr().out.split())
+    for flag in ("--interval", "--listen", "--events", "--webhook", "--plan-dir", "--remediate", "--allow-destroy",
+                 "--allow-public-access", "--once"):
+        assert flag in out
+    assert "up to 10% jitter" in out
