@@ -232,6 +232,7 @@ class Watcher:
     def _report(self, kind: str, addresses: list[str], reason: str) -> None:
         result = kind.rsplit(".", 1)[1]
         self.metrics.remediations.labels(result=result).inc()
-        self.say(f"remediation {result}: {', '.join(addresses)}: {reason}")
+        # a refusal or failure names its steps itself; what was applied is named here
+        self.say(f"remediation {result}: " + (", ".join(addresses) if kind == ev.REMEDIATION_APPLIED else reason))
         self.sink.emit(ev.make_event(kind, self.target, addresses=addresses, reason=reason))
 
