@@ -48,9 +48,10 @@ def test_prometheus_scrapes_the_watch(tmp_path: Path) -> None:
                 deadline = time.monotonic() + 90
                 series: list[dict] = []  # type: ignore[type-arg]
                 while time.monotonic() < deadline and prom.poll() is None:
-                    try:
-                        series = query(base, "reconciler_checks_total")
-                    except httpx.HTTPError:
+                    try:  # until it is ready, Prometheus answers 503 with a text body
+                        ready = httpx.get(f"{base}/-/ready", timeout=5).status_code == 200
+                        series = query(base, "reconciler_checks_total") if ready else []
+                    except (httpx.HTTPError, ValueError):
                         series = []
                     if series:
                         break
