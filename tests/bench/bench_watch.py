@@ -8,9 +8,9 @@ Not a test (pytest ignores tests/bench): it prints figures measured in one run.
 memory   A watch (the real loop: `service.Watch.main`, with its /metrics endpoint on a free
          port and an events file) runs --cycles checks at a 1 ms interval against the
          in-process emulator (2 buckets x 5 indexes). Every 100th check the manifest it re-reads
-         gains or loses an index, so drift.detected / drift.resolved events (and their file
-         lines) come and go all along. The resident size (VmRSS) is printed after the first
-         check, after 100 (warm), then every fifth of the run, and at the end; the verdict
+         gains or loses an index, so drift.detected / drift.resolved events come and go all
+         along (to the events file and to a webhook on 127.0.0.1). The resident size (VmRSS) is printed after the first
+         check, after 100 and 250 (warm: every path has run), then every fifth of the run, and at the end; the verdict
          compares the end with the warm figure.
 cycle    At --estate BUCKETS x INDEXES (every bucket with a policy), in-process and
          interleaved, --repeat times (medians): one check of a watch (`Watcher.check`:
@@ -80,9 +80,16 @@ def memory(cycles: int, work: Path) -> None:
     def say(line: str) -> None:
         said[0] += 1
 
-    w = Watch(WatchConfig(interval=0.001, listen=("127.0.0.1", 0), events=events), client_factory(data),
-              Target(f"embedded:{data}", REGION, ACCOUNT, embedded=True), load, say)
-    marks = sorted({1, 100, *(cycles * k // 5 for k in range(1, 6))})
+    from tests.watch.receiver import receiving
+
+    with receiving() as rec:
+        w = Watch(WatchConfig(interval=0.001, listen=("127.0.0.1", 0), events=events, webhooks=(rec.url,)),
+                  client_factory(data), Target(f"embedded:{data}", REGION, ACCOUNT, embedded=True), load, say)
+        _memory_run(w, cycles, events, said, rec)
+
+
+def _memory_run(w: Any, cycles: int, events: Path, said: list[int], rec: Any) -> None:
+    marks = sorted({1, 100, 250, *(cycles * k // 5 for k in range(1, 6))})
     seen: list[tuple[int, float, float]] = []
 
     async def sample() -> None:
@@ -99,17 +106,19 @@ def memory(cycles: int, work: Path) -> None:
         await asyncio.wait_for(sampler, 5)
 
     print(f"memory: {cycles:,} checks of 2 buckets x 5 indexes at a 1 ms interval (in-process emulator, "
-          f"/metrics served, events file)")
+          f"/metrics served, events file, a webhook)")
     print(f"  RSS before the watch: {rss_mib():.1f} MiB")
     asyncio.run(go())
     for n, rss, at in seen:
         print(f"  after {n:>6,} checks: RSS {rss:7.1f} MiB   ({at:6.1f} s)")
     lines = events.read_text().count("\n")
     errors = w.metrics.registry.get_sample_value("reconciler_checks_total", {"result": "error"})
-    print(f"  {lines:,} events written, {errors:.0f} failed checks, {said[0]:,} lines said")
-    warm = next(rss for n, rss, _ in seen if n >= 100)
+    print(f"  {lines:,} events written, {len(rec.events()):,} received by the webhook, {errors:.0f} failed checks, "
+          f"{said[0]:,} lines said")
+    # warm: every path has run, the webhook's connection included (the first event is at check 100)
+    warm = next(rss for n, rss, _ in seen if n >= 250)
     end = seen[-1][1]
-    print(f"  end vs warm (after 100 checks): {end - warm:+.1f} MiB ({end / warm:.3f}x)")
+    print(f"  end vs warm (after 250 checks): {end - warm:+.1f} MiB ({end / warm:.3f}x)")
 
 
 def cycle(estate: str, repeat: int, work: Path) -> None:

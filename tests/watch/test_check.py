@@ -14,7 +14,7 @@ import pytest
 
 from reconciler import engine
 from reconciler.apply.guardrails import Consent
-from reconciler.errors import ServerError
+from reconciler.errors import ServerError, ThrottledError, TransportError
 from reconciler.plan.build import PlanOptions
 from reconciler.plan.drift import drift_report
 from reconciler.plan.model import Action, Change, Plan, Target
@@ -37,13 +37,14 @@ class Failing:
     """A client whose `methods` answer 503 (a storm that outlasted the client's retries)
     for the first `times` checks; everything else is the real in-process client."""
 
-    def __init__(self, estate: Estate, *methods: str, times: int = 1):
+    def __init__(self, estate: Estate, *methods: str, times: int = 1, error: Exception | None = None):
         self.estate, self.methods, self.left = estate, methods, times
+        self.error = error or ServerError("GetIndex", 503, "ServiceUnavailable", "try later", request_id="req-1")
 
     def __call__(self) -> Any:
         failing = self.left > 0
         self.left -= 1
-        inner, methods = self.estate.client(), self.methods
+        inner, methods, error = self.estate.client(), self.methods, self.error
 
         class Client:
             async def __aenter__(self) -> Any:
@@ -55,7 +56,7 @@ class Failing:
             def __getattr__(self, name: str) -> Any:
                 if failing and name in methods:
                     async def storm(*args: Any, **kwargs: Any) -> Any:
-                        raise ServerError(name, 503, "ServiceUnavailable", "try later", request_id="req-1")
+                        raise error
 
                     return storm
                 return getattr(inner, name)
@@ -148,13 +149,27 @@ def test_a_failed_or_partial_refresh_remediates_nothing(estate: Estate, harness:
     h = harness(remediate=True, open_client=Failing(estate, method))
     assert h.check() == "error"
     assert h.types() == ["check.failed"]
-    assert "503 ServiceUnavailable" in h.new_events[0]["error"] and "request id req-1" in h.new_events[0]["error"]
+    assert h.new_events[0]["error"] == "GetIndex: 503 ServiceUnavailable: try later (request id req-1)"
     assert "index.wa-app/faq" in drift_items(estate)  # still missing: nothing was applied
     assert h.sample("reconciler_remediations_total", result="applied") == 0
 
     assert h.check() == "drift"  # the next check tries again, and this time reads everything
     assert h.types() == ["drift.detected", "remediation.applied"]
     assert drift_items(estate) == {}
+
+
+@pytest.mark.parametrize("error", [
+    ThrottledError("ListIndexes", 429, "TooManyRequestsException", "slow down", request_id="req-2", attempts=16),
+    TransportError("ListIndexes", "timed out after 30 s (6 attempts)"),
+    TransportError("ListIndexes", "connection refused (6 attempts)")], ids=["throttled", "timeout", "down"])
+def test_throttling_timeouts_and_a_service_that_is_down_are_failed_checks(estate: Estate, harness: Any,
+                                                                          error: Exception) -> None:
+    estate.build()
+    estate.call(lambda c: c.delete_index("wa-app", "faq"))
+    h = harness(remediate=True, open_client=Failing(estate, "all_indexes", error=error))
+    assert h.check() == "error" and h.types() == ["check.failed"]
+    assert h.new_events[0]["error"] == str(error)
+    assert "index.wa-app/faq" in drift_items(estate)
 
 
 def test_a_refresh_that_hangs_is_abandoned_at_the_deadline(estate: Estate, harness: Any,

@@ -118,6 +118,17 @@ def test_a_signal_stops_the_watch_cleanly(emulator, work: Path, signum: int) -> 
     assert w.events() == []  # in sync all along: nothing to say
 
 
+def test_a_check_in_flight_finishes_before_the_watch_stops(tmp_path: Path, work: Path) -> None:
+    with running_emulator(tmp_path / "data", "--latency-ms", "300") as emu:
+        build(emu.url)
+        with watching(work, hermetic_env(emu.url), "-f", "m.yaml", "--interval", "1h") as w:
+            w.wait_until("the first check to start", lambda: "watching account" in w.stderr(), timeout=30)
+            assert "check:" not in w.stderr()  # each call takes 300 ms: the check is in flight
+            assert w.stop(timeout=15) == 0
+            assert "check: in sync" in w.stderr() and "abandoned" not in w.stderr()
+            assert w.stderr().index("SIGTERM received") < w.stderr().index("check: in sync")
+
+
 def test_the_watch_outlives_an_emulator_that_goes_down(tmp_path: Path, work: Path) -> None:
     port = free_port()
     data = tmp_path / "data"
