@@ -130,6 +130,9 @@ class Watcher:
         except Exception as e:  # noqa: BLE001 (any failure of a check is its check.failed; the watch goes on)
             error = one_line(e)
             self.say(f"check failed: {error}")
+            if isinstance(e, ManifestError):  # the event has the first error; the log has room for all
+                for d in [d for d in e.diagnostics if d.severity == "error"][1:]:
+                    self.say(f"  {d}")
             self.sink.emit(ev.make_event(ev.CHECK_FAILED, self.target, error=error))
             result, counts = ERROR, None
         self.metrics.record_check(result, time.monotonic() - started, time.time(), counts)
