@@ -303,3 +303,34 @@ def test_plan_dir_saves_the_plan_of_each_detection(estate: Estate, harness: Any,
 
 def test_run_helper_is_sane() -> None:
     assert run(asyncio.sleep(0, result=3)) == 3
+
+
+def test_a_plan_that_cannot_be_saved_is_said_and_the_event_goes_out(estate: Estate, harness: Any,
+                                                                     tmp_path: Any) -> None:
+    estate.build()
+    estate.call(lambda c: c.delete_index("wa-app", "faq"))
+    blocked = tmp_path / "not-a-dir"
+    blocked.write_text("")
+    h = harness(plan_dir=blocked)
+    assert h.check() == "drift"
+    assert h.types() == ["drift.detected"] and h.new_events[0]["plan"] is None
+    assert any(line.startswith("warning: the plan for this drift was not saved: ") for line in h.lines), h.lines
+
+
+def test_a_plan_holding_a_secret_is_not_written(estate: Estate, harness: Any, tmp_path: Any,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    secret = "S3cret-in-a-live-policy-0123456789"
+    monkeypatch.setenv("TOS_SECRET_KEY", secret)
+    estate.manifest.write_text(MANIFEST.replace("    pruneIndexes: true\n", "    pruneIndexes: true\n" + (
+        "    policy: {Version: '2025-12-01', Statement: [{Effect: Allow, Principal: ['2100000000/ci-bot'], "
+        "Action: ['tosvectors:GetIndex'], Resource: ['*']}]}\n")))
+    estate.build()
+    live = json.dumps({"Version": "2025-12-01", "Statement": [{
+        "Sid": secret, "Effect": "Allow", "Principal": ["2100000000/ci-bot"], "Action": ["tosvectors:GetIndex"],
+        "Resource": ["*"]}]})
+    estate.call(lambda c: c.put_vector_bucket_policy("wa-app", live))
+    h = harness(plan_dir=tmp_path / "plans")
+    assert h.check() == "drift"
+    assert h.new_events[0]["plan"] is None
+    assert not list((tmp_path / "plans").glob("*"))
+    assert any("holds the value of TOS_SECRET_KEY" in line for line in h.lines), h.lines

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import socket
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -16,6 +18,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from reconciler.watch import service
 from reconciler.watch.config import WatchConfig
+from reconciler.watch.metrics import WatchMetrics
 from reconciler.watch.service import Watch
 from tests.watch.conftest import MANIFEST, Estate
 
@@ -51,7 +54,11 @@ def test_checks_run_at_the_interval_and_metrics_and_health_are_served(estate: Es
         base = f"http://127.0.0.1:{w.bound[1]}"  # type: ignore[index]
         async with httpx.AsyncClient() as http:
             metrics = await http.get(f"{base}/metrics")
-            w.config = WatchConfig(interval=3600)  # healthy or not by the clock of the checks, not the machine's load
+            # from the next check on, the watch waits an hour: healthy or not by the clock of
+            # the checks, not by the machine's load
+            w.config = WatchConfig(interval=3600)
+            done = w.checks
+            await until(lambda: w.checks > done)
             health = await http.get(f"{base}/healthz")
             missing = await http.get(f"{base}/")
             post = await http.post(f"{base}/metrics")
@@ -211,3 +218,16 @@ def test_a_manifest_warning_is_said_once_not_at_every_check(estate: Estate) -> N
     assert w.checks == 3
     warned = [line for line in lines if "reads as a typo" in line]
     assert len(warned) == 1 and "estate.yaml:" in warned[0], lines
+
+
+def test_the_readme_metrics_table_is_what_is_exported() -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    section = readme.split("## Drift detection as a service", 1)[1].split("\n## ", 1)[0]
+    rows = re.findall(r"^\| `(reconciler_\w+)` \| (\w+) \| ([^|]*)\|", section, re.MULTILINE)
+    documented = {name: (kind, set(re.findall(r"`(\w+)`", labels)) - {"result", "kind"}) for name, kind, labels in rows}
+    exported = {}
+    for family in text_string_to_metric_families(WatchMetrics().exposition().decode()):
+        name = family.name + ("_total" if family.type == "counter" else "")
+        values = {v for s in family.samples for k, v in s.labels.items() if k != "le"}
+        exported[name] = (family.type, values)
+    assert documented == exported
