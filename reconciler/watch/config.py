@@ -120,7 +120,9 @@ def config_from_args(args: argparse.Namespace) -> WatchConfig:
     if (args.allow_destroy or args.allow_public_access) and not args.remediate:
         flag = "--allow-destroy" if args.allow_destroy else "--allow-public-access"
         raise ConfigError(f"{flag} only applies with --remediate (watch changes nothing without it)")
-    if "-" in getattr(args, "files", []) and not args.once:
+    if not getattr(args, "files", None):
+        raise ConfigError("no manifest given: pass -f PATH (a file or a directory)")
+    if "-" in args.files and not args.once:
         raise ConfigError("-f - reads standard input, which can be read once only; watch reads its manifests "
                           "again at every check: give files or directories (or use --once)")
     from reconciler.plan.planfile import plan_key

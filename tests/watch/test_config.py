@@ -90,3 +90,10 @@ def test_help_lists_every_flag(capsys: pytest.CaptureFixture[str]) -> None:
                  "--allow-public-access", "--once"):
         assert flag in out
     assert "up to 10% jitter" in out
+
+
+def test_manifests_are_required() -> None:
+    args = parse()
+    args.files = []
+    with pytest.raises(ConfigError, match="no manifest given"):
+        config_from_args(args)
