@@ -25,7 +25,9 @@ _SLOW_DIRS = ("integration", "robustness")
 _SLOW_FILES = ("test_packaging.py", "test_precommit.py", "test_sdk_required.py", "test_checkout_code.py",
                "conformance/test_sdk_emulator.py", "examples/test_examples.py",
                "examples/test_ci_examples.py", "emulator/test_faults.py",
-               "emulator/test_concurrency.py", "emulator/test_durability.py", "emulator/test_server.py")
+               "emulator/test_concurrency.py", "emulator/test_durability.py", "emulator/test_server.py",
+               "watch/test_watch_cli.py", "watch/test_prometheus.py", "watch/test_secrets.py",
+               "watch/test_examples.py")
 _TESTS = Path(__file__).resolve().parent
 
 

@@ -30,6 +30,7 @@ ALLOWED: dict[str, set[str]] = {
     "render": {"plan", "apply", "state", "rules"} | BASE,
     "engine": {"apply", "plan", "state", "manifest", "client", "rules"} | BASE,
     "cli": {"engine", "render", "apply", "plan", "state", "manifest", "client", "emulator", "rules"} | BASE,
+    "watch": {"engine", "apply", "plan", "state", "manifest", "client", "rules"} | BASE,
     "__main__": {"cli"},
 }
 # modules held to less than their package: what the pure core may not reach
