@@ -29,7 +29,7 @@ ALLOWED: dict[str, set[str]] = {
     "apply": {"plan", "client", "rules"} | BASE,
     "render": {"plan", "apply", "state", "rules"} | BASE,
     "engine": {"apply", "plan", "state", "manifest", "client", "rules"} | BASE,
-    "cli": {"engine", "render", "apply", "plan", "state", "manifest", "client", "emulator", "rules"} | BASE,
+    "cli": {"engine", "watch", "render", "apply", "plan", "state", "manifest", "client", "emulator", "rules"} | BASE,
     "watch": {"engine", "apply", "plan", "state", "manifest", "client", "rules"} | BASE,
     "__main__": {"cli"},
 }

@@ -270,3 +270,20 @@ def serve(args: argparse.Namespace, console: Console) -> int:
     from reconciler.emulator import server
 
     return server.run_from_args(args)
+
+
+def watch(args: argparse.Namespace, console: Console) -> int:
+    """Drift detection as a running service (README, "Drift detection as a service")."""
+    from reconciler import watch as watcher
+    from reconciler.cli.target import open_client
+
+    config = watcher.config_from_args(args)  # flags that do not go together fail before any read
+
+    def load() -> Manifest:  # read again at every check: -f and --var-file are re-read too
+        return load_manifests(args.files, {**read_var_files(args.var_files), **parse_var_assignments(args.vars)})
+
+    manifest = _load(args, console)  # the first read decides the target, as for `drift` (the CI rule too)
+    resolved = _resolve(args, console, manifest)
+    settings = _settings(args)
+    return watcher.run(config, open_client=lambda: open_client(resolved, settings), target=resolved.target,
+                       load_manifest=load, say=console.say, first_manifest=manifest)

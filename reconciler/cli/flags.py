@@ -89,6 +89,8 @@ _EPILOG = {
     "completion": ("reconciler completion bash > ~/.local/share/bash-completion/completions/reconciler",
                    "0, 1 unknown shell"),
     "serve": ("reconciler serve --port 8765 --data-dir /tmp/emulator", "runs until stopped (Ctrl-C)"),
+    "watch": ("reconciler watch -f manifests/ --interval 5m --listen 127.0.0.1:9464 --events drift.jsonl",
+              "runs until SIGTERM/SIGINT (exit 0); with --once: 0 in sync, 2 drift, 1 error"),
 }
 
 
@@ -163,6 +165,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = _command(sub, "serve", "run the TOS Vectors emulator over HTTP", common)
     server.add_serve_arguments(p)
+
+    from reconciler.watch import add_watch_arguments  # light: the loop loads only when a watch runs
+
+    p = _command(sub, "watch", "drift detection as a running service: metrics, events, remediation",
+                 common, manifest, api)
+    add_watch_arguments(p)
     return parser
 
 

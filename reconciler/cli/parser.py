@@ -45,7 +45,7 @@ def _main(argv: Sequence[str] | None) -> int:
 
         logging.basicConfig(stream=sys.stderr, level=logging.WARNING, format="%(name)s: %(message)s")
         logging.getLogger("reconciler").setLevel(logging.DEBUG)
-    if args.command != "serve":
+    if args.command not in ("serve", "watch"):  # the long-running ones keep the defaults
         # A command keeps what it builds to the end (manifest, live state, plan): tens of
         # thousands of objects that the collector, at its default threshold of 700, would
         # traverse again hundreds of times to free almost nothing (0.3 s of a

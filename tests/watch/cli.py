@@ -1,5 +1,4 @@
-"""Driving `reconciler watch` as a process: through tests/watch/launcher.py, which is the
-real CLI with `watch` wired in (the CLI itself once it has it)."""
+"""Driving `reconciler watch` as a process: the real CLI."""
 
 from __future__ import annotations
 
@@ -19,7 +18,6 @@ import httpx
 
 from tests.support.emulator import ACCOUNT, free_port
 
-LAUNCHER = [sys.executable, "-m", "tests.watch.launcher"]
 CLI = [sys.executable, "-m", "reconciler"]
 
 
@@ -37,7 +35,7 @@ def hermetic_env(url: str | None, **extra: str) -> dict[str, str]:
 
 def run_cli(cwd: Path, env: dict[str, str], *args: str, watch: bool = False,
             timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*(LAUNCHER if watch else CLI), *args], cwd=cwd, env=env, capture_output=True, text=True,
+    return subprocess.run([*CLI, *args], cwd=cwd, env=env, capture_output=True, text=True,
                           timeout=timeout, stdin=subprocess.DEVNULL)
 
 
@@ -102,7 +100,7 @@ def watching(cwd: Path, env: dict[str, str], *args: str) -> Iterator[Watching]:
     events = cwd / "events.jsonl"
     stderr_file = cwd / "watch.stderr"
     with open(stderr_file, "wb") as err:
-        process = subprocess.Popen([*LAUNCHER, "watch", "--listen", f"127.0.0.1:{port}", "--events", str(events),
+        process = subprocess.Popen([*CLI, "watch", "--listen", f"127.0.0.1:{port}", "--events", str(events),
                                     *args], cwd=cwd, env=env, stdin=subprocess.DEVNULL,
                                    stdout=subprocess.DEVNULL, stderr=err)
     w = Watching(process, cwd, events, port, stderr_file)

@@ -18,7 +18,7 @@ import pytest
 import yaml
 
 from reconciler.manifest import load_manifests
-from tests.watch import launcher
+from reconciler.cli.flags import build_parser
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "watch"
 KUBE = sorted((EXAMPLES / "kubernetes").glob("*.yaml"))
@@ -40,7 +40,7 @@ def kind(name: str) -> dict[str, Any]:
 def watch_args(container: dict[str, Any]) -> Any:
     """The container's `reconciler watch` arguments, parsed by the CLI (with $(VAR) as k8s expands it)."""
     args = [re.sub(r"\$\((\w+)\)", "https://hooks.example.com/x", a) for a in container["args"]]
-    return launcher.parser_with_watch().parse_args(args)
+    return build_parser().parse_args(args)
 
 
 @pytest.mark.parametrize("path", KUBE, ids=lambda p: p.name)
@@ -92,7 +92,7 @@ def test_the_systemd_unit_runs_a_watch() -> None:
     settings = dict(line.split("=", 1) for line in unit.splitlines() if "=" in line and not line.startswith("#"))
     argv = shlex.split(settings["ExecStart"])
     assert argv[0].endswith("/reconciler")
-    args = launcher.parser_with_watch().parse_args(argv[1:])
+    args = build_parser().parse_args(argv[1:])
     assert args.command == "watch" and args.listen == ("127.0.0.1", 9464) and args.plan_dir
     assert settings["KillSignal"] == "SIGTERM"
     env = dict(line.split("=", 1) for line in (EXAMPLES / "systemd" / "reconciler-watch.env").read_text().splitlines()

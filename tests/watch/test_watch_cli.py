@@ -1,5 +1,4 @@
-"""`reconciler watch` as people run it: the CLI (through the launcher until the CLI wires
-it itself) against `reconciler serve` over HTTP, or the embedded emulator. --once exit
+"""`reconciler watch` as people run it: the CLI against `reconciler serve` over HTTP, or the embedded emulator. --once exit
 codes, the CI rule, plans that `show` and `apply FILE` accept, a clean stop on SIGTERM and
 SIGINT, and a watch that outlives an emulator that goes down or answers with faults."""
 
