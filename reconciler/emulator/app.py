@@ -350,8 +350,9 @@ class EmulatorApp:
             host_bucket, account = routed
         fields = parse_body(body)
         user = self._users.get(signer) if signer is not None else None
+        reads_data = True
         if user is not None:  # before the body's details are validated: no 400 hints to the denied
-            authorize(user, action, region=self.config.region, account=None if route.region else account,
+            reads_data = authorize(user, action, region=self.config.region, account=None if route.region else account,
                       bucket=None if route.region else host_bucket, body=fields, store=self.open()[0])
         request = route.parse(fields)
         if not route.region:
@@ -362,7 +363,7 @@ class EmulatorApp:
                     f"vectorBucketName {shown(bucket)} does not match the bucket {shown(host_bucket)} "
                     "of the Host header")
         store, search = self.open()
-        context = Context(store, search, account, self.config.region, self._clock, self._tokens)
+        context = Context(store, search, account, self.config.region, self._clock, self._tokens, reads_data)
         return route.handle(context, request)
 
 
