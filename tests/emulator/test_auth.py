@@ -365,8 +365,11 @@ def test_a_huge_index_name_is_denied_without_matching_it(with_users: Api) -> Non
 def test_a_stored_policy_too_wild_to_evaluate_denies_without_evaluating(with_users: Api) -> None:
     hostile = {"Version": "1", "Statement": [{"Effect": "Allow", "Principal": CI, "Action": "*?" * 14 + "Z",
                                               "Resource": "*"}]}
-    assert _send(with_users, "PutVectorBucketPolicy", {"vectorBucketName": "team", "policy": json.dumps(hostile)},
-                 BUCKET_HOST).status_code == 200
+    r = _send(with_users, "PutVectorBucketPolicy", {"vectorBucketName": "team", "policy": json.dumps(hostile)},
+              BUCKET_HOST)
+    assert r.status_code == 400 and "has 28 wildcards" in r.json()["Message"]  # refused as the manifest refuses it
+    # ... but a database written before that rule may hold one
+    with_users.post.app.store.put_policy("2100000000", "team", json.dumps(hostile))  # type: ignore[attr-defined]
     r = _send(with_users, "GetIndex", {"vectorBucketName": "team", "indexName": "docs"}, BUCKET_HOST,
               ak=CI_AK, sk=CI_SK)
     assert r.status_code == 403
