@@ -5,10 +5,14 @@ head's size (llhttp keeps every byte of a never-ending header), answers broken f
 with plain text and refuses nothing by connection count. `guarded_protocol(limits)` is a
 subclass of its HttpToolsProtocol that adds, per connection:
 
-- **read timeout**: a request's head must be complete `read_timeout` seconds after its
-  first byte (or after the connection opened), and its body must not stall for longer;
-  otherwise 408 `RequestTimeout` and close (a connection that never sent a byte is just
-  closed). Idle keep-alive connections stay uvicorn's (`timeout_keep_alive`, 5 s).
+- **read timeout**: a whole request, head and body, must have arrived `read_timeout`
+  seconds after its first byte (or after the connection opened): one deadline per
+  request, not per byte, so a body sent a byte every few seconds cannot hold a connection
+  (70 such bodies used to keep a `--max-connections 64` server full for as long as they
+  trickled). Otherwise 408 `RequestTimeout` and close (a connection that never sent a
+  byte is just closed). Time during which the server itself stopped reading (the app has
+  not taken the body yet) does not count. Idle keep-alive connections stay uvicorn's
+  (`timeout_keep_alive`, 5 s).
 - **write timeout**: a client that stops reading its answer (the transport's buffer stays
   above its high-water mark for `read_timeout` seconds) is cut off, so that a slow or
   stuck reader cannot hold a connection, an app task and the buffered answer forever. It
@@ -106,9 +110,8 @@ def guarded_protocol(limits: Limits) -> type[HttpToolsProtocol]:
             self._in_head = False  # between on_message_begin and on_headers_complete
             self._head_bytes = 0
             self._reading_body = False  # between on_headers_complete and on_message_complete
-            self._last_data = 0.0
+            # the read deadline of the request under way (head and body), or the linger's end
             self._head_timer: asyncio.TimerHandle | None = None
-            self._body_timer: asyncio.TimerHandle | None = None
             self._write_timer: asyncio.TimerHandle | None = None
 
         # --- connections ------------------------------------------------------------
@@ -261,21 +264,12 @@ def guarded_protocol(limits: Limits) -> type[HttpToolsProtocol]:
         # --- timers -----------------------------------------------------------------
 
         def _update_timers(self) -> None:
-            """After a chunk is parsed: the head clock runs while a head is due, the body clock
-            while a body is; set here rather than per callback, so that a request arriving whole
-            costs no timer at all."""
-            if self._reading_body:
-                self._last_data = self.loop.time()
-                self._cancel_head_timer()
-                if self._body_timer is None:
-                    self._body_timer = self.loop.call_later(limits.read_timeout, self._body_stalled)
-                return
-            if self._body_timer is not None:
-                self._body_timer.cancel()
-                self._body_timer = None
-            if self._in_head or not self._answer_due():
+            """After a chunk is parsed: one clock runs from a request's first byte until its
+            last (head and body: a new byte does not restart it); set here rather than per
+            callback, so that a request arriving whole costs no timer at all."""
+            if self._in_head or self._reading_body or not self._answer_due():
                 if self._head_timer is None:
-                    self._arm_head_timer()  # a partial head, or stray bytes between requests
+                    self._arm_head_timer()  # a partial request, or stray bytes between requests
             else:
                 self._cancel_head_timer()
 
@@ -293,9 +287,6 @@ def guarded_protocol(limits: Limits) -> type[HttpToolsProtocol]:
 
         def _cancel_timers(self) -> None:
             self._cancel_head_timer()
-            if self._body_timer is not None:
-                self._body_timer.cancel()
-                self._body_timer = None
             self._cancel_write_timer()
 
         # --- bytes out: a reader that stopped reading ----------------------------------
@@ -327,22 +318,19 @@ def guarded_protocol(limits: Limits) -> type[HttpToolsProtocol]:
             self._head_timer = None
             if self.transport.is_closing():
                 return
+            if self._reading_body:
+                if self.flow.read_paused:  # the server stopped reading, not the client: not its time
+                    self._arm_head_timer()
+                    return
+                self._reject(RequestTimeout(f"the request's body did not arrive within {limits.read_timeout:g} s "
+                                            f"of the request's start"))
+                return
             if self._answer_due():
                 self._arm_head_timer()  # an answer is still due: the next head's clock starts after it
             elif self._idle:
                 self.transport.close()  # not a byte sent: nothing to answer
             else:
                 self._reject(RequestTimeout(f"the request's head did not arrive within {limits.read_timeout:g} s"))
-
-        def _body_stalled(self) -> None:
-            self._body_timer = None
-            if not self._reading_body or self.transport.is_closing():
-                return
-            waited = self.loop.time() - self._last_data
-            if self.flow.read_paused or waited < limits.read_timeout:  # paused: the app has not read yet
-                self._body_timer = self.loop.call_later(max(limits.read_timeout - waited, 0.05), self._body_stalled)
-                return
-            self._reject(RequestTimeout(f"the request's body stalled for {limits.read_timeout:g} s"))
 
         # --- answers ----------------------------------------------------------------
 

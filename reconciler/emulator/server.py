@@ -75,8 +75,8 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=_seed, metavar="N",
                         help="seed the fault injection: the same requests, sent one at a time, meet the same faults")
     parser.add_argument("--read-timeout", type=_seconds, default=10.0, metavar="S",
-                        help="close a connection whose request head is not complete S seconds after it began, "
-                             "or whose body stalls for S seconds (default 10)")
+                        help="answer 408 and close a connection whose request (head and body) has not arrived "
+                             "whole S seconds after its first byte (default 10)")
     parser.add_argument("--max-connections", type=positive_int, metavar="N",
                         help=f"open connections at most; beyond, the one idle the longest is closed, or the new "
                              f"one is answered 503 (default {DEFAULT_MAX_CONNECTIONS}, fewer if the open-files "

@@ -244,7 +244,7 @@ def test_half_open_connections_are_closed_after_the_read_timeout(guarded: Runnin
     with _connect(guarded) as stalled:  # the head arrives, the body stops half-way
         stalled.sendall(b"POST /ListVectorBuckets HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 10\r\n\r\n{}")
         error = _service_error(_read_to_end(stalled), 408, "RequestTimeout")
-    assert error["Message"] == "the request's body stalled for 0.5 s"
+    assert error["Message"] == "the request's body did not arrive within 0.5 s of the request's start"
 
     # a kept-alive connection idle between requests is not cut by the read timeout (uvicorn's
     # keep-alive timeout, 5 s, is what ends those)
@@ -513,3 +513,58 @@ def test_a_client_that_stops_reading_its_answer_is_cut_off(guarded: RunningEmula
     length = int(_answer(got)[1]["content-length"])
     assert length > 5_500_000 and len(body) < length, (length, len(body))  # cut off, not delivered
     assert post("ListVectorBuckets", {}, "127.0.0.1").json()["vectorBuckets"]
+
+
+def test_slow_bodies_cannot_hold_the_connections(tmp_path: Path) -> None:
+    """Issue 17: 70 bodies sent a byte every 8 s kept a `--max-connections 64` server full, and
+    every real client got 503, for as long as they trickled: the body's clock restarted with
+    each byte. The read timeout now bounds the whole request from its first byte, so the
+    trickling connections are answered 408 and real clients get in while the trickle goes on."""
+    import threading
+
+    def list_buckets(url: str) -> int:
+        try:
+            return httpx.post(f"{url}/ListVectorBuckets", json={}, headers={"host": "127.0.0.1"}, timeout=5).status_code
+        except httpx.HTTPError:
+            return 0
+
+    with running_emulator(tmp_path, "--max-connections", "64", "--read-timeout", "2") as emu:
+        slow = [_connect(emu) for _ in range(70)]
+        stop = threading.Event()
+
+        def trickle() -> None:  # a byte per connection every 0.5 s, until the test ends (at most 60 s)
+            deadline = time.monotonic() + 60
+            while not stop.wait(0.5) and time.monotonic() < deadline:
+                for sock in slow:
+                    try:
+                        sock.send(b" ")
+                    except OSError:
+                        pass
+
+        try:
+            for sock in slow:
+                sock.sendall(b"POST /ListVectorBuckets HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 1000\r\n\r\n{")
+                time.sleep(0.01)  # a request under way is not idle: the server keeps 64 and refuses 6
+            trickler = threading.Thread(target=trickle, daemon=True)
+            trickler.start()
+            statuses = []
+            deadline = time.monotonic() + WAIT
+            while time.monotonic() < deadline:  # bounded: the old server answered 503 for all of it
+                statuses.append(list_buckets(emu.url))
+                if statuses[-1] == 200:
+                    break
+                time.sleep(0.2)
+            assert statuses[-1] == 200, f"no request got in while the bodies trickled: {statuses[-10:]}"
+            assert all(list_buckets(emu.url) == 200 for _ in range(5))  # and they keep getting in
+            assert trickler.is_alive()  # the trickle never stopped: the server ended it
+            stop.set()
+            raws = [_read_to_end(sock) for sock in slow]
+        finally:
+            stop.set()
+            for sock in slow:
+                sock.close()
+    answers = [_answer(raw)[0] if raw else 0 for raw in raws]
+    # the 6 beyond the cap were refused with a 503 at once (lost to a reset as they kept sending)
+    assert answers.count(408) >= 60 and set(answers) <= {0, 408, 503}, answers
+    error = _service_error(raws[answers.index(408)], 408, "RequestTimeout")
+    assert error["Message"] == "the request's body did not arrive within 2 s of the request's start"
