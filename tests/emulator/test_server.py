@@ -568,3 +568,87 @@ def test_slow_bodies_cannot_hold_the_connections(tmp_path: Path) -> None:
     assert answers.count(408) >= 60 and set(answers) <= {0, 408, 503}, answers
     error = _service_error(raws[answers.index(408)], 408, "RequestTimeout")
     assert error["Message"] == "the request's body did not arrive within 2 s of the request's start"
+
+
+def test_users_come_from_a_file_and_the_environment_too(tmp_path: Path) -> None:
+    from reconciler.emulator.server import user_entries
+
+    users = tmp_path / "users"
+    users.write_text("# CI identities\n\nAKCI:ci:secret#1:2100000001/ci-bot\n  AKRO:ro-secret:2100000001  \n")
+    entries = user_entries(["AKX:x-secret:2100000002", f"@{users}"],
+                           {"RECONCILER_SERVE_USERS": "AKE1:e1:2100000003,AKE2:e2:2100000004\n\nAKE3:e3:2100000005"})
+    assert entries == [("--user #1", "AKX:x-secret:2100000002"),
+                       (f"--user @{users} line 3", "AKCI:ci:secret#1:2100000001/ci-bot"),
+                       (f"--user @{users} line 4", "AKRO:ro-secret:2100000001"),
+                       ("RECONCILER_SERVE_USERS entry 1", "AKE1:e1:2100000003"),
+                       ("RECONCILER_SERVE_USERS entry 2", "AKE2:e2:2100000004"),
+                       ("RECONCILER_SERVE_USERS entry 4", "AKE3:e3:2100000005")]
+    owner = ["--access-key", "AKOWNER", "--secret-key", "owner-secret"]
+    config = config_from_args(_parse(*owner, "--user", f"@{users}"))
+    assert [(u.access_key, u.secret_key, u.principal) for u in config.users] == [
+        ("AKCI", "ci:secret#1", "2100000001/ci-bot"), ("AKRO", "ro-secret", "2100000001")]
+
+
+@pytest.mark.parametrize("content,env,fragment", [
+    ("AKCI:s3cr3t-value:ci-bot\n", "", "--user @{file} line 1: the principal must be ACCOUNT"),
+    ("# ok\nAKCI:s3cr3t-value\n", "", "--user @{file} line 2: expected AK:SK:PRINCIPAL"),
+    ("AKCI:s3cr3t-value:2100000001\n", "AKCI:s3cr3t-value:2100000002",
+     "RECONCILER_SERVE_USERS entry 1: access key 'AKCI' is already used by another --user"),
+    (None, "", "--user @{file}: cannot read it: No such file or directory"),
+    (b"\xff\xfe AK", "", "--user @{file}: not UTF-8 text"),
+])
+def test_bad_users_files_and_entries_are_one_line_without_the_secret(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, content: str | bytes | None, env: str, fragment: str) -> None:
+    file = tmp_path / "users"
+    if isinstance(content, bytes):
+        file.write_bytes(content)
+    elif content is not None:
+        file.write_text(content)
+    monkeypatch.setenv("RECONCILER_SERVE_USERS", env)
+    with pytest.raises(ConfigError) as info:
+        config_from_args(_parse("--access-key", "AKOWNER", "--secret-key", "o", "--user", f"@{file}"))
+    assert fragment.format(file=file) in str(info.value) and "s3cr3t-value" not in str(info.value)
+    assert "\n" not in str(info.value)
+
+
+def test_environment_users_need_the_owners_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RECONCILER_SERVE_USERS", "AKCI:s3cr3t-value:2100000001")
+    with pytest.raises(ConfigError, match="RECONCILER_SERVE_USERS needs --access-key"):
+        config_from_args(_parse())
+
+
+def test_serve_keeps_file_and_environment_secrets_out_of_the_process_list(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`--user AK:SK:P` put the secret in `ps` with no warning; `--user @FILE` and
+    RECONCILER_SERVE_USERS keep it out, and a secret given as a flag is warned about."""
+    from tos.exceptions import TosServerError
+
+    from tests.support.sdk import sdk_client
+
+    file_secret, env_secret, flag_secret = (f"{kind}-secret-{os.urandom(6).hex()}" for kind in ("file", "env", "flag"))
+    users = tmp_path / "users"
+    users.write_text(f"# the CI bot\nAKFILE:{file_secret}:2100000001/ci-bot\n")
+    users.chmod(0o644)
+    monkeypatch.setenv("TOS_SECRET_KEY", "owner-secret")
+    monkeypatch.setenv("RECONCILER_SERVE_USERS", f"AKENV:{env_secret}:2100000001/env-bot")
+    with running_emulator(tmp_path / "data", "--access-key", "AKOWNER", "--user", f"@{users}",
+                          "--user", f"AKFLAG:{flag_secret}:2100000001/flag-bot") as emu:
+        cmdlines = []
+        for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+            try:
+                cmdlines.append(cmdline.read_bytes())
+            except OSError:
+                continue
+        assert any(b"AKFLAG" in c for c in cmdlines)  # the scan sees the server
+        assert not any(file_secret.encode() in c or env_secret.encode() in c for c in cmdlines)
+        for ak, sk, principal in (("AKFILE", file_secret, "2100000001/ci-bot"),
+                                  ("AKENV", env_secret, "2100000001/env-bot")):
+            with pytest.raises(TosServerError) as denied:  # a known user, held to (no) policy
+                sdk_client(emu.url, ak, sk, max_retry_count=0).list_vector_buckets()
+            assert denied.value.status_code == 403 and principal in denied.value.message
+        log = emu.stderr_text()
+    assert "3 policy-checked users" in log
+    assert ("warning: --user AK:SK:PRINCIPAL can be read from the process list by other local users; use --user "
+            "@FILE or RECONCILER_SERVE_USERS instead") in log
+    assert f"warning: --user @{users} is readable by other users (mode 644); chmod 600 it" in log
+    assert all(secret not in log for secret in (file_secret, env_secret, flag_secret, "owner-secret"))
