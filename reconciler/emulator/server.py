@@ -12,8 +12,9 @@ accident). `--port 0` picks a free port; the first line printed on stderr says w
 The secret key is never printed; given as `--access-key AK` with TOS_SECRET_KEY in the
 environment, it is not in the process's command line either (`/proc/PID/cmdline`); nor
 are the --user secrets read from `--user @FILE` or RECONCILER_SERVE_USERS (a --user
-secret given as a flag is, and serve warns, as for --secret-key). Signatures are checked only when `--access-key` is given: exported credentials alone
-never turn checking on. The HTTP guard (timeouts, head and connection caps) is in
+secret given as a flag is, and serve warns, as for --secret-key). Signatures are
+checked only when `--access-key` is given: exported credentials alone never turn
+checking on. The HTTP guard (timeouts, head and connection caps) is in
 http_limits.py.
 """
 
@@ -28,6 +29,7 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from reconciler.errors import ConfigError
 from reconciler.util.argtypes import non_negative_float, number, port, positive_int
@@ -90,13 +92,44 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
                              f"limit is lower)")
 
 
+def sdk_proxy_address(url: str) -> tuple[str, int]:
+    """(proxy host, port) of the server at `url` for an SDK's proxy setting: a wildcard bind
+    (0.0.0.0, ::) is reached on loopback, an IPv6 address in brackets (the SDKs build
+    `http://HOST:PORT` from it)."""
+    parts = urlsplit(url)
+    host, port = parts.hostname or "127.0.0.1", parts.port or 80
+    if host in ("0.0.0.0", ""):
+        host = "127.0.0.1"
+    elif host == "::":
+        host = "::1"
+    return (f"[{host}]" if ":" in host else host), port
+
+
 def connection_hint(url: str, config: EmulatorConfig) -> str:
-    """The lines that point the CLI at this server. They name the key variables, never a
-    secret: the reader knows the keys they started `serve` with."""
+    """The lines that point the CLI and the official SDKs at this server. They name the key
+    variables, never a secret: the reader knows the keys they started `serve` with.
+
+    The SDKs build bucket hosts (`BUCKET-ACCOUNT.ENDPOINT`) that no resolver knows, so they
+    are given the emulator as their HTTP proxy instead: they then connect only to it, send
+    `POST http://HOST/Action` and never resolve HOST, and the emulator routes on the Host
+    header. Both take an http:// endpoint only through a proxy (tos 2.9.3 `proxy_host` /
+    `proxy_port`, which it applies to http:// URLs; Go `WithVectorsProxy`, which ignores
+    HTTP_PROXY)."""
     lines = ["point reconciler at it with:",
              f"  export TOS_ENDPOINT={url} TOS_ACCOUNT_ID={config.account_id} TOS_REGION={config.region}"]
     if config.access_key:
         lines.append("  export TOS_ACCESS_KEY=... TOS_SECRET_KEY=...  # the owner's --access-key and its secret")
+    host, port = sdk_proxy_address(url)
+    endpoint = f"http://tosvectors-{config.region}.volces.com"
+    keys = ("AK, SK: the owner's --access-key and its secret, or a --user's" if config.access_key
+            else "AK, SK: any non-empty strings (signatures are not checked)")
+    lines += [f"the official SDKs, unchanged, with the emulator as their HTTP proxy (account ID {config.account_id}; "
+              f"{keys}):",
+              f'  Python (from tos.vector_client import VectorClient): VectorClient(AK, SK, "{endpoint}", "{config.region}", proxy_host="{host}", '
+              f"proxy_port={port})",
+              f'  Go: proxy, _ := tos.NewProxy("http://{host}", {port}); tos.NewTosVectorsClient('
+              f'tos.WithVectorsEndpoint("{endpoint}"), tos.WithVectorsRegion("{config.region}"), '
+              f"tos.WithVectorsCredentials(tos.NewStaticCredentials(AK, SK)), tos.WithVectorsProxy(proxy))"]
     return "\n".join(lines)
 
 
