@@ -652,3 +652,17 @@ def test_serve_keeps_file_and_environment_secrets_out_of_the_process_list(
             "@FILE or RECONCILER_SERVE_USERS instead") in log
     assert f"warning: --user @{users} is readable by other users (mode 644); chmod 600 it" in log
     assert all(secret not in log for secret in (file_secret, env_secret, flag_secret, "owner-secret"))
+
+
+def test_serve_prints_an_sdk_configuration_for_any_bind_address() -> None:
+    from reconciler.emulator.app import EmulatorConfig
+    from reconciler.emulator.server import connection_hint
+
+    config = EmulatorConfig(data_dir=":memory:", region="cn-shanghai", account_id="2100000042")
+    for url, proxy in (("http://127.0.0.1:9000", "127.0.0.1"), ("http://0.0.0.0:9000", "127.0.0.1"),
+                       ("http://[::]:9000", "[::1]"), ("http://[::1]:9000", "[::1]")):
+        hint = connection_hint(url, config)
+        assert (f'VectorClient(AK, SK, "http://tosvectors-cn-shanghai.volces.com", "cn-shanghai", '
+                f'proxy_host="{proxy}", proxy_port=9000)') in hint, hint
+        assert f'tos.NewProxy("http://{proxy}", 9000)' in hint and "account ID 2100000042" in hint
+        assert "any non-empty strings (signatures are not checked)" in hint
