@@ -111,7 +111,7 @@ def guarded_protocol(limits: Limits) -> type[HttpToolsProtocol]:
             self._head_bytes = 0
             self._reading_body = False  # between on_headers_complete and on_message_complete
             # the read deadline of the request under way (head and body), or the linger's end
-            self._head_timer: asyncio.TimerHandle | None = None
+            self._read_timer: asyncio.TimerHandle | None = None
             self._write_timer: asyncio.TimerHandle | None = None
 
         # --- connections ------------------------------------------------------------
@@ -122,7 +122,7 @@ def guarded_protocol(limits: Limits) -> type[HttpToolsProtocol]:
                 return
             super().connection_made(transport)
             self._become_idle()
-            self._arm_head_timer()
+            self._arm_read_timer()
 
         def _become_idle(self) -> None:
             self._idle = True
@@ -176,7 +176,7 @@ def guarded_protocol(limits: Limits) -> type[HttpToolsProtocol]:
             self._lingering = True
             self.transport.write_eof()
             self.transport.resume_reading()
-            self._head_timer = self.loop.call_later(LINGER_SECONDS, self.transport.close)
+            self._read_timer = self.loop.call_later(LINGER_SECONDS, self.transport.close)
 
         def connection_lost(self, exc: Exception | None) -> None:
             self._cancel_timers()
@@ -283,25 +283,25 @@ def guarded_protocol(limits: Limits) -> type[HttpToolsProtocol]:
             last (head and body: a new byte does not restart it); set here rather than per
             callback, so that a request arriving whole costs no timer at all."""
             if self._in_head or self._reading_body or not self._answer_due():
-                if self._head_timer is None:
-                    self._arm_head_timer()  # a partial request, or stray bytes between requests
+                if self._read_timer is None:
+                    self._arm_read_timer()  # a partial request, or stray bytes between requests
             else:
-                self._cancel_head_timer()
+                self._cancel_read_timer()
 
         def _answer_due(self) -> bool:
             """Whether an answer to a request already read is still to be written."""
             return bool(self.pipeline) or (self._running is not None and not self._running.response_complete)
 
-        def _arm_head_timer(self) -> None:
-            self._head_timer = self.loop.call_later(limits.read_timeout, self._head_expired)
+        def _arm_read_timer(self) -> None:
+            self._read_timer = self.loop.call_later(limits.read_timeout, self._read_expired)
 
-        def _cancel_head_timer(self) -> None:
-            if self._head_timer is not None:
-                self._head_timer.cancel()
-                self._head_timer = None
+        def _cancel_read_timer(self) -> None:
+            if self._read_timer is not None:
+                self._read_timer.cancel()
+                self._read_timer = None
 
         def _cancel_timers(self) -> None:
-            self._cancel_head_timer()
+            self._cancel_read_timer()
             self._cancel_write_timer()
 
         # --- bytes out: a reader that stopped reading ----------------------------------
@@ -329,19 +329,19 @@ def guarded_protocol(limits: Limits) -> type[HttpToolsProtocol]:
                           limits.read_timeout)
                 self.transport.abort()
 
-        def _head_expired(self) -> None:
-            self._head_timer = None
+        def _read_expired(self) -> None:
+            self._read_timer = None
             if self.transport.is_closing():
                 return
             if self._reading_body:
                 if self.flow.read_paused:  # the server stopped reading, not the client: not its time
-                    self._arm_head_timer()
+                    self._arm_read_timer()
                     return
                 self._reject(RequestTimeout(f"the request's body did not arrive within {limits.read_timeout:g} s "
                                             f"of the request's start"))
                 return
             if self._answer_due():
-                self._arm_head_timer()  # an answer is still due: the next head's clock starts after it
+                self._arm_read_timer()  # an answer is still due: the next head's clock starts after it
             elif self._idle:
                 self.transport.close()  # not a byte sent: nothing to answer
             else:

@@ -125,8 +125,8 @@ def connection_hint(url: str, config: EmulatorConfig) -> str:
             else "AK, SK: any non-empty strings (signatures are not checked)")
     lines += [f"the official SDKs, unchanged, with the emulator as their HTTP proxy (account ID {config.account_id}; "
               f"{keys}):",
-              f'  Python (from tos.vector_client import VectorClient): VectorClient(AK, SK, "{endpoint}", "{config.region}", proxy_host="{host}", '
-              f"proxy_port={port})",
+              "  Python (from tos.vector_client import VectorClient): "
+              f'VectorClient(AK, SK, "{endpoint}", "{config.region}", proxy_host="{host}", proxy_port={port})',
               f'  Go: proxy, _ := tos.NewProxy("http://{host}", {port}); tos.NewTosVectorsClient('
               f'tos.WithVectorsEndpoint("{endpoint}"), tos.WithVectorsRegion("{config.region}"), '
               f"tos.WithVectorsCredentials(tos.NewStaticCredentials(AK, SK)), tos.WithVectorsProxy(proxy))"]
