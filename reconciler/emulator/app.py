@@ -3,9 +3,10 @@
 Every request is `POST /{Action}`, served by its Route in routes.py. An absolute-form
 target (`POST http://b-2100000000.host/GetIndex`, the SDKs' proxy mode, which is how they
 reach the emulator with no name resolution: the emulator is their HTTP proxy) is cut down
-to its path; its host must be the Host header's (the SDKs send both alike), else 400, so
-that no request routes by one and is signed for the other. The Host header picks the
-account and bucket, as DNS does for the real service:
+to its path: the Host header alone routes (and is signed), whatever host the target
+names (reconciler's own client, behind a proxy, names the endpoint there and the bucket
+host in Host). The Host header picks the account and bucket, as DNS does for the real
+service:
 
 - `{bucket}-{account}.anything` (first label ending in `-digits`) is a bucket endpoint,
   for the 14 bucket-scoped actions; the body's vectorBucketName must name the same bucket;
@@ -156,37 +157,6 @@ def check_host(host: str) -> None:
 def _path(scope: Scope) -> str:
     path = str(scope.get("path", ""))
     return _ABSOLUTE_FORM.sub("", path) or "/"
-
-
-TARGET_AUTHORITY = "reconciler.target_authority"  # scope["extensions"] key: http_limits sets it
-
-
-def _target_authority(scope: Scope) -> str | None:
-    """The host[:port] of an absolute-form request target, or None for `/Action`. uvicorn
-    passes only the path on (the guard in http_limits.py keeps the authority); another
-    server may pass the whole target as the path."""
-    extensions = scope.get("extensions") or {}
-    if extensions.get(TARGET_AUTHORITY) is not None:
-        return str(extensions[TARGET_AUTHORITY])
-    match = _ABSOLUTE_FORM.match(str(scope.get("path", "")))
-    return match.group(0).partition("://")[2] if match else None
-
-
-def _host_name(value: str) -> str:
-    """`host:port` -> `host`, lower-cased (an IPv6 literal keeps its brackets)."""
-    value = value.rpartition("@")[2].strip().lower()
-    if value.startswith("["):
-        return value.partition("]")[0] + "]"
-    return value.partition(":")[0]
-
-
-def check_target(authority: str | None, host: str) -> None:
-    """An absolute-form target must name the Host header's host (ports aside: `h` and
-    `h:80` are one host): the Host routes the request and the signature covers it."""
-    if authority is not None and _host_name(authority) != _host_name(host):
-        raise errors.ValidationException(
-            f"the request target's host {shown(authority)} is not the Host header's {shown(host)}: "
-            "a proxy request names one host in both")
 
 
 class EmulatorApp:
@@ -370,7 +340,6 @@ class EmulatorApp:
         signer = self._verifier.verify(method, path, headers, body) if self._verifier is not None else None
         host = headers.get("host", "")
         check_host(host)
-        check_target(_target_authority(scope), host)
         routed = route_host(host)
         if route.region:
             if routed is not None:

@@ -44,7 +44,7 @@ import httptools
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from reconciler.emulator import errors
-from reconciler.emulator.app import HOST_ID, TARGET_AUTHORITY, EmulatorApp
+from reconciler.emulator.app import HOST_ID, EmulatorApp
 
 log = logging.getLogger("reconciler.emulator")
 
@@ -242,24 +242,9 @@ def guarded_protocol(limits: Limits) -> type[HttpToolsProtocol]:
 
         def on_headers_complete(self) -> None:
             self._in_head, self._reading_body = False, True
-            if not self.url.startswith(b"/"):  # absolute form (a proxy request): uvicorn keeps only the path
-                self._keep_target_authority()
             super().on_headers_complete()
             if not self.pipeline or self.pipeline[0][0] is not self.cycle:  # uvicorn queues with appendleft
                 self._running = self.cycle  # not queued behind another: the app runs it now
-
-        def _keep_target_authority(self) -> None:
-            """Hand the app the host of `POST http://host/Action` (app.check_target compares
-            it with the Host header); a target httptools cannot parse is left to uvicorn."""
-            try:
-                parsed = httptools.parse_url(self.url)
-            except httptools.HttpParserInvalidURLError:
-                return
-            if parsed.host:
-                authority = parsed.host.decode("latin-1") + (f":{parsed.port}" if parsed.port else "")
-                extensions: dict[str, object] = dict(self.scope.get("extensions") or {})
-                extensions[TARGET_AUTHORITY] = authority
-                self.scope["extensions"] = extensions  # type: ignore[typeddict-item]
 
         def on_message_complete(self) -> None:
             self._reading_body = False
