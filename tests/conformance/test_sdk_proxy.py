@@ -25,7 +25,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # `tests.support` under plain `pytest`
 
 from tos.enum import DataType, DistanceMetricType  # noqa: E402
-from tos.exceptions import TosServerError  # noqa: E402
+from tos.exceptions import TosClientError, TosServerError  # noqa: E402
 from tos.models2 import Vector, VectorData  # noqa: E402
 from tos.vector_client import VectorClient  # noqa: E402
 
@@ -135,7 +135,7 @@ def test_the_guard_does_refuse_what_leaves_loopback() -> None:
     with only_loopback() as refused:
         sdk = VectorClient(OWNER_AK, OWNER_SK, "http://tosvectors-cn-beijing.volces.com", "cn-beijing",
                            max_retry_count=0)
-        with pytest.raises(Exception):
+        with pytest.raises(TosClientError):
             sdk.list_vector_buckets()
         sdk.session.close()
     assert refused and refused[0] == "name lookup of 'tosvectors-cn-beijing.volces.com'"
