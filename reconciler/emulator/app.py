@@ -1,8 +1,12 @@
 """The ASGI application: routing on method, path and Host; errors as TOS JSON bodies.
 
 Every request is `POST /{Action}`, served by its Route in routes.py. An absolute-form
-target (`POST http://b-2100000000.host/GetIndex`, the SDK's proxy mode) is cut down to its
-path. The Host header picks the account and bucket, as DNS does for the real service:
+target (`POST http://b-2100000000.host/GetIndex`, the SDKs' proxy mode, which is how they
+reach the emulator with no name resolution: the emulator is their HTTP proxy) is cut down
+to its path: the Host header alone routes (and is signed), whatever host the target
+names (reconciler's own client, behind a proxy, names the endpoint there and the bucket
+host in Host). The Host header picks the account and bucket, as DNS does for the real
+service:
 
 - `{bucket}-{account}.anything` (first label ending in `-digits`) is a bucket endpoint,
   for the 14 bucket-scoped actions; the body's vectorBucketName must name the same bucket;
@@ -350,8 +354,9 @@ class EmulatorApp:
             host_bucket, account = routed
         fields = parse_body(body)
         user = self._users.get(signer) if signer is not None else None
+        reads_data = True
         if user is not None:  # before the body's details are validated: no 400 hints to the denied
-            authorize(user, action, region=self.config.region, account=None if route.region else account,
+            reads_data = authorize(user, action, region=self.config.region, account=None if route.region else account,
                       bucket=None if route.region else host_bucket, body=fields, store=self.open()[0])
         request = route.parse(fields)
         if not route.region:
@@ -362,7 +367,7 @@ class EmulatorApp:
                     f"vectorBucketName {shown(bucket)} does not match the bucket {shown(host_bucket)} "
                     "of the Host header")
         store, search = self.open()
-        context = Context(store, search, account, self.config.region, self._clock, self._tokens)
+        context = Context(store, search, account, self.config.region, self._clock, self._tokens, reads_data)
         return route.handle(context, request)
 
 

@@ -5,10 +5,14 @@ head's size (llhttp keeps every byte of a never-ending header), answers broken f
 with plain text and refuses nothing by connection count. `guarded_protocol(limits)` is a
 subclass of its HttpToolsProtocol that adds, per connection:
 
-- **read timeout**: a request's head must be complete `read_timeout` seconds after its
-  first byte (or after the connection opened), and its body must not stall for longer;
-  otherwise 408 `RequestTimeout` and close (a connection that never sent a byte is just
-  closed). Idle keep-alive connections stay uvicorn's (`timeout_keep_alive`, 5 s).
+- **read timeout**: a whole request, head and body, must have arrived `read_timeout`
+  seconds after its first byte (or after the connection opened): one deadline per
+  request, not per byte, so a body sent a byte every few seconds cannot hold a connection
+  (70 such bodies used to keep a `--max-connections 64` server full for as long as they
+  trickled). Otherwise 408 `RequestTimeout` and close (a connection that never sent a
+  byte is just closed). Time during which the server itself stopped reading (the app has
+  not taken the body yet) does not count. Idle keep-alive connections stay uvicorn's
+  (`timeout_keep_alive`, 5 s).
 - **write timeout**: a client that stops reading its answer (the transport's buffer stays
   above its high-water mark for `read_timeout` seconds) is cut off, so that a slow or
   stuck reader cannot hold a connection, an app task and the buffered answer forever. It
@@ -106,9 +110,8 @@ def guarded_protocol(limits: Limits) -> type[HttpToolsProtocol]:
             self._in_head = False  # between on_message_begin and on_headers_complete
             self._head_bytes = 0
             self._reading_body = False  # between on_headers_complete and on_message_complete
-            self._last_data = 0.0
-            self._head_timer: asyncio.TimerHandle | None = None
-            self._body_timer: asyncio.TimerHandle | None = None
+            # the read deadline of the request under way (head and body), or the linger's end
+            self._read_timer: asyncio.TimerHandle | None = None
             self._write_timer: asyncio.TimerHandle | None = None
 
         # --- connections ------------------------------------------------------------
@@ -119,7 +122,7 @@ def guarded_protocol(limits: Limits) -> type[HttpToolsProtocol]:
                 return
             super().connection_made(transport)
             self._become_idle()
-            self._arm_head_timer()
+            self._arm_read_timer()
 
         def _become_idle(self) -> None:
             self._idle = True
@@ -173,7 +176,7 @@ def guarded_protocol(limits: Limits) -> type[HttpToolsProtocol]:
             self._lingering = True
             self.transport.write_eof()
             self.transport.resume_reading()
-            self._head_timer = self.loop.call_later(LINGER_SECONDS, self.transport.close)
+            self._read_timer = self.loop.call_later(LINGER_SECONDS, self.transport.close)
 
         def connection_lost(self, exc: Exception | None) -> None:
             self._cancel_timers()
@@ -261,41 +264,29 @@ def guarded_protocol(limits: Limits) -> type[HttpToolsProtocol]:
         # --- timers -----------------------------------------------------------------
 
         def _update_timers(self) -> None:
-            """After a chunk is parsed: the head clock runs while a head is due, the body clock
-            while a body is; set here rather than per callback, so that a request arriving whole
-            costs no timer at all."""
-            if self._reading_body:
-                self._last_data = self.loop.time()
-                self._cancel_head_timer()
-                if self._body_timer is None:
-                    self._body_timer = self.loop.call_later(limits.read_timeout, self._body_stalled)
-                return
-            if self._body_timer is not None:
-                self._body_timer.cancel()
-                self._body_timer = None
-            if self._in_head or not self._answer_due():
-                if self._head_timer is None:
-                    self._arm_head_timer()  # a partial head, or stray bytes between requests
+            """After a chunk is parsed: one clock runs from a request's first byte until its
+            last (head and body: a new byte does not restart it); set here rather than per
+            callback, so that a request arriving whole costs no timer at all."""
+            if self._in_head or self._reading_body or not self._answer_due():
+                if self._read_timer is None:
+                    self._arm_read_timer()  # a partial request, or stray bytes between requests
             else:
-                self._cancel_head_timer()
+                self._cancel_read_timer()
 
         def _answer_due(self) -> bool:
             """Whether an answer to a request already read is still to be written."""
             return bool(self.pipeline) or (self._running is not None and not self._running.response_complete)
 
-        def _arm_head_timer(self) -> None:
-            self._head_timer = self.loop.call_later(limits.read_timeout, self._head_expired)
+        def _arm_read_timer(self) -> None:
+            self._read_timer = self.loop.call_later(limits.read_timeout, self._read_expired)
 
-        def _cancel_head_timer(self) -> None:
-            if self._head_timer is not None:
-                self._head_timer.cancel()
-                self._head_timer = None
+        def _cancel_read_timer(self) -> None:
+            if self._read_timer is not None:
+                self._read_timer.cancel()
+                self._read_timer = None
 
         def _cancel_timers(self) -> None:
-            self._cancel_head_timer()
-            if self._body_timer is not None:
-                self._body_timer.cancel()
-                self._body_timer = None
+            self._cancel_read_timer()
             self._cancel_write_timer()
 
         # --- bytes out: a reader that stopped reading ----------------------------------
@@ -323,26 +314,23 @@ def guarded_protocol(limits: Limits) -> type[HttpToolsProtocol]:
                           limits.read_timeout)
                 self.transport.abort()
 
-        def _head_expired(self) -> None:
-            self._head_timer = None
+        def _read_expired(self) -> None:
+            self._read_timer = None
             if self.transport.is_closing():
                 return
+            if self._reading_body:
+                if self.flow.read_paused:  # the server stopped reading, not the client: not its time
+                    self._arm_read_timer()
+                    return
+                self._reject(RequestTimeout(f"the request's body did not arrive within {limits.read_timeout:g} s "
+                                            f"of the request's start"))
+                return
             if self._answer_due():
-                self._arm_head_timer()  # an answer is still due: the next head's clock starts after it
+                self._arm_read_timer()  # an answer is still due: the next head's clock starts after it
             elif self._idle:
                 self.transport.close()  # not a byte sent: nothing to answer
             else:
                 self._reject(RequestTimeout(f"the request's head did not arrive within {limits.read_timeout:g} s"))
-
-        def _body_stalled(self) -> None:
-            self._body_timer = None
-            if not self._reading_body or self.transport.is_closing():
-                return
-            waited = self.loop.time() - self._last_data
-            if self.flow.read_paused or waited < limits.read_timeout:  # paused: the app has not read yet
-                self._body_timer = self.loop.call_later(max(limits.read_timeout - waited, 0.05), self._body_stalled)
-                return
-            self._reject(RequestTimeout(f"the request's body stalled for {limits.read_timeout:g} s"))
 
         # --- answers ----------------------------------------------------------------
 

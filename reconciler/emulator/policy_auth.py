@@ -36,6 +36,7 @@ from reconciler.rules.access import ACTION_SCOPE, Verdict, bucket_trn, evaluate,
 from reconciler.rules.policy import too_wild
 
 MAX_NAME = 63  # the longest index name (WIRE.md §0)
+READ_VECTORS = "tosvectors:GetVectors"  # what reading vector data or metadata needs, whatever the action
 
 
 @dataclass(frozen=True)
@@ -98,8 +99,13 @@ def resource_of(action: str, region: str, account: str, bucket: str, body: Mappi
 
 
 def authorize(user: User, action: str, *, region: str, account: str | None, bucket: str | None,
-              body: Mapping[str, Any], store: Store) -> None:
-    """Raise AccessDeniedException unless `user` may do `action` (a path name, e.g. GetIndex)."""
+              body: Mapping[str, Any], store: Store) -> bool:
+    """Raise AccessDeniedException unless `user` may do `action` (a path name, e.g. GetIndex).
+
+    Returns whether the answer may carry vector data: QueryVectors hits carry their `data`
+    (WIRE.md §0), and reading data needs tosvectors:GetVectors whatever the action; a
+    plain query by a principal without it is answered, as in AWS S3 Vectors, with keys
+    (and distances) only."""
     qualified = f"tosvectors:{action}"
     if ACTION_SCOPE.get(qualified) == "region" or account is None or bucket is None:
         raise AccessDeniedException(f"{user.principal} is not allowed to perform {qualified}: "
@@ -112,15 +118,29 @@ def authorize(user: User, action: str, *, region: str, account: str | None, buck
                                     f"the bucket policy is not evaluated ({unsafe})")
     for needed in required_actions(action, body):
         _require(user, policy, needed, resource)
+    if action == "QueryVectors":
+        return evaluate(policy, user.principal, READ_VECTORS, resource).verdict is Verdict.ALLOW
+    return True
+
+
+def _asks(body: Mapping[str, Any], flag: str) -> bool:
+    """Whether a request sets `flag`: anything but absent or false counts (a `1` or `"yes"`
+    is a 400 later, and must not reach validation without the grant it would need)."""
+    value = body.get(flag)
+    return value is not None and value is not False
 
 
 def required_actions(action: str, body: Mapping[str, Any]) -> list[str]:
-    """The actions a request needs: as in AWS S3 Vectors, a QueryVectors that filters on or
-    returns metadata reads vectors' metadata, so it needs tosvectors:GetVectors too (what
-    the policy linter warns about)."""
+    """The actions a request needs. Reading vector data or metadata needs
+    tosvectors:GetVectors whatever the action (DESIGN.md §5), as in AWS S3 Vectors: a
+    QueryVectors that filters on metadata (a filter reveals metadata by probing) or
+    returns it, and a ListVectors with returnData or returnMetadata, need it too (what the
+    policy linter warns about)."""
     needed = [f"tosvectors:{action}"]
-    if action == "QueryVectors" and (body.get("returnMetadata") not in (None, False) or body.get("filter") is not None):
-        needed.append("tosvectors:GetVectors")
+    if action == "QueryVectors" and (_asks(body, "returnMetadata") or body.get("filter") is not None):
+        needed.append(READ_VECTORS)
+    elif action == "ListVectors" and (_asks(body, "returnData") or _asks(body, "returnMetadata")):
+        needed.append(READ_VECTORS)
     return needed
 
 

@@ -84,6 +84,7 @@ class Context:
     region: str
     clock: Callable[[], float] = time.time
     tokens: TokenCodec = field(default_factory=TokenCodec)
+    reads_data: bool = True  # False: a --user without tosvectors:GetVectors (policy_auth.authorize)
 
     def now(self) -> int:
         return int(self.clock())
@@ -316,8 +317,9 @@ def list_vectors(ctx: Context, req: v.ListVectorsRequest) -> Answer:
 
 
 def query_vectors(ctx: Context, req: v.QueryRequest) -> Answer:
-    """QueryVectors: exact top-K after the filter. Hits carry their `data`; distance and
-    metadata only when asked; no match at all answers without a `vectors` key (WIRE.md §0)."""
+    """QueryVectors: exact top-K after the filter. Hits carry their `data` (unless the caller
+    may not read vectors); distance and metadata only when asked; no match at all answers
+    without a `vectors` key (WIRE.md §0)."""
     index = ctx.store.get_index(ctx.account, req.bucket, req.index)
     _check_vector(index, req.vector)
     if req.filter is not None:
@@ -325,8 +327,9 @@ def query_vectors(ctx: Context, req: v.QueryRequest) -> Answer:
     hits = ctx.search.query(index, req.vector.values, req.top_k, req.filter)
     if not hits:
         return {}
-    # one lookup per hit; a hit deleted since the search is left out, like GetVectors does
-    rows = ctx.store.get_vectors(index, [k for k, _ in hits], data=True, metadata=req.return_metadata)
+    # one lookup per hit; a hit deleted since the search is left out, like GetVectors does;
+    # a caller who may not read vectors (GetVectors) gets keys and distances only
+    rows = ctx.store.get_vectors(index, [k for k, _ in hits], data=ctx.reads_data, metadata=req.return_metadata)
     found = [(rows[key], distance) for key, distance in hits if key in rows]
     out = _vectors_out([row for row, _ in found], index.data_type)
     if req.return_distance:

@@ -1,7 +1,7 @@
 """`reconciler serve`: the emulator over HTTP with uvicorn (DESIGN.md §4).
 
     reconciler serve [--host 127.0.0.1] [--port 8765] [--data-dir DIR]
-                     [--access-key AK [--secret-key SK] [--user AK:SK:PRINCIPAL]...]
+                     [--access-key AK [--secret-key SK] [--user AK:SK:PRINCIPAL|@FILE]...]
                      [--account-id ID] [--region R]
                      [--latency-ms N] [--fault-rate P] [--seed N]
                      [--read-timeout S] [--max-connections N]
@@ -10,9 +10,11 @@ The data directory defaults to `.reconciler/serve` under the working directory (
 embedded target of the CLI uses `.reconciler/local`, so the two never share a file by
 accident). `--port 0` picks a free port; the first line printed on stderr says which.
 The secret key is never printed; given as `--access-key AK` with TOS_SECRET_KEY in the
-environment, it is not in the process's command line either (`/proc/PID/cmdline`).
-Signatures are checked only when `--access-key` is given: exported credentials alone
-never turn checking on. The HTTP guard (timeouts, head and connection caps) is in
+environment, it is not in the process's command line either (`/proc/PID/cmdline`); nor
+are the --user secrets read from `--user @FILE` or RECONCILER_SERVE_USERS (a --user
+secret given as a flag is, and serve warns, as for --secret-key). Signatures are
+checked only when `--access-key` is given: exported credentials alone never turn
+checking on. The HTTP guard (timeouts, head and connection caps) is in
 http_limits.py.
 """
 
@@ -24,8 +26,10 @@ import os
 import signal
 import socket
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from reconciler.errors import ConfigError
 from reconciler.util.argtypes import non_negative_float, number, port, positive_int
@@ -39,6 +43,8 @@ DEFAULT_DATA_DIR = Path(".reconciler") / "serve"
 DEFAULT_MAX_CONNECTIONS = 1024
 FILES_KEPT = 64  # open files kept free of connections: the database, its journal, logs
 SECRET_ENV = "TOS_SECRET_KEY"
+USERS_ENV = "RECONCILER_SERVE_USERS"  # more --user identities, kept out of the process list
+MAX_USERS_FILE = 1 << 20
 
 _seconds = number(float, lambda v: 0 < v <= 3600, "a number of seconds", "a number of seconds between 0 and 3600")
 _seed = number(int, lambda v: True, "an integer")
@@ -62,9 +68,12 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--secret-key", metavar="SK",
                         help=f"the secret key that goes with --access-key; without it, serve reads {SECRET_ENV}, "
                              f"which keeps the secret out of the process list")
-    parser.add_argument("--user", action="append", default=[], metavar="AK:SK:PRINCIPAL",
+    parser.add_argument("--user", action="append", default=[], metavar="AK:SK:PRINCIPAL|@FILE",
                         help="another identity (PRINCIPAL is ACCOUNT or ACCOUNT/NAME), allowed only what bucket "
-                             "policies grant it; repeatable; needs --access-key and the owner's secret")
+                             "policies grant it; repeatable; needs --access-key and the owner's secret. @FILE reads "
+                             "one AK:SK:PRINCIPAL per line (# starts a comment line), and "
+                             f"{USERS_ENV} holds more, separated by newlines or commas: both keep the secrets out "
+                             "of the process list, which a secret given here is in (serve warns)")
     parser.add_argument("--account-id", default="2100000000", metavar="ID",
                         help="account that owns the buckets created through the region endpoint (default 2100000000)")
     parser.add_argument("--region", default="cn-beijing", help="region named in TRNs (default cn-beijing)")
@@ -75,21 +84,52 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=_seed, metavar="N",
                         help="seed the fault injection: the same requests, sent one at a time, meet the same faults")
     parser.add_argument("--read-timeout", type=_seconds, default=10.0, metavar="S",
-                        help="close a connection whose request head is not complete S seconds after it began, "
-                             "or whose body stalls for S seconds (default 10)")
+                        help="answer 408 and close a connection whose request (head and body) has not arrived "
+                             "whole S seconds after its first byte (default 10)")
     parser.add_argument("--max-connections", type=positive_int, metavar="N",
                         help=f"open connections at most; beyond, the one idle the longest is closed, or the new "
                              f"one is answered 503 (default {DEFAULT_MAX_CONNECTIONS}, fewer if the open-files "
                              f"limit is lower)")
 
 
+def sdk_proxy_address(url: str) -> tuple[str, int]:
+    """(proxy host, port) of the server at `url` for an SDK's proxy setting: a wildcard bind
+    (0.0.0.0, ::) is reached on loopback, an IPv6 address in brackets (the SDKs build
+    `http://HOST:PORT` from it)."""
+    parts = urlsplit(url)
+    host, port = parts.hostname or "127.0.0.1", parts.port or 80
+    if host in ("0.0.0.0", ""):
+        host = "127.0.0.1"
+    elif host == "::":
+        host = "::1"
+    return (f"[{host}]" if ":" in host else host), port
+
+
 def connection_hint(url: str, config: EmulatorConfig) -> str:
-    """The lines that point the CLI at this server. They name the key variables, never a
-    secret: the reader knows the keys they started `serve` with."""
+    """The lines that point the CLI and the official SDKs at this server. They name the key
+    variables, never a secret: the reader knows the keys they started `serve` with.
+
+    The SDKs build bucket hosts (`BUCKET-ACCOUNT.ENDPOINT`) that no resolver knows, so they
+    are given the emulator as their HTTP proxy instead: they then connect only to it, send
+    `POST http://HOST/Action` and never resolve HOST, and the emulator routes on the Host
+    header. Both take an http:// endpoint only through a proxy (tos 2.9.3 `proxy_host` /
+    `proxy_port`, which it applies to http:// URLs; Go `WithVectorsProxy`, which ignores
+    HTTP_PROXY)."""
     lines = ["point reconciler at it with:",
              f"  export TOS_ENDPOINT={url} TOS_ACCOUNT_ID={config.account_id} TOS_REGION={config.region}"]
     if config.access_key:
         lines.append("  export TOS_ACCESS_KEY=... TOS_SECRET_KEY=...  # the owner's --access-key and its secret")
+    host, port = sdk_proxy_address(url)
+    endpoint = f"http://tosvectors-{config.region}.volces.com"
+    keys = ("AK, SK: the owner's --access-key and its secret, or a --user's" if config.access_key
+            else "AK, SK: any non-empty strings (signatures are not checked)")
+    lines += [f"the official SDKs, unchanged, with the emulator as their HTTP proxy (account ID {config.account_id}; "
+              f"{keys}):",
+              "  Python (from tos.vector_client import VectorClient): "
+              f'VectorClient(AK, SK, "{endpoint}", "{config.region}", proxy_host="{host}", proxy_port={port})',
+              f'  Go: proxy, _ := tos.NewProxy("http://{host}", {port}); tos.NewTosVectorsClient('
+              f'tos.WithVectorsEndpoint("{endpoint}"), tos.WithVectorsRegion("{config.region}"), '
+              f"tos.WithVectorsCredentials(tos.NewStaticCredentials(AK, SK)), tos.WithVectorsProxy(proxy))"]
     return "\n".join(lines)
 
 
@@ -102,7 +142,7 @@ def config_from_args(args: argparse.Namespace) -> EmulatorConfig:
         raise ConfigError(f"--access-key needs its secret key: set {SECRET_ENV} (or give --secret-key)")
     if not str(args.account_id).isdigit():
         raise ConfigError(f"--account-id must be digits, got {args.account_id!r}")
-    users = _users(args.user, args.access_key)
+    users = _users(user_entries(args.user, os.environ), args.access_key)
     from reconciler.emulator.app import EmulatorConfig
 
     return EmulatorConfig(data_dir=args.data_dir, account_id=args.account_id, region=args.region,
@@ -111,21 +151,71 @@ def config_from_args(args: argparse.Namespace) -> EmulatorConfig:
                           users=users)
 
 
-def _users(values: list[str], owner_key: str | None) -> tuple[User, ...]:
+def user_entries(values: list[str], environ: Mapping[str, str]) -> list[tuple[str, str]]:
+    """Every AK:SK:PRINCIPAL given, each with where it came from (for messages): the --user
+    values, the lines of each --user @FILE, then the entries of RECONCILER_SERVE_USERS.
+    ConfigError for a file that cannot be read."""
+    entries: list[tuple[str, str]] = []
+    for i, value in enumerate(values, 1):
+        if not value.startswith("@"):
+            entries.append((f"--user #{i}", value))
+            continue
+        name = value[1:]
+        try:
+            with open(name, "rb") as f:
+                data = f.read(MAX_USERS_FILE + 1)
+        except (OSError, ValueError) as e:  # ValueError: a NUL in the name
+            raise ConfigError(f"--user @{name}: cannot read it: {getattr(e, 'strerror', None) or e}") from None
+        if len(data) > MAX_USERS_FILE:
+            raise ConfigError(f"--user @{name}: larger than {MAX_USERS_FILE >> 20} MiB, not a users file")
+        try:
+            text = data.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            raise ConfigError(f"--user @{name}: not UTF-8 text") from None
+        for n, line in enumerate(text.splitlines(), 1):
+            if line.strip() and not line.lstrip().startswith("#"):
+                entries.append((f"--user @{name} line {n}", line.strip()))
+    listed = environ.get(USERS_ENV, "")
+    for n, entry in enumerate((e.strip() for e in listed.replace(",", "\n").splitlines()), 1):
+        if entry and not entry.startswith("#"):
+            entries.append((f"{USERS_ENV} entry {n}", entry))
+    return entries
+
+
+def users_file_warnings(values: list[str]) -> list[str]:
+    """Warnings for secrets other local users can read: a --user secret on the command line
+    (the process list), a users file readable by group or others."""
+    out = []
+    if any(not v.startswith("@") for v in values):
+        out.append(f"warning: --user AK:SK:PRINCIPAL can be read from the process list by other local users; "
+                   f"use --user @FILE or {USERS_ENV} instead")
+    for value in values:
+        if value.startswith("@"):
+            try:
+                mode = os.stat(value[1:]).st_mode
+            except (OSError, ValueError):
+                continue
+            if os.name == "posix" and mode & 0o044:
+                out.append(f"warning: --user {value} is readable by other users (mode {mode & 0o777:o}); "
+                           f"chmod 600 it")
+    return out
+
+
+def _users(entries: list[tuple[str, str]], owner_key: str | None) -> tuple[User, ...]:
     """The --user identities; ConfigError (never showing a secret key) for a bad one."""
     from reconciler.emulator.policy_auth import parse_user
 
-    if values and not owner_key:
-        raise ConfigError("--user needs --access-key and --secret-key for the owner: without them unsigned "
-                          "requests act as the owner and no policy would be enforced")
+    if entries and not owner_key:
+        raise ConfigError(f"{entries[0][0].partition(' ')[0]} needs --access-key and --secret-key for the owner: "
+                          "without them unsigned requests act as the owner and no policy would be enforced")
     users: list[User] = []
-    for i, value in enumerate(values, 1):
+    for where, value in entries:
         try:
             user = parse_user(value)
         except ValueError as e:
-            raise ConfigError(f"--user #{i}: {e}") from None
+            raise ConfigError(f"{where}: {e}") from None
         if user.access_key == owner_key or any(u.access_key == user.access_key for u in users):
-            raise ConfigError(f"--user #{i}: access key {user.access_key!r} is already used by "
+            raise ConfigError(f"{where}: access key {user.access_key!r} is already used by "
                               f"{'the owner' if user.access_key == owner_key else 'another --user'}")
         users.append(user)
     return tuple(users)
@@ -226,6 +316,8 @@ def run_from_args(args: argparse.Namespace) -> int:
     if args.secret_key:
         print(f"warning: --secret-key can be read from the process list by other local users; "
               f"set {SECRET_ENV} instead", file=sys.stderr, flush=True)
+    for warning in users_file_warnings(args.user):
+        print(warning, file=sys.stderr, flush=True)
     print(connection_hint(f"http://{shown_host}:{port}", config), file=sys.stderr, flush=True)
     # the guarded httptools protocol instead of uvicorn's own; no WebSocket upgrades (no
     # action uses them); keep-alive connections idle for 5 s are closed (uvicorn's default)

@@ -33,7 +33,9 @@ from reconciler.rules.names import (
     MAX_NON_FILTERABLE_KEYS,
     MIN_DIMENSION,
 )
+from reconciler.rules.policy import action_problem, too_wild
 from reconciler.util.jsontext import RepeatedKey, unique_keys
+from reconciler.util.text import lone_surrogate_in
 
 INT8_RANGE = (-128, 127)
 MAX_KEY_LENGTH = 1024
@@ -397,7 +399,7 @@ def parse_put_policy(body: Mapping[str, Any]) -> PutPolicyRequest:
     policy = read_string(body, "policy", required=True, max_len=MAX_POLICY_LENGTH)
     assert policy is not None
     try:
-        document = json.loads(policy, object_pairs_hook=unique_keys)
+        document = json.loads(policy, object_pairs_hook=unique_keys, parse_constant=_no_constant)
     except RecursionError:
         raise ValidationException(f"policy must not nest more than {MAX_POLICY_DEPTH} levels deep") from None
     except RepeatedKey as e:
@@ -406,6 +408,10 @@ def parse_put_policy(body: Mapping[str, Any]) -> PutPolicyRequest:
         raise ValidationException("policy must be a JSON document, and this is not valid JSON") from None
     if not isinstance(document, dict):
         raise ValidationException(f"policy must be a JSON object, got {json_kind(document)}")
+    if "\\u" in policy:  # only an escape can make a lone surrogate, which no manifest can hold
+        problem = lone_surrogate_in(document)
+        if problem:
+            raise ValidationException(f"policy is not valid text: {problem}")
     depth = json_depth(document)
     if depth > MAX_POLICY_DEPTH:
         raise ValidationException(f"policy must not nest more than {MAX_POLICY_DEPTH} levels deep, got {depth}")
@@ -430,14 +436,105 @@ def _check_spelling(mapping: Mapping[str, Any], known: tuple[str, ...], where: s
             raise ValidationException(f"{where} key {key!r} must be written {right!r}")
 
 
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
 def _check_policy_keys(document: Mapping[str, Any]) -> None:
+    """The document's shape, as the manifest's policyDocument schema and policy rules state it
+    (schemas/manifest.schema.json, reconciler.rules.policy): what the emulator stores must
+    export to a manifest that validates. The reference shows `"Effect": "Allow"` only and
+    says nothing of other spellings, so the emulator refuses what the manifest refuses."""
     _check_spelling(document, _POLICY_KEYS, "policy")
+    _check_known(document, _POLICY_KEYS, "policy")
     if "Statement" not in document:
         raise ValidationException("policy must have a Statement")
+    if "Version" not in document:
+        raise ValidationException('policy must have a Version, e.g. "2025-12-01"')
+    _check_text(document["Version"], "policy Version")
+    if "Id" in document and not isinstance(document["Id"], str):
+        raise ValidationException(f"policy Id must be a string, got {json_kind(document['Id'])}")
+    unsafe = too_wild(document)  # before any matching: such a pattern costs exponential time
+    if unsafe:
+        raise ValidationException(f"policy {unsafe}")
     raw = document["Statement"]
-    for statement in raw if isinstance(raw, list) else [raw]:
-        if isinstance(statement, Mapping):
-            _check_spelling(statement, _STATEMENT_KEYS, "policy statement")
+    if isinstance(raw, Mapping):
+        _check_statement(raw, "policy Statement")
+    elif isinstance(raw, list):
+        for i, statement in enumerate(raw):
+            if not isinstance(statement, Mapping):
+                raise ValidationException(f"policy Statement[{i}] must be an object, got {json_kind(statement)}")
+            _check_statement(statement, f"policy Statement[{i}]")
+    else:
+        raise ValidationException(f"policy Statement must be an object or an array of objects, got {json_kind(raw)}")
+
+
+def _check_known(mapping: Mapping[str, Any], known: tuple[str, ...], where: str) -> None:
+    for key in mapping:
+        if key not in known:
+            raise ValidationException(f"{where} has the unknown key {shown(key)}: expected {', '.join(known)}")
+
+
+def _check_text(value: Any, where: str) -> None:
+    if not isinstance(value, str) or not value:
+        raise ValidationException(f"{where} must be a non-empty string, got "
+                                  f"{shown(value) if isinstance(value, str) else json_kind(value)}")
+
+
+def _check_strings(value: Any, where: str) -> list[str]:
+    """A non-empty string, or a non-empty array of them (Action, Resource, a Principal's)."""
+    if isinstance(value, str):
+        _check_text(value, where)
+        return [value]
+    if not isinstance(value, list) or not value:
+        raise ValidationException(f"{where} must be a string or a non-empty array of strings, got "
+                                  f"{'an empty array' if isinstance(value, list) else json_kind(value)}")
+    for i, item in enumerate(value):
+        _check_text(item, f"{where}[{i}]")
+    return value
+
+
+def _check_statement(statement: Mapping[str, Any], where: str) -> None:
+    _check_spelling(statement, _STATEMENT_KEYS, "policy statement")
+    _check_known(statement, _STATEMENT_KEYS, where)
+    effect = statement.get("Effect")
+    if effect not in ("Allow", "Deny"):
+        got = "no Effect" if "Effect" not in statement else (
+            shown(effect) if isinstance(effect, str) else json_kind(effect))
+        raise ValidationException(f'{where}.Effect must be "Allow" or "Deny" (as written), got {got}')
+    if "Sid" in statement and not isinstance(statement["Sid"], str):
+        raise ValidationException(f"{where}.Sid must be a string, got {json_kind(statement['Sid'])}")
+    for key, other in (("Principal", "NotPrincipal"), ("Action", "NotAction"), ("Resource", "NotResource")):
+        if key not in statement and other not in statement:
+            raise ValidationException(f"{where} must have a {key} (or {other})")
+    for key in ("Principal", "NotPrincipal"):
+        if key in statement:
+            _check_principal(statement[key], f"{where}.{key}")
+    for key in ("Action", "NotAction"):
+        if key in statement:
+            for i, action in enumerate(_check_strings(statement[key], f"{where}.{key}")):
+                problem = action_problem(action)
+                if problem and problem[0] == "error":
+                    at = f"{where}.{key}" + (f"[{i}]" if isinstance(statement[key], list) else "")
+                    raise ValidationException(f"{at}: {problem[1][:300]}")
+    for key in ("Resource", "NotResource"):
+        if key in statement:
+            _check_strings(statement[key], f"{where}.{key}")
+    condition = statement.get("Condition")
+    if "Condition" in statement and not (isinstance(condition, Mapping)
+                                         and all(isinstance(v, Mapping) for v in condition.values())):
+        raise ValidationException(f"{where}.Condition must be an object of objects ({{operator: {{key: value}}}})")
+
+
+def _check_principal(value: Any, where: str) -> None:
+    """"*", an account, ACCOUNT/NAME, an array of those, or a mapping such as {"TOS": [...]}."""
+    if not isinstance(value, Mapping):
+        _check_strings(value, where)
+        return
+    if not value:
+        raise ValidationException(f"{where} must not be an empty object")
+    for name, part in value.items():
+        _check_strings(part, f"{where}.{name}")
 
 
 def json_depth(document: Any) -> int:

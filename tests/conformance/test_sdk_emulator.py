@@ -294,3 +294,25 @@ def test_injected_faults_reach_the_sdk_as_server_errors(tmp_path: Path) -> None:
             client.close()
     assert seen == {(429, "TooManyRequestsException"), (503, "ServiceUnavailableException"),
                     (500, "InternalServerException")}
+
+
+def test_a_policy_the_manifest_would_refuse_is_a_400_naming_the_key(sdk: EmulatorVectorClient) -> None:
+    """Issue 17: `"Effect": "deny"` was stored, exported as is, and the export failed validation."""
+    sdk.create_vector_bucket("sdk-pol")
+    statement = {"Effect": "Allow", "Principal": ["2100000001"], "Action": ["tosvectors:GetIndex"],
+                 "Resource": [f"trn:tosvectors:cn-beijing:{ACCOUNT}:bucket/sdk-pol"]}
+    for bad, fragment in (({"Effect": "deny"}, "Statement[0].Effect must be \"Allow\" or \"Deny\""),
+                          ({"Action": ["s3:GetObject"]}, "Statement[0].Action[0]: 's3:GetObject' is not a TOS Vectors"),
+                          ({"Efect": "Allow"}, "Statement[0] has the unknown key 'Efect'")):
+        policy = json.dumps({"Version": "2025-12-01", "Statement": [{**statement, **bad}]})
+        e = server_error(lambda: sdk.put_vector_bucket_policy("sdk-pol", ACCOUNT, policy), 400, "ValidationException")
+        assert fragment in e.message, e.message
+    e = server_error(lambda: sdk.put_vector_bucket_policy("sdk-pol", ACCOUNT, json.dumps({"Statement": [statement]})),
+                     400, "ValidationException")
+    assert "policy must have a Version" in e.message
+    server_error(lambda: sdk.get_vector_bucket_policy("sdk-pol", ACCOUNT), 404, "VectorBucketPolicyNotFound")
+    good = json.dumps({"Version": "2025-12-01", "Statement": [statement]})
+    sdk.put_vector_bucket_policy("sdk-pol", ACCOUNT, good)
+    assert sdk.get_vector_bucket_policy("sdk-pol", ACCOUNT).policy == good
+    sdk.delete_vector_bucket_policy("sdk-pol", ACCOUNT)
+    sdk.delete_vector_bucket("sdk-pol", ACCOUNT)

@@ -146,3 +146,44 @@ def _message(call: Callable[[], Any]) -> str:
     with pytest.raises(TosServerError) as info:
         call()
     return str(info.value.message)
+
+
+def test_without_get_vectors_no_action_reads_vector_data_or_metadata(server: RunningEmulator) -> None:
+    """The SDK, signed as a principal granted ListVectors and QueryVectors but not GetVectors:
+    ListVectors with return_data/return_metadata and a QueryVectors that returns or filters
+    on metadata are 403; a plain query answers keys and distances, without the data."""
+    import json
+
+    bucket = "leaky"
+    owner, intern = (sdk_client(server.url, ak, sk, max_retry_count=0)
+                     for ak, sk in ((OWNER_AK, OWNER_SK), (INTERN_AK, INTERN_SK)))
+    try:
+        owner.create_vector_bucket(bucket)
+        owner.create_index(bucket, ACCOUNT, INDEX, "float32", 2, "cosine")
+        owner.put_vectors(bucket, ACCOUNT, INDEX, [
+            Vector(key="a", data=VectorData(float32=[1.0, 0.0]), metadata={"pin": "1234"}),
+            Vector(key="b", data=VectorData(float32=[0.0, 1.0]), metadata={"pin": "9876"})])
+        owner.put_vector_bucket_policy(bucket, ACCOUNT, json.dumps({"Version": "2025-12-01", "Statement": [
+            {"Effect": "Allow", "Principal": [INTERN], "Action": ["tosvectors:ListVectors", "tosvectors:QueryVectors"],
+             "Resource": f"trn:tosvectors:cn-beijing:{ACCOUNT}:bucket/{bucket}/index/{INDEX}"}]}))
+
+        assert [(v.key, v.metadata) for v in intern.list_vectors(bucket, INDEX, ACCOUNT).vectors] == [
+            ("a", None), ("b", None)]
+        for flags in ({"return_data": True}, {"return_metadata": True}):
+            denied(lambda: intern.list_vectors(bucket, INDEX, ACCOUNT, **flags), INTERN, "GetVectors")
+        query = VectorData(float32=[1.0, 0.0])
+        hits = intern.query_vectors(bucket, ACCOUNT, INDEX, query, top_k=2, return_distance=True).vectors
+        assert [(h.key, h.distance, h.data, h.metadata) for h in hits] == [("a", 0.0, None, None), ("b", 1.0, None, None)]
+        denied(lambda: intern.query_vectors(bucket, ACCOUNT, INDEX, query, return_metadata=True), INTERN, "GetVectors")
+        denied(lambda: intern.query_vectors(bucket, ACCOUNT, INDEX, query, filter={"pin": "1234"}), INTERN,
+               "GetVectors")
+        denied(lambda: intern.get_vectors(bucket, ACCOUNT, INDEX, ["a"], return_metadata=True), INTERN, "GetVectors")
+        # the owner reads it all
+        assert owner.query_vectors(bucket, ACCOUNT, INDEX, query, top_k=1).vectors[0].data.float32 == [1.0, 0.0]
+    finally:
+        owner.delete_vector_bucket_policy(bucket, ACCOUNT)
+        owner.delete_vectors(bucket, ACCOUNT, INDEX, ["a", "b"])
+        owner.delete_index(bucket, ACCOUNT, INDEX)
+        owner.delete_vector_bucket(bucket, ACCOUNT)
+        for client in (owner, intern):
+            client.close()

@@ -35,18 +35,19 @@ def test_policy_round_trip_is_byte_for_byte(api: Api, unique: Callable[[str], st
     ref = {"vectorBucketName": bucket}
     api.err("GetVectorBucketPolicy", ref, 404, "VectorBucketPolicyNotFound", bucket)
     api.err("DeleteVectorBucketPolicy", ref, 404, "VectorBucketPolicyNotFound")
-    text = '{ "Version":"2025-12-01",\n  "Statement" : [ ], "Note": "caf\u00e9" }'
+    text = '{ "Version":"2025-12-01",\n  "Statement" : [ ], "Id": "caf\u00e9" }'
     assert api.ok("PutVectorBucketPolicy", {**ref, "policy": text}) == {}
     r = api.call("GetVectorBucketPolicy", ref)
     assert r.status_code == 200 and r.content == text.encode() and r.headers["x-tos-request-id"]
-    replacement = '{"Version":"2025-12-01","Statement":[{"Effect":"Allow"}]}'
+    replacement = ('{"Version":"2025-12-01","Statement":[{"Effect":"Allow","Principal":"2100000001",'
+                   '"Action":"tosvectors:GetIndex","Resource":"*"}]}')
     api.ok("PutVectorBucketPolicy", {**ref, "policy": replacement})
     assert api.call("GetVectorBucketPolicy", ref).text == replacement
     assert api.ok("DeleteVectorBucketPolicy", ref) == {}
     api.err("GetVectorBucketPolicy", ref, 404, "VectorBucketPolicyNotFound")
     api.err("PutVectorBucketPolicy", {**ref, "policy": "{not json"}, 400, "ValidationException", "policy")
     api.err("PutVectorBucketPolicy", {**ref, "policy": "[1, 2]"}, 400, "ValidationException", "JSON object")
-    missing = {"vectorBucketName": unique("nobucket"), "policy": "{\"Statement\": []}"}
+    missing = {"vectorBucketName": unique("nobucket"), "policy": "{\"Version\": \"1\", \"Statement\": []}"}
     api.err("PutVectorBucketPolicy", missing, 404, "VectorBucketNotFound")
     api.err("GetVectorBucketPolicy", {"vectorBucketName": missing["vectorBucketName"]}, 404, "VectorBucketNotFound")
 

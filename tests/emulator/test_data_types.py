@@ -115,3 +115,29 @@ def test_float32_json_is_the_shortest_decimal_that_reads_back(values: list[float
         # no longer than numpy's shortest round-trip repr of the float32
         assert len(repr(y).replace("e-0", "e-").lstrip("-").replace(".0", "")) <= \
             len(repr(float(str(x))).replace("e-0", "e-").lstrip("-").replace(".0", "")) + 1
+
+
+def test_a_tiny_cosine_query_ranks_as_its_direction(api: Api, unique: Any) -> None:
+    """Issue 17: `[1e-30, 0, 0, 0]`, whose squared norm underflows float32, must answer the
+    order of its direction, with the contract's float32 distances (WIRE.md §0); a float32
+    norm made it NaN and the order arbitrary. Scaled by 1e-42 (float32 subnormals: a
+    coarser direction, checked against its own) and 1e30 the same."""
+    bucket = api.bucket(unique("cos-tiny"))
+    api.index(bucket, "idx", dimension=4, metric="cosine")
+    rng = np.random.default_rng(17)
+    rows = rng.standard_normal((40, 4)).astype(np.float32)
+    api.put(bucket, "idx", [{"key": f"k{i:02d}", "data": {"float32": [float(x) for x in row]}}
+                            for i, row in enumerate(rows)])
+    rows64 = rows.astype(np.float64)
+    units = rows64 / np.linalg.norm(rows64, axis=1)[:, None]
+    for direction in ([1.0, 0.0, 0.0, 0.0], [0.3, -0.2, 0.9, 0.1]):
+        for scale in (1.0, 1e-30, 1e-42, 1e30):
+            query = np.asarray([x * scale for x in direction], dtype=np.float32)
+            q64 = query.astype(np.float64)
+            expected = 1 - units @ (q64 / np.linalg.norm(q64))  # the float64 reference
+            order = np.argsort(expected, kind="stable")[:10]
+            hits = api.query(bucket, "idx", [float(x) for x in query], top_k=10, returnDistance=True)
+            assert [h["key"] for h in hits] == [f"k{i:02d}" for i in order], (direction, scale)
+            for hit, i in zip(hits, order, strict=True):
+                assert hit["distance"] == pytest.approx(expected[i], abs=1e-6), (direction, scale)
+                assert float(str(np.float32(hit["distance"]))) == hit["distance"]  # a float32, shortest form

@@ -24,8 +24,11 @@ def int8_put(values: Any) -> dict[str, Any]:
 
 
 def nested_policy(depth: int) -> str:
-    """A policy document whose JSON nests `depth` levels (the object itself is level 1)."""
-    return '{"Version": "2025-12-01", "Statement": ' + "[" * (depth - 1) + "]" * (depth - 1) + "}"
+    """A valid policy document whose JSON nests `depth` levels (the object itself is level 1;
+    at least 6): the value of a Condition key holds the arrays."""
+    arrays = depth - 5
+    return ('{"Version": "2025-12-01", "Statement": [{"Effect": "Deny", "Principal": "*", "Action": "tosvectors:*", '
+            '"Resource": "*", "Condition": {"StringEquals": {"k": ' + "[" * arrays + "]" * arrays + "}}}]}")
 
 
 def vectors(n: int, **item: Any) -> list[dict[str, Any]]:
@@ -92,7 +95,7 @@ CASES: list[tuple[str, str, dict[str, Any], str]] = [
      {"vectorBucketName": B, "policy": '{"Statement": [], "Statement": [{"Effect": "Allow"}]}'},
      "policy has the key 'Statement' more than once"),
     ("policy-statement-key-case", "PutVectorBucketPolicy",
-     {"vectorBucketName": B, "policy": '{"Statement": [{"Effect": "Allow", "principal": ["*"]}]}'},
+     {"vectorBucketName": B, "policy": '{"Version": "1", "Statement": [{"Effect": "Allow", "principal": ["*"]}]}'},
      "policy statement key 'principal' must be written 'Principal'"),
     ("lb-max-zero", "ListVectorBuckets", {"maxResults": 0}, "maxResults must be between 1 and 500, got 0"),
     ("lb-max-big", "ListVectorBuckets", {"maxResults": 501}, "maxResults must be between 1 and 500, got 501"),
@@ -254,7 +257,7 @@ def test_limit(limits_api: Api, case: tuple[str, str, dict[str, Any], str]) -> N
     ("filter-10000", "QueryVectors", {**QUERY, "filter": {"a": {"$in": list(range(10_000))}}}),
     ("policy-10", "PutVectorBucketPolicy", {"vectorBucketName": B, "policy": nested_policy(10)}),
     ("policy-20480", "PutVectorBucketPolicy",
-     {"vectorBucketName": B, "policy": '{"Statement": [], "Id": "' + "x" * 20453 + '"}'}),
+     {"vectorBucketName": B, "policy": '{"Version": "1", "Statement": [], "Id": "' + "x" * 20437 + '"}'}),
     ("lv-max-1000", "ListVectors", {**INDEX, "maxResults": 1000}),
     ("lb-max-500", "ListVectorBuckets", {"maxResults": 500, "prefix": "a" * 63, "nextToken": "YQ=="}),
 ], ids=lambda c: c[0])

@@ -10,7 +10,7 @@ from tests.emulator.helpers import Api
 BUCKET_ACTIONS: dict[str, dict[str, Any]] = {
     "GetVectorBucket": {},
     "DeleteVectorBucket": {},
-    "PutVectorBucketPolicy": {"policy": '{"Statement": []}'},
+    "PutVectorBucketPolicy": {"policy": '{"Version": "1", "Statement": []}'},
     "GetVectorBucketPolicy": {},
     "DeleteVectorBucketPolicy": {},
     "CreateIndex": {"indexName": "idx", "dataType": "float32", "dimension": 3, "distanceMetric": "cosine"},

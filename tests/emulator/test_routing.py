@@ -129,6 +129,37 @@ def test_absolute_form_over_http(http_server: Any) -> None:
     assert "vectorBuckets" in json.loads(body)
 
 
+def _raw(port: int, request: bytes) -> tuple[int, dict[str, Any]]:
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+        s.sendall(request)
+        data = b""
+        while chunk := s.recv(65536):
+            data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    return int(head.split(b" ", 2)[1]), json.loads(body)
+
+
+def test_absolute_form_routes_bucket_actions_on_the_host_header(http_server: Any) -> None:
+    """The SDKs configured with the emulator as their HTTP proxy (the configuration `serve`
+    prints) send every action in absolute form, bucket actions included. The Host header
+    routes (it is what is signed), whatever the target names: reconciler's own client behind
+    a proxy names its endpoint in the target and the bucket host in Host."""
+    def post(target: str, host: str, action: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        raw = json.dumps(body).encode()
+        return _raw(http_server.port, f"POST {target}/{action} HTTP/1.1\r\nHost: {host}\r\nContent-Length: "
+                                      f"{len(raw)}\r\nConnection: close\r\n\r\n".encode() + raw)
+
+    region = "tosvectors-cn-beijing.volces.com"
+    assert post(f"http://{region}", region, "CreateVectorBucket", {"vectorBucketName": "proxied"}) == (200, {})
+    bucket = f"proxied-2100000000.{region}"
+    for target in (f"http://{bucket}", f"http://{bucket.upper()}:80", f"http://127.0.0.1:{http_server.port}"):
+        status, doc = post(target, bucket, "GetVectorBucket", {"vectorBucketName": "proxied"})
+        assert status == 200 and doc["vectorBucket"]["vectorBucketName"] == "proxied", (target, doc)
+    status, doc = post(f"http://{bucket}", region, "GetVectorBucket", {"vectorBucketName": "proxied"})
+    assert (status, doc["Code"]) == (400, "ValidationException")  # Host says region endpoint: the usual 400
+    assert "must be sent to the bucket endpoint" in doc["Message"]
+
+
 def test_lifespan_events_are_answered() -> None:
     app = create_app(EmulatorConfig(data_dir=":memory:"))
     messages = iter([{"type": "lifespan.startup"}, {"type": "lifespan.shutdown"}])

@@ -244,7 +244,7 @@ def test_half_open_connections_are_closed_after_the_read_timeout(guarded: Runnin
     with _connect(guarded) as stalled:  # the head arrives, the body stops half-way
         stalled.sendall(b"POST /ListVectorBuckets HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 10\r\n\r\n{}")
         error = _service_error(_read_to_end(stalled), 408, "RequestTimeout")
-    assert error["Message"] == "the request's body stalled for 0.5 s"
+    assert error["Message"] == "the request's body did not arrive within 0.5 s of the request's start"
 
     # a kept-alive connection idle between requests is not cut by the read timeout (uvicorn's
     # keep-alive timeout, 5 s, is what ends those)
@@ -513,3 +513,156 @@ def test_a_client_that_stops_reading_its_answer_is_cut_off(guarded: RunningEmula
     length = int(_answer(got)[1]["content-length"])
     assert length > 5_500_000 and len(body) < length, (length, len(body))  # cut off, not delivered
     assert post("ListVectorBuckets", {}, "127.0.0.1").json()["vectorBuckets"]
+
+
+def test_slow_bodies_cannot_hold_the_connections(tmp_path: Path) -> None:
+    """Issue 17: 70 bodies sent a byte every 8 s kept a `--max-connections 64` server full, and
+    every real client got 503, for as long as they trickled: the body's clock restarted with
+    each byte. The read timeout now bounds the whole request from its first byte, so the
+    trickling connections are answered 408 and real clients get in while the trickle goes on."""
+    import threading
+
+    def list_buckets(url: str) -> int:
+        try:
+            return httpx.post(f"{url}/ListVectorBuckets", json={}, headers={"host": "127.0.0.1"}, timeout=5).status_code
+        except httpx.HTTPError:
+            return 0
+
+    with running_emulator(tmp_path, "--max-connections", "64", "--read-timeout", "2") as emu:
+        slow = [_connect(emu) for _ in range(70)]
+        stop = threading.Event()
+
+        def trickle() -> None:  # a byte per connection every 0.5 s, until the test ends (at most 60 s)
+            deadline = time.monotonic() + 60
+            while not stop.wait(0.5) and time.monotonic() < deadline:
+                for sock in slow:
+                    try:
+                        sock.send(b" ")
+                    except OSError:
+                        pass
+
+        try:
+            for sock in slow:
+                sock.sendall(b"POST /ListVectorBuckets HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 1000\r\n\r\n{")
+                time.sleep(0.01)  # a request under way is not idle: the server keeps 64 and refuses 6
+            trickler = threading.Thread(target=trickle, daemon=True)
+            trickler.start()
+            statuses = []
+            deadline = time.monotonic() + WAIT
+            while time.monotonic() < deadline:  # bounded: the old server answered 503 for all of it
+                statuses.append(list_buckets(emu.url))
+                if statuses[-1] == 200:
+                    break
+                time.sleep(0.2)
+            assert statuses[-1] == 200, f"no request got in while the bodies trickled: {statuses[-10:]}"
+            assert all(list_buckets(emu.url) == 200 for _ in range(5))  # and they keep getting in
+            assert trickler.is_alive()  # the trickle never stopped: the server ended it
+            stop.set()
+            raws = [_read_to_end(sock) for sock in slow]
+        finally:
+            stop.set()
+            for sock in slow:
+                sock.close()
+    answers = [_answer(raw)[0] if raw else 0 for raw in raws]
+    # the 6 beyond the cap were refused with a 503 at once (lost to a reset as they kept sending)
+    assert answers.count(408) >= 60 and set(answers) <= {0, 408, 503}, answers
+    error = _service_error(raws[answers.index(408)], 408, "RequestTimeout")
+    assert error["Message"] == "the request's body did not arrive within 2 s of the request's start"
+
+
+def test_users_come_from_a_file_and_the_environment_too(tmp_path: Path) -> None:
+    from reconciler.emulator.server import user_entries
+
+    users = tmp_path / "users"
+    users.write_text("# CI identities\n\nAKCI:ci:secret#1:2100000001/ci-bot\n  AKRO:ro-secret:2100000001  \n")
+    entries = user_entries(["AKX:x-secret:2100000002", f"@{users}"],
+                           {"RECONCILER_SERVE_USERS": "AKE1:e1:2100000003,AKE2:e2:2100000004\n\nAKE3:e3:2100000005"})
+    assert entries == [("--user #1", "AKX:x-secret:2100000002"),
+                       (f"--user @{users} line 3", "AKCI:ci:secret#1:2100000001/ci-bot"),
+                       (f"--user @{users} line 4", "AKRO:ro-secret:2100000001"),
+                       ("RECONCILER_SERVE_USERS entry 1", "AKE1:e1:2100000003"),
+                       ("RECONCILER_SERVE_USERS entry 2", "AKE2:e2:2100000004"),
+                       ("RECONCILER_SERVE_USERS entry 4", "AKE3:e3:2100000005")]
+    owner = ["--access-key", "AKOWNER", "--secret-key", "owner-secret"]
+    config = config_from_args(_parse(*owner, "--user", f"@{users}"))
+    assert [(u.access_key, u.secret_key, u.principal) for u in config.users] == [
+        ("AKCI", "ci:secret#1", "2100000001/ci-bot"), ("AKRO", "ro-secret", "2100000001")]
+
+
+@pytest.mark.parametrize("content,env,fragment", [
+    ("AKCI:s3cr3t-value:ci-bot\n", "", "--user @{file} line 1: the principal must be ACCOUNT"),
+    ("# ok\nAKCI:s3cr3t-value\n", "", "--user @{file} line 2: expected AK:SK:PRINCIPAL"),
+    ("AKCI:s3cr3t-value:2100000001\n", "AKCI:s3cr3t-value:2100000002",
+     "RECONCILER_SERVE_USERS entry 1: access key 'AKCI' is already used by another --user"),
+    (None, "", "--user @{file}: cannot read it: No such file or directory"),
+    (b"\xff\xfe AK", "", "--user @{file}: not UTF-8 text"),
+])
+def test_bad_users_files_and_entries_are_one_line_without_the_secret(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, content: str | bytes | None, env: str, fragment: str) -> None:
+    file = tmp_path / "users"
+    if isinstance(content, bytes):
+        file.write_bytes(content)
+    elif content is not None:
+        file.write_text(content)
+    monkeypatch.setenv("RECONCILER_SERVE_USERS", env)
+    with pytest.raises(ConfigError) as info:
+        config_from_args(_parse("--access-key", "AKOWNER", "--secret-key", "o", "--user", f"@{file}"))
+    assert fragment.format(file=file) in str(info.value) and "s3cr3t-value" not in str(info.value)
+    assert "\n" not in str(info.value)
+
+
+def test_environment_users_need_the_owners_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RECONCILER_SERVE_USERS", "AKCI:s3cr3t-value:2100000001")
+    with pytest.raises(ConfigError, match="RECONCILER_SERVE_USERS needs --access-key"):
+        config_from_args(_parse())
+
+
+def test_serve_keeps_file_and_environment_secrets_out_of_the_process_list(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`--user AK:SK:P` put the secret in `ps` with no warning; `--user @FILE` and
+    RECONCILER_SERVE_USERS keep it out, and a secret given as a flag is warned about."""
+    from tos.exceptions import TosServerError
+
+    from tests.support.sdk import sdk_client
+
+    file_secret, env_secret, flag_secret = (f"{kind}-secret-{os.urandom(6).hex()}" for kind in ("file", "env", "flag"))
+    users = tmp_path / "users"
+    users.write_text(f"# the CI bot\nAKFILE:{file_secret}:2100000001/ci-bot\n")
+    users.chmod(0o644)
+    monkeypatch.setenv("TOS_SECRET_KEY", "owner-secret")
+    monkeypatch.setenv("RECONCILER_SERVE_USERS", f"AKENV:{env_secret}:2100000001/env-bot")
+    with running_emulator(tmp_path / "data", "--access-key", "AKOWNER", "--user", f"@{users}",
+                          "--user", f"AKFLAG:{flag_secret}:2100000001/flag-bot") as emu:
+        cmdlines = []
+        for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+            try:
+                cmdlines.append(cmdline.read_bytes())
+            except OSError:
+                continue
+        assert any(b"AKFLAG" in c for c in cmdlines)  # the scan sees the server
+        assert not any(file_secret.encode() in c or env_secret.encode() in c for c in cmdlines)
+        for ak, sk, principal in (("AKFILE", file_secret, "2100000001/ci-bot"),
+                                  ("AKENV", env_secret, "2100000001/env-bot")):
+            with pytest.raises(TosServerError) as denied:  # a known user, held to (no) policy
+                sdk_client(emu.url, ak, sk, max_retry_count=0).list_vector_buckets()
+            assert denied.value.status_code == 403 and principal in denied.value.message
+        log = emu.stderr_text()
+    assert "3 policy-checked users" in log
+    assert ("warning: --user AK:SK:PRINCIPAL can be read from the process list by other local users; use --user "
+            "@FILE or RECONCILER_SERVE_USERS instead") in log
+    assert f"warning: --user @{users} is readable by other users (mode 644); chmod 600 it" in log
+    assert all(secret not in log for secret in (file_secret, env_secret, flag_secret, "owner-secret"))
+
+
+def test_serve_prints_an_sdk_configuration_for_any_bind_address() -> None:
+    from reconciler.emulator.app import EmulatorConfig
+    from reconciler.emulator.server import connection_hint
+
+    config = EmulatorConfig(data_dir=":memory:", region="cn-shanghai", account_id="2100000042")
+    for url, proxy in (("http://127.0.0.1:9000", "127.0.0.1"), ("http://0.0.0.0:9000", "127.0.0.1"),
+                       ("http://[::]:9000", "[::1]"), ("http://[::1]:9000", "[::1]")):
+        hint = connection_hint(url, config)
+        assert (f'VectorClient(AK, SK, "http://tosvectors-cn-shanghai.volces.com", "cn-shanghai", '
+                f'proxy_host="{proxy}", proxy_port=9000)') in hint, hint
+        assert f'tos.NewProxy("http://{proxy}", 9000)' in hint and "account ID 2100000042" in hint
+        assert "any non-empty strings (signatures are not checked)" in hint
