@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from reconciler.rules.names import json_type
 from reconciler.rules.policy import ACTIONS
 from reconciler.util.schemacheck import SchemaCheck
+from reconciler.util.text import cut
 
 if TYPE_CHECKING:
     from jsonschema.exceptions import ValidationError
@@ -176,7 +177,7 @@ _TYPE_WORDS = {
 
 def _short(value: Any, limit: int = 60) -> str:
     if isinstance(value, str):
-        return repr(value if len(value) <= limit else value[:limit] + "...")
+        return repr(cut(value, limit, "..."))  # secrets masked before the cut
     if isinstance(value, bool):
         return "true" if value else "false"
     if value is None:

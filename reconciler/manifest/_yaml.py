@@ -22,7 +22,7 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from reconciler.errors import Diagnostic
 from reconciler.manifest._interpolate import Interpolator
 from reconciler.manifest.model import Source
-from reconciler.util.text import lone_surrogate
+from reconciler.util.text import cut, lone_surrogate
 
 # A position in a YAML document: keys and list indexes from the root (not a file path).
 YamlPath = tuple[Any, ...]
@@ -196,7 +196,7 @@ class _Builder:
                                 f"booleans, null, lists and mappings are allowed", path)
                 return None
         except Exception as e:  # int() of 10,000 digits, a bad explicit !!int, ...
-            self.fail(node, f"invalid {_tag_text(tag)[2:]} {node.value[:40]!r}: {e}", path)
+            self.fail(node, f"invalid {_tag_text(tag)[2:]} {cut(node.value, 40, '...')!r}: {cut(str(e), 120)}", path)
             return None
         if not node.style:  # plain: None from PyYAML, "" from libyaml
             self.doc.plain_raw[path] = node.value
