@@ -185,6 +185,10 @@ class _Builder:
             if tag == _STD + "null":
                 return None
             value: bool | int | float
+            if tag == _STD + "bool" and node.value.lower() not in ("true", "false"):
+                # YAML 1.1's yes/no/on/off: strings in YAML 1.2, as editors and the JSON Schema
+                # read them, so a field that wants a boolean refuses them (one rule, with a hint)
+                return self.checked(node, node.value, path)
             if tag == _STD + "bool":
                 value = self._constructor.construct_yaml_bool(node)
             elif tag == _STD + "int":
@@ -293,7 +297,6 @@ def _token_source(file: str, node: ScalarNode, token: str, buf: str) -> Source:
 # PyYAML's parser vocabulary ("expected <block end>") in the words of someone editing a file:
 # (a fragment of its problem text, the plain sentence, whether to point where it started).
 _PLAIN: tuple[tuple[str, str, bool], ...] = (
-    ("that cannot start any token", "a tab character: YAML indents with spaces only", False),
     ("expected <block end>",
      "inconsistent indentation: this line is indented differently from the lines around it", False),
     ("did not find expected key", "inconsistent indentation (or a '-' or ':' missing)", False),
@@ -312,6 +315,12 @@ def _plain_words(e: yaml.MarkedYAMLError) -> tuple[str, bool] | None:
     if problem.startswith("found undefined alias "):
         name = problem.removeprefix("found undefined alias ").strip("'")
         return f"alias *{name} has no anchor &{name} before it", False
+    if problem.startswith("found character ") and "that cannot start any token" in problem:
+        char = problem.removeprefix("found character ").split(" that cannot", 1)[0]
+        if char == "'\\t'":
+            return "a tab character: YAML indents with spaces only", False
+        # '@' and '`' are reserved: no plain value may start with them (`name: @abc`)
+        return f"{char} is reserved in YAML and cannot start an unquoted value: put the value in quotes", False
     if "quoted scalar" in context and "end of stream" in problem:
         return "a quoted string that is never closed", True
     for fragment, words, at_start in _PLAIN:
