@@ -13,10 +13,13 @@ ManifestError sorted by file:line:col, warnings are returned in `Manifest.warnin
 3. `${VAR}` / `${VAR:-default}` interpolation in string values (--var first, then the
    environment; `$${` is a literal `${`; an undefined variable is an error).
 4. Schema-guided conversion: a `${VAR}` string where the schema wants an integer or a
-   boolean becomes one when it spells one (`dimension: ${DIM}`; booleans accept
-   true/false/yes/no/on/off); an unquoted number where the schema wants a string
-   becomes its text (`account: 2100000001`).
-5. JSON Schema (schemas/manifest.schema.json) validation with readable messages.
+   boolean becomes one when it spells one (`dimension: ${DIM}`; booleans are true or
+   false in any case, written or interpolated: YAML 1.1's yes/no/on/off are strings, as
+   in YAML 1.2 and every editor, and refused with a hint); an unquoted number where the
+   schema wants a string becomes its text (`account: 2100000001`). A string that is or
+   contains the value of a secret variable, under any name, is an error.
+5. JSON Schema (schemas/manifest.schema.json, without the `${VAR}` branches that let
+   editors accept a reference in a typed field) validation with readable messages.
 6. Semantic checks: names, duplicates across all files, policies (mapping, JSON string
    or policyFile), prune patterns, conflicting account/region; policy lint warnings.
 7. Access tests (`accessTests`), evaluated against the declared policy; a failure is an

@@ -10,7 +10,10 @@ NAME is [A-Za-z_][A-Za-z0-9_]*. Values come from the --var flags first, then the
 environment. A default is literal text (no nested ${...}) and cannot contain "}".
 An empty value counts as defined for ${NAME} (it yields ""), as in the shell.
 The secrets (TOS_SECRET_KEY, TOS_SECURITY_TOKEN, RECONCILER_PLAN_KEY) cannot be
-interpolated: their values would end up in plans, PR comments and error messages.
+interpolated: their values would end up in plans, PR comments and error messages, and be
+sent to the service (in a bucket policy). Nor can their values under any other name: a
+string whose result is or contains one is refused (DESIGN.md §4), whether it came from a
+variable or was written in the file, and the refused value never reaches the document.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from reconciler.errors import ConfigError
-from reconciler.util.secrets import SECRET_VARIABLES
+from reconciler.util.secrets import MASK, SECRET_VARIABLES, refused_values, secret_in
 from reconciler.util.text import cut
 
 _NAME = r"[A-Za-z_][A-Za-z0-9_]*"
@@ -40,6 +43,21 @@ class Interpolator:
     def __init__(self, variables: Mapping[str, str], environ: Mapping[str, str]):
         self._variables = variables
         self._environ = environ
+        self._refused = refused_values(environ)
+
+    def _secret_problem(self, text: str, token: str, offset: int, name: str | None) -> VarProblem | None:
+        secret = secret_in(text, self._refused) if self._refused else None
+        if secret is None:
+            return None
+        what = f"${{{name}}} holds" if name is not None else "this value holds"
+        return VarProblem(offset, token, f"{what} the value of {secret}, a secret: no manifest value may be or "
+                                         f"contain a secret, whatever its variable is called (manifests end up in "
+                                         f"plans, PR comments, error messages and the service's policies)")
+
+    def _without_secrets(self, text: str) -> str:
+        for value in sorted(self._refused, key=len, reverse=True):
+            text = text.replace(value, MASK)
+        return text
 
     def lookup(self, name: str) -> str | None:
         if name in self._variables:
@@ -49,7 +67,8 @@ class Interpolator:
     def expand(self, text: str) -> tuple[str, bool, list[VarProblem]]:
         """(result, whether any ${...} was substituted, problems)."""
         if "$" not in text:
-            return text, False, []
+            problem = self._secret_problem(text, "", 0, None)
+            return (text, False, []) if problem is None else (self._without_secrets(text), False, [problem])
         out: list[str] = []
         problems: list[VarProblem] = []
         substituted = False
@@ -85,8 +104,12 @@ class Interpolator:
             value = self.lookup(name)
             substituted = True
             if default is not None and not value:
-                out.append(default)
-            elif value is not None:
+                value = default
+            if value is not None:
+                problem = self._secret_problem(value, token, m.start(), name)
+                if problem is not None:  # never appended: the value cannot leak from the document
+                    problems.append(problem)
+                    continue
                 out.append(value)
             else:
                 shown = cut(name)  # a name may be 100,000 characters long: echo its start
@@ -96,7 +119,12 @@ class Interpolator:
                     f"(or give a default: ${{{shown}:-default}})",
                 ))
         out.append(text[pos:])
-        return "".join(out), substituted, problems
+        result = "".join(out)
+        problem = self._secret_problem(result, "", 0, None)  # pieces harmless alone may spell one together
+        if problem is not None:
+            result = self._without_secrets(result)
+            problems = problems or [problem]
+        return result, substituted, problems
 
 
 def parse_var_assignments(items: Sequence[str]) -> dict[str, str]:

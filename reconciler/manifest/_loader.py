@@ -396,10 +396,18 @@ def _check_duplicates(state: _State) -> None:
 def _lint_policies(state: _State, account: str | None, region: str | None) -> None:
     for b in state.buckets:
         name = b.data.get("name")
-        if b.policy is None or not b.policy.valid or not isinstance(name, str):
+        if b.policy is None:
             continue
+        # Every problem at once: a document the schema rejected (an `Efect:` typo) is still
+        # searched for certain mistakes (an Action the service lacks), so that fixing one typo
+        # does not merely reveal the next. Its warnings are left out: they read a meaning
+        # into a document that has none yet, as they would into a bucket name in error.
+        certain_only = not b.policy.valid or not isinstance(name, str) or b.doc.is_broken(b.path + ("name",))
         public = b.data.get("allowPublicAccess") is True
-        for finding in policy_findings(b.policy.document, name, account, region, allow_public=public):
+        for finding in policy_findings(b.policy.document, name if isinstance(name, str) else "", account, region,
+                                       allow_public=public):
+            if certain_only and finding.severity != "error":
+                continue
             report = state.error if finding.severity == "error" else state.warn
             report(b.policy.locate(finding.path), finding.message)
             if finding.severity == "error":

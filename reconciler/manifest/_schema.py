@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from reconciler.rules.names import json_type
 from reconciler.rules.policy import ACTIONS
 from reconciler.util.schemacheck import SchemaCheck
+from reconciler.util.text import cut
 
 if TYPE_CHECKING:
     from jsonschema.exceptions import ValidationError
@@ -30,11 +31,39 @@ JsonPath = tuple[Any, ...]
 SCHEMA_FILE = Path(__file__).parents[1] / "schemas" / "manifest.schema.json"  # reconciler/schemas
 
 
+INTERPOLATED = {"$ref": "#/$defs/interpolated"}
+
+
 @functools.cache
 def manifest_schema() -> dict[str, Any]:
+    """The schema the loader validates against: the file's, without its `${VAR}` branches.
+
+    The file lets a typed field (`dimension`, `preventDestroy`, a name, `distanceMetric`)
+    hold a `${VAR}` reference instead (`anyOf: [the rule, {$ref: interpolated}]`), so that
+    editors and check-jsonschema accept a manifest before interpolation. The loader sees the
+    document after interpolation, where the value itself must follow the rule (a value that
+    still reads `${X}`, from `$${X}` or from a variable, is no number), so those branches go."""
     with open(SCHEMA_FILE, encoding="utf-8") as f:
-        schema: dict[str, Any] = json.load(f)
+        schema: dict[str, Any] = _strict(json.load(f))
+    schema["$defs"].pop("interpolated", None)
     return schema
+
+
+def _strict(node: Any) -> Any:
+    if isinstance(node, list):
+        return [_strict(v) for v in node]
+    if not isinstance(node, dict):
+        return node
+    out = {k: _strict(v) for k, v in node.items()}
+    branches = out.get("anyOf")
+    if isinstance(branches, list) and INTERPOLATED in branches:
+        rest = [b for b in branches if b != INTERPOLATED]
+        del out["anyOf"]
+        if len(rest) == 1:  # {description, anyOf: [rule, interpolated]} -> {description, ...rule}
+            out = {**rest[0], **out}
+        else:
+            out["anyOf"] = rest
+    return out
 
 
 @functools.cache
@@ -118,7 +147,9 @@ def _expected_types(path: JsonPath) -> tuple[str, ...]:
 
 
 _INT = re.compile(r"[+-]?[0-9]+")
-_BOOLS = {"true": True, "yes": True, "on": True, "false": False, "no": False, "off": False}
+_BOOLS = {"true": True, "false": False}
+# YAML 1.1 spelled booleans so; YAML 1.2, editors and the JSON Schema read them as strings
+YAML11_BOOLS = frozenset({"yes", "no", "on", "off", "y", "n"})
 
 
 def convert_scalar(value: Any, path: JsonPath, *, interpolated: bool, plain_raw: str | None) -> Any:
@@ -176,7 +207,7 @@ _TYPE_WORDS = {
 
 def _short(value: Any, limit: int = 60) -> str:
     if isinstance(value, str):
-        return repr(value if len(value) <= limit else value[:limit] + "...")
+        return repr(cut(value, limit, "..."))  # secrets masked before the cut
     if isinstance(value, bool):
         return "true" if value else "false"
     if value is None:
@@ -269,7 +300,11 @@ def explain(error: ValidationError, prefix: JsonPath = ()) -> Iterator[Problem]:
             if key not in inst:
                 yield Problem(path, f"{label} is missing required key {key!r}")
     elif v == "type":
-        yield Problem(path, f"{field}: expected {_expected(_types(schema))}, got {describe(inst)}")
+        hint = ""
+        if "boolean" in _types(schema) and isinstance(inst, str) and inst.strip().lower() in YAML11_BOOLS:
+            hint = (" (yes/no/on/off are YAML 1.1 spellings, strings in YAML 1.2 as editors read them: "
+                    "write true or false)")
+        yield Problem(path, f"{field}: expected {_expected(_types(schema))}, got {describe(inst)}{hint}")
     elif v == "enum":
         if len(full) == 5 and full[2] == "accessTests" and full[-1] == "action":
             yield Problem(path, _test_action_message(field, inst, error.validator_value))

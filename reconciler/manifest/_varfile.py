@@ -18,6 +18,7 @@ from collections.abc import Sequence
 
 from reconciler.errors import ConfigError
 from reconciler.util.files import read_bounded
+from reconciler.util.text import cut
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _LINE = re.compile(r"(?:export\s+)?([^=\s]*)\s*=\s*(.*)")
@@ -87,4 +88,4 @@ def _value(rest: str) -> str:
 
 
 def _shown(text: str) -> str:
-    return repr(text if len(text) <= 40 else text[:40] + "...")
+    return repr(cut(text, 40, "..."))  # secrets masked before the cut

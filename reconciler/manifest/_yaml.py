@@ -22,7 +22,7 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from reconciler.errors import Diagnostic
 from reconciler.manifest._interpolate import Interpolator
 from reconciler.manifest.model import Source
-from reconciler.util.text import lone_surrogate
+from reconciler.util.text import cut, lone_surrogate
 
 # A position in a YAML document: keys and list indexes from the root (not a file path).
 YamlPath = tuple[Any, ...]
@@ -185,6 +185,10 @@ class _Builder:
             if tag == _STD + "null":
                 return None
             value: bool | int | float
+            if tag == _STD + "bool" and node.value.lower() not in ("true", "false"):
+                # YAML 1.1's yes/no/on/off: strings in YAML 1.2, as editors and the JSON Schema
+                # read them, so a field that wants a boolean refuses them (one rule, with a hint)
+                return self.checked(node, node.value, path)
             if tag == _STD + "bool":
                 value = self._constructor.construct_yaml_bool(node)
             elif tag == _STD + "int":
@@ -196,7 +200,7 @@ class _Builder:
                                 f"booleans, null, lists and mappings are allowed", path)
                 return None
         except Exception as e:  # int() of 10,000 digits, a bad explicit !!int, ...
-            self.fail(node, f"invalid {_tag_text(tag)[2:]} {node.value[:40]!r}: {e}", path)
+            self.fail(node, f"invalid {_tag_text(tag)[2:]} {cut(node.value, 40, '...')!r}: {cut(str(e), 120)}", path)
             return None
         if not node.style:  # plain: None from PyYAML, "" from libyaml
             self.doc.plain_raw[path] = node.value
@@ -293,7 +297,6 @@ def _token_source(file: str, node: ScalarNode, token: str, buf: str) -> Source:
 # PyYAML's parser vocabulary ("expected <block end>") in the words of someone editing a file:
 # (a fragment of its problem text, the plain sentence, whether to point where it started).
 _PLAIN: tuple[tuple[str, str, bool], ...] = (
-    ("that cannot start any token", "a tab character: YAML indents with spaces only", False),
     ("expected <block end>",
      "inconsistent indentation: this line is indented differently from the lines around it", False),
     ("did not find expected key", "inconsistent indentation (or a '-' or ':' missing)", False),
@@ -312,6 +315,12 @@ def _plain_words(e: yaml.MarkedYAMLError) -> tuple[str, bool] | None:
     if problem.startswith("found undefined alias "):
         name = problem.removeprefix("found undefined alias ").strip("'")
         return f"alias *{name} has no anchor &{name} before it", False
+    if problem.startswith("found character ") and "that cannot start any token" in problem:
+        char = problem.removeprefix("found character ").split(" that cannot", 1)[0]
+        if char == "'\\t'":
+            return "a tab character: YAML indents with spaces only", False
+        # '@' and '`' are reserved: no plain value may start with them (`name: @abc`)
+        return f"{char} is reserved in YAML and cannot start an unquoted value: put the value in quotes", False
     if "quoted scalar" in context and "end of stream" in problem:
         return "a quoted string that is never closed", True
     for fragment, words, at_start in _PLAIN:

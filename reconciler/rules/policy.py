@@ -35,7 +35,7 @@ from typing import Any, Literal
 
 from reconciler.rules.names import json_type
 from reconciler.util.jsontext import RepeatedKey, unique_keys
-from reconciler.util.text import lone_escape_at, lone_surrogate_in
+from reconciler.util.text import cut, lone_escape_at, lone_surrogate_in
 
 __all__ = [
     "ACTIONS",
@@ -260,7 +260,7 @@ def _too_wild(value: str) -> str | None:
     n = sum(ch in "*?" for ch in value)
     if n <= MAX_WILDCARDS:
         return None
-    return (f"{value[:40]!r}{'...' if len(value) > 40 else ''} has {n} wildcards; at most {MAX_WILDCARDS} "
+    return (f"{cut(value, 40, '...')!r} has {n} wildcards; at most {MAX_WILDCARDS} "
             f"are accepted (matching such a pattern can take exponential time)")
 
 

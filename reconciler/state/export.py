@@ -1,7 +1,16 @@
 """Export: a manifest of what is live, so an existing estate can be adopted.
 
 Planning against the exported manifest right away shows no changes: every index
-attribute is written out, and policies become readable mappings.
+attribute is written out, and policies become readable mappings. What the service holds
+but the manifest format spells one way only is written that way when the plan's policy
+comparison holds the two equal (an Effect of "deny" is written "Deny"), so the file
+validates as well as plans clean.
+
+The file carries no `$schema` modeline: export writes to stdout and cannot know where the
+file will live, so a relative path would be wrong in any repository but ours, and the
+schema's `$id` is a URN, not a URL an editor could fetch (README, "Editors"). It does carry
+the ownership scope of what it exported, commented out: a prune scope grants deletion, and
+turning that on is the adopter's decision.
 """
 
 from __future__ import annotations
@@ -15,7 +24,9 @@ from reconciler.client.protocol import RefreshApi
 from reconciler.state.model import LiveBucket, policy_object
 from reconciler.state.refresh import read_buckets
 
-HEADER = "# yaml-language-server: $schema=../schemas/manifest.schema.json\n"
+HEADER = "# Exported by `reconciler export` from the live state: `reconciler plan -f` on this file shows no changes.\n"
+PRUNE_NOTE = ("# Ownership scope, off: uncommented, apply deletes any of these buckets whose block is removed\n"
+              "# (with its indexes and policy). A prune scope grants deletion; turn it on deliberately.\n")
 
 
 async def export_manifest(
@@ -72,11 +83,31 @@ def readable_policy(doc: dict[str, Any]) -> dict[str, Any]:
     out = _keys_in_order(doc, _POLICY_KEYS)
     statements = out.get("Statement")
     if isinstance(statements, dict):
-        out["Statement"] = _keys_in_order(statements, _STATEMENT_KEYS)
+        out["Statement"] = _statement(statements)
     elif isinstance(statements, list):
-        out["Statement"] = [_keys_in_order(s, _STATEMENT_KEYS) if isinstance(s, dict) else s for s in statements]
+        out["Statement"] = [_statement(s) if isinstance(s, dict) else s for s in statements]
     return out
 
 
+def _statement(statement: dict[str, Any]) -> dict[str, Any]:
+    out = _keys_in_order(statement, _STATEMENT_KEYS)
+    effect = out.get("Effect")
+    # rules/policy.py compares Effect case- and space-insensitively, so " deny" on the service
+    # plans equal to "Deny" in the file, which the manifest schema (Allow | Deny) accepts
+    if isinstance(effect, str) and effect.strip().lower() in ("allow", "deny"):
+        out["Effect"] = effect.strip().capitalize()
+    return out
+
+
+def _dump(value: dict[str, Any]) -> str:
+    return yaml.safe_dump(value, sort_keys=False, allow_unicode=True, default_flow_style=False)
+
+
 def to_yaml(manifest: dict[str, Any]) -> str:
-    return HEADER + yaml.safe_dump(manifest, sort_keys=False, allow_unicode=True, default_flow_style=False)
+    head = {k: v for k, v in manifest.items() if k != "buckets"}
+    buckets = manifest.get("buckets", [])
+    names = [b["name"] for b in buckets if isinstance(b, dict) and isinstance(b.get("name"), str)]
+    scope = ""
+    if names:  # every line a comment, however a name is spelled: yaml quotes what needs it
+        scope = PRUNE_NOTE + "".join(f"# {line}\n" for line in _dump({"prune": {"buckets": names}}).splitlines())
+    return HEADER + _dump(head) + scope + _dump({"buckets": buckets})

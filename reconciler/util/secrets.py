@@ -46,6 +46,43 @@ def mask(text: str, values: Mapping[str, str] | None = None) -> str:
     return text
 
 
+# A cut text that ends in this much of a secret has shown part of it (3 characters tell
+# nothing: "AKL" starts every access key).
+MIN_PARTIAL = 4
+
+
+def mask_cut_end(head: str, values: Mapping[str, str] | None = None) -> str:
+    """`head` (the start of a longer, already masked text) with a trailing start of a
+    secret replaced by `****`: a cut that falls inside a secret never shows its first part."""
+    for value in secret_values() if values is None else values:
+        for n in range(min(len(value) - 1, len(head)), MIN_PARTIAL - 1, -1):
+            if head.endswith(value[:n]):
+                return head[:-n] + MASK
+    return head
+
+
+def refused_values(environ: Mapping[str, str]) -> dict[str, str]:
+    """The values a manifest may not hold, whatever a variable holding them is called: each
+    form of TOS_SECRET_KEY, TOS_SECURITY_TOKEN and RECONCILER_PLAN_KEY → that variable."""
+    forms: dict[str, str] = {}
+    for name in SECRET_VARIABLES:
+        raw = environ.get(name, "")
+        for value in (raw, raw.strip()):
+            if value:
+                forms.setdefault(value, name)
+    return forms
+
+
+def secret_in(text: str, refused: Mapping[str, str]) -> str | None:
+    """The secret variable whose value `text` is or contains, or None. Containment counts
+    from MIN_MASKED_LENGTH characters (a shorter secret is in too much text by chance);
+    equality at any length."""
+    for value, name in refused.items():
+        if text == value or (len(value) >= MIN_MASKED_LENGTH and value in text):
+            return name
+    return None
+
+
 def secrets_in(text: str, values: Mapping[str, str] | None = None) -> list[str]:
     """The names of the variables whose values appear in `text`."""
     found = secret_values() if values is None else values

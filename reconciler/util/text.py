@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from reconciler.util.secrets import MASK, mask, mask_cut_end
+
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
@@ -110,9 +112,18 @@ def printable_in(value: Any, *, keep: frozenset[str] = frozenset()) -> Any:
 ECHO_LIMIT = 64
 
 
-def cut(text: str, limit: int = ECHO_LIMIT) -> str:
-    """`text` as an error line echoes it: at most `limit` characters, then `…(N chars)`, so
-    that a 5 MB value gives a short line and the reader still knows how long it was."""
+def cut(text: str, limit: int = ECHO_LIMIT, tail: str | None = None) -> str:
+    """`text` as an error line echoes it: at most `limit` characters, then `tail` (default
+    `…(N chars)`, so that a 5 MB value gives a short line and the reader still knows how
+    long it was).
+
+    Secrets are masked first and the cut comes after: output masking replaces whole values
+    only, so a secret cut in two would otherwise show its first part (23 of 24 characters of
+    a padded access key did). A cut that ends inside something that starts like a secret
+    ends in `****` instead."""
+    text = mask(text)
     if len(text) <= limit:
         return text
-    return f"{text[:limit]}…({len(text):,} chars)"
+    straddling = [i for i in range(max(0, limit - len(MASK) + 1), limit) if text.startswith(MASK, i)]
+    head = text[:straddling[0]] + MASK if straddling else mask_cut_end(text[:limit])  # a mask stays whole
+    return head + (f"…({len(text):,} chars)" if tail is None else tail)

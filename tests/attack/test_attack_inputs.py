@@ -71,3 +71,85 @@ def test_endpoint_embedded_in_another_case_is_the_embedded_emulator(cli: Cli, sp
     r2 = subprocess.run([sys.executable, "-m", "reconciler", "plan", "-f", m, "--endpoint", spelling],
                         cwd=cli.cwd, env=env, capture_output=True, text=True, timeout=60)
     assert r2.returncode == 0, r2.stderr
+
+
+# --- secrets at the edges of error lines ------------------------------------------------------------
+
+AK = "AKLTq7Wm2ZrVb9KcXe4NdTu8"  # 24 characters, like a real access key
+SK = "Zk8Qw3RtYu6PaS1dFg5HjK2lMn9BvC4xEr7Ti0Oq"  # 40
+TOKEN = "STSv1Gq2Wm7Lr4Xk9Bz3Nc8Vd5Pf1Hj6Ts0Yu2Ra"
+PLAN_KEY = "pk-Jq4Lm9Xr2Bw7Nc5Vd8Kf3Hs6Gt1Yz0Ua"
+SECRET_ENV = {"TOS_ACCESS_KEY": AK, "TOS_SECRET_KEY": SK, "TOS_SECURITY_TOKEN": TOKEN, "RECONCILER_PLAN_KEY": PLAN_KEY,
+              # copies under names that say nothing, and the secret key in two harmless-looking halves
+              "COPY_SK": SK, "COPY_TOKEN": TOKEN, "COPY_PLAN": PLAN_KEY, "HALF_A": SK[:17], "HALF_B": SK[17:]}
+
+
+def _shown_prefixes(text: str) -> list[str]:
+    """Every start (4 characters or more) of a secret that appears in `text`."""
+    return [f"{s[:4]}…({n})" for s in (AK, SK, TOKEN, PLAN_KEY) for n in range(len(s), 3, -1) if s[:n] in text][:10]
+
+
+def _padded(ref: str, width: int) -> list[str]:
+    """`ref` after 1..width filler characters: a cut at `width` falls at every offset of its value."""
+    return ["a" * n + ref for n in range(1, width)]
+
+
+def test_no_start_of_a_secret_shows_where_an_error_line_cuts_a_value(cli: Cli) -> None:
+    """An error line cuts an echoed value at 64 characters (20 and 60 in the schema's
+    messages) and output masking replaced whole values only: a padded ${TOS_ACCESS_KEY} in a
+    bucket name showed 23 of its 24 characters, and copies of the secret key under other
+    names showed 14-30-character starts. Every cut now comes after masking, and no start of a
+    secret of 4 characters or more may appear anywhere in the output."""
+    buckets = []
+    for i, name in enumerate(_padded("${TOS_ACCESS_KEY}", 64) + _padded("${COPY_SK}", 64)
+                             + _padded("${HALF_A}${HALF_B}", 64)):
+        buckets.append(f'  - name: "{name}"\n')
+        if i % 8 == 0:  # the schema's cuts: 20 characters (a key too long), 60 (a wrong type)
+            key = "k" * (i % 20) + "${TOS_ACCESS_KEY}" + "z" * 60
+            buckets.append(f'    indexes:\n      - name: "ix{i}-${{TOS_ACCESS_KEY}}"\n'
+                           f'        dimension: "{"d" * (i % 60)}${{TOS_ACCESS_KEY}}"\n'
+                           f'        distanceMetric: cosine\n        nonFilterableMetadataKeys: ["{key}"]\n')
+    m = cli.write("m.yaml", "version: 1\nbuckets:\n" + "".join(buckets))
+    bad_var_file = cli.write("vars.env", "".join(f"{'v' * n}{AK}=1\n" for n in (1, 30, 50)))
+    env = {**cli.env(), **SECRET_ENV}
+    for argv in (["validate", "-f", m], ["plan", "-f", m], ["validate", "-f", m, "--var-file", bad_var_file],
+                 ["validate", "-f", m, "--var", "x" * 50 + AK]):
+        r = subprocess.run([sys.executable, "-m", "reconciler", *argv], cwd=cli.cwd, env=env,
+                           capture_output=True, text=True, timeout=120)
+        assert r.returncode == 1, r.stderr[-2000:]
+        assert "Traceback" not in r.stderr
+        assert _shown_prefixes(r.stdout + r.stderr) == [], (argv, r.stderr[:3000])
+
+
+def test_a_copy_of_a_secret_under_another_name_is_refused_and_never_sent(cli: Cli, emulator) -> None:
+    """A copy of the secret key under another variable name was masked in the plan but sent
+    to the service inside a bucket policy by `apply -f`. A value equal to (or containing) a
+    secret is refused whatever its variable is called: one line naming the variable and
+    the secret's name, nothing sent."""
+    from tests.support.recording_proxy import recording_proxy
+    from tests.support.sdk import ACCOUNT
+
+    trn = f"trn:tosvectors:cn-beijing:{ACCOUNT}:bucket/atk-sec/index/*"
+    for ref in ("${COPY_SK}", "${COPY_TOKEN}", "${COPY_PLAN}", "${HALF_A}${HALF_B}", "prefix-${COPY_SK}-suffix",
+                "${UNSET:-" + SK + "}", SK):
+        m = cli.write("m.yaml", f"""\
+version: 1
+buckets:
+  - name: atk-sec
+    policy:
+      Version: "2025-12-01"
+      Statement:
+        - Effect: Allow
+          Principal: ["{ACCOUNT}/bot"]
+          Action: ["tosvectors:QueryVectors"]
+          Resource: ["{trn}"]
+          Condition: {{StringEquals: {{"tos:UserAgent": "{ref}"}}}}
+""")
+        with recording_proxy(emulator.url) as proxy:
+            env = {**cli.env(), **SECRET_ENV, "TOS_ENDPOINT": proxy.url}
+            r = subprocess.run([sys.executable, "-m", "reconciler", "apply", "-f", m, "--auto-approve"],
+                               cwd=cli.cwd, env=env, capture_output=True, text=True, timeout=120)
+            assert r.returncode == 1, (ref, r.stdout, r.stderr)
+            assert proxy.writes() == [], (ref, proxy.writes())
+        assert "m.yaml:11:" in r.stderr and "a secret" in r.stderr, r.stderr
+        assert _shown_prefixes(r.stdout + r.stderr) == [], r.stderr

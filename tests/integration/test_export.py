@@ -5,6 +5,10 @@ validates and plans to no changes; --bucket and --prefix select; errors are one 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import ThreadingHTTPServer
+from urllib.parse import urlsplit
 
 import yaml
 
@@ -12,6 +16,7 @@ from reconciler.cli.parser import main
 from tests.integration.conftest import Cli, one_emulator_per_module
 from tests.support.recording_proxy import recording_proxy
 from tests.support.sdk import ACCOUNT
+from tests.support.serving import ProxyHandler, serving
 
 emulator, _empty_service = one_emulator_per_module()
 
@@ -126,10 +131,18 @@ def test_missing_bucket_is_one_line(cli: Cli, sdk) -> None:
 # the whole output for build_estate, byte for byte: export's reads go through live.py, and
 # what it prints must not move with them
 EXPECTED_ESTATE = """\
-# yaml-language-server: $schema=../schemas/manifest.schema.json
+# Exported by `reconciler export` from the live state: `reconciler plan -f` on this file shows no changes.
 version: 1
 account: '2100000000'
 region: cn-beijing
+# Ownership scope, off: uncommented, apply deletes any of these buckets whose block is removed
+# (with its indexes and policy). A prune scope grants deletion; turn it on deliberately.
+# prune:
+#   buckets:
+#   - ex-alpha
+#   - ex-beta
+#   - ex-gamma
+#   - zz-other
 buckets:
 - name: ex-alpha
   policy:
@@ -219,3 +232,76 @@ def test_export_prints_the_estate_exactly(cli: Cli, sdk) -> None:
     build_estate(sdk)
     text, _ = export(cli)
     assert text == EXPECTED_ESTATE
+
+
+def test_the_file_names_no_schema_path_that_cannot_resolve(cli: Cli, sdk) -> None:
+    """The modeline `$schema=../schemas/...` resolved only inside this repository: export
+    cannot know where its output will live, so it writes none (README, "Editors")."""
+    build_estate(sdk)
+    text, _ = export(cli)
+    assert "$schema" not in text and "../" not in text
+
+
+def test_the_commented_ownership_scope_works_once_uncommented(cli: Cli, sdk, emulator) -> None:
+    """The scope is written but off: the file as exported deletes nothing when a bucket block
+    goes, and with the scope uncommented it plans clean and then owns exactly what it exported."""
+    build_estate(sdk)
+    text, doc = export(cli, "--prefix", "ex-")
+    assert "prune" not in doc  # commented out: no deletion granted by default
+    owned = text.replace("# prune:", "prune:").replace("#   buckets:", "  buckets:")
+    owned = "\n".join(line[2:] if line.startswith("#   - ") else line for line in owned.splitlines()) + "\n"
+    assert yaml.safe_load(owned)["prune"] == {"buckets": ["ex-alpha", "ex-beta", "ex-gamma"]}
+    path = cli.write("owned.yaml", owned)
+    r = cli("plan", "-f", path, "--detailed-exitcode")
+    assert r.returncode == 0 and "No changes." in r.stdout, r.stdout + r.stderr
+    # drop ex-gamma's block: with the scope on, the plan deletes it (and only it)
+    kept = yaml.safe_load(owned)
+    kept["buckets"] = [b for b in kept["buckets"] if b["name"] != "ex-gamma"]
+    r = cli("plan", "-f", cli.write("kept.yaml", yaml.safe_dump(kept)), "--format", "json")
+    assert r.returncode == 0, r.stderr
+    deleted = {c["address"] for c in json.loads(r.stdout)["changes"] if c["action"] == "delete"}
+    assert deleted == {"bucket.ex-gamma", "policy.ex-gamma"}, deleted
+
+
+@contextmanager
+def lower_case_effects(upstream: str) -> Iterator[str]:
+    """A proxy in front of the emulator whose GetVectorBucketPolicy answers spell Effect as
+    some services (and hand-written policies) do: "deny", " ALLOW". The emulator may refuse
+    such a policy on Put; what a live service returns is not ours to assume."""
+    up = urlsplit(upstream)
+
+    class Handler(ProxyHandler):
+        upstream_host, upstream_port = up.hostname or "127.0.0.1", up.port or 80
+
+        def _forward(self) -> None:
+            body = self.read_body()
+            if body is None:
+                return
+            status, reason, headers, data = self.forward(body)
+            if self.path.startswith("/GetVectorBucketPolicy") and status == 200:
+                data = data.replace(b'"Effect":"Deny"', b'"Effect":"deny"').replace(b'"Effect":"Allow"',
+                                                                                     b'"Effect":" ALLOW"')
+            self.relay((status, reason, headers, data))
+
+        do_POST = do_GET = do_PUT = do_DELETE = do_HEAD = _forward
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    with serving(server, "lower-case-effects"):
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+
+
+def test_a_lower_case_effect_exports_to_a_manifest_that_validates_and_plans_clean(cli: Cli, sdk, emulator) -> None:
+    """`"Effect": "deny"` was exported as is and the exported file failed validation. The
+    plan compares Effect case-insensitively, so export writes the manifest's spelling."""
+    build_estate(sdk)
+    with lower_case_effects(emulator.url) as url:
+        lcli = Cli(url, cli.cwd, {})
+        text, doc = export(lcli, "--bucket", "ex-gamma")
+        effects = [s["Effect"] for s in doc["buckets"][0]["policy"]["Statement"]]
+        assert effects == ["Deny", "Allow"], effects
+        path = cli.write("gamma.yaml", text)
+        r = lcli("validate", "-f", path)
+        assert r.returncode == 0, r.stdout + r.stderr
+        r = lcli("plan", "-f", path, "--detailed-exitcode")
+        assert r.returncode == 0 and "No changes." in r.stdout, r.stdout + r.stderr

@@ -158,7 +158,7 @@ def test_the_model_keeps_tests_and_the_public_flag(load: Callable[..., Manifest]
 
 def test_allow_public_access_from_a_variable(load: Callable[..., Manifest]) -> None:
     text = HEAD + "    allowPublicAccess: ${PUBLIC}\n"
-    assert load({"m.yaml": text}, variables={"PUBLIC": "yes"}).buckets[0].allow_public_access is True
+    assert load({"m.yaml": text}, variables={"PUBLIC": "true"}).buckets[0].allow_public_access is True
 
 
 def test_a_policy_file_statement_is_located_in_that_file(load_errors: Callable[..., list[Diagnostic]]) -> None:

@@ -25,7 +25,7 @@ buckets:
       - name: docs
         dimension: ${DIM}
         distanceMetric: "${METRIC:-cosine}"
-        preventDestroy: "${PROTECT:-no}"
+        preventDestroy: "${PROTECT:-false}"
 """
 
 
@@ -127,13 +127,36 @@ def test_typed_conversion_only_for_interpolated_values(load_errors: Errors) -> N
     ]
 
 
-@pytest.mark.parametrize("value, expected", [("yes", True), ("ON", True), ("False", False), ("0", None)])
+@pytest.mark.parametrize("value, expected", [("true", True), ("TRUE", True), ("False", False), ("0", None),
+                                             ("yes", None), ("ON", None), ("no", None)])
 def test_boolean_spellings(load: Load, load_errors: Errors, value: str, expected: bool | None) -> None:
+    """One rule for booleans, written or interpolated: true or false (any case), as YAML 1.2
+    and the JSON Schema (so every editor) read them. YAML 1.1's yes/no/on/off are refused
+    with a hint rather than read one way by the CLI and the other by the editor."""
     files = {"m.yaml": "version: 1\nbuckets:\n  - name: abc\n    pruneIndexes: ${P}\n"}
     if expected is None:
-        assert "expected a boolean" in load_errors(files, variables={"P": value})[0].message
+        message = load_errors(files, variables={"P": value})[0].message
+        assert "expected a boolean" in message
+        assert ("write true or false" in message) is (value.lower() in ("yes", "on", "no"))
     else:
         assert load(files, variables={"P": value}).buckets[0].prune_indexes is expected
+
+
+@pytest.mark.parametrize("spelling", ["yes", "No", "on", "OFF"])
+def test_yaml_1_1_booleans_are_refused_as_the_schema_refuses_them(load_errors: Errors, spelling: str) -> None:
+    """`preventDestroy: yes` was accepted by the CLI (PyYAML reads YAML 1.1) and rejected
+    by the schema (editors read YAML 1.2, where it is a string): now both refuse it."""
+    files = {"m.yaml": f"version: 1\nbuckets:\n  - name: abc\n    preventDestroy: {spelling}\n"}
+    [d] = load_errors(files)
+    assert (where(d), d.message) == ("m.yaml:4:21", f"preventDestroy: expected a boolean (true or false), got string "
+                                     f"'{spelling}' (yes/no/on/off are YAML 1.1 spellings, strings in YAML 1.2 as "
+                                     f"editors read them: write true or false)")
+
+
+def test_yaml_1_1_boolean_words_are_strings_where_a_string_is_wanted(load: Load) -> None:
+    m = load({"m.yaml": "version: 1\nbuckets:\n  - name: abc\n    indexes:\n      - name: yes\n"
+                        "        dimension: 4\n        distanceMetric: cosine\n"})
+    assert m.buckets[0].indexes[0].name == "yes"
 
 
 def test_version_from_a_variable(load: Load) -> None:
