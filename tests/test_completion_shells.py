@@ -41,11 +41,11 @@ def generated(shell: str, cwd: Path) -> Path:
     return path
 
 
-def with_watch() -> argparse.ArgumentParser:
+def with_inspect() -> argparse.ArgumentParser:
     """build_parser() with one more command, as another change would add it."""
     parser = build_parser()
     sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
-    p = sub.add_parser("watch", help="drift detection as a running service")
+    p = sub.add_parser("inspect", help="a command added later")
     p.add_argument("-f", "--file", dest="files", action="extend", nargs="+", metavar="PATH", default=[])
     p.add_argument("--events", metavar="FILE")
     p.add_argument("--interval", metavar="DURATION")
@@ -129,14 +129,14 @@ def test_zsh_completes_commands_values_paths_and_terraform_spellings(workdir: Pa
 
 @needs_zsh
 def test_zsh_completes_a_command_added_to_the_parser_later(workdir: Path) -> None:
-    path = workdir.parent / "with-watch.zsh"
-    path.write_text(script("zsh", with_watch()))
-    wat, fmt, events, once = zsh_tab(path, workdir, "reconciler wat", "reconciler watch -format=",
-                                     "reconciler watch --events ", "reconciler watch --on")
-    assert "reconciler watch " in wat, wat
+    path = workdir.parent / "with-inspect.zsh"
+    path.write_text(script("zsh", with_inspect()))
+    ins, fmt, events, once = zsh_tab(path, workdir, "reconciler ins", "reconciler inspect -format=",
+                                     "reconciler inspect --events ", "reconciler inspect --on")
+    assert "reconciler inspect " in ins, ins
     assert re.search(r"json\s+text", fmt), fmt
     assert "alpha.yaml" in events and "plan.json" in events, events
-    assert "reconciler watch --once" in once, once
+    assert "reconciler inspect --once" in once, once
 
 
 # --- bash: the completion function called as readline calls it --------------------------------------------
@@ -191,13 +191,13 @@ def test_bash_completes_commands_values_paths_and_terraform_spellings(workdir: P
 
 @needs_bash
 def test_bash_completes_a_command_added_to_the_parser_later(workdir: Path) -> None:
-    path = workdir.parent / "with-watch.bash"
-    path.write_text(script("bash", with_watch()))
-    assert bash_tab(path, workdir, "reconciler wat") == ["watch"]
-    assert bash_tab(path, workdir, "reconciler watch -format=") == ["json", "text"]
-    assert bash_tab(path, workdir, "reconciler watch --events ") == ["alpha.yaml", "beta.yaml", "plan.json"]
-    assert bash_tab(path, workdir, "reconciler watch -f alpha.yaml ") == ["alpha.yaml", "beta.yaml", "plan.json"]
-    assert bash_tab(path, workdir, "reconciler watch -on") == ["-once"]
+    path = workdir.parent / "with-inspect.bash"
+    path.write_text(script("bash", with_inspect()))
+    assert bash_tab(path, workdir, "reconciler ins") == ["inspect"]
+    assert bash_tab(path, workdir, "reconciler inspect -format=") == ["json", "text"]
+    assert bash_tab(path, workdir, "reconciler inspect --events ") == ["alpha.yaml", "beta.yaml", "plan.json"]
+    assert bash_tab(path, workdir, "reconciler inspect -f alpha.yaml ") == ["alpha.yaml", "beta.yaml", "plan.json"]
+    assert bash_tab(path, workdir, "reconciler inspect -on") == ["-once"]
 
 
 def test_every_command_of_the_parser_is_in_both_scripts() -> None:
