@@ -75,6 +75,7 @@ __all__ = [
     "MAX_DELTA_STEPS",
     "MAX_DELTA_TESTS",
     "MAX_DEPTH",
+    "PUBLIC_UNKNOWN",
     "SERVICE_POLICY_LIMIT",
     "AccessDeltaNotComputed",
     "ANYONE",
@@ -447,7 +448,7 @@ def _universe(region: str, account: str, bucket: str, indexes: Iterable[str],
 
 # Pattern tests (a wildcard entry against a principal or resource) and bitset steps (a
 # statement's set added for one class and action); about 1 s of work at each bound here.
-MAX_DELTA_TESTS = 400_000
+MAX_DELTA_TESTS = 250_000
 MAX_DELTA_STEPS = 1_000_000
 MAX_DELTA_CHANGES = 50_000  # triples listed (a longer list is read by nobody)
 
@@ -491,59 +492,57 @@ class _Budget:
             raise _OverBound(f"it needs more than {MAX_DELTA_STEPS:,} evaluation steps")
 
 
+class _Values:
+    """Strings of the universe with the bitset of the positions each holds, sorted, so that
+    a glob is tested only on the values that start with its literal head (they are a run)."""
+
+    def __init__(self, values: Iterable[tuple[str, int]]):
+        self.bits: dict[str, int] = {}
+        for value, position in values:
+            self.bits[value] = self.bits.get(value, 0) | 1 << position
+        self.sorted = sorted(self.bits)
+
+    def matching(self, pattern: str, budget: _Budget) -> int:
+        if not _wild(pattern):
+            return self.bits.get(pattern, 0)
+        head = pattern[:min(k for k in (pattern.find("*"), pattern.find("?")) if k >= 0)]
+        out, k = 0, bisect.bisect_left(self.sorted, head)
+        while k < len(self.sorted) and self.sorted[k].startswith(head):
+            budget.test(1)
+            if _matches(pattern, self.sorted[k]):
+                out |= self.bits[self.sorted[k]]
+            k += 1
+        return out
+
+
 def _principal_sets(entries: Iterable[str], principals: Sequence[str], budget: _Budget) -> dict[str, int]:
-    """entry -> the bitset of `principals` it matches (as `_principal_matches`); literal
-    entries by lookup, wildcard ones tested against each account or principal."""
-    by_account: dict[str, int] = {}
-    by_name: dict[str, int] = {}
-    for i, p in enumerate(principals):
-        if p == ANYONE:
-            continue
-        by_account[p.split("/", 1)[0]] = by_account.get(p.split("/", 1)[0], 0) | 1 << i
-        by_name[p] = by_name.get(p, 0) | 1 << i
+    """entry -> the bitset of `principals` it matches (as `_principal_matches`): an entry
+    without `/` is matched against the principal's account, one with `/` against the
+    principal itself (a literal `/` needs one there)."""
+    named = [(p, i) for i, p in enumerate(principals) if p != ANYONE]
+    accounts = _Values((p.split("/", 1)[0], i) for p, i in named)
+    full = _Values((p, i) for p, i in named if "/" in p)
     anyone = 1 << principals.index(ANYONE) if ANYONE in principals else 0
-    everyone = sum(by_name.values())
+    everyone = sum(1 << i for _, i in named)
     out: dict[str, int] = {}
     for e in entries:
-        if e in out:
-            continue
-        bits = anyone if all(_all_wild(part) for part in e.split("/")) else 0
-        if _all_wild(e):
-            bits |= everyone
-        elif not _wild(e):
-            bits |= by_name.get(e, 0) if "/" in e else by_account.get(e, 0)
-        elif "/" not in e:  # matched against the account; a literal `/` needs one in the principal
-            budget.test(len(by_account))
-            bits |= sum(b for a, b in by_account.items() if _matches(e, a))
-        else:
-            budget.test(len(by_name))
-            bits |= sum(b for p, b in by_name.items() if "/" in p and _matches(e, p))
-        out[e] = bits
+        if e not in out:
+            bits = anyone if all(_all_wild(part) for part in e.split("/")) else 0
+            if _all_wild(e):
+                bits |= everyone
+            else:
+                bits |= (full if "/" in e else accounts).matching(e, budget)
+            out[e] = bits
     return out
 
 
 def _resource_sets(entries: Iterable[str], resources: Sequence[str], budget: _Budget) -> dict[str, int]:
-    """entry -> the bitset of `resources` it matches; a wildcard entry is tested only on the
-    resources that start with its literal head (sorted, so those are a run)."""
-    by_value: dict[str, int] = {}
-    for i, r in enumerate(resources):
-        by_value[r] = by_value.get(r, 0) | 1 << i
-    values = sorted(by_value)
+    """entry -> the bitset of `resources` it matches."""
+    values = _Values((r, i) for i, r in enumerate(resources))
     out: dict[str, int] = {}
     for e in entries:
-        if e in out:
-            continue
-        if not _wild(e):
-            out[e] = by_value.get(e, 0)
-            continue
-        head = e[:min(k for k in (e.find("*"), e.find("?")) if k >= 0)]
-        bits, k = 0, bisect.bisect_left(values, head)
-        while k < len(values) and values[k].startswith(head):
-            budget.test(1)
-            if _matches(e, values[k]):
-                bits |= by_value[values[k]]
-            k += 1
-        out[e] = bits
+        if e not in out:
+            out[e] = values.matching(e, budget)
     return out
 
 
@@ -729,32 +728,31 @@ def access_delta(
     size limit, or one whose delta needs more than MAX_DELTA_* of work or lists more than
     MAX_DELTA_CHANGES triples); the error carries the rows for `*` when those alone fit."""
     indexes = list(indexes)
-    reason = _unreadable(before_doc, after_doc)
-    if reason is None:
-        try:
-            return _delta(before_doc, after_doc, region, account, bucket, indexes,
-                          named_principals(*[d for d in (before_doc, after_doc) if d is not None]),
-                          _Budget(MAX_DELTA_TESTS, MAX_DELTA_STEPS))
-        except _OverBound as e:
-            reason = e.reason
-        try:
-            anyone = tuple(_delta(before_doc, after_doc, region, account, bucket, indexes, [ANYONE],
-                                  _Budget(MAX_DELTA_TESTS, MAX_DELTA_STEPS)))
-        except _OverBound:
-            anyone = None
-        raise AccessDeltaNotComputed(f"not computed: {reason}", anyone)
-    raise AccessDeltaNotComputed(f"not computed: {reason}")
+    if too_deep(before_doc) or too_deep(after_doc):
+        raise AccessDeltaNotComputed(f"not computed: the policy nests more than {MAX_DEPTH} levels deep; "
+                                     f"{PUBLIC_UNKNOWN}")
+    for doc in (before_doc, after_doc):
+        if too_big(doc):  # the guard reads such a document by its statements alone (`public_statements`)
+            raise AccessDeltaNotComputed(f"not computed: the policy is {len(_canonical(doc)):,} characters, far "
+                                         f"above the {SERVICE_POLICY_LIMIT:,} the service holds")
+    try:
+        return _delta(before_doc, after_doc, region, account, bucket, indexes,
+                      named_principals(*[d for d in (before_doc, after_doc) if d is not None]),
+                      _Budget(MAX_DELTA_TESTS, MAX_DELTA_STEPS))
+    except _OverBound as e:
+        reason = e.reason
+    try:
+        anyone = tuple(_delta(before_doc, after_doc, region, account, bucket, indexes, [ANYONE],
+                              _Budget(MAX_DELTA_TESTS, MAX_DELTA_STEPS)))
+    except _OverBound:  # grants_public hits the same bound, and fails safe
+        raise AccessDeltaNotComputed(f"not computed: {reason}; {PUBLIC_UNKNOWN}") from None
+    raise AccessDeltaNotComputed(f"not computed for the principals the policy names: {reason}; what anyone (*) "
+                                 "gains or loses is listed", anyone)
 
 
-def _unreadable(*documents: Any) -> str | None:
-    """Why the documents are not evaluated at all (far too big or deep), or None."""
-    for doc in documents:
-        if too_deep(doc):
-            return f"the policy nests more than {MAX_DEPTH} levels deep"
-        if too_big(doc):
-            return (f"the policy is {len(_canonical(doc)):,} characters, far above the "
-                    f"{SERVICE_POLICY_LIMIT:,} the service holds")
-    return None
+# Said by a delta that could not even tell what anyone (`*`) gains: `grants_public` then
+# answers True, so the plan marks the change public (`Change.public`) as apply will judge it.
+PUBLIC_UNKNOWN = "whether it opens access to anyone is unknown, so apply asks for --allow-public-access"
 
 
 def grants_public(

@@ -21,7 +21,10 @@ a plan that silently ignored a Sid edit would never converge the live document. 
 statements that differ only in Sid are therefore two statements.
 
 Every function here accepts any JSON value without raising (live policies can be
-anything); only `parse_policy_text` raises, with a short ValueError.
+anything, nested 1,000 deep included); only `parse_policy_text` raises, with a short
+ValueError. A document nested more than MAX_DEPTH levels is no policy: it is never walked
+recursively (json and copy would overflow the stack), parsing refuses it, its canonical
+form is the `UNREADABLE` placeholder and lint reports it in one finding.
 """
 
 from __future__ import annotations
@@ -33,7 +36,7 @@ import json
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from reconciler.rules.access import ACTIONS, AccessDeltaNotComputed, access_delta, named_principals
+from reconciler.rules.access import ACTIONS, MAX_DEPTH, AccessDeltaNotComputed, access_delta, named_principals, too_deep
 from reconciler.rules.names import json_type
 from reconciler.util.jsontext import RepeatedKey, unique_keys
 from reconciler.util.text import lone_escape_at, lone_surrogate_in
@@ -43,6 +46,7 @@ __all__ = [
     "ALL_ACTIONS",
     "PolicyFinding",
     "PolicyParseError",
+    "UNREADABLE",
     "action_problem",
     "canonical_policy",
     "parse_policy_text",
@@ -89,6 +93,8 @@ def parse_policy_text(text: str) -> dict[str, Any]:
         raise PolicyParseError("invalid JSON: nested too deeply") from None
     if not isinstance(doc, dict):
         raise PolicyParseError(f"policy must be a JSON object, got {_json_kind(doc)}")
+    if too_deep(doc):
+        raise PolicyParseError(f"policy nests more than {MAX_DEPTH} levels deep")
     problem = lone_surrogate_in(doc)
     if problem:
         raise PolicyParseError(problem, *lone_escape_at(text))
@@ -162,6 +168,8 @@ def _canon_statement(statement: Any) -> Any:
 
 def canonical_policy(doc: dict[str, Any]) -> dict[str, Any]:
     """The canonical form of a policy document (see the module docstring). Pure."""
+    if too_deep(doc):
+        return dict(UNREADABLE)
     if not isinstance(doc, dict):  # a live policy may be any JSON: typed callers never pass one
         return copy.deepcopy(doc)  # type: ignore[unreachable]
     out: dict[str, Any] = {}
@@ -175,6 +183,11 @@ def canonical_policy(doc: dict[str, Any]) -> dict[str, Any]:
                 value = [unique[k] for k in sorted(unique)]
         out[key] = value
     return out
+
+
+# The canonical form of a document too deep to read: shown as text, as a live policy that is
+# not JSON is (`{"raw": text}`); it equals no declared policy, which parsing keeps shallow.
+UNREADABLE: dict[str, Any] = {"raw": f"(a document nested more than {MAX_DEPTH} levels deep: not read)"}
 
 
 def policies_equal(a: dict[str, Any], b: dict[str, Any]) -> bool:
@@ -360,6 +373,8 @@ def policy_findings(
       region), and an Allow that an unconditional Deny takes away entirely (evaluated
       with reconciler.rules.access, the evaluator the plan and the emulator use).
     """
+    if too_deep(doc):
+        return [PolicyFinding((), f"the policy nests more than {MAX_DEPTH} levels deep: it is not read", "error")]
     findings: list[PolicyFinding] = []
     granted: dict[str, set[str]] = {}  # principal -> lower-cased actions it is allowed
     first_query: dict[str, tuple[str | int, ...]] = {}
