@@ -588,31 +588,32 @@ class _Statement:
     principals: int
     actions: int
     resources: int
+    found: tuple[int, Mapping[str, Any]]  # (index in Statement, statement): what a Decision names
 
 
 def _compiled(doc: Any, principals: Sequence[str], resources: Sequence[str], budget: _Budget) -> list[_Statement]:
     """The document's statements that can match anything in the universe, as sets."""
-    found = [(st, _effect(st)) for _, st in statements(doc)]
-    found = [(st, effect) for st, effect in found if effect is not None]
-    p_sets = _principal_sets((e for st, _ in found for k in ("Principal", "NotPrincipal")
+    found = [(i, st, _effect(st)) for i, st in statements(doc)]
+    found = [(i, st, effect) for i, st, effect in found if effect is not None]
+    p_sets = _principal_sets((e for _, st, _ in found for k in ("Principal", "NotPrincipal")
                               for e in _principal_entries(st.get(k))), principals, budget)
     all_p, all_a, all_r = (1 << len(principals)) - 1, (1 << len(ACTIONS)) - 1, (1 << len(resources)) - 1
     live = []
-    for st, effect in found:
+    for i, st, effect in found:
         p = _part_set(st, "Principal", p_sets.__getitem__, all_p)
         a = _part_set(st, "Action", _action_set, all_a) if p else 0
         if p and a:
-            live.append((st, effect, p, a))
+            live.append((i, st, effect, p, a))
     # only the resource patterns of statements that can still match are tested
-    r_sets = _resource_sets((e.strip() for st, *_ in live for k in ("Resource", "NotResource")
+    r_sets = _resource_sets((e.strip() for _, st, *_ in live for k in ("Resource", "NotResource")
                              for e in _strings(st.get(k))), resources, budget)
     out = []
-    for st, effect, p, a in live:
+    for i, st, effect, p, a in live:
         r = _part_set(st, "Resource", r_sets.__getitem__, all_r)
         if r:
             kind = (_COND_DENY if effect == "deny" else _COND_ALLOW) if _has_condition(st) else \
                 (_DENY if effect == "deny" else _ALLOW)
-            out.append(_Statement(kind, p, a, r))
+            out.append(_Statement(kind, p, a, r, (i, st)))
     return out
 
 
@@ -1009,11 +1010,55 @@ def access_matrix(
     index_actions = tuple(a for a in ACTIONS if ACTION_SCOPE[a] == "index")
     other = _other_index({*indexes, *_named_index_parts(region, account, bucket, [document])})
     rows += [(index_trn(region, account, bucket, i), index_actions) for i in [*indexes, ANY_OTHER_INDEX]]
-    evaluated = {trn: trn if not trn.endswith("/index/" + ANY_OTHER_INDEX)
-                 else index_trn(region, account, bucket, other) for trn, _ in rows}
-    return [ResourceAccess(trn, actions, {p: {a: evaluate(document, p, a, evaluated[trn]) for a in actions}
-                                          for p in who})
-            for trn, actions in rows]
+    evaluated = [trn if not trn.endswith("/index/" + ANY_OTHER_INDEX) else index_trn(region, account, bucket, other)
+                 for trn, _ in rows]
+    # The same answers as `evaluate` cell by cell (tests/access/test_matrix_reference.py),
+    # computed with the delta's sets: each class of principals once per action, and per
+    # resource the first statement of each kind (the one a Decision names).
+    unique = list(dict.fromkeys(who))
+    compiled = _compiled(document, unique, evaluated, _Budget(10**12, 10**12))  # a declared policy: no bound
+    everyone = (1 << len(unique)) - 1
+    by_class: dict[tuple[int, ...], list[dict[int, Decision]]] = {}
+    per_principal: dict[str, list[dict[int, Decision]]] = {}
+    for p, principal in enumerate(unique):
+        key = tuple(k for k, s in enumerate(compiled) if s.principals != everyone and s.principals >> p & 1)
+        if key not in by_class:
+            mine = [s for k, s in enumerate(compiled) if s.principals == everyone or k in key]
+            by_class[key] = [_first_decisions(mine, a, len(evaluated)) for a in range(len(ACTIONS))]
+        per_principal[principal] = by_class[key]
+    rank = {a: i for i, a in enumerate(ACTIONS)}
+    return [ResourceAccess(trn, actions, {p: {a: per_principal[p][rank[a]][r] for a in actions} for p in who})
+            for r, (trn, actions) in enumerate(rows)]
+
+
+_NOTHING = Decision(Verdict.NOT_GRANTED, None, None)
+
+
+def _first_decisions(compiled: list[_Statement], action: int, resources: int) -> dict[int, Decision]:
+    """resource -> the Decision `evaluate` gives for one action, from the statements (in
+    document order) of one class of principals: the first of each kind that matches."""
+    first: list[dict[int, _Statement]] = [{}, {}, {}, {}]
+    remaining = [(1 << resources) - 1] * 4
+    for s in compiled:
+        if s.actions >> action & 1:
+            hit = s.resources & remaining[s.kind]
+            if hit:
+                remaining[s.kind] &= ~hit
+                for r in _bits(hit):
+                    first[s.kind][r] = s
+    out: dict[int, Decision] = {}
+    for r in range(resources):
+        if r in first[_DENY]:
+            out[r] = _decision(Verdict.DENY, first[_DENY][r].found)
+        elif r in first[_ALLOW]:
+            cond_deny = first[_COND_DENY].get(r)
+            out[r] = (_decision(Verdict.CONDITIONAL, cond_deny.found) if cond_deny
+                      else _decision(Verdict.ALLOW, first[_ALLOW][r].found))
+        elif r in first[_COND_ALLOW]:
+            out[r] = _decision(Verdict.CONDITIONAL, first[_COND_ALLOW][r].found)
+        else:
+            out[r] = _NOTHING
+    return out
 
 
 def resource_accounts(document: Any) -> set[str]:
