@@ -14,7 +14,15 @@ from typing import Any
 
 from reconciler.errors import RefusedError
 from reconciler.plan.model import Plan
-from reconciler.rules.access import ANYONE, access_delta, grants_public, new_public_statements, resource_label, too_big
+from reconciler.rules.access import (
+    ANYONE,
+    AccessDeltaNotComputed,
+    access_delta,
+    grants_public,
+    new_public_statements,
+    resource_label,
+    too_big,
+)
 from reconciler.rules.kinds import parse_address
 
 
@@ -85,7 +93,12 @@ def public_refusals(plan: Plan, consent: Consent) -> list[str]:
             continue
         opened: dict[str, list[str]] = {}
         huge = too_big(before) or too_big(after)  # a forged document: named by statement only
-        for a in [] if huge else access_delta(before, after, region, account, c.bucket, indexes):
+        unknown = ""
+        try:
+            delta = [] if huge else access_delta(before, after, region, account, c.bucket, indexes)
+        except AccessDeltaNotComputed as e:  # refused all the same (grants_public failed safe)
+            delta, unknown = list(e.anyone or ()), "" if e.anyone is not None else e.reason
+        for a in delta:
             if a.principal == ANYONE and a.change == "grant":
                 opened.setdefault(a.action, []).append(resource_label(a.resource))
         shown = "; ".join(f"{action} on {', '.join(where)}" for action, where in list(opened.items())[:3])
@@ -94,6 +107,8 @@ def public_refusals(plan: Plan, consent: Consent) -> list[str]:
         if not opened and new:  # e.g. a wildcard principal (`?*`): it matches accounts nobody named
             shown = ", ".join(f"Statement[{i}]" for i in new[:3]) + " allows a principal nobody named"
         what = f" ({shown}{more})" if opened or new else ""
+        if unknown and not what:  # the evaluator could not rule it out: consent, rather than a guess
+            what = " (it could not be ruled out: the access delta was not computed)"
         how = ("a saved plan needs it, whatever its manifest declared" if buckets_allowing is None
                else f"or declare allowPublicAccess: true on bucket {c.bucket}")
         out.append(f"{c.address}: grants anyone (*) access{what}; pass --allow-public-access ({how})")

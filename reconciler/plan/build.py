@@ -20,7 +20,7 @@ from typing import Any
 from reconciler.manifest import BucketSpec, IndexSpec, Manifest
 from reconciler.plan.diff import changed_attributes
 from reconciler.plan.model import Action, Change, Plan, Target, topological
-from reconciler.rules.access import access_delta
+from reconciler.rules.access import AccessDeltaNotComputed, access_delta
 from reconciler.rules.kinds import (
     BUCKET,
     INDEX,
@@ -187,8 +187,11 @@ def _with_access(change: Change, manifest: Manifest, live: LiveState, target: Ta
     spec, bucket = manifest.bucket(change.bucket), live.bucket(change.bucket)
     indexes = {i.name for i in spec.indexes} if spec else set()
     indexes |= set(bucket.indexes) if bucket else set()
-    delta = access_delta((change.before or {}).get("document"), (change.after or {}).get("document"),
-                         target.region, target.account_id, change.bucket, indexes)
+    try:
+        delta = access_delta((change.before or {}).get("document"), (change.after or {}).get("document"),
+                             target.region, target.account_id, change.bucket, indexes)
+    except AccessDeltaNotComputed as e:  # past a bound: said so, with the rows for `*` when known
+        return replace(change, access_changes=e.anyone or (), access_not_computed=e.reason)
     return replace(change, access_changes=tuple(delta))
 
 

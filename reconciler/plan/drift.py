@@ -29,12 +29,15 @@ class DriftItem:
     before: dict[str, Any] | None
     after: dict[str, Any] | None
     access_changes: tuple[AccessChange, ...] = ()  # a policy's: what applying the manifest grants / revokes
+    access_not_computed: str = ""  # why the delta was not computed (Change.access_not_computed)
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"address": self.address, "kind": self.status, "detail": self.detail,
                "before": self.before, "after": self.after}
         if self.address.startswith("policy."):
             out["access_changes"] = [a.to_dict() for a in self.access_changes]
+        if self.access_not_computed:
+            out["access_not_computed"] = self.access_not_computed
         return out
 
 
@@ -66,6 +69,7 @@ _STATUS = {Action.UPDATE: "changed", Action.REPLACE: "changed", Action.CREATE: "
 
 
 def drift_report(plan: Plan) -> DriftReport:
-    items = tuple(DriftItem(c.address, _STATUS[c.action], c.reason, c.before, c.after, c.access_changes)
+    items = tuple(DriftItem(c.address, _STATUS[c.action], c.reason, c.before, c.after, c.access_changes,
+                            c.access_not_computed)
                   for c in plan.changes)
     return DriftReport(plan.target, items, plan.outside_scope)

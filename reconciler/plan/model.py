@@ -19,7 +19,7 @@ from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Any
 
-from reconciler.rules.access import ANYONE, AccessChange, new_public_statements
+from reconciler.rules.access import ANYONE, PUBLIC_UNKNOWN, AccessChange, new_public_statements
 from reconciler.rules.kinds import KINDS, bucket_of
 
 # "MAJOR.MINOR": a minor version only adds fields or reason codes; a major one breaks readers.
@@ -77,6 +77,8 @@ class Change:
     # A policy change's access delta (access.access_delta): it explains; the public-access
     # guard recomputes it from the documents and never trusts this copy.
     access_changes: tuple[AccessChange, ...] = ()
+    # why the delta was not computed (a bound hit: `access_changes` then holds at most the rows for `*`)
+    access_not_computed: str = ""
     reason_code: str = "unspecified"  # set by the planner beside each reason
 
     def __post_init__(self) -> None:
@@ -93,6 +95,8 @@ class Change:
         whose wildcard principal reaches identities nobody named (what the guard refuses):
         the plan warns of exactly what apply will refuse."""
         if any(a.principal == ANYONE and a.change == "grant" for a in self.access_changes):
+            return True
+        if PUBLIC_UNKNOWN in self.access_not_computed:  # past the evaluator's bounds: apply fails safe
             return True
         if self.kind != "policy" or self.after is None:
             return False
@@ -117,6 +121,7 @@ class Change:
             "depends_on": list(self.depends_on),
             **({"access_changes": [a.to_dict() for a in self.access_changes], "public": self.public}
                if self.kind == "policy" else {}),
+            **({"access_not_computed": self.access_not_computed} if self.access_not_computed else {}),
         }
 
 

@@ -95,6 +95,7 @@ def _saved_change(c: Change) -> dict[str, Any]:
         "depends_on": list(c.depends_on),
         **({"access_changes": [a.to_dict() for a in c.access_changes], "public": c.public}
            if c.kind == "policy" else {}),
+        **({"access_not_computed": c.access_not_computed} if c.access_not_computed else {}),
     }
 
 
@@ -123,6 +124,7 @@ def _change_from_saved(d: Mapping[str, Any]) -> Change:
         forces_replacement=tuple(d["forces_replacement"]),
         depends_on=tuple(d["depends_on"]),
         access_changes=tuple(AccessChange.from_dict(a) for a in d.get("access_changes", ())),
+        access_not_computed=str(d.get("access_not_computed", "")),
     )
 
 

@@ -128,5 +128,7 @@ def _as_change(item: dict[str, Any]) -> dict[str, Any]:
     out = {"kind": kind, "before": item["before"], "after": item["after"], "forces_replacement": forced}
     if "access_changes" in item:
         out["access_changes"] = item["access_changes"]
+    if "access_not_computed" in item:
+        out["access_not_computed"] = item["access_not_computed"]
     return out
 

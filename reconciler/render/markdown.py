@@ -151,9 +151,11 @@ def access_table(c: ChangeDict) -> list[str]:
     if c["kind"] != "policy" or "access_changes" not in c:
         return []
     grouped = access_lines(c["access_changes"])
+    unknown = str(c.get("access_not_computed") or "")  # a bound was hit: never "unchanged"
     if not grouped:
-        return [f"**Access:** {escape(ACCESS_SAME)}", ""]
-    lines = ["**Access:**", "", "| | principal | access | on |", "|---|---|---|---|"]
+        return [f"**Access:** {escape(unknown or ACCESS_SAME)}", ""]
+    lines = [f"**Access:**{' ' + escape(unknown) if unknown else ''}", "", "| | principal | access | on |",
+             "|---|---|---|---|"]
     for g in grouped:
         who = "`*` (anyone)" if g.principal == "*" else code(g.who)
         what = f"{g.verb} " + ", ".join(code(a) for a in g.actions) + escape(g.note)

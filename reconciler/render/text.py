@@ -106,10 +106,11 @@ def access_block(c: ChangeDict, paint: Paint, *, indent: int) -> list[str]:
         return []
     pad = " " * indent
     grouped = access_lines(c["access_changes"])
+    unknown = str(c.get("access_not_computed") or "")  # a bound was hit: never "unchanged"
     if not grouped:
-        return [f"{pad}access: {ACCESS_SAME}"]
+        return [f"{pad}access: {paint(unknown, YELLOW) if unknown else ACCESS_SAME}"]
     color = {"+": GREEN, "-": RED}
-    return [f"{pad}access:"] + [
+    return [f"{pad}access:" + (f" {paint(unknown, YELLOW)}" if unknown else "")] + [
         f"{pad}  {paint(line.symbol, color[line.symbol], BOLD if line.principal == '*' else '')}"
         f"{line.text()[1:]}" for line in grouped]
 

@@ -1,7 +1,10 @@
 """Bucket policy evaluation: who may do what, and what a policy change grants or revokes.
 
-Pure: imports only the standard library and `reconciler.rules.policy`. Every function accepts a
-live policy of any shape without raising (malformed parts are ignored, never trusted).
+Pure: imports only the standard library, `reconciler.rules.names` and `reconciler.util.text`
+(`reconciler.rules.policy`, the lint, imports this module, never the other way). Every
+function accepts a live policy of any shape, however big or deep, without raising
+(malformed parts are ignored, never trusted); the one exception is `access_delta`, which
+raises AccessDeltaNotComputed past its bounds rather than run for minutes.
 
 Evaluation of one request (principal P, action A, resource R), DESIGN.md §2:
 
@@ -53,6 +56,7 @@ grant to `*` still makes a change public (a Condition is not a fence we can veri
 
 from __future__ import annotations
 
+import bisect
 import enum
 import functools
 import json
@@ -62,12 +66,18 @@ from dataclasses import dataclass
 from typing import Any
 
 from reconciler.rules.names import INDEX_NAME, name_fault
-from reconciler.rules.policy import ACTIONS as _POLICY_ACTIONS
 from reconciler.util.text import printable  # one escaping for every terminal line
 
 __all__ = [
     "ACTIONS",
     "ACTION_SCOPE",
+    "MAX_DELTA_CHANGES",
+    "MAX_DELTA_STEPS",
+    "MAX_DELTA_TESTS",
+    "MAX_DEPTH",
+    "PUBLIC_UNKNOWN",
+    "SERVICE_POLICY_LIMIT",
+    "AccessDeltaNotComputed",
     "ANYONE",
     "ANY_OTHER_INDEX",
     "REGION_ACTIONS",
@@ -92,9 +102,21 @@ __all__ = [
     "resource_label",
     "statements",
     "too_big",
+    "too_deep",
 ]
 
-ACTIONS: tuple[str, ...] = _POLICY_ACTIONS
+# The service's actions that a bucket policy can grant (ListVectorBuckets included: the
+# reference's own PutVectorBucketPolicy example grants it). Defined here, where requests
+# are evaluated; `reconciler.rules.policy` (lint) reads them from here.
+ACTIONS: tuple[str, ...] = tuple(
+    f"tosvectors:{name}"
+    for name in (
+        "CreateVectorBucket", "DeleteVectorBucket", "GetVectorBucket", "ListVectorBuckets",
+        "PutVectorBucketPolicy", "GetVectorBucketPolicy", "DeleteVectorBucketPolicy",
+        "CreateIndex", "DeleteIndex", "GetIndex", "ListIndexes",
+        "PutVectors", "GetVectors", "DeleteVectors", "ListVectors", "QueryVectors",
+    )
+)
 REGION_ACTIONS: frozenset[str] = frozenset({"tosvectors:CreateVectorBucket", "tosvectors:ListVectorBuckets"})
 _INDEX_ACTIONS = frozenset(
     f"tosvectors:{n}"
@@ -411,6 +433,286 @@ def _universe(region: str, account: str, bucket: str, indexes: Iterable[str],
     return out
 
 
+# The delta is computed with sets, not triple by triple. Every statement becomes three
+# bitsets (Python ints): the principals, the actions and the resources of the universe it
+# matches. Principals whose matching statements are the same form a class; for each class
+# and action, the resources a statement kind reaches (unconditional Deny or Allow,
+# conditional Deny or Allow) are the union of its statements' resource sets, and the level
+# of every resource follows from four bitwise operations. It gives what `evaluate` gives
+# triple by triple (tests/access/test_delta_reference.py checks it against that loop).
+#
+# The work is bounded all the same, because a document can ask for a great deal within
+# its size: wildcard patterns tested against every principal or resource, or a delta of
+# millions of triples (1,000 principals x 1,000 named indexes). Past a bound the delta is
+# not computed (`AccessDeltaNotComputed`), rather than stall the plan.
+
+# Pattern tests (a wildcard entry against a principal or resource) and bitset steps (a
+# statement's set added for one class and action); about 1 s of work at each bound here.
+MAX_DELTA_TESTS = 250_000
+MAX_DELTA_STEPS = 1_000_000
+MAX_DELTA_CHANGES = 50_000  # triples listed (a longer list is read by nobody)
+
+
+class AccessDeltaNotComputed(ValueError):
+    """The delta is past a bound (see MAX_DELTA_*): `reason` says which, in words a plan can
+    show. `anyone` holds the delta's rows for `*` when those alone could still be
+    computed exactly (they decide whether a change is public), else None."""
+
+    def __init__(self, reason: str, anyone: tuple[AccessChange, ...] | None = None):
+        super().__init__(reason)
+        self.reason = reason
+        self.anyone = anyone
+
+
+class _OverBound(Exception):
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+def _bits(mask: int) -> Iterable[int]:
+    while mask:
+        low = mask & -mask
+        yield low.bit_length() - 1
+        mask ^= low
+
+
+class _Budget:
+    def __init__(self, tests: int, steps: int):
+        self.tests, self.steps = tests, steps
+
+    def test(self, n: int) -> None:
+        self.tests -= n
+        if self.tests < 0:
+            raise _OverBound(f"its wildcard patterns need more than {MAX_DELTA_TESTS:,} matches")
+
+    def step(self, n: int) -> None:
+        self.steps -= n
+        if self.steps < 0:
+            raise _OverBound(f"it needs more than {MAX_DELTA_STEPS:,} evaluation steps")
+
+
+class _Values:
+    """Strings of the universe with the bitset of the positions each holds, sorted, so that
+    a glob is tested only on the values that start with its literal head (they are a run)."""
+
+    def __init__(self, values: Iterable[tuple[str, int]]):
+        self.bits: dict[str, int] = {}
+        for value, position in values:
+            self.bits[value] = self.bits.get(value, 0) | 1 << position
+        self.sorted = sorted(self.bits)
+
+    def matching(self, pattern: str, budget: _Budget) -> int:
+        if not _wild(pattern):
+            return self.bits.get(pattern, 0)
+        head = pattern[:min(k for k in (pattern.find("*"), pattern.find("?")) if k >= 0)]
+        out, k = 0, bisect.bisect_left(self.sorted, head)
+        while k < len(self.sorted) and self.sorted[k].startswith(head):
+            budget.test(1)
+            if _matches(pattern, self.sorted[k]):
+                out |= self.bits[self.sorted[k]]
+            k += 1
+        return out
+
+
+def _principal_sets(entries: Iterable[str], principals: Sequence[str], budget: _Budget) -> dict[str, int]:
+    """entry -> the bitset of `principals` it matches (as `_principal_matches`): an entry
+    without `/` is matched against the principal's account, one with `/` against the
+    principal itself (a literal `/` needs one there)."""
+    named = [(p, i) for i, p in enumerate(principals) if p != ANYONE]
+    accounts = _Values((p.split("/", 1)[0], i) for p, i in named)
+    full = _Values((p, i) for p, i in named if "/" in p)
+    anyone = 1 << principals.index(ANYONE) if ANYONE in principals else 0
+    everyone = sum(1 << i for _, i in named)
+    out: dict[str, int] = {}
+    for e in entries:
+        if e not in out:
+            bits = anyone if all(_all_wild(part) for part in e.split("/")) else 0
+            if _all_wild(e):
+                bits |= everyone
+            else:
+                bits |= (full if "/" in e else accounts).matching(e, budget)
+            out[e] = bits
+    return out
+
+
+def _resource_sets(entries: Iterable[str], resources: Sequence[str], budget: _Budget) -> dict[str, int]:
+    """entry -> the bitset of `resources` it matches."""
+    values = _Values((r, i) for i, r in enumerate(resources))
+    out: dict[str, int] = {}
+    for e in entries:
+        if e not in out:
+            out[e] = values.matching(e, budget)
+    return out
+
+
+_ACTION_SETS: dict[str, int] = {}
+
+
+def _action_set(entry: str) -> int:
+    bits = _ACTION_SETS.get(entry)
+    if bits is None:
+        bits = sum(1 << i for i, a in enumerate(ACTIONS) if _matches(entry, a, ignore_case=True))
+        if len(_ACTION_SETS) < 4096:
+            _ACTION_SETS[entry] = bits
+    return bits
+
+
+# A statement's kind: which of the four unions its resources go to.
+_DENY, _ALLOW, _COND_DENY, _COND_ALLOW = range(4)
+
+
+def _part_set(st: Mapping[str, Any], key: str, sets: Callable[[str], int], everything: int) -> int:
+    """The set of a statement part (as `_part_matches`): the positive key's entries, minus
+    the Not* key's; neither key: nothing."""
+    positive, negative = key in st, f"Not{key}" in st
+    if not positive and not negative:
+        return 0
+    entries = _principal_entries if key == "Principal" else _strings
+    prep: Callable[[str], str] = (lambda e: e) if key == "Principal" else str.strip
+    bits = 0
+    if positive:
+        for e in entries(st[key]):
+            bits |= sets(prep(e))
+    else:
+        bits = everything
+    if negative:
+        for e in entries(st[f"Not{key}"]):
+            bits &= ~sets(prep(e))
+    return bits & everything
+
+
+@dataclass(frozen=True)
+class _Statement:
+    kind: int
+    principals: int
+    actions: int
+    resources: int
+    found: tuple[int, Mapping[str, Any]]  # (index in Statement, statement): what a Decision names
+
+
+def _compiled(doc: Any, principals: Sequence[str], resources: Sequence[str], budget: _Budget) -> list[_Statement]:
+    """The document's statements that can match anything in the universe, as sets."""
+    found = [(i, st, _effect(st)) for i, st in statements(doc)]
+    found = [(i, st, effect) for i, st, effect in found if effect is not None]
+    p_sets = _principal_sets((e for _, st, _ in found for k in ("Principal", "NotPrincipal")
+                              for e in _principal_entries(st.get(k))), principals, budget)
+    all_p, all_a, all_r = (1 << len(principals)) - 1, (1 << len(ACTIONS)) - 1, (1 << len(resources)) - 1
+    live = []
+    for i, st, effect in found:
+        p = _part_set(st, "Principal", p_sets.__getitem__, all_p)
+        a = _part_set(st, "Action", _action_set, all_a) if p else 0
+        if p and a:
+            live.append((i, st, effect, p, a))
+    # only the resource patterns of statements that can still match are tested
+    r_sets = _resource_sets((e.strip() for _, st, *_ in live for k in ("Resource", "NotResource")
+                             for e in _strings(st.get(k))), resources, budget)
+    out = []
+    for i, st, effect, p, a in live:
+        r = _part_set(st, "Resource", r_sets.__getitem__, all_r)
+        if r:
+            kind = (_COND_DENY if effect == "deny" else _COND_ALLOW) if _has_condition(st) else \
+                (_DENY if effect == "deny" else _ALLOW)
+            out.append(_Statement(kind, p, a, r, (i, st)))
+    return out
+
+
+def _levels(reach: list[list[int]]) -> list[tuple[int, int]]:
+    """Per action, from the four unions: (resources at ALLOW, resources at CONDITIONAL)."""
+    out = []
+    for deny, allow, cond_deny, cond_allow in reach:
+        out.append((allow & ~deny & ~cond_deny, ~deny & ((allow & cond_deny) | (cond_allow & ~allow))))
+    return out
+
+
+def _class_levels(compiled: list[_Statement], members: Iterable[int], budget: _Budget) -> list[tuple[int, int]]:
+    reach = [[0, 0, 0, 0] for _ in ACTIONS]
+    for s in (compiled[i] for i in members):
+        budget.step(s.actions.bit_count())
+        for a in _bits(s.actions):
+            reach[a][s.kind] |= s.resources
+    return _levels(reach)
+
+
+# per action: the resource sets of (definite grant, conditional grant, revoke to nothing,
+# revoke to conditional)
+_Four = tuple[int, int, int, int]
+
+
+def _masked(four: _Four, *masks: int) -> _Four:
+    """Each set of `four` and'ed with one mask (the same one when a single mask is given)."""
+    m = masks * 4 if len(masks) == 1 else masks
+    return four[0] & m[0], four[1] & m[1], four[2] & m[2], four[3] & m[3]
+
+
+def _delta_sets(before: Any, after: Any, principals: Sequence[str], resources: Sequence[str],
+                budget: _Budget) -> list[list[_Four]]:
+    """For each principal (in order), per action: the resource sets of (definite grant,
+    conditional grant, revoke to nothing, revoke to conditional)."""
+    docs = [_compiled(d, principals, resources, budget) for d in (before, after)]
+    # statements that match every principal are the same for each class: summed once
+    everyone = (1 << len(principals)) - 1
+    shared = [[i for i, s in enumerate(c) if s.principals == everyone] for c in docs]
+    signature: list[list[int]] = [[] for _ in principals]
+    for d, c in enumerate(docs):
+        for i, s in enumerate(c):
+            if s.principals != everyone:
+                budget.step(s.principals.bit_count())
+                for p in _bits(s.principals):
+                    signature[p].append(d << 32 | i)
+    by_class: dict[tuple[int, ...], list[_Four]] = {}
+    out = []
+    for p in range(len(principals)):
+        key = tuple(signature[p])
+        if key not in by_class:
+            was, now = ([*shared[d], *(k & 0xFFFFFFFF for k in key if k >> 32 == d)] for d in (0, 1))
+            was_levels, now_levels = _class_levels(docs[0], was, budget), _class_levels(docs[1], now, budget)
+            rows: list[_Four] = []
+            for (was2, was1), (now2, now1) in zip(was_levels, now_levels, strict=True):
+                up = (now2 & ~was2) | (now1 & ~was1 & ~was2)
+                down = (was2 & ~now2) | (was1 & ~now1 & ~now2)
+                rows.append((up & now2, up & now1, down & ~now1, down & now1))
+            by_class[key] = rows
+        out.append(by_class[key])
+    return out
+
+
+def _delta(before_doc: Any, after_doc: Any, region: str, account: str, bucket: str, indexes: Iterable[str],
+           who: Sequence[str], budget: _Budget) -> list[AccessChange]:
+    """The delta for the principals `who` (`*` first when it is there); raises _OverBound."""
+    docs = [d for d in (before_doc, after_doc) if d is not None]
+    universe = _universe(region, account, bucket, indexes, docs)
+    # the resources in the order a delta lists them: the bucket, then each index name
+    shown = list(dict.fromkeys(s for _, s, _ in universe))
+    evaluated = {s: e for _, s, e in universe}
+    resources = [evaluated[s] for s in shown]
+    scope = [1 if ACTION_SCOPE[a] != "index" else ((1 << len(shown)) - 1) & ~1 for a in ACTIONS]
+    sets = _delta_sets(before_doc, after_doc, who, resources, budget)
+    kinds = (("grant", False), ("grant", True), ("revoke", False), ("revoke", True))
+    anyone: list[_Four] | None = None
+    total = 0
+    rows: list[list[_Four]] = []
+    for principal, per_action in zip(who, sets, strict=True):
+        mine = [_masked(four, scope[a]) for a, four in enumerate(per_action)]
+        if principal == ANYONE:
+            anyone = mine
+        elif anyone is not None:  # said once, for anyone: `* gains X` already tells that P gains X
+            mine = [_masked(four, *(~o for o in other)) for four, other in zip(mine, anyone, strict=True)]
+        total += sum(b.bit_count() for four in mine for b in four)
+        if total > MAX_DELTA_CHANGES:
+            raise _OverBound(f"it changes the access of more than {MAX_DELTA_CHANGES:,} "
+                             "(principal, action, resource) triples")
+        rows.append(mine)
+    out: list[AccessChange] = []
+    for principal, mine in zip(who, rows, strict=True):
+        for first, second in ((0, 1), (2, 3)):  # grants, then revokes
+            found = [(r, a, k) for a, four in enumerate(mine) for k in (first, second) for r in _bits(four[k])]
+            found.sort()
+            out += [AccessChange(principal, ACTIONS[a], shown[r], kinds[k][0], conditional=kinds[k][1])
+                    for r, a, k in found]
+    return out
+
+
 def access_delta(
     before_doc: Mapping[str, Any] | None,
     after_doc: Mapping[str, Any] | None,
@@ -421,46 +723,37 @@ def access_delta(
 ) -> list[AccessChange]:
     """The triples whose access level differs between the two documents (see the module
     docstring), ordered by principal (`*` first), grants before revokes, the bucket before
-    its indexes, and actions in ACTIONS order."""
-    docs = [d for d in (before_doc, after_doc) if d is not None]
-    universe = _universe(region, account, bucket, indexes, docs)
-    resource_rank = {r: i for i, r in enumerate(dict.fromkeys(shown for _, shown, _ in universe))}
-    action_rank = {a: i for i, a in enumerate(ACTIONS)}
-    out: list[AccessChange] = []
-    by_anyone: set[tuple[str, str, str, bool]] = set()
-    # Principals (resources) that match the same statements have the same access: each
-    # class is evaluated once, so a long live policy times many indexes stays cheap.
-    every = [st for d in docs for _, st in statements(d)]
-    principal_class = {p: _signature(every, "Principal", lambda e, p=p: _principal_matches(e, p))
-                       for p in named_principals(*docs)}
-    resource_class = {r: _signature(every, "Resource", lambda e, r=r: _matches(e.strip(), r))
-                      for r in {evaluated for _, _, evaluated in universe}}
-    levels: dict[tuple[Any, str, Any], tuple[Verdict, Verdict]] = {}
-    for principal in named_principals(*docs):  # `*` comes first
-        for action, shown, evaluated in universe:
-            key_class = (principal_class[principal], action, resource_class[evaluated])
-            if key_class not in levels:
-                levels[key_class] = (evaluate(before_doc, principal, action, evaluated).verdict,
-                                     evaluate(after_doc, principal, action, evaluated).verdict)
-            was, now = levels[key_class]
-            if _LEVEL[was] == _LEVEL[now]:
-                continue
-            change = AccessChange(principal, action, shown, "grant" if _LEVEL[now] > _LEVEL[was] else "revoke",
-                                  conditional=now == Verdict.CONDITIONAL)
-            key = (action, shown, change.change, change.conditional)
-            if principal == ANYONE:
-                by_anyone.add(key)
-            elif key in by_anyone:
-                continue  # said once, for anyone: `* gains X` already tells that P gains X
-            out.append(change)
-    principal_rank = {p: i for i, p in enumerate(named_principals(*docs))}
-    out.sort(key=lambda c: (principal_rank[c.principal], c.change != "grant", resource_rank[c.resource],
-                            action_rank[c.action]))
-    return out
+    its indexes, and actions in ACTIONS order.
+
+    Raises AccessDeltaNotComputed when a bound is hit (a document far above the service's
+    size limit, or one whose delta needs more than MAX_DELTA_* of work or lists more than
+    MAX_DELTA_CHANGES triples); the error carries the rows for `*` when those alone fit."""
+    indexes = list(indexes)
+    if too_deep(before_doc) or too_deep(after_doc):
+        raise AccessDeltaNotComputed(f"not computed: the policy nests more than {MAX_DEPTH} levels deep; "
+                                     f"{PUBLIC_UNKNOWN}")
+    for doc in (before_doc, after_doc):
+        if too_big(doc):  # the guard reads such a document by its statements alone (`public_statements`)
+            raise AccessDeltaNotComputed(f"not computed: the policy is {len(_canonical(doc)):,} characters, far "
+                                         f"above the {SERVICE_POLICY_LIMIT:,} the service holds")
+    try:
+        return _delta(before_doc, after_doc, region, account, bucket, indexes,
+                      named_principals(*[d for d in (before_doc, after_doc) if d is not None]),
+                      _Budget(MAX_DELTA_TESTS, MAX_DELTA_STEPS))
+    except _OverBound as e:
+        reason = e.reason
+    try:
+        anyone = tuple(_delta(before_doc, after_doc, region, account, bucket, indexes, [ANYONE],
+                              _Budget(MAX_DELTA_TESTS, MAX_DELTA_STEPS)))
+    except _OverBound:  # grants_public hits the same bound, and fails safe
+        raise AccessDeltaNotComputed(f"not computed: {reason}; {PUBLIC_UNKNOWN}") from None
+    raise AccessDeltaNotComputed(f"not computed for the principals the policy names: {reason}; what anyone (*) "
+                                 "gains or loses is listed", anyone)
 
 
-def _signature(every: list[Mapping[str, Any]], key: str, test: Any) -> tuple[bool, ...]:
-    return tuple(_part_matches(st, key, test) for st in every)
+# Said by a delta that could not even tell what anyone (`*`) gains: `grants_public` then
+# answers True, so the plan marks the change public (`Change.public`) as apply will judge it.
+PUBLIC_UNKNOWN = "whether it opens access to anyone is unknown, so apply asks for --allow-public-access"
 
 
 def grants_public(
@@ -473,24 +766,20 @@ def grants_public(
 ) -> bool:
     """Whether going from `before_doc` to `after_doc` gives anyone (`*`) any access it did not
     have, a conditional grant included, or adds a public statement (`new_public_statements`:
-    this half needs no region, account or index names). More `indexes` can only find more."""
+    this half needs no region, account or index names). More `indexes` can only find more.
+    Fails safe: when the evaluation is past its bounds, the answer is True (consent needed)."""
     if new_public_statements(before_doc, after_doc, bucket):
         return True
+    if too_deep(before_doc) or too_deep(after_doc):
+        return True  # not readable here: consent is asked rather than a grant missed
     if too_big(before_doc) or too_big(after_doc):
         return False  # every wildcard Allow of it was public above: the evaluator adds nothing
-    docs = [d for d in (before_doc, after_doc) if d is not None]
-    every = [st for d in docs for _, st in statements(d)]
-    seen: set[tuple[str, tuple[bool, ...]]] = set()  # resources matching the same statements: once
-    for action, _, evaluated in _universe(region, account, bucket, indexes, docs):
-        key = (action, _signature(every, "Resource", lambda e, r=evaluated: _matches(e.strip(), r)))
-        if key in seen:
-            continue
-        seen.add(key)
-        was = evaluate(before_doc, ANYONE, action, evaluated).verdict
-        now = evaluate(after_doc, ANYONE, action, evaluated).verdict
-        if _LEVEL[now] > _LEVEL[was]:
-            return True
-    return False
+    try:
+        rows = _delta(before_doc, after_doc, region, account, bucket, list(indexes), [ANYONE],
+                      _Budget(MAX_DELTA_TESTS, MAX_DELTA_STEPS))
+    except _OverBound:
+        return True
+    return any(c.change == "grant" for c in rows)
 
 
 # --- the public-statement check (the guard's sound half) -----------------------------------
@@ -509,10 +798,35 @@ _MAX_GLOB = 4096  # longer patterns are counted as matching (never a reason to m
 _MAX_DOCUMENT = 64 * 1024
 
 
+# The service's policy size limit (the reference gives none; the emulator enforces AWS's).
+SERVICE_POLICY_LIMIT = 20 * 1024
+# A policy nests about 6 levels (document, Statement, statement, Condition, operator, values);
+# a deeper one is no policy and is never walked recursively (json and copy would overflow
+# the stack near 1,000 levels): it is read as unreadable.
+MAX_DEPTH = 32
+
+
+def too_deep(value: Any, limit: int = MAX_DEPTH) -> bool:
+    """Whether `value` nests lists and mappings more than `limit` levels deep (iterative)."""
+    todo: list[tuple[Any, int]] = [(value, 1)]
+    while todo:
+        item, depth = todo.pop()
+        if isinstance(item, Mapping):
+            children: Iterable[Any] = item.values()
+        elif isinstance(item, (list, tuple)):
+            children = item
+        else:
+            continue
+        if depth > limit:
+            return True
+        todo.extend((child, depth + 1) for child in children)
+    return False
+
+
 def too_big(document: Any) -> bool:
-    """Whether the document is far above what the service holds (a forged plan file): it is
-    then read coarsely, and not evaluated triple by triple."""
-    return len(_canonical(document)) > _MAX_DOCUMENT
+    """Whether the document is far above what the service holds (a forged plan file), or
+    nests too deep to read: it is then read coarsely, and not evaluated triple by triple."""
+    return too_deep(document) or len(_canonical(document)) > _MAX_DOCUMENT
 
 
 _too_big = too_big
@@ -633,6 +947,10 @@ def _subsumes(wide: Mapping[str, Any], narrow: Mapping[str, Any]) -> bool:
 
 
 def _canonical(value: Any) -> str:
+    """Canonical JSON; a value nested too deep to serialize is equal to nothing but itself
+    (so it is never taken as covered by another statement)."""
+    if too_deep(value):
+        return f"<nested too deep: {id(value)}>"
     return json.dumps(value, sort_keys=True, default=str)
 
 
@@ -692,11 +1010,55 @@ def access_matrix(
     index_actions = tuple(a for a in ACTIONS if ACTION_SCOPE[a] == "index")
     other = _other_index({*indexes, *_named_index_parts(region, account, bucket, [document])})
     rows += [(index_trn(region, account, bucket, i), index_actions) for i in [*indexes, ANY_OTHER_INDEX]]
-    evaluated = {trn: trn if not trn.endswith("/index/" + ANY_OTHER_INDEX)
-                 else index_trn(region, account, bucket, other) for trn, _ in rows}
-    return [ResourceAccess(trn, actions, {p: {a: evaluate(document, p, a, evaluated[trn]) for a in actions}
-                                          for p in who})
-            for trn, actions in rows]
+    evaluated = [trn if not trn.endswith("/index/" + ANY_OTHER_INDEX) else index_trn(region, account, bucket, other)
+                 for trn, _ in rows]
+    # The same answers as `evaluate` cell by cell (tests/access/test_matrix_reference.py),
+    # computed with the delta's sets: each class of principals once per action, and per
+    # resource the first statement of each kind (the one a Decision names).
+    unique = list(dict.fromkeys(who))
+    compiled = _compiled(document, unique, evaluated, _Budget(10**12, 10**12))  # a declared policy: no bound
+    everyone = (1 << len(unique)) - 1
+    by_class: dict[tuple[int, ...], list[dict[int, Decision]]] = {}
+    per_principal: dict[str, list[dict[int, Decision]]] = {}
+    for p, principal in enumerate(unique):
+        key = tuple(k for k, s in enumerate(compiled) if s.principals != everyone and s.principals >> p & 1)
+        if key not in by_class:
+            mine = [s for k, s in enumerate(compiled) if s.principals == everyone or k in key]
+            by_class[key] = [_first_decisions(mine, a, len(evaluated)) for a in range(len(ACTIONS))]
+        per_principal[principal] = by_class[key]
+    rank = {a: i for i, a in enumerate(ACTIONS)}
+    return [ResourceAccess(trn, actions, {p: {a: per_principal[p][rank[a]][r] for a in actions} for p in who})
+            for r, (trn, actions) in enumerate(rows)]
+
+
+_NOTHING = Decision(Verdict.NOT_GRANTED, None, None)
+
+
+def _first_decisions(compiled: list[_Statement], action: int, resources: int) -> dict[int, Decision]:
+    """resource -> the Decision `evaluate` gives for one action, from the statements (in
+    document order) of one class of principals: the first of each kind that matches."""
+    first: list[dict[int, _Statement]] = [{}, {}, {}, {}]
+    remaining = [(1 << resources) - 1] * 4
+    for s in compiled:
+        if s.actions >> action & 1:
+            hit = s.resources & remaining[s.kind]
+            if hit:
+                remaining[s.kind] &= ~hit
+                for r in _bits(hit):
+                    first[s.kind][r] = s
+    out: dict[int, Decision] = {}
+    for r in range(resources):
+        if r in first[_DENY]:
+            out[r] = _decision(Verdict.DENY, first[_DENY][r].found)
+        elif r in first[_ALLOW]:
+            cond_deny = first[_COND_DENY].get(r)
+            out[r] = (_decision(Verdict.CONDITIONAL, cond_deny.found) if cond_deny
+                      else _decision(Verdict.ALLOW, first[_ALLOW][r].found))
+        elif r in first[_COND_ALLOW]:
+            out[r] = _decision(Verdict.CONDITIONAL, first[_COND_ALLOW][r].found)
+        else:
+            out[r] = _NOTHING
+    return out
 
 
 def resource_accounts(document: Any) -> set[str]:

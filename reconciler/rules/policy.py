@@ -21,7 +21,10 @@ a plan that silently ignored a Sid edit would never converge the live document. 
 statements that differ only in Sid are therefore two statements.
 
 Every function here accepts any JSON value without raising (live policies can be
-anything); only `parse_policy_text` raises, with a short ValueError.
+anything, nested 1,000 deep included); only `parse_policy_text` raises, with a short
+ValueError. A document nested more than MAX_DEPTH levels is no policy: it is never walked
+recursively (json and copy would overflow the stack), parsing refuses it, its canonical
+form is the `UNREADABLE` placeholder and lint reports it in one finding.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ import json
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from reconciler.rules.access import ACTIONS, MAX_DEPTH, AccessDeltaNotComputed, access_delta, named_principals, too_deep
 from reconciler.rules.names import json_type
 from reconciler.util.jsontext import RepeatedKey, unique_keys
 from reconciler.util.text import cut, lone_escape_at, lone_surrogate_in
@@ -42,6 +46,7 @@ __all__ = [
     "ALL_ACTIONS",
     "PolicyFinding",
     "PolicyParseError",
+    "UNREADABLE",
     "action_problem",
     "canonical_policy",
     "parse_policy_text",
@@ -51,17 +56,6 @@ __all__ = [
 ]
 
 ALL_ACTIONS = "tosvectors:*"
-# The service's actions that a bucket policy can grant (ListVectorBuckets included: the
-# reference's own PutVectorBucketPolicy example grants it).
-ACTIONS: tuple[str, ...] = tuple(
-    f"tosvectors:{name}"
-    for name in (
-        "CreateVectorBucket", "DeleteVectorBucket", "GetVectorBucket", "ListVectorBuckets",
-        "PutVectorBucketPolicy", "GetVectorBucketPolicy", "DeleteVectorBucketPolicy",
-        "CreateIndex", "DeleteIndex", "GetIndex", "ListIndexes",
-        "PutVectors", "GetVectors", "DeleteVectors", "ListVectors", "QueryVectors",
-    )
-)
 
 LIST_KEYS = ("Principal", "NotPrincipal", "Action", "NotAction", "Resource", "NotResource")
 _PRINCIPAL_KEYS = ("Principal", "NotPrincipal")
@@ -99,6 +93,8 @@ def parse_policy_text(text: str) -> dict[str, Any]:
         raise PolicyParseError("invalid JSON: nested too deeply") from None
     if not isinstance(doc, dict):
         raise PolicyParseError(f"policy must be a JSON object, got {_json_kind(doc)}")
+    if too_deep(doc):
+        raise PolicyParseError(f"policy nests more than {MAX_DEPTH} levels deep")
     problem = lone_surrogate_in(doc)
     if problem:
         raise PolicyParseError(problem, *lone_escape_at(text))
@@ -172,6 +168,8 @@ def _canon_statement(statement: Any) -> Any:
 
 def canonical_policy(doc: dict[str, Any]) -> dict[str, Any]:
     """The canonical form of a policy document (see the module docstring). Pure."""
+    if too_deep(doc):
+        return dict(UNREADABLE)
     if not isinstance(doc, dict):  # a live policy may be any JSON: typed callers never pass one
         return copy.deepcopy(doc)  # type: ignore[unreachable]
     out: dict[str, Any] = {}
@@ -185,6 +183,11 @@ def canonical_policy(doc: dict[str, Any]) -> dict[str, Any]:
                 value = [unique[k] for k in sorted(unique)]
         out[key] = value
     return out
+
+
+# The canonical form of a document too deep to read: shown as text, as a live policy that is
+# not JSON is (`{"raw": text}`); it equals no declared policy, which parsing keeps shallow.
+UNREADABLE: dict[str, Any] = {"raw": f"(a document nested more than {MAX_DEPTH} levels deep: not read)"}
 
 
 def policies_equal(a: dict[str, Any], b: dict[str, Any]) -> bool:
@@ -370,6 +373,8 @@ def policy_findings(
       region), and an Allow that an unconditional Deny takes away entirely (evaluated
       with reconciler.rules.access, the evaluator the plan and the emulator use).
     """
+    if too_deep(doc):
+        return [PolicyFinding((), f"the policy nests more than {MAX_DEPTH} levels deep: it is not read", "error")]
     findings: list[PolicyFinding] = []
     granted: dict[str, set[str]] = {}  # principal -> lower-cased actions it is allowed
     first_query: dict[str, tuple[str | int, ...]] = {}
@@ -460,11 +465,6 @@ def _shadowed_allows(doc: Any, bucket: str, account: str | None, region: str | N
     principals named plus "*", the 16 actions, the bucket, the index names or patterns the
     document names, and any other index): the Allow alone grants something, and together
     with the Deny statements it grants nothing."""
-    from reconciler.rules.access import (  # here: reconciler.rules.access imports this module
-        access_delta,
-        named_principals,
-    )
-
     statements = _statements(doc)
     if len(statements) > MAX_SHADOW_STATEMENTS:
         return []
@@ -478,8 +478,11 @@ def _shadowed_allows(doc: Any, bucket: str, account: str | None, region: str | N
 
     def grants(*parts: dict[str, Any]) -> bool:
         version = doc.get("Version", "1") if isinstance(doc, dict) else "1"
-        return any(c.change == "grant" for c in access_delta(None, {"Version": version, "Statement": list(parts)},
-                                                              reg, acct, bucket))
+        try:
+            delta = access_delta(None, {"Version": version, "Statement": list(parts)}, reg, acct, bucket)
+        except AccessDeltaNotComputed:
+            return True  # unknown: never report an Allow as doing nothing on a guess
+        return any(c.change == "grant" for c in delta)
 
     def cost(*parts: dict[str, Any]) -> int:
         names = sum(1 for p in parts for _, r in _located_strings(p.get("Resource"), ()) if "/index/" in r)

@@ -13,7 +13,7 @@ from reconciler.apply.result import ApplyResult, Status, StepResult
 from reconciler.plan.drift import DriftReport, drift_report
 from reconciler.plan.model import Action, Change, Plan, Target
 from reconciler.render import apply_verdict, step_line
-from reconciler.rules.access import access_delta
+from reconciler.rules.access import AccessDeltaNotComputed, access_delta
 
 TARGET = Target("https://tosvectors-cn-beijing.volces.com", "cn-beijing", "2100000000")
 EMBEDDED = Target("embedded:.reconciler/local", "cn-beijing", "2100000000", embedded=True)
@@ -52,9 +52,12 @@ def change(address: str, action: Action, before: Any, after: Any, reason: str, *
     kind = address.split(".", 1)[0]
     kw.setdefault("reason_code", next((code for end, code in _CODES.items() if reason.endswith(end)), "unspecified"))
     if kind == "policy" and "access_changes" not in kw:
-        kw["access_changes"] = tuple(access_delta(
-            (before or {}).get("document"), (after or {}).get("document"), TARGET.region, TARGET.account_id,
-            address.split(".", 1)[1], kw.pop("indexes", ("docs-v1",))))
+        try:
+            kw["access_changes"] = tuple(access_delta(
+                (before or {}).get("document"), (after or {}).get("document"), TARGET.region, TARGET.account_id,
+                address.split(".", 1)[1], kw.pop("indexes", ("docs-v1",))))
+        except AccessDeltaNotComputed as e:  # as the planner does (plan.build._with_access)
+            kw["access_changes"], kw["access_not_computed"] = e.anyone or (), e.reason
     return Change(address=address, kind=kind, action=action, before=before, after=after, reason=reason, **kw)
 
 

@@ -1,0 +1,34 @@
+"""Issue 19: the import circle rules/policy.py <-> rules/access.py is gone. The evaluator
+(access) imports no lint (policy); the lint imports the evaluator at module level, so no
+function hides an import to dodge a circle."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+RULES = Path(__file__).resolve().parents[2] / "reconciler" / "rules"
+
+
+def _imports(module: str) -> list[tuple[str, bool]]:
+    """(imported module, at module level?) for each import of reconciler/rules/MODULE.py."""
+    tree = ast.parse((RULES / f"{module}.py").read_text())
+    top = {id(node) for node in tree.body}
+    return [(node.module or "", id(node) in top) for node in ast.walk(tree)
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("reconciler")]
+
+
+def test_the_evaluator_does_not_import_the_lint() -> None:
+    assert all(not m.startswith("reconciler.rules.policy") for m, _ in _imports("access"))
+
+
+def test_the_lint_imports_the_evaluator_at_module_level_only() -> None:
+    found = _imports("policy")
+    assert ("reconciler.rules.access", True) in found
+    assert all(top for _, top in found)
+
+
+def test_actions_are_one_tuple() -> None:
+    from reconciler.rules import access, policy
+
+    assert policy.ACTIONS is access.ACTIONS and len(access.ACTIONS) == 16
