@@ -438,7 +438,9 @@ async def _walk(action: str, fetch: Callable[[str | None], Awaitable[Page[T]]]) 
     items: list[T] = []
     token: str | None = None
     seen: set[str] = set()
-    for pages in range(1, max_pages + 1):
+    pages = 0
+    while pages < max_pages:
+        pages += 1
         page = await fetch(token)
         items.extend(page.items)
         if not page.next_token:

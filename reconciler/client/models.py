@@ -4,9 +4,10 @@ Parsing is lenient where the SDK is (absent or null fields become None / 0 / emp
 strict where a missing field would hide a real problem (a Get without its wrapper object).
 A field that is present must have its type: a string where a list belongs is refused, not
 read character by character (`Malformed`, which api.py reports with the action and the
-request id). `loads` reads the JSON itself within limits: at most MAX_DEPTH levels of
-nesting, checked before parsing (so nothing downstream can recurse out of stack), and no
-number that is not finite (`1e400`, `NaN`).
+request id), and a number must be finite (`1e400` overflows a float). `loads` reads the
+JSON itself within limits: at most MAX_DEPTH levels of nesting, checked before parsing (so
+nothing downstream can recurse out of stack), and no NaN or Infinity. Vectors' user
+metadata is returned as the service sent it.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ from __future__ import annotations
 import enum
 import json
 import math
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
@@ -157,11 +157,8 @@ class QueryMatch:
 # much more, and stays far below any recursion limit of the code that walks it later.
 MAX_DEPTH = 64
 INT64 = 1 << 63
-_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"')
-_NOT_BRACKET = bytes(sorted(set(range(256)) - set(b"[]{}")))
+_QUOTES_AND_BRACKETS = bytes(sorted(set(range(256)) - set(b'[]{}"')))  # what translate deletes
 _SQUARE = bytes.maketrans(b"{}", b"[]")
-# a float literal that may overflow: an exponent of 3+ digits or 300+ digits in a row
-_BIG_NUMBER = re.compile(rb"[eE][+-]?\d{3}|\d{300}")
 
 
 class Malformed(ValueError):
@@ -169,13 +166,13 @@ class Malformed(ValueError):
 
 
 def loads(raw: bytes) -> Any:
-    """JSON from the wire, within the limits of the module docstring; Malformed otherwise."""
+    """JSON from the wire nested at most MAX_DEPTH levels and without NaN or Infinity;
+    Malformed otherwise. (A number too large for a float, `1e400`, reads as inf: the typed
+    parsers below refuse it in every field they read.)"""
     if _too_deep(raw):
         raise Malformed(f"the response is nested deeper than {MAX_DEPTH} levels")
     try:
-        if _BIG_NUMBER.search(raw) is None:
-            return json.loads(raw, parse_constant=_constant)
-        return json.loads(raw, parse_constant=_constant, parse_float=_finite)
+        return json.loads(raw, parse_constant=_constant)
     except Malformed:
         raise
     except UnicodeDecodeError as exc:
@@ -187,11 +184,15 @@ def loads(raw: bytes) -> Any:
 
 
 def _too_deep(raw: bytes) -> bool:
+    """Whether the brackets outside strings nest deeper than MAX_DEPTH, in C-speed passes
+    (a Python loop over the bytes would cost more than parsing them)."""
     if raw.count(b"[") + raw.count(b"{") <= MAX_DEPTH:
         return False  # the common case: too few brackets to nest that deep
-    # Strings out, brackets alone, all of one kind: each pass removes the innermost level.
-    # (Mismatched brackets pass here and fail in the parser.)
-    left = _STRING.sub(b"", raw).translate(_SQUARE, _NOT_BRACKET)
+    # Escaped backslashes and quotes out, then only quotes and brackets kept: what lies
+    # between two quotes is a string's. Of the rest, each pass removes the innermost
+    # level. (Mismatched brackets stop the passes early; the parser refuses them.)
+    kept = raw.replace(b"\\\\", b"").replace(b'\\"', b"").translate(_SQUARE, _QUOTES_AND_BRACKETS)
+    left = b"".join(kept.split(b'"')[::2])
     for _ in range(MAX_DEPTH):
         inner = left.replace(b"[]", b"")
         if not inner or len(inner) == len(left):
@@ -204,16 +205,13 @@ def _constant(name: str) -> Any:
     raise Malformed(f"the response holds {name}, which is not a JSON number")
 
 
-def _finite(text: str) -> float:
-    value = float(text)
-    if not math.isfinite(value):
-        raise Malformed(f"the number {text[:40]}{'...' if len(text) > 40 else ''} in the response is out of range")
-    return value
-
-
 def _name(value: Any) -> str:
     return {str: "a string", bool: "a boolean", int: "an integer", float: "a number", list: "a list",
             dict: "an object"}.get(type(value), type(value).__name__)
+
+
+def _overflow(where: str) -> Malformed:
+    return Malformed(f"{where} is a number out of range (past a float, as 1e400)")
 
 
 def _wrong(where: str, expected: str, value: Any) -> Malformed:
@@ -225,8 +223,11 @@ def _int(raw: Mapping[str, Any], key: str, where: str) -> int:
     value = raw.get(key)
     if value is None:
         return 0
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise _overflow(f"{where}.{key}")
+        if value.is_integer():
+            value = int(value)
     if type(value) is not int:
         raise _wrong(f"{where}.{key}", "an integer", value)
     if not -INT64 <= value < INT64:
@@ -295,8 +296,10 @@ def _data(raw: Mapping[str, Any], where: str) -> VectorData | None:
         if not isinstance(values, list):
             raise _wrong(f"{where}.data.{kind}", "a list of numbers", values)
         for i, x in enumerate(values):
-            if type(x) not in (int, float):
+            if type(x) is not float and type(x) is not int:
                 raise _wrong(f"{where}.data.{kind}[{i}]", "a number", x)
+            if not math.isfinite(x):
+                raise _overflow(f"{where}.data.{kind}[{i}]")
         if kind == "float32":
             return VectorData(float32=[float(x) for x in values])
         if all(x == int(x) and INT8_MIN <= x <= INT8_MAX for x in values):
@@ -376,6 +379,8 @@ def parse_matches(body: Mapping[str, Any]) -> list[QueryMatch]:
         distance = v.get("distance")
         if distance is not None and type(distance) not in (int, float):
             raise _wrong(f"{where}.distance", "a number", distance)
+        if distance is not None and not math.isfinite(distance):
+            raise _overflow(f"{where}.distance")
         out.append(
             QueryMatch(
                 key=_str(v, "key", where),
