@@ -23,6 +23,8 @@ import pytest
 
 from tests.support.hostile_server import BUCKET, MANIFEST, SCENARIOS, hostile_endpoint
 
+pytestmark = pytest.mark.slow  # 59 CLI processes, about a minute
+
 LIMIT = 1536 << 20  # bytes of address space for the CLI process
 TIMEOUT = 90.0  # a hang guard, not a speed check: a run that hits it has hung
 

@@ -163,11 +163,8 @@ async def test_a_trickle_is_stalled_after_the_grace(small_limits, raw_server, se
     if isinstance(sender, HttpxSender) and answer is slow_head:
         pytest.skip("httpx's head phase is bounded by the call's timeout")
     url, _ = await raw_server(answer)
-    loop = asyncio.get_running_loop()
-    start = loop.time()
-    with pytest.raises(Stalled) as info:
-        await asyncio.wait_for(_send(sender, url), 20)
-    assert loop.time() - start < 10  # the grace, not the 20 s timeout
+    with pytest.raises(Stalled) as info:  # not TimedOut: the pace rule, long before the call's timeout
+        await asyncio.wait_for(_send(sender, url, timeout=60.0), 30)
     assert "too slow" in str(info.value) and not info.value.retryable
 
 
@@ -287,7 +284,8 @@ async def test_a_malformed_listing_is_refused(client, server, body: str, says: s
     ('{"vectors": [{"key": "k", "metadata": "x"}]}', "vectors[0].metadata is a string, expected an object"),
     ('{"vectors": [{"key": "k", "distance": "0.5"}]}', "vectors[0].distance is a string, expected a number"),
     ('{"vectors": [{"key": "k", "distance": 1e999}]}', "vectors[0].distance is a number out of range"),
-    ('{"vectors": [{"key": "k", "data": {"float32": [1, -1e999]}}]}', "vectors[0].data.float32[1] is a number out of range"),
+    ('{"vectors": [{"key": "k", "data": {"float32": [1, -1e999]}}]}',
+     "vectors[0].data.float32[1] is a number out of range"),
 ])
 async def test_malformed_vectors_are_refused(client, server, body: str, says: str) -> None:
     message = await _fails(client, server, _raw(body), lambda c: c.query_vectors("my-bucket", "i", [1.0]))
