@@ -147,7 +147,7 @@ class BodyDecoder:
     """A response body as it arrives, Content-Encoding (gzip, deflate) undone chunk by
     chunk and the decoded size held to MAX_BODY. The plain case only collects the chunks."""
 
-    __slots__ = ("encoding", "size", "request_id", "_parts", "_z", "_raw_deflate", "_fed", "_unsupported")
+    __slots__ = ("encoding", "size", "request_id", "_parts", "_z", "_raw_deflate", "_fed", "_unsupported", "_first")
 
     def __init__(self, encoding: str = "", request_id: str = ""):
         self.encoding = encoding.strip().lower()
@@ -157,6 +157,7 @@ class BodyDecoder:
         self._z: zlib._Decompress | None = None
         self._raw_deflate = False
         self._fed = False
+        self._first = b""  # deflate's first two bytes (its zlib header, or not)
         if self.encoding in ("gzip", "x-gzip"):
             self._z = zlib.decompressobj(16 + zlib.MAX_WBITS)
         elif self.encoding == "deflate":
@@ -176,15 +177,18 @@ class BodyDecoder:
             self._parts.append(data)
             return
         self._fed = True
+        first = self._first
+        if len(first) < 2:
+            self._first = (first + data)[:2]
         try:
             # max_length one past what is left: output cut at the limit means over it
             out = self._z.decompress(data, MAX_BODY - self.size + 1)
         except zlib.error as exc:
-            if self.encoding != "deflate" or self.size or self._raw_deflate:
+            if self.encoding != "deflate" or len(first) >= 2 or self._raw_deflate:
                 raise self._bad(str(exc)) from None
-            # some servers send raw deflate without the zlib header
+            # some servers send raw deflate without the zlib header: start again as that
             self._z, self._raw_deflate = zlib.decompressobj(-zlib.MAX_WBITS), True
-            self.feed(data)
+            self.feed(first + data)
             return
         self.size += len(out)
         if self.size > MAX_BODY:

@@ -190,10 +190,11 @@ def test_the_decoder_undoes_gzip_and_deflate_in_pieces() -> None:
     data = json.dumps({"k": list(range(2000))}).encode()
     for encoding, packed in [("gzip", gzip.compress(data)), ("deflate", zlib.compress(data)),
                              ("deflate", zlib.compress(data)[2:-4]), ("", data)]:
-        decoder = BodyDecoder(encoding)
-        for i in range(0, len(packed), 7):
-            decoder.feed(packed[i:i + 7])
-        assert decoder.finish() == data
+        for size in (1, 7, 4096):
+            decoder = BodyDecoder(encoding)
+            for i in range(0, len(packed), size):
+                decoder.feed(packed[i:i + size])
+            assert decoder.finish() == data
 
 
 def test_the_decoder_refuses_truncated_and_unknown_encodings() -> None:
