@@ -44,12 +44,12 @@ MAX_PAGE = 500
 # out a new nextToken forever): pages, and items in all. An account holds at most 100
 # buckets: one page of MAX_PAGE, or of the default 100 when maxResults is ignored. A
 # bucket's indexes: 200 pages are 100,000 indexes at MAX_PAGE, 20,000 at the default.
-# ListVectors has no such bound in the service: its walk stops at a repeated token or
-# its page bound.
+# An index's vectors have no such bound in the service, and all_vectors holds them all in
+# memory anyway: 100,000 pages (50 million vectors at the default page of 500).
 WALK_LIMITS: dict[str, tuple[int, int]] = {
     "ListVectorBuckets": (20, 1_000),
     "ListIndexes": (200, 100_000),
-    "ListVectors": (1_000_000, 1_000_000_000),
+    "ListVectors": (100_000, 50_000_000),
 }
 
 
@@ -437,7 +437,7 @@ async def _walk(action: str, fetch: Callable[[str | None], Awaitable[Page[T]]]) 
     max_pages, max_items = WALK_LIMITS[action]
     items: list[T] = []
     token: str | None = None
-    seen: set[str] = set()
+    seen: set[int] = set()  # the tokens' hashes: a token may be 2 KB, and there may be many
     pages = 0
     while pages < max_pages:
         pages += 1
@@ -445,11 +445,11 @@ async def _walk(action: str, fetch: Callable[[str | None], Awaitable[Page[T]]]) 
         items.extend(page.items)
         if not page.next_token:
             return items
-        if page.next_token in seen:
+        if hash(page.next_token) in seen:
             raise ApiError(action, f"pagination did not advance (nextToken {one_line(page.next_token, 80)!r} repeated)")
         if len(items) > max_items:
             break
-        seen.add(page.next_token)
+        seen.add(hash(page.next_token))
         token = page.next_token
     raise ApiError(action, f"the listing did not end: {len(items):,} items in {pages:,} pages and still "
                            f"a new nextToken (at most {max_pages:,} pages or {max_items:,} items are read)")
