@@ -7,10 +7,12 @@
 
 Modules: signing (TOS4-HMAC-SHA256), addressing (hosts), transport (send, retry, errors,
 logging), limits (AIMD concurrency, adaptive pace, rate cap), retry (policy), clock (time
-seam), models (results), api (VectorsClient). Requests travel through a sender (wire:
-Reply and the failures): direct (HTTP/1.1 on asyncio + httptools, the default), pool
-(httpx, for proxies and injected transports) or any other `wire.Sender` (the CLI's `cli.inprocess`
-calls the embedded emulator in-process). Errors come from reconciler.errors.
+seam), models (results, and reading answers within limits: nesting, numbers, field types),
+api (VectorsClient, bounded List walks). Requests travel through a sender (wire: Reply,
+the failures and the limits an answer is held to), which senders.open_sender picks: direct
+(HTTP/1.1 on asyncio + httptools, the default), pool (httpx, for proxies and injected
+transports) or any other `wire.Sender` (the CLI's `cli.inprocess` calls the embedded
+emulator in-process). Errors come from reconciler.errors.
 
 Owns: the wire protocol as the official SDKs speak it (signing, hosts, retries, limits,
 senders) and the typed results. May import: rules (names and limits), errors. Usable on

@@ -6,7 +6,6 @@ gives the same bytes and the same signature as `tos.vector_client.VectorClient`.
 
 from __future__ import annotations
 
-import json
 import random
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import datetime
@@ -29,8 +28,9 @@ from reconciler.client.models import (
     VectorData,
 )
 from reconciler.client.retry import RetryPolicy, RetryStats
+from reconciler.client.senders import open_sender
 from reconciler.client.transport import USER_AGENT, Transport, one_line
-from reconciler.client.wire import Reply, Sender, open_sender
+from reconciler.client.wire import Reply, Sender
 from reconciler.errors import ApiError, ConfigError
 
 if TYPE_CHECKING:  # httpx loads only when a transport is injected or a proxy is set
@@ -40,6 +40,17 @@ T = TypeVar("T")
 
 # The largest maxResults ListVectorBuckets and ListIndexes accept (the default is 100).
 MAX_PAGE = 500
+# How far a List* walk goes before the listing is taken as broken (an endpoint that hands
+# out a new nextToken forever): pages, and items in all. An account holds at most 100
+# buckets: one page of MAX_PAGE, or of the default 100 when maxResults is ignored. A
+# bucket's indexes: 200 pages are 100,000 indexes at MAX_PAGE, 20,000 at the default.
+# An index's vectors have no such bound in the service, and all_vectors holds them all in
+# memory anyway: 100,000 pages (50 million vectors at the default page of 500).
+WALK_LIMITS: dict[str, tuple[int, int]] = {
+    "ListVectorBuckets": (20, 1_000),
+    "ListIndexes": (200, 100_000),
+    "ListVectors": (100_000, 50_000_000),
+}
 
 
 class VectorsClient:
@@ -167,8 +178,8 @@ class VectorsClient:
     async def get_vector_bucket(self, bucket: str) -> VectorBucket:
         """GetVectorBucket."""
         action = "GetVectorBucket"
-        body = _json(action, await self._bucket_call(action, bucket, {"vectorBucketName": bucket}))
-        return models.parse_vector_bucket(_wrapped(action, body, "vectorBucket"), bucket)
+        reply = await self._bucket_call(action, bucket, {"vectorBucketName": bucket})
+        return _parse(action, reply, lambda body: models.parse_vector_bucket(_wrapped(body, "vectorBucket"), bucket))
 
     async def list_vector_buckets(
         self, *, prefix: str | None = None, max_results: int | None = None, next_token: str | None = None
@@ -179,7 +190,7 @@ class VectorsClient:
         _put(payload, "nextToken", next_token)
         _put(payload, "maxResults", max_results)
         action = "ListVectorBuckets"
-        return models.parse_bucket_page(_json(action, await self._region_call(action, payload)))
+        return _parse(action, await self._region_call(action, payload), models.parse_bucket_page)
 
     async def all_vector_buckets(self, *, prefix: str | None = None) -> list[VectorBucketSummary]:
         """ListVectorBuckets, every page."""
@@ -199,8 +210,13 @@ class VectorsClient:
 
     async def get_vector_bucket_policy(self, bucket: str) -> str:
         """GetVectorBucketPolicy: the raw policy text; NotFoundError if the bucket has none."""
-        response = await self._bucket_call("GetVectorBucketPolicy", bucket, {"vectorBucketName": bucket})
-        return response.content.decode("utf-8")
+        action = "GetVectorBucketPolicy"
+        response = await self._bucket_call(action, bucket, {"vectorBucketName": bucket})
+        try:
+            return response.content.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise _malformed(action, response, f"the policy is not UTF-8 text ({exc.reason} at byte {exc.start})") \
+                from None
 
     async def delete_vector_bucket_policy(self, bucket: str) -> None:
         """DeleteVectorBucketPolicy."""
@@ -234,8 +250,8 @@ class VectorsClient:
         """GetIndex."""
         action = "GetIndex"
         payload = {"indexName": index, "vectorBucketName": bucket}
-        body = _json(action, await self._bucket_call(action, bucket, payload))
-        return models.parse_index(_wrapped(action, body, "index"), bucket, index)
+        reply = await self._bucket_call(action, bucket, payload)
+        return _parse(action, reply, lambda body: models.parse_index(_wrapped(body, "index"), bucket, index))
 
     async def list_indexes(
         self,
@@ -251,7 +267,8 @@ class VectorsClient:
         _put(payload, "nextToken", next_token)
         _put(payload, "prefix", prefix)
         action = "ListIndexes"
-        return models.parse_index_page(_json(action, await self._bucket_call(action, bucket, payload)), bucket)
+        reply = await self._bucket_call(action, bucket, payload)
+        return _parse(action, reply, lambda body: models.parse_index_page(body, bucket))
 
     async def all_indexes(self, bucket: str, *, prefix: str | None = None) -> list[IndexSummary]:
         """ListIndexes, every page (of the largest size, so 100 indexes take one call, not two)."""
@@ -294,7 +311,7 @@ class VectorsClient:
             "vectorBucketName": bucket,
         }
         action = "GetVectors"
-        return models.parse_vectors(_json(action, await self._bucket_call(action, bucket, payload)))
+        return _parse(action, await self._bucket_call(action, bucket, payload), models.parse_vectors)
 
     async def delete_vectors(self, bucket: str, index: str, keys: Sequence[str]) -> None:
         """DeleteVectors."""
@@ -318,7 +335,7 @@ class VectorsClient:
         _put(payload, "returnData", return_data or None)
         _put(payload, "returnMetadata", return_metadata or None)
         action = "ListVectors"
-        return models.parse_vector_page(_json(action, await self._bucket_call(action, bucket, payload)))
+        return _parse(action, await self._bucket_call(action, bucket, payload), models.parse_vector_page)
 
     async def all_vectors(
         self, bucket: str, index: str, *, return_data: bool = False, return_metadata: bool = False
@@ -357,7 +374,7 @@ class VectorsClient:
         if filter:
             payload["filter"] = filter
         action = "QueryVectors"
-        return models.parse_matches(_json(action, await self._bucket_call(action, bucket, payload)))
+        return _parse(action, await self._bucket_call(action, bucket, payload), models.parse_matches)
 
 
 # --- helpers ---------------------------------------------------------------------------
@@ -380,36 +397,59 @@ def _enum(value: Any) -> Any:
     return getattr(value, "value", value)
 
 
-def _json(action: str, response: Reply) -> dict[str, Any]:
+def _parse(action: str, response: Reply, parse: Callable[[dict[str, Any]], T]) -> T:
+    """The answer's JSON object through `parse`; ApiError (action, what, request id) when
+    it is not JSON, not an object, or not of the action's shape (models.Malformed)."""
     try:
-        body = json.loads(response.content)
-    except ValueError:
-        body = None
+        body = models.loads(response.content)
+    except models.Malformed as exc:
+        if response.content.lstrip()[:1] in (b"{", b"["):
+            raise _malformed(action, response, str(exc)) from None
+        body = None  # not JSON at all: show what came (an HTML error page, a proxy's text)
     if not isinstance(body, dict):
-        rid = response.headers.get("x-tos-request-id", "")
-        text = one_line(response.content.decode("utf-8", errors="replace"), 120) or "<empty>"
-        where = f" (request id {rid})" if rid else ""
-        raise ApiError(action, f"expected a JSON object in the response{where}, got: {text}")
-    return body
+        text = one_line(response.content[:1000].decode("utf-8", errors="replace"), 120) or "<empty>"
+        raise ApiError(action, f"expected a JSON object in the response{_rid(response)}, got: {text}")
+    try:
+        return parse(body)
+    except models.Malformed as exc:
+        raise _malformed(action, response, str(exc)) from None
 
 
-def _wrapped(action: str, body: Mapping[str, Any], key: str) -> Mapping[str, Any]:
+def _malformed(action: str, response: Reply, what: str) -> ApiError:
+    return ApiError(action, f"malformed response: {what}{_rid(response)}")
+
+
+def _rid(response: Reply) -> str:
+    rid = one_line(response.headers.get("x-tos-request-id", ""), 80)
+    return f" (request id {rid})" if rid else ""
+
+
+def _wrapped(body: Mapping[str, Any], key: str) -> Mapping[str, Any]:
     inner = body.get(key)
     if not isinstance(inner, Mapping):
-        raise ApiError(action, f"the response has no {key!r} object")
+        raise models.Malformed(f"the response has no {key!r} object")
     return inner
 
 
 async def _walk(action: str, fetch: Callable[[str | None], Awaitable[Page[T]]]) -> list[T]:
+    """Every page, until one has no nextToken; ApiError when a token repeats or the walk
+    passes its WALK_LIMITS."""
+    max_pages, max_items = WALK_LIMITS[action]
     items: list[T] = []
     token: str | None = None
-    seen: set[str] = set()
-    while True:
+    seen: set[int] = set()  # the tokens' hashes: a token may be 2 KB, and there may be many
+    pages = 0
+    while pages < max_pages:
+        pages += 1
         page = await fetch(token)
         items.extend(page.items)
         if not page.next_token:
             return items
-        if page.next_token in seen:
-            raise ApiError(action, f"pagination did not advance (nextToken {page.next_token!r} repeated)")
-        seen.add(page.next_token)
+        if hash(page.next_token) in seen:
+            raise ApiError(action, f"pagination did not advance (nextToken {one_line(page.next_token, 80)!r} repeated)")
+        if len(items) > max_items:
+            break
+        seen.add(hash(page.next_token))
         token = page.next_token
+    raise ApiError(action, f"the listing did not end: {len(items):,} items in {pages:,} pages and still "
+                           f"a new nextToken (at most {max_pages:,} pages or {max_items:,} items are read)")

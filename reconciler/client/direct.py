@@ -5,7 +5,9 @@ Why not httpx here: a refresh is thousands of small POSTs, and httpx + httpcore 
 spend about 2 ms of CPU on each (request/response models, pool bookkeeping, locks),
 several times the cost of the exchange itself. This sender does only what the service
 needs: POST with a known body, Content-Length or chunked responses, gzip/deflate, TLS.
-Proxies and injected transports go through httpx (wire.open_sender decides).
+Proxies and injected transports go through httpx (senders.open_sender decides). Every
+answer is held to wire.py's limits as it arrives: the head's size, the decoded body's size,
+the exchange's timeout and the pace of an answer once it has started.
 
 Connections are not capped here: the transport's concurrency limiter bounds how many
 requests are in flight, and at most `max_connections` idle ones are kept for reuse.
@@ -16,13 +18,13 @@ from __future__ import annotations
 import asyncio
 import os
 import ssl
-import zlib
 from typing import Any
 from urllib.parse import urlsplit
 
 import httptools
 
 from reconciler.client.wire import (
+    BodyDecoder,
     ConnectFailed,
     ConnectTimedOut,
     Disconnected,
@@ -30,7 +32,10 @@ from reconciler.client.wire import (
     TimedOut,
     Unusable,
     WireError,
+    head_too_large,
     header_dict,
+    stall_error,
+    stalled,
 )
 
 Key = tuple[str, str, int]  # scheme, host, port
@@ -139,16 +144,18 @@ class _Connection(asyncio.Protocol):
         self.transport: asyncio.Transport | None = None
         self.parser = httptools.HttpResponseParser(self)
         self.waiter: asyncio.Future[Reply] | None = None
+        self.pace: asyncio.TimerHandle | None = None
         self.lost = False
         self._start()
 
     def _start(self) -> None:
         self.keep_alive = False
-        self.received = False
+        self.received = 0  # bytes of this answer so far
+        self.first_byte = 0.0
         self.headers_done = False
         self.reason = b""
         self.headers: list[tuple[bytes, bytes]] = []
-        self.body: list[bytes] = []
+        self.body: BodyDecoder | None = None
 
     def usable(self) -> bool:
         return not self.lost and self.transport is not None and not self.transport.is_closing()
@@ -171,15 +178,37 @@ class _Connection(asyncio.Protocol):
             return reply
         finally:
             timer.cancel()
+            if self.pace is not None:
+                self.pace.cancel()
+                self.pace = None
             self.waiter = None
 
     def _time_out(self) -> None:
-        self._fail(TimedOut(""))
+        self._fail(TimedOut("", request_id=self._request_id()))
+        self.close()
+
+    def _check_pace(self) -> None:
+        """The answer started and is not complete: is it still coming at MIN_RATE?"""
+        self.pace = None
+        if self.waiter is None or self.waiter.done():
+            return
+        elapsed = self.loop.time() - self.first_byte
+        left = stalled(self.received, elapsed)
+        if left > 0:
+            self.pace = self.loop.call_later(left, self._check_pace)
+            return
+        self._fail(stall_error(self.received, elapsed, self._request_id()))
         self.close()
 
     def _fail(self, error: WireError) -> None:
         if self.waiter is not None and not self.waiter.done():
             self.waiter.set_exception(error)
+
+    def _request_id(self) -> str:
+        for name, value in self.headers:
+            if name.lower() == b"x-tos-request-id":
+                return value.decode("latin-1").strip()
+        return ""
 
     # --- asyncio.Protocol ---------------------------------------------------------------
 
@@ -187,15 +216,29 @@ class _Connection(asyncio.Protocol):
         self.transport = transport
 
     def data_received(self, data: bytes) -> None:
-        if self.waiter is None:  # bytes nobody asked for: the connection cannot be trusted
+        waiter = self.waiter
+        if waiter is None or waiter.done():  # bytes nobody asked for: the connection cannot be trusted
             self.close()
             return
-        self.received = True
+        if not self.received:
+            self.first_byte = self.loop.time()
+        self.received += len(data)
         try:
             self.parser.feed_data(data)
         except httptools.HttpParserError as exc:
-            self._fail(Disconnected(f"malformed response: {exc}"))
+            cause = exc.__context__  # a limit raised in a callback
+            self._fail(cause if isinstance(cause, WireError) else Disconnected(f"malformed response: {exc}"))
             self.close()
+            return
+        if not waiter.done():
+            if not self.headers_done:
+                problem = head_too_large(self.received, len(self.headers))
+                if problem is not None:
+                    self._fail(problem)
+                    self.close()
+                    return
+            if self.pace is None:  # an answer in more than one piece: hold it to the pace
+                self.pace = self.loop.call_at(self.first_byte + stalled(self.received, 0.0), self._check_pace)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.lost = True
@@ -207,7 +250,8 @@ class _Connection(asyncio.Protocol):
             return
         why = f" ({exc})" if exc else ""
         if self.received:
-            self._fail(Disconnected(f"peer closed connection without sending complete message body{why}"))
+            self._fail(Disconnected(f"peer closed connection without sending complete message body{why}",
+                                    request_id=self._request_id()))
         else:
             self._fail(Disconnected(f"Server disconnected without sending a response.{why}"))
 
@@ -221,36 +265,33 @@ class _Connection(asyncio.Protocol):
 
     def on_headers_complete(self) -> None:
         self.headers_done = True
+        problem = head_too_large(0, len(self.headers))
+        if problem is not None:
+            raise problem
+        encoding = request_id = ""
+        for name, value in self.headers:
+            lower = name.lower()
+            if lower == b"content-encoding":
+                encoding = value.decode("latin-1")
+            elif lower == b"x-tos-request-id":
+                request_id = value.decode("latin-1").strip()
+        self.body = BodyDecoder(encoding, request_id)
 
     def on_body(self, body: bytes) -> None:
-        self.body.append(body)
+        assert self.body is not None
+        self.body.feed(body)  # a WireError here stops the parser; data_received reports it
 
     def on_message_complete(self) -> None:
         waiter = self.waiter
         if waiter is None or waiter.done():
             return
-        headers = header_dict(self.headers)
-        content = b"".join(self.body)
+        decoder = self.body or BodyDecoder()
         try:
-            content = _decode(content, headers.get("content-encoding", ""))
-        except zlib.error as exc:
+            content = decoder.finish()
+        except WireError as exc:
             self.keep_alive = False
-            waiter.set_exception(Unusable(f"cannot decode the {headers['content-encoding']} response body: {exc}",
-                                          kind="DecodingError", may_have_arrived=True))
+            waiter.set_exception(exc)
             return
         self.keep_alive = not self.lost and self.parser.should_keep_alive()
-        waiter.set_result(Reply(self.parser.get_status_code(), self.reason.decode("latin-1"), headers, content))
-
-
-def _decode(content: bytes, encoding: str) -> bytes:
-    encoding = encoding.strip().lower()
-    if not content or encoding in ("", "identity"):
-        return content
-    if encoding in ("gzip", "x-gzip"):
-        return zlib.decompress(content, 16 + zlib.MAX_WBITS)
-    if encoding == "deflate":
-        try:
-            return zlib.decompress(content)
-        except zlib.error:  # some servers send raw deflate without the zlib header
-            return zlib.decompress(content, -zlib.MAX_WBITS)
-    raise zlib.error(f"unsupported content encoding {encoding!r}")
+        waiter.set_result(Reply(self.parser.get_status_code(), self.reason.decode("latin-1"),
+                                header_dict(self.headers), content))

@@ -18,8 +18,18 @@ from reconciler.client.addressing import Endpoint
 from reconciler.client.clock import Clock
 from reconciler.client.credentials import Credentials
 from reconciler.client.limits import AdaptiveRate, AimdLimiter, TokenBucket
+from reconciler.client.models import Malformed, loads
 from reconciler.client.retry import READS, RetryPolicy, RetryStats, parse_retry_after, retryable_status
-from reconciler.client.wire import ConnectFailed, ConnectTimedOut, Disconnected, Reply, Sender, TimedOut, WireError
+from reconciler.client.wire import (
+    ConnectFailed,
+    ConnectTimedOut,
+    Disconnected,
+    Reply,
+    Sender,
+    Stalled,
+    TimedOut,
+    WireError,
+)
 from reconciler.errors import ApiError, ServiceError, TransportError, service_error_class
 
 logger = logging.getLogger("reconciler.client")
@@ -227,7 +237,7 @@ def transport_error(action: str, where: str, exc: WireError) -> TransportError:
     detail = one_line(str(exc)) or exc.kind
     if isinstance(exc, ConnectTimedOut):
         message = f"timed out connecting to {where}"
-    elif isinstance(exc, TimedOut):
+    elif isinstance(exc, TimedOut) and not isinstance(exc, Stalled):
         message = f"timed out waiting for {where} ({exc.kind})"
     elif isinstance(exc, ConnectFailed):
         message = f"cannot connect to {where}: {detail}"
@@ -235,6 +245,8 @@ def transport_error(action: str, where: str, exc: WireError) -> TransportError:
         message = f"connection to {where} closed unexpectedly: {detail}"
     else:
         message = f"request to {where} failed: {detail}"
+    if exc.request_id:  # the head came, then the answer broke a limit or stopped
+        message += f" (request id {one_line(exc.request_id, 80)})"
     return TransportError(action, message)
 
 
@@ -244,17 +256,17 @@ def service_error(action: str, response: Reply, clock: Clock) -> ServiceError:
     raw = response.content
     body: dict[str, Any] = {}
     try:
-        parsed = json.loads(raw) if raw else None
+        parsed = loads(raw) if raw else None
         if isinstance(parsed, dict):
             body = parsed
-    except ValueError:
+    except Malformed:  # the status says what matters; the text shows below
         pass
     headers = response.headers
-    code = str(body.get("Code") or "") or response.reason.replace(" ", "") or f"HTTP{status}"
+    code = _text(body.get("Code")) or response.reason.replace(" ", "") or f"HTTP{status}"
     if body:
-        message = str(body.get("Message") or "")
+        message = _text(body.get("Message"))
     else:
-        message = raw.decode("utf-8", errors="replace")
+        message = raw[: 4 * MAX_MESSAGE].decode("utf-8", errors="replace")
     message = one_line(message) or response.reason or f"HTTP {status}"
     cls = service_error_class(status, code)
     return cls(
@@ -262,8 +274,16 @@ def service_error(action: str, response: Reply, clock: Clock) -> ServiceError:
         status,
         code,
         message,
-        request_id=headers.get("x-tos-request-id") or str(body.get("RequestId") or ""),
-        ec=str(body.get("EC") or "") or headers.get("x-tos-ec", ""),
-        host_id=str(body.get("HostId") or "") or headers.get("x-tos-id-2", ""),
+        request_id=headers.get("x-tos-request-id") or _text(body.get("RequestId")),
+        ec=_text(body.get("EC")) or headers.get("x-tos-ec", ""),
+        host_id=_text(body.get("HostId")) or headers.get("x-tos-id-2", ""),
         retry_after=parse_retry_after(headers.get("retry-after"), clock.now()),
     )
+
+
+def _text(value: Any) -> str:
+    """An error body's field as one short line (a field of the wrong type is shown, bounded)."""
+    if not value:
+        return ""
+    text = value if isinstance(value, str) else json.dumps(value)
+    return one_line(text[: 4 * MAX_MESSAGE])

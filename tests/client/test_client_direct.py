@@ -15,7 +15,8 @@ from client_fakes import read_request
 from reconciler.client import RetryPolicy, VectorsClient
 from reconciler.client.direct import DirectSender, _Connection
 from reconciler.client.pool import HttpxSender
-from reconciler.client.wire import ConnectFailed, Disconnected, TimedOut, Unusable, open_sender, proxy_configured
+from reconciler.client.senders import open_sender, proxy_configured
+from reconciler.client.wire import ConnectFailed, Disconnected, TimedOut, Unusable
 from reconciler.errors import TransportError
 
 pytestmark = pytest.mark.anyio
