@@ -108,11 +108,8 @@ def test_every_package_says_what_it_owns_and_may_import() -> None:
 
 # --- circles inside a package --------------------------------------------------------------------
 
-# The circles other work in progress removes (issue 19, section 1): reported here, and allowed
-# only until that work has merged; then this list is emptied, and it stays empty.
-ALLOWED_CIRCLES: list[tuple[str, ...]] = [
-    ("client/direct.py", "client/pool.py", "client/wire.py"),  # the senders and the wire format
-]
+# No circle inside a package is allowed (issue 19 removed the last three); the list stays empty.
+ALLOWED_CIRCLES: list[tuple[str, ...]] = []
 
 
 def _module_file(dotted: str, root: Path) -> str | None:
