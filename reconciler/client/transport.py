@@ -31,6 +31,8 @@ from reconciler.client.wire import (
     WireError,
 )
 from reconciler.errors import ApiError, ServiceError, TransportError, service_error_class
+from reconciler.util.secrets import mask
+from reconciler.util.text import cut
 
 logger = logging.getLogger("reconciler.client")
 
@@ -49,8 +51,16 @@ def encode_body(payload: dict[str, Any]) -> bytes:
 
 
 def one_line(text: str, limit: int = MAX_MESSAGE) -> str:
+    """A service's words as one bounded line, masked before they are cut (util.text.cut): an
+    endpoint that echoes a key must not show its first part where the cut falls."""
     text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 3] + "..."
+    return mask(text) if len(text) <= limit else cut(text, limit - 3, tail="...")
+
+
+def _bounded(text: str) -> str:
+    # The first 4 lines' worth, cut as one_line cuts (masked first): a secret of up to 8 KiB
+    # that straddles the bound is masked whole, not shown in part.
+    return cut(text[: 4 * MAX_MESSAGE + 8192], 4 * MAX_MESSAGE, tail="")
 
 
 class Transport:
@@ -266,7 +276,7 @@ def service_error(action: str, response: Reply, clock: Clock) -> ServiceError:
     if body:
         message = _text(body.get("Message"))
     else:
-        message = raw[: 4 * MAX_MESSAGE].decode("utf-8", errors="replace")
+        message = _bounded(raw[: 4 * MAX_MESSAGE + 8192].decode("utf-8", errors="replace"))
     message = one_line(message) or response.reason or f"HTTP {status}"
     cls = service_error_class(status, code)
     return cls(
@@ -286,4 +296,4 @@ def _text(value: Any) -> str:
     if not value:
         return ""
     text = value if isinstance(value, str) else json.dumps(value)
-    return one_line(text[: 4 * MAX_MESSAGE])
+    return one_line(_bounded(text))

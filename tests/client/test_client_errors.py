@@ -146,3 +146,16 @@ async def test_no_secret_in_error_text(make_client, server: FakeServer):
                 await client.get_vector_bucket("my-bucket")
             for text in (str(info.value), repr(info.value)):
                 assert SK not in text and "STS-SECRET-TOKEN" not in text and "Signature=" not in text
+
+
+def test_an_echoed_key_is_masked_before_the_message_is_cut(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An endpoint's Message that echoes the access key where the 300-character cut falls
+    showed its first part; each offset of the cut through the key must show none of it."""
+    from reconciler.client.transport import MAX_MESSAGE, one_line
+
+    key = "AKLTexampleAccessKey0123"
+    monkeypatch.setenv("TOS_ACCESS_KEY", key)
+    for offset in range(MAX_MESSAGE - len(key) - 5, MAX_MESSAGE + 2):
+        line = one_line("x" * offset + key + " and more words after it")
+        assert len(line) <= MAX_MESSAGE + len("****")  # a cut inside a mask keeps the mask whole
+        assert not any(key[:n] in line for n in range(4, len(key) + 1)), (offset, line)
