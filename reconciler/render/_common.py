@@ -20,7 +20,8 @@ ChangeDict = dict[str, Any]
 ACTIONS = ("create", "update", "replace", "delete")
 SYMBOL = {"create": "+", "update": "~", "replace": "-/+", "delete": "-"}
 NO_CHANGES = "No changes. The live state matches the manifest."
-LEFT_ALONE = "not managed by this manifest, left alone"
+LEFT_ALONE = "not managed by these manifests, left alone"
+KEPT = "in the prune scope, kept"
 PREVENTED = "preventDestroy is set: this change will be refused, even with --allow-destroy"
 FORCES = "forces replacement"
 
@@ -36,6 +37,27 @@ def target_phrase(target: dict[str, Any]) -> str:
     if target.get("embedded"):
         where = "the embedded emulator (" + where.removeprefix("embedded:") + ")"
     return f"account {target['account_id']} in {target['region']} at {where}"
+
+
+def title(doc: dict[str, Any], destroy: bool = False) -> str:
+    """`plan` or `destroy plan`: what the plan was made for (`plan --destroy`, `destroy`)."""
+    return "destroy plan" if destroy or doc.get("destroy") else "plan"
+
+
+def partial_warning(doc: dict[str, Any]) -> str:
+    """Terraform's "Resource targeting is in effect" for a plan limited by --target; empty
+    for a full plan."""
+    targets = doc.get("targets") or []
+    if not targets:
+        return ""
+    shown = ", ".join(targets[:10]) + (f" and {len(targets) - 10} more" if len(targets) > 10 else "")
+    return (f"Resource targeting is in effect: this plan is partial, limited to --target {shown} and what "
+            "they depend on. It may not hold every change the manifests call for, and it does not list the "
+            "live buckets they do not manage; run plan without --target to see them all.")
+
+
+def kept_line(k: dict[str, Any]) -> str:
+    return f"{k['address']}: {k['reason']}"
 
 
 def untrusted(doc: dict[str, Any]) -> dict[str, Any]:

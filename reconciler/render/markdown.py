@@ -15,6 +15,7 @@ from reconciler.render._common import (
     ACCESS_SAME,
     ACTIONS,
     FORCES,
+    KEPT,
     LEFT_ALONE,
     PREVENTED,
     PUBLIC,
@@ -26,10 +27,13 @@ from reconciler.render._common import (
     destroy_warning,
     document_diffs,
     headline,
+    kept_line,
     ordered,
+    partial_warning,
     plan_summary,
     public_warning,
     target_phrase,
+    title,
     untrusted,
 )
 
@@ -45,9 +49,12 @@ def plan_markdown(plan: Plan, *, max_chars: int = MAX_CHARS) -> str:
     """Markdown for a PR comment, at most `max_chars` characters long."""
     doc = untrusted(plan.to_dict())
     changes: list[ChangeDict] = ordered(doc["changes"])
-    head = ["### reconciler plan", "",
+    head = [f"### reconciler {title(doc)}", "",
             f"**{plan_summary(doc['summary'])}**", "",
             f"Target: {escape(target_phrase(doc['target']))}", ""]
+    partial = partial_warning(doc)
+    if partial:
+        head += ["> [!WARNING]", f"> {escape(partial)}", ""]
     if changes:
         head += ["| " + " | ".join(f"`{SYMBOL[a]}` {a}" for a in ACTIONS) + " |",
                  "|" + "---:|" * len(ACTIONS),
@@ -55,6 +62,7 @@ def plan_markdown(plan: Plan, *, max_chars: int = MAX_CHARS) -> str:
     budget = max_chars - _NOTE_RESERVE - size(head)
     warning = _warning(changes, budget // 4) + _public_warning(changes, budget // 8)
     unmanaged = address_list(f"{LEFT_ALONE.capitalize()} ({len(doc['unmanaged'])})", doc["unmanaged"], budget // 8)
+    unmanaged = kept_list(doc["kept"], budget // 8) + unmanaged
     budget -= size(warning) + size(unmanaged)
     body, shown, brief = _changes(changes, budget)
     out = head + warning + body + unmanaged
@@ -212,6 +220,16 @@ def fit(items: list[str], budget: int) -> tuple[list[str], int]:
         kept.append(item)
         used += len(item) + 1
     return kept, len(items) - len(kept)
+
+
+def kept_list(kept: list[dict[str, str]], cap: int) -> list[str]:
+    """The buckets of the prune scope that the plan keeps, with why, cut to `cap` characters."""
+    if not kept:
+        return []
+    lines = [f"#### {escape(KEPT.capitalize())} ({len(kept)})", ""]
+    items = [f"- `{k['address']}`: {escape(kept_line(k).removeprefix(k['address'] + ': '))}" for k in kept]
+    shown, rest = fit(items, cap - size(lines) - 40)
+    return lines + shown + ([f"- … and {rest} more"] if rest else []) + [""]
 
 
 def address_list(title: str, addresses: list[str], cap: int) -> list[str]:
