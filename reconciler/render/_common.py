@@ -21,7 +21,7 @@ ACTIONS = ("create", "update", "replace", "delete")
 SYMBOL = {"create": "+", "update": "~", "replace": "-/+", "delete": "-"}
 NO_CHANGES = "No changes. The live state matches the manifest."
 LEFT_ALONE = "not managed by these manifests, left alone"
-KEPT = "in the prune scope, kept"
+KEPT = "kept in the prune scope"
 PREVENTED = "preventDestroy is set: this change will be refused, even with --allow-destroy"
 FORCES = "forces replacement"
 
@@ -51,9 +51,10 @@ def partial_warning(doc: dict[str, Any]) -> str:
     if not targets:
         return ""
     shown = ", ".join(targets[:10]) + (f" and {len(targets) - 10} more" if len(targets) > 10 else "")
-    return (f"Resource targeting is in effect: this plan is partial, limited to --target {shown} and what "
-            "they depend on. It may not hold every change the manifests call for, and it does not list the "
-            "live buckets they do not manage; run plan without --target to see them all.")
+    needs = "what it needs" if len(targets) == 1 else "what they need"
+    return (f"Resource targeting is in effect: this plan is partial, limited to --target {shown} and {needs}. "
+            "It may not hold every change the manifests call for, nor list the live buckets they do not "
+            "manage; run plan without --target to see them all.")
 
 
 def kept_line(k: dict[str, Any]) -> str:
