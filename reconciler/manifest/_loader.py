@@ -383,6 +383,9 @@ def _merge_older_than(docs: list[Doc], state: _State) -> Duration | None:
         elif seconds != first[0].seconds:
             state.error(where, f"prune.olderThan {text!r} conflicts with prune.olderThan {first[0].text!r} "
                                f"at {first[1]}")
+    if first is not None and not any(isinstance(d.value, dict) and isinstance(d.value.get("prune"), dict)
+                                     and d.value["prune"].get("buckets") for d in docs):
+        state.warn(first[1], "prune.olderThan limits prune.buckets, and no prune.buckets is given: it prunes nothing")
     return first[0] if first else None
 
 

@@ -268,3 +268,10 @@ def test_kinds_are_read_from_their_description_not_spelled(module: str) -> None:
 def test_plan_is_frozen_data_with_its_new_fields() -> None:
     plan = Plan(TARGET, ())
     assert (plan.kept, plan.destroy, plan.targets, plan.partial) == ((), False, (), False)
+
+
+def test_older_than_without_buckets_is_a_warning(tmp_path: Path) -> None:
+    m = manifest(tmp_path, "version: 1\nprune:\n  olderThan: 7d\nbuckets: []\n")
+    assert [str(w) for w in m.warnings] == [
+        f"{tmp_path / 'm.yaml'}:3:14: warning: prune.olderThan limits prune.buckets, and no prune.buckets is given: "
+        "it prunes nothing"]
