@@ -1,4 +1,5 @@
-"""Build a plan from desired (manifest) and live state. Pure: no I/O.
+"""Build a plan from desired (manifest) and live state. Pure: no I/O (the clock is read for
+prune.olderThan only when `PlanOptions.now` is not given).
 
 Rules (DESIGN.md §2): buckets and indexes are create/delete only, an index whose
 immutable attributes differ is replaced, policies are compared semantically and
@@ -120,7 +121,7 @@ def _age(seconds: float) -> str:
 
 
 def _select_addresses(targets: Sequence[str]) -> set[str]:
-    """The bucket addresses a --target names, itself or as the bucket of what it names."""
+    """The buckets --target names (what `kept` of a partial plan may show)."""
     return {bucket_address(parse_address(t)[1]) for t in targets if parse_address(t)[0] == BUCKET.name}
 
 

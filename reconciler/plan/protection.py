@@ -27,17 +27,19 @@ HINT = ("remove preventDestroy (or set preventDestroy: false on the index), or l
 
 
 class ProtectedDestroyError(RefusedError):
-    """The plan would destroy resources with preventDestroy; `refused` holds one line per
-    resource, and the message names them all on one line."""
+    """The plan would destroy resources with preventDestroy. `refused` holds one line per
+    resource; `summary` is the closing line to print after them. The message itself is one
+    line that says everything (every resource's line, then the summary), for a caller that
+    prints only the message."""
 
     def __init__(self, refused: list[str], addresses: list[str]):
         self.refused = tuple(refused)
         self.addresses = tuple(addresses)
         n = len(addresses)
-        which = ", ".join(addresses[:5]) + (f" and {n - 5} more" if n > 5 else "")
-        super().__init__(f"{'this resource has' if n == 1 else f'these {n} resources have'} preventDestroy and "
-                         f"the plan would destroy {'it' if n == 1 else 'them'}: {which}; nothing was changed. "
-                         f"To go on, {HINT}")
+        self.summary = (f"{n} resource{'s' if n != 1 else ''} with preventDestroy would be destroyed; nothing was "
+                        f"changed. To go on, {HINT}")
+        super().__init__("; ".join(self.refused) + ("" if n == 1 else f"; {n} resources in all")
+                         + f"; nothing was changed. To go on, {HINT}")
 
 
 def protected_destroys(plan: Plan, manifest: Manifest | None = None) -> list[str]:

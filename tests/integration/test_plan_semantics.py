@@ -77,13 +77,26 @@ def test_plan_destroy_of_a_protected_bucket_is_an_error_and_destroy_changes_noth
     assert bucket_names(sdk) == ["ps-prod"] and index_dimension(sdk, "ps-prod", "docs") == 4
 
 
-@needs_wiring
-def test_each_protected_resource_is_one_error_line_with_the_attribute_that_forces_it(cli: Cli, prod: str) -> None:
+def test_one_protected_resource_is_one_error_line_with_the_attribute_that_forces_it(cli: Cli, prod: str) -> None:
     cli.write("m.yaml", PROD.replace("DIM", "8"))
     r = cli("plan", "-f", prod)
     assert r.returncode == 1
-    assert any(line.startswith("error: index.ps-prod/docs: cannot be destroyed: the plan replaces it (dimension 4 → 8")
-               for line in r.stderr.splitlines()), r.stderr
+    assert r.stderr.splitlines() == [
+        "error: index.ps-prod/docs: cannot be destroyed: the plan replaces it (dimension 4 → 8: fixed at creation, "
+        f"forces replacement), and bucket ps-prod has preventDestroy: true ({prod}:3:5), which covers its indexes; "
+        "nothing was changed. To go on, remove preventDestroy (or set preventDestroy: false on the index), or leave "
+        "the resource out of the plan with --target"]
+
+
+@needs_wiring
+def test_each_protected_resource_is_its_own_error_line(cli: Cli, sdk, prod: str) -> None:
+    sdk.create_index("ps-prod", ACCOUNT, "faq", "float32", 4, "cosine")
+    cli.write("m.yaml", PROD.replace("DIM", "8") + "      - {name: faq, dimension: 8, distanceMetric: cosine}\n")
+    r = cli("plan", "-f", prod)
+    assert r.returncode == 1
+    lines = r.stderr.splitlines()
+    assert [line.split(": cannot")[0] for line in lines[:2]] == ["error: index.ps-prod/docs", "error: index.ps-prod/faq"]
+    assert lines[2].startswith("error: 2 resources with preventDestroy would be destroyed; nothing was changed.")
 
 
 @needs_wiring
