@@ -95,7 +95,8 @@ def test_each_protected_resource_is_its_own_error_line(cli: Cli, sdk, prod: str)
     r = cli("plan", "-f", prod)
     assert r.returncode == 1
     lines = r.stderr.splitlines()
-    assert [line.split(": cannot")[0] for line in lines[:2]] == ["error: index.ps-prod/docs", "error: index.ps-prod/faq"]
+    assert [line.split(": cannot")[0] for line in lines[:2]] == ["error: index.ps-prod/docs",
+                                                                "error: index.ps-prod/faq"]
     assert lines[2].startswith("error: 2 resources with preventDestroy would be destroyed; nothing was changed.")
 
 
