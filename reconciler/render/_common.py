@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from reconciler.rules.access import principal_label, resource_label
+from reconciler.rules.kinds import BUCKET, KINDS
 from reconciler.util.text import printable, printable_in, printable_json
 
 ChangeDict = dict[str, Any]
@@ -53,7 +54,7 @@ def partial_warning(doc: dict[str, Any]) -> str:
     shown = ", ".join(targets[:10]) + (f" and {len(targets) - 10} more" if len(targets) > 10 else "")
     needs = "what it needs" if len(targets) == 1 else "what they need"
     return (f"Resource targeting is in effect: this plan is partial, limited to --target {shown} and {needs}. "
-            "It may not hold every change the manifests call for, nor list the live buckets they do not "
+            "It may not hold every change the manifests call for, nor name every live bucket they do not "
             "manage; run plan without --target to see them all.")
 
 
@@ -97,7 +98,8 @@ def headline(c: ChangeDict) -> str:
 
 def data_note(c: ChangeDict) -> str:
     """What a destroying index change loses, with the ListVectors probe's answer."""
-    if c["kind"] != "index" and c["holds_vectors"] is None:
+    probed = KINDS.get(c["kind"])
+    if not (probed and probed.probe_vectors) and c["holds_vectors"] is None:
         return ""
     return f" ({_HOLDS[c['holds_vectors']]})"
 
@@ -216,7 +218,7 @@ def value(v: Any) -> str:
 
 def attr_rows(c: ChangeDict) -> list[AttrRow]:
     """Scalar attributes (not documents) worth showing; a bucket's only one is its name."""
-    if c["kind"] == "bucket":
+    if c["kind"] == BUCKET.name:
         return []
     before, after = c["before"] or {}, c["after"] or {}
     names = list(dict.fromkeys([*after, *before]))

@@ -36,6 +36,7 @@ from reconciler.render._common import (
     title,
     untrusted,
 )
+from reconciler.rules.kinds import POLICY
 
 if TYPE_CHECKING:
     from reconciler.plan.model import Plan
@@ -156,7 +157,7 @@ def section(c: ChangeDict) -> list[str]:
 
 def access_table(c: ChangeDict) -> list[str]:
     """A policy change's access delta as a table: who gains or loses which actions, where."""
-    if c["kind"] != "policy" or "access_changes" not in c:
+    if c["kind"] != POLICY.name or "access_changes" not in c:
         return []
     grouped = access_lines(c["access_changes"])
     if not grouped:

@@ -34,6 +34,7 @@ from reconciler.render._common import (
     title,
     untrusted,
 )
+from reconciler.rules.kinds import POLICY
 
 if TYPE_CHECKING:
     from reconciler.plan.model import Plan
@@ -109,7 +110,7 @@ def body_lines(c: ChangeDict, paint: Paint, *, indent: int) -> list[str]:
 
 def access_block(c: ChangeDict, paint: Paint, *, indent: int) -> list[str]:
     """A policy change's access delta: `+ P gains A on R` / `- P loses A on R`, grouped."""
-    if c["kind"] != "policy" or "access_changes" not in c:
+    if c["kind"] != POLICY.name or "access_changes" not in c:
         return []
     pad = " " * indent
     grouped = access_lines(c["access_changes"])
