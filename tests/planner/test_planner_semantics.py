@@ -276,3 +276,17 @@ def test_older_than_without_buckets_is_a_warning(tmp_path: Path) -> None:
     assert [str(w) for w in m.warnings] == [
         f"{tmp_path / 'm.yaml'}:3:14: warning: prune.olderThan limits prune.buckets, and no prune.buckets is given: "
         "it prunes nothing"]
+
+
+def test_every_json_output_has_a_major_minor_string_version() -> None:
+    import json as _json
+
+    from reconciler.plan.drift import DriftReport
+    from reconciler.plan.model import PUBLIC_FORMAT_VERSION
+    from reconciler.render.access import access_json
+    from reconciler.render.jsonplan import drift_json, plan_json
+
+    versions = [_json.loads(access_json([], "2100000000", "cn-beijing"))["format_version"],
+                _json.loads(drift_json(DriftReport(TARGET, (), ())))["format_version"],
+                _json.loads(plan_json(Plan(TARGET, ())))["format_version"]]
+    assert versions == ["2.0", "2.0", PUBLIC_FORMAT_VERSION] and PUBLIC_FORMAT_VERSION == "2.1"
