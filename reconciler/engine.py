@@ -179,8 +179,9 @@ async def check(
 ) -> Check:
     """The cycle of a long-running drift check: one refresh of the whole manifest gives both.
     `probe` costs one ListVectors per index the plan would destroy (none when in sync)."""
-    plan = await make_plan(client, manifest, target, PlanOptions(), parallelism=parallelism, progress=progress,
-                           probe=probe, warn=warn)
+    # refresh_only: a protected resource that would be replaced is drift to report, not a refusal
+    plan = await make_plan(client, manifest, target, PlanOptions(refresh_only=True), parallelism=parallelism,
+                           progress=progress, probe=probe, warn=warn)
     return Check(plan, drift_report(plan))
 
 

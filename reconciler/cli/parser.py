@@ -54,6 +54,7 @@ def _main(argv: Sequence[str] | None) -> int:
     from reconciler.cli import commands
     from reconciler.cli.console import Console
     from reconciler.errors import ManifestError, ReconcilerError
+    from reconciler.plan.protection import ProtectedDestroyError
 
     console = Console()
     try:
@@ -66,6 +67,10 @@ def _main(argv: Sequence[str] | None) -> int:
         # validate never changes anything, so it does not say that nothing was changed
         tail = "" if args.command == "validate" else "; nothing was changed"
         print(f"{n} error{'s' if n != 1 else ''} in the manifest{tail}", file=sys.stderr)
+        return EXIT_ERROR
+    except ProtectedDestroyError as e:  # one line per protected resource, as Terraform's; one alone is its message
+        for line in (*e.refused, e.summary) if len(e.refused) > 1 else (str(e),):
+            print(printable(f"error: {line}"), file=sys.stderr)
         return EXIT_ERROR
     except ReconcilerError as e:
         print(printable(f"error: {e}"), file=sys.stderr)

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 from reconciler.errors import ConfigError
 from reconciler.rules.names import default_endpoint
+from reconciler.util.ci import in_ci
 
 if TYPE_CHECKING:  # the client loads only when a command talks to a service; the plan when
     # a target is resolved (the parser reads default_endpoint for its help, and stays quick)
@@ -29,10 +30,6 @@ EMBEDDED_ACCOUNT = "2100000000"
 EMBEDDED_DIR = Path(".reconciler") / "local"
 EMBEDDED_ENDPOINT = "embedded"  # --endpoint embedded / TOS_ENDPOINT=embedded
 
-
-def in_ci(environ: Mapping[str, str]) -> bool:
-    """CI systems set CI=true; an empty value, 0 or false means not in CI."""
-    return environ.get("CI", "").strip().lower() not in ("", "0", "false")
 
 
 @dataclass(frozen=True)

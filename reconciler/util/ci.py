@@ -1,4 +1,4 @@
-"""Whether the process runs in a CI job (DESIGN.md §4): the rules that make a pipeline fail
+"""Whether the process runs in a CI job (README, "CI/CD and GitOps"): the rules that make a pipeline fail
 rather than fall back (the implicit embedded target, an unsigned plan file) ask this."""
 
 from __future__ import annotations

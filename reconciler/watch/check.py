@@ -146,7 +146,8 @@ class Watcher:
             # the read is bounded (a service that stops answering is a failed check, not a hung
             # watch); a remediation is not cut short: the client bounds each of its calls
             async with asyncio.timeout(self.config.check_deadline):
-                plan = await engine.make_plan(client, manifest, self.target, PlanOptions(),
+                # refresh_only: a protected replace is drift to report (remediation refuses it)
+                plan = await engine.make_plan(client, manifest, self.target, PlanOptions(refresh_only=True),
                                               parallelism=self.config.parallelism, probe=need_plan)
             report = drift_report(plan)
             current = {item.address: item.to_dict() for item in report.items}

@@ -24,7 +24,6 @@ from tests.support.emulator import running_emulator
 from tests.support.sdk import ACCOUNT, sdk_client
 
 DAY = 86400
-needs_wiring = pytest.mark.xfail(strict=True, reason="needs the CLI wiring of the wp-plan report; then drop this mark")
 
 
 def bucket_names(sdk) -> list[str]:  # type: ignore[no-untyped-def]
@@ -88,7 +87,6 @@ def test_one_protected_resource_is_one_error_line_with_the_attribute_that_forces
         "the resource out of the plan with --target"]
 
 
-@needs_wiring
 def test_each_protected_resource_is_its_own_error_line(cli: Cli, sdk, prod: str) -> None:
     sdk.create_index("ps-prod", ACCOUNT, "faq", "float32", 4, "cosine")
     cli.write("m.yaml", PROD.replace("DIM", "8") + "      - {name: faq, dimension: 8, distanceMetric: cosine}\n")
@@ -100,7 +98,6 @@ def test_each_protected_resource_is_its_own_error_line(cli: Cli, sdk, prod: str)
     assert lines[2].startswith("error: 2 resources with preventDestroy would be destroyed; nothing was changed.")
 
 
-@needs_wiring
 def test_drift_reports_a_protected_replace_as_drift_not_as_an_error(cli: Cli, prod: str) -> None:
     cli.write("m.yaml", PROD.replace("DIM", "8"))
     r = cli("drift", "-f", prod)
