@@ -70,7 +70,7 @@ def build_plan(manifest: Manifest, live: LiveState, target: Target, options: Pla
         else:
             changes += _converge_bucket(spec, bucket, left_alone)
     if not options.destroy:
-        for name in live.listed or ():
+        for name in sorted(set(live.listed or ())):  # each once, however often a list named it
             if name in declared:
                 continue
             if in_prune_scope(name, manifest.prune_buckets) and name in live.buckets:

@@ -2,53 +2,28 @@
 
 Each test names what an attacker (a hostile endpoint, a forged plan file, a hostile webhook
 receiver or metrics client) or a careless user could do, and asserts what they see instead.
-The CLI ones drive the real CLI as a subprocess against tests/support/hostile_server.py.
+These run in process; the CLI ones (slow) are in test_attack_round18_cli.py.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from reconciler.client.models import Index, VectorBucket
-from reconciler.errors import ReconcilerError
+from reconciler.client.models import Index, VectorBucket, VectorBucketSummary
+from reconciler.errors import NotFoundError, ReconcilerError
 from reconciler.manifest import load_manifests
+from reconciler.plan.build import PlanOptions, build_plan
+from reconciler.plan.model import Action, Plan, Target
 from reconciler.render.output import output_json, output_text
 from reconciler.state.outputs import read_outputs
+from reconciler.state.refresh import refresh
 from reconciler.util.text import printable
-from tests.support import hostile_server
-from tests.support.hostile_server import ACCOUNT, BUCKET, MANIFEST, bucket_summary, hostile_endpoint
-
-TIMEOUT = 60.0  # a hang guard, not a speed check
-
-
-def _env(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("TOS_", "RECONCILER_")) and k.lower() not in (
-        "http_proxy", "https_proxy", "all_proxy", "ci")}
-    env.update({"TOS_ACCESS_KEY": "AKLTdummyaccesskey", "TOS_SECRET_KEY": "ZHVtbXlzZWNyZXQ=",
-                "TOS_ACCOUNT_ID": ACCOUNT, "NO_COLOR": "1", **extra})
-    return env
-
-
-def run_cli(url: str, cwd: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "reconciler", *args, "--endpoint", url], cwd=cwd, env=_env(**env),
-                          capture_output=True, text=True, timeout=TIMEOUT)
-
-
-def _one_error_line(proc: subprocess.CompletedProcess[str]) -> str:
-    assert "Traceback" not in proc.stderr and "internal error" not in proc.stderr, proc.stderr[-2000:]
-    assert proc.returncode == 1, (proc.stdout[-1000:], proc.stderr[-2000:])
-    lines = [line for line in proc.stderr.splitlines() if line.strip()]
-    assert len(lines) == 1 and lines[0].startswith("error: "), proc.stderr[-2000:]
-    return lines[0]
-
+from tests.support.hostile_server import ACCOUNT, BUCKET, MANIFEST
 
 # --- `output`: what a hostile endpoint's identifiers can do to $GITHUB_OUTPUT ---------------------
 # (`reconciler output` is in DESIGN.md's verb table but not wired into the CLI: the data and
@@ -111,13 +86,58 @@ def test_output_a_creation_time_past_any_date_is_one_clear_error(when: int, tmp_
     assert "creationTime" in str(e.value) and str(when) in str(e.value), str(e.value)
 
 
-@pytest.mark.xfail(strict=True, reason="`reconciler output` (DESIGN.md) is not wired into reconciler/cli; "
-                   "when it is, this passes: remove the mark")
-def test_output_cli_refuses_an_injected_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    (tmp_path / "m.yaml").write_text(MANIFEST)
-    answer = {"vectorBucket": {**bucket_summary(), "vectorBucketTrn": "trn:x" + INJECTED}}
-    monkeypatch.setitem(hostile_server.NORMAL, "GetVectorBucket", (200, answer))
-    with hostile_endpoint(None) as server:
-        proc = run_cli(server.url, tmp_path, "output", "-f", "m.yaml")
-    line = _one_error_line(proc)
-    assert proc.stdout == "" and "BUCKET_HOSTILE_TRN" in line, (proc.stdout, line)
+
+
+# --- prune.olderThan: a list that names a bucket twice ----------------------------------------
+
+NOW = 2_000_000_000
+PRUNE = 'version: 1\nprune:\n  buckets: ["pr-*"]\n  olderThan: 7d\nbuckets: []\n'
+
+
+class _Listing:
+    """An account whose list names buckets as a hostile endpoint chooses; each is empty."""
+
+    def __init__(self, *entries: tuple[str, int]):
+        self.entries = entries
+
+    async def all_vector_buckets(self, *, prefix: str | None = None) -> list[VectorBucketSummary]:
+        return [VectorBucketSummary(n, f"trn:{n}", t) for n, t in self.entries]
+
+    async def all_indexes(self, bucket: str, /) -> list[Any]:
+        return []
+
+    async def get_vector_bucket_policy(self, bucket: str, /) -> str:
+        raise NotFoundError("GetVectorBucketPolicy", 404, "VectorBucketPolicyNotFound", "no policy", "r")
+
+
+def _prune_plan(tmp_path: Path, *entries: tuple[str, int]) -> Plan:
+    (tmp_path / "m.yaml").write_text(PRUNE)
+    manifest = load_manifests([str(tmp_path / "m.yaml")], {})
+    state = asyncio.run(refresh(_Listing(*entries), manifest))  # type: ignore[arg-type]
+    return build_plan(manifest, state, Target("http://x", "cn-beijing", ACCOUNT), PlanOptions(now=NOW))
+
+
+@pytest.mark.parametrize("entries", [
+    [("pr-1", NOW - 60), ("pr-1", NOW - 30 * 86400)],
+    [("pr-1", NOW - 30 * 86400), ("pr-1", NOW - 60)],
+    [("pr-1", NOW - 30 * 86400), ("pr-1", 0)],  # one copy without a creation time: unknown
+    [("pr-1", NOW - 30 * 86400), ("pr-1", NOW + 10**9)],  # one in the far future
+])
+def test_prune_keeps_a_bucket_any_listing_of_which_says_young(entries: list[tuple[str, int]],
+                                                              tmp_path: Path) -> None:
+    """The last of two listings won: young then old was a delete of a 1-minute-old bucket."""
+    plan = _prune_plan(tmp_path, *entries)
+    assert plan.changes == () and [k.address for k in plan.kept] == ["bucket.pr-1"], plan
+
+
+def test_a_bucket_listed_twice_is_deleted_once(tmp_path: Path) -> None:
+    """Two identical listings gave two deletes of one address (the second a 404 mid-apply)."""
+    plan = _prune_plan(tmp_path, ("pr-1", NOW - 30 * 86400), ("pr-1", NOW - 30 * 86400))
+    assert [(c.address, c.action) for c in plan.changes] == [("bucket.pr-1", Action.DELETE)]
+
+
+@pytest.mark.parametrize("when", [-1, -10**18, 0, NOW + 1, 10**18, NOW * 1000])
+def test_prune_older_than_never_deletes_on_a_hostile_creation_time(when: int, tmp_path: Path) -> None:
+    """Negative, missing, future and millisecond times: kept, never deleted."""
+    plan = _prune_plan(tmp_path, ("pr-1", when))
+    assert plan.changes == () and [k.address for k in plan.kept] == ["bucket.pr-1"], plan
