@@ -79,8 +79,8 @@ async def refresh(
     state = LiveState()
     names = {b.name for b in manifest.buckets}
     if manifest.prune_buckets or only_buckets is None:
-        _note_listed(state, await reader.run(lambda: client.all_vector_buckets()))
-        names |= {n for n in state.listed if in_prune_scope(n, manifest.prune_buckets)}
+        listed = _note_listed(state, await reader.run(lambda: client.all_vector_buckets()))
+        names |= {n for n in listed if in_prune_scope(n, manifest.prune_buckets)}
     if only_buckets is not None:
         names &= only_buckets
 
@@ -94,7 +94,7 @@ async def refresh(
     return state
 
 
-def _note_listed(state: LiveState, listed: Iterable[VectorBucketSummary]) -> None:
+def _note_listed(state: LiveState, listed: Iterable[VectorBucketSummary]) -> tuple[str, ...]:
     """The account's list into `state`, each name once. An endpoint that lists a bucket
     twice does not get two deletes of it, nor the older of two creation times: the
     youngest counts, and an unknown one (0) over any, so prune.olderThan never deletes on
@@ -106,6 +106,7 @@ def _note_listed(state: LiveState, listed: Iterable[VectorBucketSummary]) -> Non
             else max(seen, b.creation_time)
     state.listed = tuple(sorted(created))
     state.created = created
+    return state.listed
 
 
 async def read_buckets(
@@ -119,8 +120,7 @@ async def read_buckets(
     state = LiveState()
     wanted = set(names)
     if list_account:
-        _note_listed(state, await reader.run(lambda: client.all_vector_buckets(prefix=prefix)))
-        wanted.update(state.listed)
+        wanted.update(_note_listed(state, await reader.run(lambda: client.all_vector_buckets(prefix=prefix))))
 
     async def one(name: str) -> None:
         state.record(name, await _read_bucket(reader, name, wanted_indexes=None, all_indexes=True, must_exist=True))
