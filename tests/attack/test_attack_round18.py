@@ -9,6 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import socketserver
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +28,9 @@ from reconciler.render.output import output_json, output_text
 from reconciler.state.outputs import read_outputs
 from reconciler.state.refresh import refresh
 from reconciler.util.text import printable
+from reconciler.watch.events import Delivery, EventSink, make_event
 from tests.support.hostile_server import ACCOUNT, BUCKET, MANIFEST
+from tests.support.serving import serving
 
 # --- `output`: what a hostile endpoint's identifiers can do to $GITHUB_OUTPUT ---------------------
 # (`reconciler output` is in DESIGN.md's verb table but not wired into the CLI: the data and
@@ -141,3 +148,134 @@ def test_prune_older_than_never_deletes_on_a_hostile_creation_time(when: int, tm
     """Negative, missing, future and millisecond times: kept, never deleted."""
     plan = _prune_plan(tmp_path, ("pr-1", when))
     assert plan.changes == () and [k.address for k in plan.kept] == ["bucket.pr-1"], plan
+
+
+# --- watch: a hostile webhook receiver, an --events path that is not a file --------------------
+
+class _Receiver(socketserver.ThreadingTCPServer):
+    """A webhook receiver that reads the request and then answers as `how` says."""
+
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self, how: str):
+        super().__init__(("127.0.0.1", 0), _ReceiverHandler)
+        self.how = how
+        self.stopping = threading.Event()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}/hook/{WEBHOOK_TOKEN}"
+
+
+class _ReceiverHandler(socketserver.StreamRequestHandler):
+    server: _Receiver
+
+    def handle(self) -> None:
+        length = 0
+        while (line := self.rfile.readline(65537)) not in (b"\r\n", b"\n", b""):
+            if line.lower().startswith(b"content-length:"):
+                length = int(line.split(b":", 1)[1])
+        self.rfile.read(length)
+        stop = self.server.stopping
+        try:
+            if self.server.how == "endless_body":  # 200, then a body that never ends, as fast as it is read
+                self.wfile.write(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")
+                chunk = b"%x\r\n%s\r\n" % (1 << 16, b"x" * (1 << 16))
+                while not stop.is_set():
+                    self.wfile.write(chunk)
+            elif self.server.how == "trickled_head":  # a header byte every 0.2 s: no read ever waits 5 s
+                self.wfile.write(b"HTTP/1.1 200 OK\r\nX-Slow: ")
+                while not stop.wait(0.2):
+                    self.wfile.write(b"a")
+                    self.wfile.flush()
+            elif self.server.how == "escape_reason":
+                self.wfile.write(b"HTTP/1.1 400 \x9b2J\xc2\x9b31mfake\r\nContent-Length: 0\r\n\r\n")
+        except OSError:
+            pass
+
+
+WEBHOOK_TOKEN = "T0KEN-7c4a8d09ca3762af61e5"
+
+
+@contextmanager
+def _receiver(how: str) -> Iterator[_Receiver]:
+    server = _Receiver(how)
+    with serving(server, f"receiver-{how}"):
+        try:
+            yield server
+        finally:
+            server.stopping.set()
+
+
+def _deliver(url: str, delivery: Delivery, drain: float) -> tuple[list[str], int]:
+    """(what the watch said, events still queued) after one event and `drain` seconds."""
+    said: list[str] = []
+
+    async def go() -> int:
+        sink = EventSink(None, (url,), said.append, delivery)
+        await sink.start()
+        sink.emit(make_event("check.failed", Target("http://x", "cn-beijing", ACCOUNT), error="boom"))
+        await sink.drain(drain)
+        left = sum(len(h.pending) for h in sink.hooks)
+        await sink.close(0.1)
+        return left
+
+    return said, asyncio.run(go())
+
+
+@pytest.mark.parametrize("how", ["endless_body", "trickled_head"])
+def test_a_webhook_that_never_finishes_answering_is_given_up(how: str) -> None:
+    """Each attempt is bounded by `Delivery.timeout` in all: the body of an answer was read
+    to its end (an endless one grew memory without end) and httpx's timeout is per read, so
+    a trickle held the delivery, and the watch's memory, for ever. The status is what counts;
+    the body is never read."""
+    with _receiver(how) as server:
+        said, left = _deliver(server.url, Delivery(attempts=2, timeout=1.0, backoff=0.01, max_wait=0.01), drain=20)
+    assert left == 0, said  # the delivery ended (delivered or given up) long before the drain did
+    if how == "trickled_head":
+        assert len(said) == 1 and "not delivered" in said[0], said
+    assert all(WEBHOOK_TOKEN not in line for line in said), said
+
+
+def test_a_webhook_reason_phrase_reaches_stderr_escaped() -> None:
+    with _receiver("escape_reason") as server:
+        said, _ = _deliver(server.url, Delivery(attempts=1, timeout=5.0), drain=20)
+    assert len(said) == 1 and "400" in said[0], said
+    assert printable(said[0]) == said[0], said
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="FIFOs")
+def test_an_events_path_that_is_a_fifo_never_blocks_the_watch(tmp_path: Path) -> None:
+    """Opening a FIFO nobody reads for writing blocks: on the event loop, that stopped the
+    checks, /metrics and SIGTERM alike. It is a warning instead, as any unwritable path."""
+    fifo = tmp_path / "events.jsonl"
+    os.mkfifo(fifo)
+    said: list[str] = []
+
+    def emit() -> None:
+        sink = EventSink(fifo, (), said.append)
+        sink.emit(make_event("check.failed", Target("http://x", "cn-beijing", ACCOUNT), error="boom"))
+
+    worker = threading.Thread(target=emit, daemon=True)
+    worker.start()
+    worker.join(15)
+    if worker.is_alive():  # unblock the thread: open the FIFO for reading once
+        os.close(os.open(fifo, os.O_RDONLY | os.O_NONBLOCK))
+        worker.join(5)
+        pytest.fail("emit() blocked on a FIFO with no reader")
+    assert len(said) == 1 and "a FIFO nobody reads" in said[0], said
+
+
+def test_an_events_fifo_with_a_reader_gets_whole_lines(tmp_path: Path) -> None:
+    """The control: `--events` into a FIFO a log shipper reads (or /dev/stdout) still works."""
+    fifo = tmp_path / "events.jsonl"
+    os.mkfifo(fifo)
+    reader = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        said: list[str] = []
+        EventSink(fifo, (), said.append).emit(
+            make_event("check.failed", Target("http://x", "cn-beijing", ACCOUNT), error="boom"))
+        assert said == [] and json.loads(os.read(reader, 1 << 16))["error"] == "boom"
+    finally:
+        os.close(reader)
