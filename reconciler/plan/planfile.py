@@ -319,8 +319,34 @@ def disagreement(plan: Plan, data: dict[str, Any]) -> str | None:
         if set(c.depends_on) != expected[c.address]:
             return (f"{c.address} depends on [{', '.join(sorted(c.depends_on))}] but its order requires "
                     f"[{', '.join(sorted(expected[c.address]))}]")
+    told = _told_otherwise(plan)
+    if told:
+        return told
     # without a fingerprint a change could not be checked for staleness
     unchecked = sorted(set(fingerprint_addresses(plan)) - set(plan.fingerprints))
     if unchecked:
         return f"no fingerprint for {', '.join(unchecked)}"
+    return None
+
+
+def _told_otherwise(plan: Plan) -> str | None:
+    """What the plan says about itself for a reviewer (`show FILE`: kept, left alone, partial,
+    a destroy plan) against what it does; a disagreement, or None. Only the wording follows
+    from these fields, so a forged one could make a delete read as something left alone."""
+    from reconciler.plan.build import _select
+
+    changed = {c.address for c in plan.changes}
+    for what, addresses in (("kept", [k.address for k in plan.kept]), ("unmanaged (left alone)", plan.outside_scope)):
+        both = sorted(changed.intersection(addresses))
+        if both:
+            return f"{both[0]} is listed as {what}, but the plan changes it"
+    if plan.targets:
+        selected = {c.address for c in _select(list(plan.changes), plan.targets)}
+        outside = [c.address for c in plan.changes if c.address not in selected]
+        if outside:
+            return f"{outside[0]} is changed, but the plan is limited to {', '.join(plan.targets)}"
+    if plan.destroy:
+        other = [c for c in plan.changes if c.action != Action.DELETE]
+        if other:
+            return f"{other[0].address}: a destroy plan only deletes, but this step is a {other[0].action.value}"
     return None

@@ -19,11 +19,13 @@ from typing import Any
 
 import pytest
 
+from reconciler.apply.guardrails import Consent, destroy_refusals, public_refusals
 from reconciler.client.models import Index, VectorBucket, VectorBucketSummary
-from reconciler.errors import NotFoundError, ReconcilerError
+from reconciler.errors import NotFoundError, PlanFileError, ReconcilerError
 from reconciler.manifest import load_manifests
-from reconciler.plan.build import PlanOptions, build_plan
-from reconciler.plan.model import Action, Plan, Target
+from reconciler.plan import planfile
+from reconciler.plan.build import PlanOptions, build_plan, link
+from reconciler.plan.model import Action, Change, Plan, Target
 from reconciler.render.output import output_json, output_text
 from reconciler.state.outputs import read_outputs
 from reconciler.state.refresh import refresh
@@ -279,3 +281,74 @@ def test_an_events_fifo_with_a_reader_gets_whole_lines(tmp_path: Path) -> None:
         assert said == [] and json.loads(os.read(reader, 1 << 16))["error"] == "boom"
     finally:
         os.close(reader)
+
+
+# --- saved plans: the new fields of version 3 in a forged (unsigned, outside CI) file -------------
+
+IDX = {"dataType": "float32", "dimension": 4, "distanceMetric": "cosine", "nonFilterableMetadataKeys": []}
+
+
+def _saved(tmp_path: Path, plan: Plan, **forged: Any) -> Path:
+    data = {**planfile.to_saved(plan), **forged}
+    path = tmp_path / "forged.plan"
+    path.write_text(json.dumps(data, indent=2) + "\n")
+    return path
+
+
+def _two_bucket_plan() -> Plan:
+    changes = link([Change("bucket.a", "bucket", Action.DELETE, {"name": "a"}, None, "not declared; matches "
+                           "prune pattern 'a*'", reason_code="pruned-bucket"),
+                    Change("index.b/i", "index", Action.CREATE, None, IDX, "declared; does not exist",
+                           reason_code="not-found")])
+    return Plan(Target("http://x", "cn-beijing", ACCOUNT), tuple(changes),
+                fingerprints={"bucket.a": "0123456789abcdef", "bucket.b": "present", "index.b/i": "absent"})
+
+
+@pytest.mark.parametrize(("forged", "says"), [
+    # "kept (younger than prune.olderThan)" over the very bucket the plan deletes
+    ({"kept": [{"address": "bucket.a", "reason": "matches prune pattern 'a*', but it was created 1m ago"}]},
+     "bucket.a"),
+    # listed as left alone ("unmanaged") while the plan deletes it
+    ({"unmanaged": ["bucket.a"]}, "bucket.a"),
+    # a plan "limited to index.b/i" that also deletes bucket.a
+    ({"targets": ["index.b/i"]}, "bucket.a"),
+    # titled a destroy plan, but it creates (or grants) something
+    ({"destroy": True}, "index.b/i"),
+])
+def test_a_plan_file_whose_new_fields_contradict_its_changes_is_refused(
+        forged: dict[str, Any], says: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """What `show FILE` tells a reviewer (kept, left alone, partial, destroy) must agree with
+    what `apply FILE` does: each of these read as a harmless plan and applied a delete."""
+    monkeypatch.delenv("CI", raising=False)
+    planfile.read(str(_saved(tmp_path, _two_bucket_plan())))  # the control: as written, it reads
+    with pytest.raises(PlanFileError, match="corrupt plan file") as e:
+        planfile.read(str(_saved(tmp_path, _two_bucket_plan(), **forged)), verify=True)
+    assert says in str(e.value), str(e.value)
+
+
+def test_a_forged_access_not_computed_hides_no_public_grant(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Held up: a policy change that grants `*`, with an `access_not_computed` and no
+    access_changes, still needs --allow-public-access (derived from the documents)."""
+    monkeypatch.delenv("CI", raising=False)
+    doc = {"Version": "2012-10-17", "Statement": [{"Sid": "open", "Effect": "Allow", "Principal": "*",
+                                                    "Action": ["tosvectors:QueryVectors"],
+                                                    "Resource": [f"trn:tosvectors:cn-beijing:{ACCOUNT}:bucket/b"]}]}
+    change = Change("policy.b", "policy", Action.CREATE, None, {"document": doc}, "declared; does not exist",
+                    reason_code="not-found", access_not_computed="no public access (checked)")
+    plan = Plan(Target("http://x", "cn-beijing", ACCOUNT), tuple(link([change])),
+                fingerprints={"bucket.b": "present", "policy.b": "absent"})
+    back, _ = planfile.read(str(_saved(tmp_path, plan)), verify=True)
+    refused = public_refusals(back, Consent())
+    assert len(refused) == 1 and refused[0].startswith("policy.b: grants anyone (*) access"), refused
+
+
+def test_a_forged_destroy_flag_is_no_consent(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Held up: `destroy: true` in the file does not count as the destroy verb's consent."""
+    monkeypatch.delenv("CI", raising=False)
+    change = Change("bucket.a", "bucket", Action.DELETE, {"name": "a"}, None, "destroy: declared in the manifest",
+                    reason_code="destroy")
+    plan = Plan(Target("http://x", "cn-beijing", ACCOUNT), tuple(link([change])),
+                fingerprints={"bucket.a": "0123456789abcdef"}, destroy=True)
+    back, _ = planfile.read(str(_saved(tmp_path, plan)), verify=True)
+    assert back.destroy and destroy_refusals(back, Consent()) == [
+        "bucket.a: delete destroys data; pass --allow-destroy to allow it"]
