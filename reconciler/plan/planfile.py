@@ -167,6 +167,11 @@ def save(plan: Plan, path: str, key: bytes | None) -> None:
     leaked = secrets_in(data.decode("ascii")) or secrets_in(json.dumps(to_saved(plan), ensure_ascii=False))
     if leaked:
         raise PlanFileError(f"{path}: not written: the plan holds the value of {', '.join(leaked)}")
+    try:  # a file `apply` would call corrupt is refused now, not in the job that applies it
+        _checked_plan(path, json.loads(render(plan, None)))
+    except PlanFileError as e:
+        why = str(e).removeprefix(f"{path}: corrupt plan file").lstrip(": ")
+        raise PlanFileError(f"{path}: not written: `apply` could not read it back ({why})") from None
     try:
         write_regular(path, data)
     except OSError as e:

@@ -91,3 +91,26 @@ def test_output_cli_refuses_an_injected_line(tmp_path: Path, monkeypatch: pytest
         proc = run_cli(server.url, tmp_path, "output", "-f", "m.yaml")
     line = _one_error_line(proc)
     assert proc.stdout == "" and "BUCKET_HOSTILE_TRN" in line, (proc.stdout, line)
+
+
+# --- a plan file `plan --out` writes is one `apply FILE` reads ----------------------------------
+
+@pytest.mark.parametrize("odd", ["with space", "tab\there", "nl\nx"])
+def test_plan_out_never_writes_a_file_that_apply_then_calls_corrupt(odd: str, tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """An endpoint listing a bucket named `with space` (nobody manages it: listed as left
+    alone) made `plan --out` save a file that `show` and `apply` refused as corrupt, found
+    only at apply time, in the next job. It is refused when saving, in one line."""
+    (tmp_path / "m.yaml").write_text(MANIFEST)
+    listing = {"vectorBuckets": [bucket_summary(), bucket_summary(odd)]}
+    monkeypatch.setitem(hostile_server.NORMAL, "ListVectorBuckets", (200, listing))
+    with hostile_endpoint(None) as server:
+        proc = run_cli(server.url, tmp_path, "plan", "-f", "m.yaml", "--out", "p.plan")
+        if proc.returncode == 0:  # then the file it wrote must read back
+            shown = subprocess.run([sys.executable, "-m", "reconciler", "show", "p.plan"], cwd=tmp_path, env=_env(),
+                                   capture_output=True, text=True, timeout=TIMEOUT)
+            assert shown.returncode == 0, shown.stderr
+            return
+    line = [ln for ln in proc.stderr.splitlines() if ln.startswith("error: ")]
+    assert len(line) == 1 and "not written" in line[0], proc.stderr
+    assert not (tmp_path / "p.plan").exists()
