@@ -33,6 +33,8 @@ from reconciler.util.text import printable
 from reconciler.watch.events import Delivery, EventSink, make_event
 from tests.support.hostile_server import ACCOUNT, BUCKET, MANIFEST
 from tests.support.serving import serving
+from tests.watch.conftest import MANIFEST as WATCH_MANIFEST
+from tests.watch.conftest import estate, harness  # noqa: F401  (pytest fixtures)
 
 # --- `output`: what a hostile endpoint's identifiers can do to $GITHUB_OUTPUT ---------------------
 # (`reconciler output` is in DESIGN.md's verb table but not wired into the CLI: the data and
@@ -352,3 +354,31 @@ def test_a_forged_destroy_flag_is_no_consent(tmp_path: Path, monkeypatch: pytest
     back, _ = planfile.read(str(_saved(tmp_path, plan)), verify=True)
     assert back.destroy and destroy_refusals(back, Consent()) == [
         "bucket.a: delete destroys data; pass --allow-destroy to allow it"]
+
+
+# --- watch --remediate: a manifest caught mid-write -------------------------------------------------
+
+TRUNCATED = WATCH_MANIFEST[:WATCH_MANIFEST.index("      - {name: faq")]  # the file as a slow writer left it
+
+
+def test_remediation_destroys_nothing_on_a_manifest_that_just_changed(estate: Any, harness: Any) -> None:  # noqa: F811
+    """A check that reads the manifest while it is being rewritten in place (`git pull`,
+    `scp`, `cat >`) can get a valid but truncated file: with pruneIndexes and
+    --allow-destroy, the indexes past the cut were deleted at once. Destroying steps now
+    wait until two checks in a row read the same manifests; the rest is remediated at once."""
+    estate.build()
+    h = harness(remediate=True, allow_destroy=True)
+    assert h.check() == "in_sync"
+    estate.manifest.write_text(TRUNCATED)
+    assert h.check() == "drift"
+    assert h.types() == ["drift.detected", "remediation.refused"]
+    assert "changed since the last check" in h.new_events[1]["reason"], h.new_events[1]
+    assert h.new_events[1]["addresses"] == ["index.wa-app/faq"]
+    estate.manifest.write_text(WATCH_MANIFEST)  # the writer finished
+    assert h.check() == "in_sync"  # nothing was lost
+    estate.manifest.write_text(TRUNCATED)  # and now it is meant: the next check with it removes faq
+    h.check()
+    assert h.types() == ["drift.detected", "remediation.refused"]
+    h.check()
+    assert h.types() == ["remediation.applied", "drift.resolved"] or h.types() == ["remediation.applied"], h.types()
+    assert h.check() == "in_sync"
