@@ -30,6 +30,7 @@ from reconciler.render.output import output_json, output_text
 from reconciler.state.outputs import read_outputs
 from reconciler.state.refresh import refresh
 from reconciler.util.text import printable
+from reconciler.watch.endpoint import MAX_CONNECTIONS, Endpoint
 from reconciler.watch.events import Delivery, EventSink, make_event
 from tests.support.hostile_server import ACCOUNT, BUCKET, MANIFEST
 from tests.support.serving import serving
@@ -382,3 +383,31 @@ def test_remediation_destroys_nothing_on_a_manifest_that_just_changed(estate: An
     h.check()
     assert h.types() == ["remediation.applied", "drift.resolved"] or h.types() == ["remediation.applied"], h.types()
     assert h.check() == "in_sync"
+
+
+# --- watch --listen: clients that hold every connection -----------------------------------------
+
+def test_clients_that_send_nothing_do_not_lock_out_the_health_probe() -> None:
+    """64 connections that never send a request head (a slowloris, or a port scanner) held
+    every slot for 10 s at a time: /healthz and /metrics closed every other connection at
+    once, so a liveness probe failed and the watch was restarted. A new client now takes the
+    slot of the one that has waited longest without sending its head."""
+    async def go() -> bytes:
+        endpoint = Endpoint(lambda: (200, "text/plain", b"metrics\n"), lambda: (200, "text/plain", b"ok\n"))
+        host, port = await endpoint.start("127.0.0.1", 0)
+        idle = [await asyncio.open_connection(host, port) for _ in range(MAX_CONNECTIONS + 8)]
+        await asyncio.sleep(0.2)  # every slot taken
+        try:
+            reader, writer = await asyncio.open_connection(host, port)
+            writer.write(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+            await writer.drain()
+            answer = await asyncio.wait_for(reader.read(), 8)
+            writer.close()
+            return answer
+        finally:
+            for _, w in idle:
+                w.close()
+            await endpoint.close()
+
+    answer = asyncio.run(go())
+    assert answer.startswith(b"HTTP/1.1 200 OK") and answer.endswith(b"ok\n"), answer
