@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import socketserver
 import threading
 from collections.abc import Iterator
@@ -25,7 +26,9 @@ from reconciler.errors import NotFoundError, PlanFileError, ReconcilerError
 from reconciler.manifest import load_manifests
 from reconciler.plan import planfile
 from reconciler.plan.build import PlanOptions, build_plan, link
-from reconciler.plan.model import Action, Change, Plan, Target
+from reconciler.plan.drift import drift_report
+from reconciler.plan.model import Action, Change, Kept, Plan, Target
+from reconciler.render import drift_markdown, plan_markdown
 from reconciler.render.output import output_json, output_text
 from reconciler.state.outputs import read_outputs
 from reconciler.state.refresh import refresh
@@ -411,3 +414,42 @@ def test_clients_that_send_nothing_do_not_lock_out_the_health_probe() -> None:
 
     answer = asyncio.run(go())
     assert answer.startswith(b"HTTP/1.1 200 OK") and answer.endswith(b"ok\n"), answer
+
+
+# --- markdown (PR comments): names a hostile endpoint chose ------------------------------------
+
+def _code_spans(line: str) -> list[tuple[int, int]]:
+    """Where the code spans of a line are (CommonMark: a run of n backticks opens one, the
+    next run of exactly n closes it; an unclosed run is literal text)."""
+    runs = [(m.start(), m.end()) for m in re.finditer("`+", line)]
+    spans, i = [], 0
+    while i < len(runs):
+        start, end = runs[i]
+        close = next((j for j in range(i + 1, len(runs)) if runs[j][1] - runs[j][0] == end - start), None)
+        if close is None:
+            i += 1
+            continue
+        spans.append((start, runs[close][1]))
+        i = close + 1
+    return spans
+
+
+def _inside_code(markdown: str, text: str) -> None:
+    found = 0
+    for line in markdown.splitlines():
+        for m in re.finditer(re.escape(text), line):
+            found += 1
+            assert any(a < m.start() and m.end() < b for a, b in _code_spans(line)), line
+    assert found, markdown
+
+
+@pytest.mark.parametrize("name", ["x`[merge now](https://evil.example)`", "x``[merge now](https://evil.example)``y",
+                                  "a`</details><h2>Approved</h2>`"])
+def test_markdown_keeps_a_hostile_name_inside_its_code_span(name: str) -> None:
+    """`plan --format markdown` (the PR comment) put each address in single backticks, so a
+    bucket the endpoint lists as x`[merge now](https://evil.example)` closed the span and
+    made a live link (or closed the comment's <details>) in the comment."""
+    plan = Plan(Target("http://x", "cn-beijing", ACCOUNT), (), outside_scope=(f"bucket.{name}",),
+                kept=(Kept(f"bucket.{name}", "young"),))
+    _inside_code(plan_markdown(plan), f"bucket.{name}")
+    _inside_code(drift_markdown(drift_report(plan)), f"bucket.{name}")
