@@ -106,6 +106,8 @@ def _too_young(manifest: Manifest, created: int | None, now: float) -> str | Non
     age = now - created
     if age >= limit.seconds:
         return None
+    if age < 0:  # not "created 0s ago": one of the two clocks is wrong, and nobody can tell the age
+        return f"its creation time is {_age(-age)} in the future (a clock is off), and prune.olderThan is {limit.text}"
     return f"it was created {_age(age)} ago, less than prune.olderThan ({limit.text})"
 
 

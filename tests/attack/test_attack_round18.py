@@ -156,6 +156,8 @@ def test_prune_older_than_never_deletes_on_a_hostile_creation_time(when: int, tm
     """Negative, missing, future and millisecond times: kept, never deleted."""
     plan = _prune_plan(tmp_path, ("pr-1", when))
     assert plan.changes == () and [k.address for k in plan.kept] == ["bucket.pr-1"], plan
+    if when > NOW:  # said as it is, not "created 0s ago"
+        assert "in the future" in plan.kept[0].reason and "0s ago" not in plan.kept[0].reason, plan.kept[0].reason
 
 
 # --- watch: a hostile webhook receiver, an --events path that is not a file --------------------
