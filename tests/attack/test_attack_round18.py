@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 
 from reconciler.apply.guardrails import Consent, destroy_refusals, public_refusals
-from reconciler.client.models import Index, VectorBucket, VectorBucketSummary
+from reconciler.client.models import Index, IndexSummary, VectorBucket, VectorBucketSummary
 from reconciler.errors import NotFoundError, PlanFileError, ReconcilerError
 from reconciler.manifest import load_manifests
 from reconciler.plan import planfile
@@ -30,6 +30,7 @@ from reconciler.plan.drift import drift_report
 from reconciler.plan.model import Action, Change, Kept, Plan, Target
 from reconciler.render import drift_markdown, plan_markdown
 from reconciler.render.output import output_json, output_text
+from reconciler.state.export import export_manifest, to_yaml
 from reconciler.state.outputs import read_outputs
 from reconciler.state.refresh import refresh
 from reconciler.util.text import printable
@@ -455,3 +456,40 @@ def test_markdown_keeps_a_hostile_name_inside_its_code_span(name: str) -> None:
                 kept=(Kept(f"bucket.{name}", "young"),))
     _inside_code(plan_markdown(plan), f"bucket.{name}")
     _inside_code(drift_markdown(drift_report(plan)), f"bucket.{name}")
+
+
+# --- export: a live policy that holds ${...} -------------------------------------------------------
+
+def test_export_never_turns_a_live_string_into_a_variable_reference(tmp_path: Path) -> None:
+    """Whoever may put a bucket policy (or a hostile endpoint) writes a condition value
+    `${GITHUB_TOKEN}`; `export` wrote it as it is, so the adopted manifest interpolated it:
+    the CI job that applied it sent the token's value into the bucket policy, for the
+    planter to read back (and `plan` on the export was not "no changes"). Exported strings
+    are literal: `${` is written `$${`."""
+    live = {"Version": "2012-10-17", "Statement": [{
+        "Sid": "s", "Effect": "Allow", "Principal": ["2100000001"], "Action": ["tosvectors:QueryVectors"],
+        "Resource": [f"trn:tosvectors:cn-beijing:{ACCOUNT}:bucket/rag-prod"],
+        "Condition": {"StringEquals": {"tosvectors:prefix": ["${GITHUB_TOKEN}", "$${x}", "${UNSET:-d}", "$$"],
+                                       "${KEY}": ["a"]}}}]}
+    keys = ["${GITHUB_TOKEN}", "body"]
+
+    class Live:
+        async def all_vector_buckets(self, *, prefix: str | None = None) -> list[VectorBucketSummary]:
+            return [VectorBucketSummary("rag-prod", "trn", 1)]
+
+        async def all_indexes(self, bucket: str, /) -> list[Any]:
+            return [IndexSummary("rag-prod", "docs", "trn", 1)]
+
+        async def get_index(self, bucket: str, index: str, /) -> Index:
+            return Index("rag-prod", "docs", "trn", 1, "float32", 4, "cosine", tuple(keys))
+
+        async def get_vector_bucket_policy(self, bucket: str, /) -> str:
+            return json.dumps(live)
+
+    doc = asyncio.run(export_manifest(Live(), region="cn-beijing", account_id=ACCOUNT))  # type: ignore[arg-type]
+    (tmp_path / "m.yaml").write_text(to_yaml(doc))
+    token = "ghp_0123456789abcdefghijklmnopqrstuvwxyz"
+    manifest = load_manifests([str(tmp_path / "m.yaml")], {}, environ={"GITHUB_TOKEN": token, "KEY": "k"})
+    bucket = manifest.buckets[0]
+    assert token not in json.dumps(bucket.policy) and bucket.policy == live, bucket.policy
+    assert bucket.indexes[0].non_filterable_metadata_keys == frozenset(keys)
