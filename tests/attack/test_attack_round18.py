@@ -7,6 +7,7 @@ These run in process; the CLI ones (slow) are in test_attack_round18_cli.py.
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import json
 import os
@@ -34,6 +35,7 @@ from reconciler.state.export import export_manifest, to_yaml
 from reconciler.state.outputs import read_outputs
 from reconciler.state.refresh import refresh
 from reconciler.util.text import printable
+from reconciler.watch.config import webhook_url
 from reconciler.watch.endpoint import MAX_CONNECTIONS, Endpoint
 from reconciler.watch.events import Delivery, EventSink, make_event
 from tests.support.hostile_server import ACCOUNT, BUCKET, MANIFEST
@@ -493,3 +495,14 @@ def test_export_never_turns_a_live_string_into_a_variable_reference(tmp_path: Pa
     bucket = manifest.buckets[0]
     assert token not in json.dumps(bucket.policy) and bucket.policy == live, bucket.policy
     assert bucket.indexes[0].non_filterable_metadata_keys == frozenset(keys)
+
+
+@pytest.mark.parametrize("url", ["https://hooks.example/services/T0KEN\r\nX-Extra: 1", "https://hooks.example/a\nb?t=T0KEN",
+                                 "https://hooks\u202e.example/x", "https://hooks.example/\tx"])
+def test_a_webhook_url_with_a_control_character_is_refused_at_start(url: str) -> None:
+    """urlsplit drops CR, LF and tab, so a URL pasted with a line break passed the flag's
+    check and then failed at every event (httpx: InvalidURL), found hours later; a bidi
+    override in the host reached stderr in every warning. Refused at start, unechoed."""
+    with pytest.raises(argparse.ArgumentTypeError) as e:
+        webhook_url(url)
+    assert "T0KEN" not in str(e.value) and printable(str(e.value)) == str(e.value)
