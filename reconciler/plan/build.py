@@ -85,7 +85,7 @@ def build_plan(manifest: Manifest, live: LiveState, target: Target, options: Pla
             elif not in_prune_scope(name, manifest.prune_buckets):
                 left_alone.append(bucket_address(name))
     if options.targets:
-        changes = _select(changes, options.targets)
+        changes = select_targets(changes, options.targets)
         kept = [k for k in kept if k.address in _select_addresses(options.targets)]
     changes = link(changes)  # after selection: ordering edges to what was left out do not exist
     changes = [_with_access(c, manifest, live, target) for c in changes]
@@ -288,7 +288,7 @@ def _ordered(changes: list[Change]) -> list[Change]:
     return topological(sorted(changes, key=lambda c: (c.bucket, rank(c.kind), c.address)))
 
 
-def _select(changes: list[Change], targets: Sequence[str]) -> list[Change]:
+def select_targets(changes: list[Change], targets: Sequence[str]) -> list[Change]:
     """Keep what the targets name, and what those changes cannot do without.
 
     A bucket address selects its own indexes and policy (as Terraform's -target of a

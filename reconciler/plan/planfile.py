@@ -338,7 +338,7 @@ def _told_otherwise(plan: Plan) -> str | None:
     """What the plan says about itself for a reviewer (`show FILE`: kept, left alone, partial,
     a destroy plan) against what it does; a disagreement, or None. Only the wording follows
     from these fields, so a forged one could make a delete read as something left alone."""
-    from reconciler.plan.build import _select
+    from reconciler.plan.build import select_targets
 
     changed = {c.address for c in plan.changes}
     for what, addresses in (("kept", [k.address for k in plan.kept]), ("unmanaged (left alone)", plan.outside_scope)):
@@ -346,7 +346,7 @@ def _told_otherwise(plan: Plan) -> str | None:
         if both:
             return f"{both[0]} is listed as {what}, but the plan changes it"
     if plan.targets:
-        selected = {c.address for c in _select(list(plan.changes), plan.targets)}
+        selected = {c.address for c in select_targets(list(plan.changes), plan.targets)}
         outside = [c.address for c in plan.changes if c.address not in selected]
         if outside:
             return f"{outside[0]} is changed, but the plan is limited to {', '.join(plan.targets)}"
