@@ -161,7 +161,8 @@ def render(plan: Plan, key: bytes | None) -> bytes:
     return signed + f',\n  "signature": "hmac-sha256:{_mac(key, signed)}"\n}}\n'.encode("ascii")
 
 
-def save(plan: Plan, path: str, key: bytes | None) -> None:
+def save(plan: Plan, path: str, key: bytes | None, *, exclusive: bool = False) -> None:
+    """Write the plan file (`exclusive`: a new file only; FileExistsError otherwise)."""
     data = render(plan, key)
     # Masking a secret inside a plan would change what it applies: refuse to write it instead.
     leaked = secrets_in(data.decode("ascii")) or secrets_in(json.dumps(to_saved(plan), ensure_ascii=False))
@@ -173,7 +174,9 @@ def save(plan: Plan, path: str, key: bytes | None) -> None:
         why = str(e).removeprefix(f"{path}: corrupt plan file").lstrip(": ")
         raise PlanFileError(f"{path}: not written: `apply` could not read it back ({why})") from None
     try:
-        write_regular(path, data)
+        write_regular(path, data, exclusive=exclusive)
+    except FileExistsError:
+        raise
     except OSError as e:
         raise PlanFileError(f"{path}: cannot write plan file: {e.strerror or e}") from None
 

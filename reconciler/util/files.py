@@ -57,9 +57,19 @@ def _bounded(data: bytes, limit: int) -> bytes:
     return data
 
 
-def write_regular(path: str, data: bytes) -> None:
+def write_regular(path: str, data: bytes, *, exclusive: bool = False) -> None:
     """Write `data` to a regular file (created if need be); refuse a FIFO (opening it would
-    wait for a reader), a device or a directory instead of writing into it."""
+    wait for a reader), a device or a directory instead of writing into it. `exclusive`:
+    only a new file (FileExistsError if there is one), never one another writer made."""
+    if exclusive:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view):]
+        finally:
+            os.close(fd)
+        return
     try:
         mode: int | None = os.stat(path).st_mode
     except FileNotFoundError:

@@ -202,15 +202,22 @@ class Watcher:
         its path, or None (said on stderr) when it could not be written."""
         assert self.config.plan_dir is not None
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-        self.plans_saved += 1
-        path = self.config.plan_dir / f"drift-{stamp}-{self.plans_saved}.json"
         try:
             self.config.plan_dir.mkdir(parents=True, exist_ok=True)
-            planfile.save(plan, str(path), self.config.plan_key)
+            # a new file, never over one another watch on the same directory wrote in the same
+            # second: its event names that file, and whoever applies it must get that plan
+            for _ in range(100):
+                self.plans_saved += 1
+                path = self.config.plan_dir / f"drift-{stamp}-{self.plans_saved}.json"
+                try:
+                    planfile.save(plan, str(path), self.config.plan_key, exclusive=True)
+                    return str(path.resolve())
+                except FileExistsError:
+                    continue
+            raise OSError(0, f"every name drift-{stamp}-N.json tried is taken in {self.config.plan_dir}")
         except (ReconcilerError, OSError) as e:
             self.say(f"warning: the plan for this drift was not saved: {one_line(e)}")
             return None
-        return str(path.resolve())
 
     # --- remediation -------------------------------------------------------------------------
 

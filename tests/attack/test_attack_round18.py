@@ -506,3 +506,31 @@ def test_a_webhook_url_with_a_control_character_is_refused_at_start(url: str) ->
     with pytest.raises(argparse.ArgumentTypeError) as e:
         webhook_url(url)
     assert "T0KEN" not in str(e.value) and printable(str(e.value)) == str(e.value)
+
+
+def test_plan_dir_never_overwrites_a_plan_another_watch_saved(tmp_path: Path) -> None:
+    """Two watches (two replicas sharing a volume) saving in the same second both wrote
+    drift-<stamp>-1.json: the second replaced the plan the first one's event names, so
+    whoever applied `plan` from that event applied the other watch's plan."""
+    from datetime import UTC, datetime, timedelta
+
+    from reconciler.watch.check import Watcher
+    from reconciler.watch.config import WatchConfig
+    from reconciler.watch.metrics import WatchMetrics
+
+    plans = tmp_path / "plans"
+    plans.mkdir()
+    now = datetime.now(UTC)
+    theirs = {plans / f"drift-{(now + timedelta(seconds=s)).strftime('%Y%m%dT%H%M%SZ')}-1.json" for s in (0, 1, 2)}
+    for path in theirs:
+        path.write_text("the other watch's plan")
+    said: list[str] = []
+    watcher = Watcher(WatchConfig(plan_dir=plans), None, Target("http://x", "cn-beijing", ACCOUNT),  # type: ignore[arg-type]
+                      lambda: None, EventSink(None, (), said.append), WatchMetrics(), said.append)  # type: ignore[arg-type,return-value]
+    change = Change("bucket.a", "bucket", Action.CREATE, None, {"name": "a"}, "declared; does not exist",
+                    reason_code="not-found")
+    plan = Plan(Target("http://x", "cn-beijing", ACCOUNT), (change,), fingerprints={"bucket.a": "absent"})
+    saved = watcher._save(plan)
+    assert saved is not None and Path(saved) not in theirs, (saved, said)
+    assert all(p.read_text() == "the other watch's plan" for p in theirs)
+    assert planfile.read(saved)[0].changes == (change,)
