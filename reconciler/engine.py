@@ -15,6 +15,7 @@ GuardrailRefused with one line per step; a bad manifest or flag a ConfigError).
     destroy(client, manifest, target, hooks=)          -> ApplyResult
     apply_plan(client, plan, consent)                  -> ApplyResult   execute a Plan value (consent checked)
     export(client, target, buckets=, prefix=)          -> dict          a manifest of what is live
+    output(client, manifest, target)                   -> Outputs       the declared resources' live identifiers
     access(manifest, account, region, principals)      -> AccessReport  no client
     load_plan(path)                                    -> Plan          `show`: a saved plan as data
 
@@ -63,7 +64,8 @@ from reconciler.state.model import LiveState
 if TYPE_CHECKING:
     import asyncio
 
-    from reconciler.client.protocol import RefreshApi, VectorsApi
+    from reconciler.client.protocol import OutputApi, RefreshApi, VectorsApi
+    from reconciler.state.outputs import Outputs
 
 Warn = Callable[[str], None]
 ProgressCallback = Callable[[int, int], None]  # (done, total): state.refresh.ProgressCallback, without loading it
@@ -176,11 +178,13 @@ async def check(
     progress: ProgressCallback | None = None,
     warn: Warn | None = None,
     probe: bool = True,
+    targets: Sequence[str] = (),
 ) -> Check:
-    """The cycle of a long-running drift check: one refresh of the whole manifest gives both.
-    `probe` costs one ListVectors per index the plan would destroy (none when in sync)."""
-    plan = await make_plan(client, manifest, target, PlanOptions(), parallelism=parallelism, progress=progress,
-                           probe=probe, warn=warn)
+    """The cycle of a long-running drift check: one refresh of the whole manifest (or of
+    what `targets` select) gives both. `probe` costs one ListVectors per index the plan
+    would destroy (none when in sync)."""
+    plan = await make_plan(client, manifest, target, PlanOptions(targets=tuple(targets)), parallelism=parallelism,
+                           progress=progress, probe=probe, warn=warn)
     return Check(plan, drift_report(plan))
 
 
@@ -192,11 +196,13 @@ async def drift(
     parallelism: int = 10,
     progress: ProgressCallback | None = None,
     warn: Warn | None = None,
+    targets: Sequence[str] = (),
 ) -> DriftReport:
-    """What differs between the manifest and what is live (`in_sync` when nothing does). No
-    probe: drift reports, it never destroys."""
+    """What differs between the manifest and what is live (`in_sync` when nothing does),
+    limited to `targets` and their dependencies when given (`plan -refresh-only -target`).
+    No probe: drift reports, it never destroys."""
     return (await check(client, manifest, target, parallelism=parallelism, progress=progress, warn=warn,
-                        probe=False)).report
+                        probe=False, targets=targets)).report
 
 
 # --- writing: apply, apply a saved plan, destroy ---------------------------------------------------
@@ -398,7 +404,7 @@ def made_by_destroy(plan: Plan) -> bool:
                                       for c in plan.changes)
 
 
-# --- export and access ---------------------------------------------------------------------------
+# --- export, output and access -----------------------------------------------------------------
 
 
 async def export(
@@ -416,6 +422,30 @@ async def export(
 
     return await export_manifest(client, buckets=buckets, prefix=prefix, region=target.region,
                                  account_id=target.account_id, parallelism=parallelism)
+
+
+async def output(
+    client: OutputApi,
+    manifest: Manifest,
+    target: Target,
+    *,
+    parallelism: int = 10,
+) -> Outputs:
+    """`reconciler output`: the live identifiers of what `manifest` declares, for the next job
+    of a pipeline (each bucket's TRN, endpoint host and creation time; each index's TRN and
+    attributes). A declared resource that does not exist raises `state.outputs.MissingResources`
+    naming every one, so a deploy job never starts against half an environment. The endpoint is
+    the host a client connects to for the bucket, `{bucket}-{account}.{endpoint host[:port]}`;
+    None on the embedded emulator, which has no network endpoint."""
+    from reconciler.client.addressing import Endpoint
+    from reconciler.state.outputs import read_outputs
+
+    endpoint = None if target.embedded else Endpoint.parse(target.endpoint, target.region)
+
+    def endpoint_of(bucket: str) -> str | None:
+        return None if endpoint is None else endpoint.virtual_host(bucket, target.account_id)
+
+    return await read_outputs(client, manifest, target.to_dict(), endpoint_of, parallelism=parallelism)
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ from reconciler.manifest import Manifest, load_manifests, parse_var_assignments,
 if TYPE_CHECKING:
     from reconciler.client import VectorsClient
     from reconciler.plan.build import PlanOptions
+    from reconciler.plan.drift import DriftReport
     from reconciler.plan.model import Plan
 
 
@@ -82,6 +83,8 @@ def validate(args: argparse.Namespace, console: Console) -> int:
 def plan(args: argparse.Namespace, console: Console) -> int:
     from reconciler.plan.planfile import plan_key, save
 
+    if args.refresh_only:
+        return _refresh_only(args, console)
     manifest = _load(args, console)
     key = plan_key() if args.out else None  # a key too short to sign with fails before the refresh
     resolved = _resolve(args, console, manifest)
@@ -132,7 +135,21 @@ def show(args: argparse.Namespace, console: Console) -> int:
     return EXIT_OK
 
 
-def drift(args: argparse.Namespace, console: Console) -> int:
+def _refresh_only(args: argparse.Namespace, console: Console) -> int:
+    """`plan -refresh-only`, Terraform's spelling for "what changed outside the manifests":
+    the drift report, with plan's exit codes. There is no state file to update, so there is
+    nothing to save or apply: the plan that removes the drift is `plan --out`'s."""
+    if args.out:
+        raise ConfigError("plan -refresh-only reports drift and has nothing to save (reconciler keeps no state "
+                          "file to refresh); save the plan that removes the drift with: reconciler plan --out FILE")
+    if args.destroy:
+        raise ConfigError("plan -refresh-only and --destroy cannot be used together")
+    report = _drift_report(args, console)
+    return EXIT_CHANGES if args.detailed_exitcode and not report.in_sync else EXIT_OK
+
+
+def _drift_report(args: argparse.Namespace, console: Console) -> DriftReport:
+    """Refresh, compare, print the drift report in --format; the report, for the exit code."""
     from reconciler import engine
     from reconciler.cli import session
     from reconciler.cli.progress import Progress
@@ -143,14 +160,19 @@ def drift(args: argparse.Namespace, console: Console) -> int:
     resolved = _resolve(args, console, manifest)
     bar = Progress("refreshing")
     report = session.call(console, resolved, _settings(args), lambda client: session.closing(bar, engine.drift(
-        client, manifest, resolved.target, parallelism=args.parallelism, progress=bar.update, warn=console.say)))
+        client, manifest, resolved.target, parallelism=args.parallelism, progress=bar.update, warn=console.say,
+        targets=getattr(args, "targets", ()))))
     if args.format == "json":
         console.out(drift_json(report))
     elif args.format == "markdown":
         console.out(drift_markdown(report))
     else:
         console.out(drift_text(report, color=console.color))
-    return EXIT_OK if report.in_sync else EXIT_CHANGES
+    return report
+
+
+def drift(args: argparse.Namespace, console: Console) -> int:
+    return EXIT_OK if _drift_report(args, console).in_sync else EXIT_CHANGES
 
 
 def export(args: argparse.Namespace, console: Console) -> int:
@@ -161,6 +183,21 @@ def export(args: argparse.Namespace, console: Console) -> int:
     resolved = _resolve(args, console, None)
     console.out(to_yaml(session.call(console, resolved, _settings(args), lambda client: engine.export(
         client, resolved.target, buckets=args.buckets, prefix=args.prefix, parallelism=args.parallelism))))
+    return EXIT_OK
+
+
+def output(args: argparse.Namespace, console: Console) -> int:
+    """The live identifiers of the declared resources, for the next job of a pipeline; a
+    declared resource that does not exist fails the command naming it (engine.output)."""
+    from reconciler import engine
+    from reconciler.cli import session
+    from reconciler.render.output import output_json, output_text
+
+    manifest = _load(args, console)
+    resolved = _resolve(args, console, manifest)
+    outputs = session.call(console, resolved, _settings(args), lambda client: engine.output(
+        client, manifest, resolved.target, parallelism=args.parallelism))
+    console.out(output_text(outputs) if args.format == "text" else output_json(outputs))
     return EXIT_OK
 
 

@@ -31,10 +31,20 @@ class _Parser(argparse.ArgumentParser):
         super().exit(status, None if message is None else printable(message.rstrip("\n")) + "\n")
 
 
-def _common(dest: str = "debug") -> _Parser:
+def _common(top: bool = False) -> _Parser:
+    """The flags every command takes, and the top level too (`reconciler --debug plan ...`):
+    a subcommand's own default would hide the top level's value, hence a second dest."""
+    suffix = "_top" if top else ""
     p = _Parser(add_help=False)
-    p.add_argument("--debug", dest=dest, action="store_true",
+    p.add_argument("--debug", dest="debug" + suffix, action="store_true",
                    help="log requests on stderr (secrets masked) and show tracebacks")
+    p.add_argument("--no-color", dest="no_color" + suffix, action="store_true",
+                   help="no colour and no terminal escape sequences in any output (as NO_COLOR=1)")
+    if not top:  # Terraform's spelling is `plan -input=false`, after the command
+        p.add_argument("--input", choices=("true", "false"), nargs="?", const="true", default="true",
+                       type=str.lower, metavar="true|false",
+                       help="--input=false: never ask (as with no terminal: apply and destroy then need "
+                            "--auto-approve); default true")
     return p
 
 
@@ -85,6 +95,8 @@ _EPILOG = {
     "access": ("reconciler access -f examples/ci-read-access.yaml --principal 2100000001/ci-bot",
                "0, 1 invalid manifest"),
     "export": ("reconciler export --prefix rag- > estate.yaml", "0, 1 error"),
+    "output": ('reconciler output -f env.yaml --format text >> "$GITHUB_OUTPUT"',
+               "0, 1 error or a declared resource that does not exist (each one named)"),
     "graph": ("reconciler graph -f examples/quickstart.yaml --format dot", "0, 1 error"),
     "completion": ("reconciler completion bash > ~/.local/share/bash-completion/completions/reconciler",
                    "0, 1 unknown shell"),
@@ -100,9 +112,12 @@ def _command(sub: argparse._SubParsersAction[_Parser], name: str, help: str,
                           formatter_class=argparse.RawDescriptionHelpFormatter)
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(*, serve: bool = True) -> argparse.ArgumentParser:
+    """Every command's flags. `serve=False` leaves out those of `serve` (the emulator's own
+    module defines them): a command line that does not run `serve` then loads no emulator
+    code at all, which is most of what `--help` and `validate` would otherwise import."""
     parser = _Parser(
-        prog="reconciler", parents=[_common("debug_top")],
+        prog="reconciler", parents=[_common(top=True)],
         description="Declarative reconciler for TOS Vectors: validate, plan and apply YAML manifests.",
         epilog="example:\n  reconciler plan -f examples/quickstart.yaml\n\n"
                "exit codes: 0 success, 1 error, 2 changes or drift (plan --detailed-exitcode, drift), 130 interrupted",
@@ -121,6 +136,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="save the plan for `reconciler apply FILE` and `reconciler show FILE`")
     p.add_argument("--format", choices=["text", "json", "markdown"], default="text", help=_FORMAT_HELP)
     p.add_argument("--detailed-exitcode", action="store_true", help="exit 0 no changes, 2 changes, 1 error")
+    p.add_argument("--refresh-only", action="store_true",
+                   help="only report what changed outside the manifests (the drift report, with plan's exit "
+                        "codes: 2 with --detailed-exitcode when something drifted)")
 
     p = _command(sub, "apply", "plan and apply, or apply a saved plan", common, manifest, api, targets)
     p.add_argument("plan_file", nargs="?", metavar="FILE",
@@ -153,16 +171,23 @@ def build_parser() -> argparse.ArgumentParser:
                    help="only this bucket (repeatable; default: every bucket)")
     p.add_argument("--prefix", metavar="P", help="only buckets whose names start with P")
 
+    p = _command(sub, "output", "print the live identifiers of the declared resources (TRNs, endpoints, "
+                 "creation times) for the next job of a pipeline", common, manifest, api)
+    p.add_argument("--format", choices=["json", "text"], default="json",
+                   help="json (default; schemas/output.schema.json) or text: KEY=VALUE lines for "
+                        "$GITHUB_OUTPUT or a dotenv file")
+
     p = _command(sub, "graph", "print the plan's dependency graph", common, manifest, api, targets)
     p.add_argument("--format", choices=["mermaid", "dot"], default="mermaid", help="output format (default mermaid)")
 
     p = _command(sub, "completion", "print a shell completion script", common)
     p.add_argument("shell", choices=["bash", "zsh", "fish"], help="the shell to complete for")
 
-    from reconciler.emulator import server  # light: the app itself loads only for `serve`
-
     p = _command(sub, "serve", "run the TOS Vectors emulator over HTTP", common)
-    server.add_serve_arguments(p)
+    if serve:
+        from reconciler.emulator import server  # the app itself loads only when serving
+
+        server.add_serve_arguments(p)
     return parser
 
 

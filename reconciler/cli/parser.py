@@ -6,6 +6,7 @@ on stderr and an exit code (README.md, "Exit codes").
 from __future__ import annotations
 
 import gc
+import os
 import sys
 from collections.abc import Sequence
 
@@ -30,8 +31,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _main(argv: Sequence[str] | None) -> int:
-    parser = build_parser()
-    args, extra = parser.parse_known_args(terraform_spellings(parser, sys.argv[1:] if argv is None else argv))
+    argv = list(sys.argv[1:] if argv is None else argv)
+    # serve's flags come from the emulator's module: only a command line that may run it loads it
+    parser = build_parser(serve="serve" in argv)
+    args, extra = parser.parse_known_args(terraform_spellings(parser, argv))
     if extra:
         manifests = [a for a in extra if a.endswith((".yaml", ".yml")) or a == "-"]
         if manifests and "files" in args:  # `plan m.yaml`: a habit from other tools
@@ -40,6 +43,9 @@ def _main(argv: Sequence[str] | None) -> int:
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
     # a subcommand's own default would hide `reconciler --debug CMD`, hence two dests
     args.debug = args.debug or args.debug_top
+    if args.no_color or args.no_color_top:
+        # as NO_COLOR, for every writer of this process (renderers, the progress line)
+        os.environ["NO_COLOR"] = "1"
     if args.debug:
         import logging
 
@@ -55,7 +61,7 @@ def _main(argv: Sequence[str] | None) -> int:
     from reconciler.cli.console import Console
     from reconciler.errors import ManifestError, ReconcilerError
 
-    console = Console()
+    console = Console(interactive=getattr(args, "input", "true") != "false")
     try:
         code = int(getattr(commands, args.command)(args, console))
         return EXIT_ERROR if console.lost and code in (EXIT_OK, EXIT_CHANGES) else code
