@@ -18,12 +18,12 @@ from reconciler.cli.console import Console
 from reconciler.cli.exitcodes import EXIT_CHANGES, EXIT_OK
 from reconciler.cli.target import Resolved, Settings, resolve, resolve_for_access, resolve_for_saved
 from reconciler.errors import ConfigError
-from reconciler.manifest import Manifest, load_manifests, parse_var_assignments, read_var_files
 
-# The engine, client and renderers (asyncio, uvloop, deepdiff: most of start-up time) load on
-# first use, so `validate` in a pre-commit hook stays quick.
+# The manifest loader, engine, client and renderers (YAML, the schema, asyncio, uvloop) load
+# on first use: `validate` in a pre-commit hook loads no client, `show` no manifest code.
 if TYPE_CHECKING:
     from reconciler.client import VectorsClient
+    from reconciler.manifest import Manifest
     from reconciler.plan.build import PlanOptions
     from reconciler.plan.drift import DriftReport
     from reconciler.plan.model import Plan
@@ -33,6 +33,8 @@ if TYPE_CHECKING:
 
 
 def _load(args: argparse.Namespace, console: Console) -> Manifest:
+    from reconciler.manifest import load_manifests, parse_var_assignments, read_var_files
+
     if not args.files:
         raise ConfigError("no manifest given: pass -f PATH (a file or a directory)")
     # --var wins over every --var-file, a later file over an earlier one, all over the environment
