@@ -145,3 +145,19 @@ def test_serve_still_gets_its_flags(tmp_path: Path) -> None:
     assert code == 0 and "--latency-ms" in text and "--data-dir" in text, text
     code, text, _ = loaded_by_command(tmp_path, "completion", "bash")
     assert code == 0 and "--latency-ms" in text
+
+
+def test_the_parser_built_for_one_command_is_that_command_in_full() -> None:
+    """The entry point builds only the flags of the command it runs (build_parser(only=...));
+    each command built that way takes exactly the flags of the full parser, and the light
+    help of the endpoint flag says what the client would use."""
+    from reconciler.cli.flags import ENDPOINT_HELP, build_parser, subcommands
+    from reconciler.rules.names import default_endpoint
+
+    full = subcommands(build_parser())
+    for name, parser in full.items():
+        alone = subcommands(build_parser(only={name}))[name]
+        assert [(a.dest, a.option_strings, a.default, a.choices) for a in alone._actions] == \
+            [(a.dest, a.option_strings, a.default, a.choices) for a in parser._actions], name
+        assert alone.format_help() == parser.format_help()
+    assert ENDPOINT_HELP == default_endpoint("REGION")

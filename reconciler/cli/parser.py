@@ -11,29 +11,40 @@ import sys
 from collections.abc import Sequence
 
 from reconciler.cli.exitcodes import EXIT_CHANGES, EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK
-from reconciler.cli.flags import build_parser, subcommands, terraform_spellings
-from reconciler.util.text import printable  # an error line may carry a service's or a file's words
+from reconciler.cli.flags import (
+    build_parser,
+    printable,  # an error line may carry a service's or a file's words
+    subcommands,
+    terraform_spellings,
+)
 
 __all__ = ["build_parser", "main", "subcommands", "terraform_spellings"]  # the flags' names, as before the split
 
 # --- entry point ---------------------------------------------------------------------------
 
 
+# Command lines whose output is the program's own text alone: nothing in it can be a secret,
+# so they skip loading the masking (a few ms of the `--help` a person waits for).
+_FIXED_TEXT = (["--help"], ["-h"], ["--version"])
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    from reconciler.util.secrets import masked_output
-
-    with masked_output():  # every line written, debug log and tracebacks included, is masked
-        try:
-            return _main(argv)
-        except KeyboardInterrupt:  # Ctrl-C at any point, start-up (imports) included: no traceback
-            print("interrupted", file=sys.stderr)
-            return EXIT_INTERRUPTED
-
-
-def _main(argv: Sequence[str] | None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    # serve's flags come from the emulator's module: only a command line that may run it loads it
-    parser = build_parser(serve="serve" in argv)
+    try:
+        if argv in _FIXED_TEXT:
+            return _main(argv)
+        from reconciler.util.secrets import masked_output
+
+        with masked_output():  # every line written, debug log and tracebacks included, is masked
+            return _main(argv)
+    except KeyboardInterrupt:  # Ctrl-C at any point, start-up (imports) included: no traceback
+        print("interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+def _main(argv: list[str]) -> int:
+    # the flags of the command being run, and of no other (serve's would load the emulator's module)
+    parser = build_parser(only=set(argv))
     args, extra = parser.parse_known_args(terraform_spellings(parser, argv))
     if extra:
         manifests = [a for a in extra if a.endswith((".yaml", ".yml")) or a == "-"]

@@ -16,6 +16,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from reconciler.cli.flags import DEFAULT_REGION  # with the flags' help, which loads nothing else
 from reconciler.errors import ConfigError
 from reconciler.rules.names import default_endpoint
 
@@ -24,7 +25,9 @@ if TYPE_CHECKING:  # the client loads only when a command talks to a service; th
     from reconciler.client import Credentials, VectorsClient
     from reconciler.plan.model import Target
 
-DEFAULT_REGION = "cn-beijing"
+__all__ = ["DEFAULT_REGION", "EMBEDDED_ACCOUNT", "EMBEDDED_DIR", "EMBEDDED_ENDPOINT", "Resolved", "Settings",
+           "in_ci", "open_client", "resolve", "resolve_for_access", "resolve_for_saved"]
+
 EMBEDDED_ACCOUNT = "2100000000"
 EMBEDDED_DIR = Path(".reconciler") / "local"
 EMBEDDED_ENDPOINT = "embedded"  # --endpoint embedded / TOS_ENDPOINT=embedded
