@@ -220,13 +220,16 @@ async def apply(
     allow_destroy: bool = False,
     allow_public_access: bool = False,
     parallelism: int = 10,
+    read_parallelism: int | None = None,
     hooks: Hooks = NO_HOOKS,
 ) -> ApplyResult:
     """`reconciler apply -f`: plan, check consent, confirm, execute. A step that destroys data
     needs `allow_destroy`; a grant to anyone needs `allow_public_access` unless the bucket
-    declares `allowPublicAccess: true`. An empty plan returns an ApplyResult with no steps."""
-    plan = await make_plan(client, manifest, target, options, parallelism=parallelism, progress=hooks.progress,
-                           warn=hooks.warn)
+    declares `allowPublicAccess: true`. An empty plan returns an ApplyResult with no steps.
+    `parallelism` bounds the changes in flight, `read_parallelism` the refresh's reads
+    (default: `parallelism`)."""
+    plan = await make_plan(client, manifest, target, options, parallelism=read_parallelism or parallelism,
+                           progress=hooks.progress, warn=hooks.warn)
     public = frozenset(b.name for b in manifest.buckets if b.allow_public_access)
     consent = Consent(allow_destroy=allow_destroy, allow_public_access=allow_public_access, public_buckets=public)
     return await _approve_and_execute(client, plan, consent, "apply", parallelism, hooks)
@@ -239,12 +242,13 @@ async def destroy(
     *,
     targets: Sequence[str] = (),
     parallelism: int = 10,
+    read_parallelism: int | None = None,
     hooks: Hooks = NO_HOOKS,
 ) -> ApplyResult:
     """`reconciler destroy`: delete what the manifest declares (or `targets` of it). The verb
     is the consent to destroy data; `preventDestroy: true` refuses even then."""
     plan = await make_plan(client, manifest, target, PlanOptions(destroy=True, targets=tuple(targets)),
-                           parallelism=parallelism, progress=hooks.progress, warn=hooks.warn)
+                           parallelism=read_parallelism or parallelism, progress=hooks.progress, warn=hooks.warn)
     return await _approve_and_execute(client, plan, Consent(destroy_verb=True), "destroy", parallelism, hooks)
 
 
@@ -256,6 +260,7 @@ async def apply_saved(
     allow_destroy: bool = False,
     allow_public_access: bool = False,
     parallelism: int = 10,
+    read_parallelism: int | None = None,
     hooks: Hooks = NO_HOOKS,
 ) -> ApplyResult:
     """`reconciler apply FILE` (`saved` from `load_saved`): refuse a target other than the
@@ -266,7 +271,7 @@ async def apply_saved(
     refuse_other_target(saved, target)
     if saved.warning and hooks.warn is not None:
         hooks.warn(saved.warning)
-    plan, stale = await recheck_saved(client, saved.plan, parallelism=parallelism)
+    plan, stale = await recheck_saved(client, saved.plan, parallelism=read_parallelism or parallelism)
     if stale:
         raise RefusedError(f"{saved.path} is stale: {', '.join(stale)} changed since the plan was made; "
                            "nothing was changed. Run `reconciler plan --out` again.")

@@ -21,6 +21,8 @@ if TYPE_CHECKING:
     from typing import NoReturn
 
 DEFAULT_REGION = "cn-beijing"  # cli.target's, which reads it from here
+DEFAULT_PARALLELISM = 10  # changes in flight, as Terraform's -parallelism
+DEFAULT_READ_PARALLELISM = 64  # reads in flight: 420 reads at 20 ms take 7 round trips, not 42
 ENDPOINT_HELP = "https://tosvectors-REGION.volces.com"  # rules.names.default_endpoint("REGION") (a test holds it)
 
 
@@ -99,8 +101,10 @@ def _api_opts() -> _Parser:
                    f"(default: TOS_ENDPOINT, else {ENDPOINT_HELP})")
     p.add_argument("--region", help=f"region (default: TOS_REGION, else {DEFAULT_REGION})")
     p.add_argument("--account-id", metavar="ID", help="account id (default: TOS_ACCOUNT_ID)")
-    p.add_argument("--parallelism", type=positive_int, default=10, metavar="N",
-                   help="concurrent API calls (default 10)")
+    p.add_argument("--parallelism", type=positive_int, metavar="N",
+                   help=f"concurrent API calls (default: {DEFAULT_PARALLELISM} changes at a time, and "
+                        f"{DEFAULT_READ_PARALLELISM} reads: a refresh waits on round trips, and the client "
+                        "backs off when the service throttles)")
     p.add_argument("--max-rps", type=positive_float, metavar="R", help="cap on requests per second")
     return p
 
