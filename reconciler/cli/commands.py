@@ -16,12 +16,12 @@ from typing import TYPE_CHECKING
 
 from reconciler.cli.console import Console
 from reconciler.cli.exitcodes import EXIT_CHANGES, EXIT_OK
-from reconciler.cli.target import Resolved, Settings, resolve, resolve_for_access, resolve_for_saved
 from reconciler.errors import ConfigError
 
 # The manifest loader, engine, client and renderers (YAML, the schema, asyncio, uvloop) load
 # on first use: `validate` in a pre-commit hook loads no client, `show` no manifest code.
 if TYPE_CHECKING:
+    from reconciler.cli.target import Resolved, Settings
     from reconciler.client import VectorsClient
     from reconciler.manifest import Manifest
     from reconciler.plan.build import PlanOptions
@@ -46,11 +46,15 @@ def _load(args: argparse.Namespace, console: Console) -> Manifest:
 
 
 def _settings(args: argparse.Namespace) -> Settings:
+    from reconciler.cli.target import Settings
+
     return Settings(endpoint=args.endpoint, region=args.region, account_id=args.account_id,
                     parallelism=args.parallelism, max_rps=args.max_rps)
 
 
 def _resolve(args: argparse.Namespace, console: Console, manifest: Manifest | None) -> Resolved:
+    from reconciler.cli.target import resolve
+
     resolved = resolve(_settings(args), manifest_account=manifest.account if manifest else None,
                        manifest_region=manifest.region if manifest else None)
     return _announced(resolved, console)
@@ -217,6 +221,7 @@ def access(args: argparse.Namespace, console: Console) -> int:
     """Who may do what on each declared bucket and index, from the declared policies alone:
     no target is resolved and no API is called (so CI needs no credentials for it)."""
     from reconciler import engine
+    from reconciler.cli.target import resolve_for_access
     from reconciler.render.access import BucketAccess, access_json, access_text
 
     manifest = _load(args, console)
@@ -260,6 +265,7 @@ def _apply_saved(args: argparse.Namespace, console: Console) -> int:
     """A saved plan runs as reviewed: no prompt (as Terraform applies a saved plan)."""
     from reconciler import engine
     from reconciler.cli import session
+    from reconciler.cli.target import resolve_for_saved
     from reconciler.plan.planfile import plan_key
 
     saved = engine.load_saved(args.plan_file, plan_key())
