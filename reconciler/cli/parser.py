@@ -54,9 +54,6 @@ def _main(argv: list[str]) -> int:
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
     # a subcommand's own default would hide `reconciler --debug CMD`, hence two dests
     args.debug = args.debug or args.debug_top
-    if args.no_color or args.no_color_top:
-        # as NO_COLOR, for every writer of this process (renderers, the progress line)
-        os.environ["NO_COLOR"] = "1"
     if args.debug:
         import logging
 
@@ -73,6 +70,11 @@ def _main(argv: list[str]) -> int:
     from reconciler.errors import ManifestError, ReconcilerError
 
     console = Console(interactive=getattr(args, "input", "true") != "false")
+    no_color = os.environ.get("NO_COLOR")
+    if args.no_color or args.no_color_top:
+        # as NO_COLOR, for every writer of this run (renderers, the progress line); put back
+        # afterwards for a caller that runs main() in its own process (tests do)
+        os.environ["NO_COLOR"] = "1"
     try:
         code = int(getattr(commands, args.command)(args, console))
         return EXIT_ERROR if console.lost and code in (EXIT_OK, EXIT_CHANGES) else code
@@ -96,6 +98,11 @@ def _main(argv: list[str]) -> int:
         print(printable(f"internal error: {type(e).__name__}: {e} (run with --debug for the traceback)"),
               file=sys.stderr)
         return EXIT_ERROR
+    finally:
+        if no_color is None:
+            os.environ.pop("NO_COLOR", None)
+        else:
+            os.environ["NO_COLOR"] = no_color
 
 
 if __name__ == "__main__":
