@@ -112,6 +112,8 @@ def test_help_loads_no_emulator_no_client_and_no_manifest_code(tmp_path: Path, a
     code, text, modules = loaded_by_command(tmp_path, *argv)
     assert code == 0, text
     assert heavy(modules, ANY_IO) == []
+    # argparse and the flags alone: these cost as much again as the interpreter's start-up
+    assert heavy(modules, ("typing", "dataclasses", "inspect", "json", "reconciler.util", "reconciler.rules")) == []
 
 
 @pytest.mark.parametrize("argv", [["validate", "-f", "examples/quickstart.yaml"],
