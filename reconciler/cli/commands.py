@@ -49,7 +49,7 @@ def _settings(args: argparse.Namespace) -> Settings:
     from reconciler.cli.target import Settings
 
     return Settings(endpoint=args.endpoint, region=args.region, account_id=args.account_id,
-                    parallelism=args.parallelism, max_rps=args.max_rps)
+                    parallelism=args.parallelism, max_rps=args.max_rps, read_parallelism=args.read_parallelism)
 
 
 def _resolve(args: argparse.Namespace, console: Console, manifest: Manifest | None) -> Resolved:
@@ -113,7 +113,7 @@ def _planned(args: argparse.Namespace, console: Console, manifest: Manifest, res
 
     bar = Progress("refreshing")
     return session.call(console, resolved, _settings(args), lambda client: session.closing(bar, engine.make_plan(
-        client, manifest, resolved.target, options, parallelism=_settings(args).reads, progress=bar.update,
+        client, manifest, resolved.target, options, parallelism=args.read_parallelism, progress=bar.update,
         probe=probe, warn=console.say)))
 
 
@@ -166,7 +166,7 @@ def _drift_report(args: argparse.Namespace, console: Console) -> DriftReport:
     resolved = _resolve(args, console, manifest)
     bar = Progress("refreshing")
     report = session.call(console, resolved, _settings(args), lambda client: session.closing(bar, engine.drift(
-        client, manifest, resolved.target, parallelism=_settings(args).reads, progress=bar.update, warn=console.say,
+        client, manifest, resolved.target, parallelism=args.read_parallelism, progress=bar.update, warn=console.say,
         targets=getattr(args, "targets", ()))))
     if args.format == "json":
         console.out(drift_json(report))
@@ -188,7 +188,7 @@ def export(args: argparse.Namespace, console: Console) -> int:
 
     resolved = _resolve(args, console, None)
     console.out(to_yaml(session.call(console, resolved, _settings(args), lambda client: engine.export(
-        client, resolved.target, buckets=args.buckets, prefix=args.prefix, parallelism=_settings(args).reads))))
+        client, resolved.target, buckets=args.buckets, prefix=args.prefix, parallelism=args.read_parallelism))))
     return EXIT_OK
 
 
@@ -202,7 +202,7 @@ def output(args: argparse.Namespace, console: Console) -> int:
     manifest = _load(args, console)
     resolved = _resolve(args, console, manifest)
     outputs = session.call(console, resolved, _settings(args), lambda client: engine.output(
-        client, manifest, resolved.target, parallelism=_settings(args).reads))
+        client, manifest, resolved.target, parallelism=args.read_parallelism))
     console.out(output_text(outputs) if args.format == "text" else output_json(outputs))
     return EXIT_OK
 
@@ -255,8 +255,8 @@ def apply(args: argparse.Namespace, console: Console) -> int:
         view = session.ApplyView(console, confirm=confirm)
         return await view.run(engine.apply(
             client, manifest, resolved.target, options=_options(args), allow_destroy=args.allow_destroy,
-            allow_public_access=args.allow_public_access, parallelism=_settings(args).writes,
-            read_parallelism=_settings(args).reads, hooks=view.hooks()))
+            allow_public_access=args.allow_public_access, parallelism=args.parallelism,
+            read_parallelism=args.read_parallelism, hooks=view.hooks()))
 
     return session.call(console, resolved, _settings(args), work)
 
@@ -276,8 +276,8 @@ def _apply_saved(args: argparse.Namespace, console: Console) -> int:
         view = session.ApplyView(console, destroy=None)
         return await view.run(engine.apply_saved(
             client, saved, resolved.target, allow_destroy=args.allow_destroy,
-            allow_public_access=args.allow_public_access, parallelism=_settings(args).writes,
-            read_parallelism=_settings(args).reads, hooks=view.hooks()))
+            allow_public_access=args.allow_public_access, parallelism=args.parallelism,
+            read_parallelism=args.read_parallelism, hooks=view.hooks()))
 
     return session.call(console, resolved, _settings(args), work)
 
@@ -297,8 +297,8 @@ def destroy(args: argparse.Namespace, console: Console) -> int:
     async def work(client: VectorsClient) -> int:
         view = session.ApplyView(console, destroy=True, confirm=None if args.auto_approve else confirm)
         return await view.run(engine.destroy(client, manifest, resolved.target, targets=args.targets,
-                                             parallelism=_settings(args).writes,
-                                             read_parallelism=_settings(args).reads, hooks=view.hooks()))
+                                             parallelism=args.parallelism,
+                                             read_parallelism=args.read_parallelism, hooks=view.hooks()))
 
     return session.call(console, resolved, _settings(args), work)
 

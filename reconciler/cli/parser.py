@@ -12,6 +12,8 @@ from collections.abc import Sequence
 
 from reconciler.cli.exitcodes import EXIT_CHANGES, EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK
 from reconciler.cli.flags import (
+    DEFAULT_PARALLELISM,
+    DEFAULT_READ_PARALLELISM,
     build_parser,
     printable,  # an error line may carry a service's or a file's words
     subcommands,
@@ -54,6 +56,9 @@ def _main(argv: list[str]) -> int:
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
     # a subcommand's own default would hide `reconciler --debug CMD`, hence two dests
     args.debug = args.debug or args.debug_top
+    if "parallelism" in args:  # --parallelism N sets both; unset, each has its own default
+        args.read_parallelism = args.parallelism or DEFAULT_READ_PARALLELISM
+        args.parallelism = args.parallelism or DEFAULT_PARALLELISM
     if args.debug:
         import logging
 

@@ -47,19 +47,12 @@ class Settings:
     endpoint: str | None = None
     region: str | None = None
     account_id: str | None = None
-    parallelism: int | None = None  # --parallelism: both reads and changes; None: each its default
+    parallelism: int = DEFAULT_PARALLELISM  # changes in flight (apply's DAG)
     max_rps: float | None = None
-
-    @property
-    def writes(self) -> int:
-        """Changes in flight (apply's DAG)."""
-        return self.parallelism or DEFAULT_PARALLELISM
-
-    @property
-    def reads(self) -> int:
-        """Reads in flight (refresh, probes, re-reads, output, export): a read changes nothing,
-        so more of them at once only shortens the wait; on 429 the client's limiter cuts."""
-        return self.parallelism or DEFAULT_READ_PARALLELISM
+    # Reads in flight (refresh, probes, re-reads, output, export): a read changes nothing, so
+    # more at once only shortens the wait; on 429 the client's limiter cuts. `--parallelism N`
+    # sets both.
+    read_parallelism: int = DEFAULT_READ_PARALLELISM
 
 
 @dataclass(frozen=True)
@@ -170,6 +163,6 @@ def open_client(resolved: Resolved, settings: Settings) -> VectorsClient:
         credentials=resolved.credentials,
         sender=sender,
         # the limiter starts at the parallelism: above it, a cut on throttling would change nothing
-        max_connections=max(settings.reads, settings.writes, 1),
+        max_connections=max(settings.read_parallelism, settings.parallelism, 1),
         max_rps=settings.max_rps,
     )
