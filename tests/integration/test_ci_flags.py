@@ -264,3 +264,28 @@ def test_refresh_only_with_target_reports_only_what_it_selects(cli: Cli, sdk) ->
     assert r.returncode == 0, r.stdout + r.stderr
     r = cli("plan", "-refresh-only", "-detailed-exitcode", "-f", path, "-target=bucket.ci-app")
     assert r.returncode == 2 and "index.ci-app/docs" in r.stdout
+
+
+# --- -parallelism=N, and the reads' own default ---------------------------------------------------
+
+
+def test_reads_run_many_at_a_time_unless_parallelism_says_otherwise(slow: Cli) -> None:
+    """A refresh only reads and waits on round trips: as typed, `plan` keeps more than the 10
+    changes apply runs at once in flight; `-parallelism=N` bounds reads and changes alike."""
+    from tests.support.throttling_proxy import throttling_proxy
+
+    indexes = "".join(f"      - {{name: i{n:02d}, dimension: 4, distanceMetric: cosine}}\n" for n in range(30))
+    path = slow.write("m.yaml", "version: 1\nbuckets:\n  - name: wide\n    indexes:\n" + indexes)
+    r = slow("apply", "-f", path, "-auto-approve", "-parallelism=32")
+    assert r.returncode == 0, r.stderr
+    with throttling_proxy(slow.url) as proxy:  # no quota: it only records
+        through = Cli(proxy.url, slow.cwd, {})
+        r = through("plan", "-f", path, "-detailed-exitcode")
+        assert r.returncode == 0, r.stderr
+        as_typed = max(rec.inflight for rec in proxy.snapshot() if rec.action == "GetIndex") + 1
+        proxy.clear()
+        r = through("plan", "-f", path, "-detailed-exitcode", "-parallelism=4")
+        assert r.returncode == 0, r.stderr
+        bounded = max(rec.inflight for rec in proxy.snapshot()) + 1
+    assert as_typed > 10, as_typed
+    assert bounded <= 4, bounded
