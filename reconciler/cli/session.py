@@ -88,6 +88,9 @@ class PromptInterrupted(Cancelled):
 def prompt(console: Console, verb: str, question: str) -> bool:
     """Ask on the terminal (stderr, so that `apply > log` still shows the question); only
     `yes` goes on. Ctrl-D cancels (exit 1), Ctrl-C cancels (exit 130)."""
+    if not console.interactive:
+        raise RefusedError(f"{verb} needs confirmation but -input=false was given; pass --auto-approve. "
+                           "Nothing was changed")
     if not sys.stdin.isatty():
         raise RefusedError(f"{verb} needs confirmation but stdin is not a terminal; pass --auto-approve. "
                            "Nothing was changed")
