@@ -22,7 +22,7 @@ from reconciler.client.protocol import ApplyApi
 from reconciler.errors import ApiError, ConflictError, NotFoundError
 from reconciler.plan.diff import changed_attributes
 from reconciler.plan.model import Action, Change, Plan, graph_problem
-from reconciler.rules.kinds import INDEX, parse_address
+from reconciler.rules.kinds import BUCKET, INDEX, POLICY, parse_address
 from reconciler.util.tasks import all_of
 
 _OUTCOME = {Status.FAILED: "failed", Status.UNKNOWN: "may or may not have taken effect",
@@ -104,14 +104,14 @@ async def _tolerate_missing(call: Awaitable[Any]) -> str:
 
 
 HANDLERS: dict[tuple[str, Action], Handler] = {
-    ("bucket", Action.CREATE): _create_bucket,
-    ("bucket", Action.DELETE): _delete_bucket,
-    ("index", Action.CREATE): _create_index,
-    ("index", Action.DELETE): _delete_index,
-    ("index", Action.REPLACE): _replace_index,
-    ("policy", Action.CREATE): _put_policy,
-    ("policy", Action.UPDATE): _put_policy,
-    ("policy", Action.DELETE): _delete_policy,
+    (BUCKET.name, Action.CREATE): _create_bucket,
+    (BUCKET.name, Action.DELETE): _delete_bucket,
+    (INDEX.name, Action.CREATE): _create_index,
+    (INDEX.name, Action.DELETE): _delete_index,
+    (INDEX.name, Action.REPLACE): _replace_index,
+    (POLICY.name, Action.CREATE): _put_policy,
+    (POLICY.name, Action.UPDATE): _put_policy,
+    (POLICY.name, Action.DELETE): _delete_policy,
 }
 
 

@@ -4,6 +4,10 @@ Consent is a value the caller states (the CLI from its flags); whether a change 
 is decided here from the plan itself: `Change.destroys_data` follows from kind and action,
 so neither a caller nor a plan file can declare a destroying step harmless.
 `engine.apply_plan` runs `check` before the first call, for every caller.
+
+preventDestroy is an error already when the plan is made (`plan.protection`, re-exported
+here: `check_protected`, `protected_destroys`); `check` refuses the same changes again, for
+a saved plan too, where the file's `prevent_destroy` can only add a refusal, never lift one.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from typing import Any
 
 from reconciler.errors import RefusedError
 from reconciler.plan.model import Plan
+from reconciler.plan.protection import ProtectedDestroyError, check_protected, protected_destroys
 from reconciler.rules.access import (
     ANYONE,
     AccessDeltaNotComputed,
@@ -23,7 +28,10 @@ from reconciler.rules.access import (
     resource_label,
     too_big,
 )
-from reconciler.rules.kinds import parse_address
+from reconciler.rules.kinds import INDEX, POLICY, parse_address
+
+__all__ = ["CHECKS", "Consent", "GuardrailRefused", "ProtectedDestroyError", "check", "check_protected",
+           "destroy_refusals", "protected_destroys", "public_refusals", "refusals"]
 
 
 @dataclass(frozen=True)
@@ -81,12 +89,12 @@ def public_refusals(plan: Plan, consent: Consent) -> list[str]:
     buckets_allowing = consent.public_buckets
     out = []
     for c in plan.changes:
-        if c.kind != "policy" or c.bucket in (buckets_allowing or ()):
+        if c.kind != POLICY.name or c.bucket in (buckets_allowing or ()):
             continue
         before, after = _document(c.before), _document(c.after)
         # every index the file names can only widen what is checked, never narrow it
         indexes = {parse_address(o.address)[2] or "" for o in plan.changes
-                   if o.kind == "index" and o.bucket == c.bucket}
+                   if o.kind == INDEX.name and o.bucket == c.bucket}
         indexes |= {a.resource.partition("/index/")[2] for a in c.access_changes if "/index/" in a.resource}
         region, account = plan.target.region, plan.target.account_id
         if not grants_public(before, after, region, account, c.bucket, indexes):

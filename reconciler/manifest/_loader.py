@@ -15,9 +15,9 @@ from typing import Any
 from reconciler.errors import ConfigError, Diagnostic, ManifestError
 from reconciler.manifest import _access_tests, _schema
 from reconciler.manifest._interpolate import Interpolator
-from reconciler.manifest._rules import bucket_name_problem, index_name_problem, prune_pattern_problem
+from reconciler.manifest._rules import bucket_name_problem, duration_seconds, index_name_problem, prune_pattern_problem
 from reconciler.manifest._yaml import Doc, YamlPath, json_positions, load_documents
-from reconciler.manifest.model import AccessTest, BucketSpec, IndexSpec, Manifest, Source
+from reconciler.manifest.model import AccessTest, BucketSpec, Duration, IndexSpec, Manifest, Source
 from reconciler.rules.policy import PolicyParseError, parse_policy_text, policy_findings
 from reconciler.util.files import read_bounded
 
@@ -90,6 +90,7 @@ def load_manifests(
         _check_document(doc, state)
     account = _merge_setting("account", docs, state)
     region = _merge_setting("region", docs, state)
+    older_than = _merge_older_than(docs, state)
     _check_duplicates(state)
     _lint_policies(state, account, region)
     _run_access_tests(state, account, region)
@@ -98,7 +99,7 @@ def load_manifests(
     if errors:  # with the warnings: every problem at once, a lint of one file beside errors of another
         raise ManifestError(list(dict.fromkeys(sorted(state.diags, key=_order))))
     warnings = tuple(dict.fromkeys(sorted((d for d in state.diags if d.severity != "error"), key=_order)))
-    return _build(docs, state, files, account, region, warnings)
+    return _build(docs, state, files, account, region, warnings, older_than)
 
 
 def _order(d: Diagnostic) -> tuple[str, int, int, str]:
@@ -366,6 +367,28 @@ def _merge_setting(key: str, docs: list[Doc], state: _State) -> str | None:
     return first[0] if first else None
 
 
+def _merge_older_than(docs: list[Doc], state: _State) -> Duration | None:
+    """prune.olderThan, said once or alike in every document that says it (the schema
+    checked its form: a bad one is already an error at its position)."""
+    first: tuple[Duration, Source] | None = None
+    for doc in docs:
+        prune = doc.value.get("prune") if isinstance(doc.value, dict) else None
+        text = prune.get("olderThan") if isinstance(prune, dict) else None
+        seconds = duration_seconds(text) if isinstance(text, str) else None
+        if not isinstance(text, str) or seconds is None or doc.is_broken(("prune", "olderThan")):
+            continue
+        where = doc.at(("prune", "olderThan"))
+        if first is None:
+            first = (Duration(text, seconds), where)
+        elif seconds != first[0].seconds:
+            state.error(where, f"prune.olderThan {text!r} conflicts with prune.olderThan {first[0].text!r} "
+                               f"at {first[1]}")
+    if first is not None and not any(isinstance(d.value, dict) and isinstance(d.value.get("prune"), dict)
+                                     and d.value["prune"].get("buckets") for d in docs):
+        state.warn(first[1], "prune.olderThan limits prune.buckets, and no prune.buckets is given: it prunes nothing")
+    return first[0] if first else None
+
+
 def _check_duplicates(state: _State) -> None:
     seen: dict[str, Source] = {}
     for b in state.buckets:
@@ -447,7 +470,7 @@ def _statement_locator(policy: _PolicyAt | None, file: str) -> Callable[[int], s
 
 def _build(
     docs: list[Doc], state: _State, files: list[str], account: str | None, region: str | None,
-    warnings: tuple[Diagnostic, ...],
+    warnings: tuple[Diagnostic, ...], older_than: Duration | None = None,
 ) -> Manifest:
     buckets: list[BucketSpec] = []
     for b in state.buckets:
@@ -460,8 +483,10 @@ def _build(
                 distance_metric=ix["distanceMetric"],
                 data_type=ix.get("dataType", "float32"),
                 non_filterable_metadata_keys=frozenset(ix.get("nonFilterableMetadataKeys", ())),
-                prevent_destroy=bool(ix.get("preventDestroy", False)),
+                # a bucket's preventDestroy covers its indexes unless one says otherwise
+                prevent_destroy=bool(ix.get("preventDestroy", data.get("preventDestroy", False))),
                 source=b.doc.at(b.path + ("indexes", j)),
+                declared_prevent_destroy=bool(ix["preventDestroy"]) if "preventDestroy" in ix else None,
             )
             for j, ix in enumerate(data.get("indexes", ()))
         )
@@ -487,4 +512,5 @@ def _build(
         buckets=tuple(buckets),
         files=tuple(files),
         warnings=warnings,
+        prune_older_than=older_than,
     )

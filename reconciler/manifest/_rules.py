@@ -71,3 +71,15 @@ def prune_pattern_problem(pattern: str) -> str | None:
                     f"a-z, 0-9, '-' and the wildcards *, ? and [...]")
         i += 1
     return None
+
+
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def duration_seconds(text: str) -> int | None:
+    """`30m` -> 1800; None when `text` is not a whole number of s, m, h or d (the schema's
+    pattern, which reports the problem)."""
+    number, unit = text[:-1], text[-1:]
+    if unit not in _UNIT_SECONDS or not number.isascii() or not number.isdigit() or int(number) < 1:
+        return None
+    return int(number) * _UNIT_SECONDS[unit]

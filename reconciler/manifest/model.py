@@ -28,8 +28,9 @@ class IndexSpec:
     distance_metric: str  # "euclidean" | "cosine"
     data_type: str  # "float32"
     non_filterable_metadata_keys: frozenset[str]
-    prevent_destroy: bool
+    prevent_destroy: bool  # in effect: its own preventDestroy, else its bucket's
     source: Source
+    declared_prevent_destroy: bool | None = None  # as written; None: not set (the bucket's holds)
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,14 @@ class BucketSpec:
 
 
 @dataclass(frozen=True)
+class Duration:
+    """A duration as written (`7d`) and in seconds."""
+
+    text: str
+    seconds: int
+
+
+@dataclass(frozen=True)
 class Manifest:
     account: str | None
     region: str | None
@@ -65,6 +74,8 @@ class Manifest:
     buckets: tuple[BucketSpec, ...]
     files: tuple[str, ...]
     warnings: tuple[Diagnostic, ...]
+    # prune.olderThan: only buckets the service created longer ago than this are pruned
+    prune_older_than: Duration | None = None
 
     def bucket(self, name: str) -> BucketSpec | None:
         for b in self.buckets:

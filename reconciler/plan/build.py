@@ -1,4 +1,5 @@
-"""Build a plan from desired (manifest) and live state. Pure: no I/O.
+"""Build a plan from desired (manifest) and live state. Pure: no I/O (the clock is read for
+prune.olderThan only when `PlanOptions.now` is not given).
 
 Rules (DESIGN.md §2): buckets and indexes are create/delete only, an index whose
 immutable attributes differ is replaced, policies are compared semantically and
@@ -13,13 +14,15 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
 from reconciler.manifest import BucketSpec, IndexSpec, Manifest
 from reconciler.plan.diff import changed_attributes
-from reconciler.plan.model import Action, Change, Plan, Target, topological
+from reconciler.plan.model import Action, Change, Kept, Plan, Target, topological
+from reconciler.plan.protection import check_protected
 from reconciler.rules.access import AccessDeltaNotComputed, access_delta
 from reconciler.rules.kinds import (
     BUCKET,
@@ -43,12 +46,21 @@ from reconciler.state.model import LiveBucket, LiveState, in_prune_scope
 class PlanOptions:
     destroy: bool = False  # plan the deletion of everything declared
     targets: tuple[str, ...] = ()  # limit to these addresses and what they depend on
+    # the drift report: nothing will be applied, so a change that would destroy a protected
+    # resource is reported as drift, not refused (Terraform's -refresh-only)
+    refresh_only: bool = False
+    now: float | None = None  # Unix time the ages of prune.olderThan count to; None: the clock
 
 
 def build_plan(manifest: Manifest, live: LiveState, target: Target, options: PlanOptions = PlanOptions()) -> Plan:
+    """The plan that brings `live` to `manifest`. Raises ProtectedDestroyError
+    (plan.protection) when it would destroy a resource with preventDestroy, unless
+    `options.refresh_only`."""
     changes: list[Change] = []
     left_alone: list[str] = []
+    kept: list[Kept] = []
     declared = {b.name for b in manifest.buckets}
+    now = time.time() if options.now is None else options.now
     for spec in sorted(manifest.buckets, key=lambda b: b.name):
         bucket = live.bucket(spec.name)
         if spec.name not in live.buckets and spec.name not in live.absent:
@@ -63,16 +75,54 @@ def build_plan(manifest: Manifest, live: LiveState, target: Target, options: Pla
                 continue
             if in_prune_scope(name, manifest.prune_buckets) and name in live.buckets:
                 pattern = next(p for p in manifest.prune_buckets if in_prune_scope(name, [p]))
-                changes += _delete_bucket(live.buckets[name], f"not declared; matches prune pattern '{pattern}'",
-                                          "pruned-bucket")
+                young = _too_young(manifest, live.created.get(name), now)
+                if young:
+                    kept.append(Kept(bucket_address(name), f"matches prune pattern '{pattern}', but {young}"))
+                    continue
+                older = f" and is older than {manifest.prune_older_than.text}" if manifest.prune_older_than else ""
+                changes += _delete_bucket(live.buckets[name],
+                                          f"not declared; matches prune pattern '{pattern}'{older}", "pruned-bucket")
             elif not in_prune_scope(name, manifest.prune_buckets):
                 left_alone.append(bucket_address(name))
     if options.targets:
         changes = _select(changes, options.targets)
+        kept = [k for k in kept if k.address in _select_addresses(options.targets)]
     changes = link(changes)  # after selection: ordering edges to what was left out do not exist
     changes = [_with_access(c, manifest, live, target) for c in changes]
-    plan = Plan(target=target, changes=tuple(changes), outside_scope=tuple(sorted(left_alone)))
+    plan = Plan(target=target, changes=tuple(changes), outside_scope=tuple(sorted(left_alone)), kept=tuple(kept),
+                destroy=options.destroy, targets=tuple(options.targets))
+    if not options.refresh_only:
+        check_protected(plan, manifest)
     return replace(plan, fingerprints=fingerprints(plan, live))
+
+
+def _too_young(manifest: Manifest, created: int | None, now: float) -> str | None:
+    """Why prune.olderThan keeps a bucket created at `created` (Unix seconds), or None."""
+    limit = manifest.prune_older_than
+    if limit is None:
+        return None
+    if not created or created <= 0:  # the service did not say: never delete on a guess
+        return f"its creation time is unknown, and prune.olderThan is {limit.text}"
+    age = now - created
+    if age >= limit.seconds:
+        return None
+    return f"it was created {_age(age)} ago, less than prune.olderThan ({limit.text})"
+
+
+def _age(seconds: float) -> str:
+    """`3d 4h`, `2h 5m`, `40s`: the age as people read it."""
+    s = max(0, int(seconds))
+    d, h, m = s // 86400, s % 86400 // 3600, s % 3600 // 60
+    if d:
+        return f"{d}d {h}h" if h else f"{d}d"
+    if h:
+        return f"{h}h {m}m" if m else f"{h}h"
+    return f"{m}m" if m else f"{s}s"
+
+
+def _select_addresses(targets: Sequence[str]) -> set[str]:
+    """The buckets --target names (what `kept` of a partial plan may show)."""
+    return {bucket_address(parse_address(t)[1]) for t in targets if parse_address(t)[0] == BUCKET.name}
 
 
 # --- converging one declared bucket -------------------------------------------------
@@ -89,9 +139,10 @@ def _converge_bucket(spec: BucketSpec, bucket: LiveBucket | None, left_alone: li
     declared = {i.name for i in spec.indexes}
     for name in sorted(set(live_indexes) - declared):
         addr = index_address(spec.name, name)
-        if spec.prune_indexes:
+        if spec.prune_indexes:  # undeclared: the bucket's preventDestroy covers it
             out.append(_change(addr, INDEX, Action.DELETE, live_indexes[name].attrs, None,
-                               f"not declared; bucket '{spec.name}' has pruneIndexes: true", code="pruned-index"))
+                               f"not declared; bucket '{spec.name}' has pruneIndexes: true", code="pruned-index",
+                               prevent=spec.prevent_destroy))
         else:
             left_alone.append(addr)
     out += _converge_policy(spec, bucket, left_alone)
@@ -142,15 +193,25 @@ def _index_after(spec: IndexSpec) -> dict[str, Any]:
 
 
 def _delete_bucket(bucket: LiveBucket, reason: str, code: str, prevent: bool = False,
-                   index_prevent: dict[str, bool] | None = None) -> list[Change]:
-    """Delete a bucket with everything in it, children first."""
+                   spec: BucketSpec | None = None) -> list[Change]:
+    """Delete a bucket with everything in it, children first. With the bucket's `spec`
+    (`destroy`), each child's reason says whether the manifest declares it, and an index
+    it does not declare is protected as the bucket is."""
     out: list[Change] = []
+    declared = {i.name: i for i in spec.indexes} if spec else {}
+    contents = f"destroy: not declared; in bucket '{bucket.name}', which is destroyed (pruneIndexes: true)"
     if bucket.policy is not None:
+        mine = spec is None or spec.policy is not None
         out.append(_change(policy_address(bucket.name), POLICY, Action.DELETE, policy_attrs(bucket.policy), None,
-                           reason, code=code))
+                           reason if mine else f"destroy: not declared; deleted with bucket '{bucket.name}'",
+                           code=code if mine else "destroy-contents"))
     for name in sorted(bucket.indexes):
+        ispec = declared.get(name)
+        mine = spec is None or ispec is not None
         out.append(_change(index_address(bucket.name, name), INDEX, Action.DELETE, bucket.indexes[name].attrs,
-                           None, reason, prevent=(index_prevent or {}).get(name, False), code=code))
+                           None, reason if mine else contents,
+                           prevent=ispec.prevent_destroy if ispec else prevent,
+                           code=code if mine else "destroy-contents"))
     out.append(_change(bucket_address(bucket.name), BUCKET, Action.DELETE, bucket_attrs(bucket.name), None,
                        reason, prevent=prevent, code=code))
     return out
@@ -165,7 +226,7 @@ def _destroy_bucket(spec: BucketSpec, bucket: LiveBucket | None, left_alone: lis
     foreign = sorted(set(bucket.indexes) - set(declared)) if not spec.prune_indexes else []
     prevent = {n: i.prevent_destroy for n, i in declared.items()}
     if not foreign:
-        return _delete_bucket(bucket, "destroy: declared in the manifest", "destroy", spec.prevent_destroy, prevent)
+        return _delete_bucket(bucket, "destroy: declared in the manifest", "destroy", spec.prevent_destroy, spec)
     left_alone += [index_address(spec.name, n) for n in foreign]
     out = []
     for name in sorted(set(bucket.indexes) & set(declared)):

@@ -6,7 +6,9 @@ kind). Three count as drift: a managed resource that differs from its declaratio
 (`changed`), one that is declared but missing (`missing`), and a live resource inside the
 manifest's prune scope that it does not declare (`unmanaged`: the plan deletes it).
 Resources seen outside the scope (`Plan.outside_scope`: neither declared nor pruned,
-so left alone) are `outside_scope` here too, listed for information; they never count.
+so left alone; every live bucket of the account the manifests do not manage) are
+`outside_scope` here too, listed for information; they never count. Nor do the buckets
+inside the prune scope that prune.olderThan keeps (`kept`, as in the plan).
 """
 
 from __future__ import annotations
@@ -14,10 +16,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from reconciler.plan.model import Action, Plan, Target
+from reconciler.plan.model import Action, Kept, Plan, Target
 from reconciler.rules.access import AccessChange
+from reconciler.rules.kinds import POLICY, parse_address
 
-FORMAT_VERSION = 1
+# "MAJOR.MINOR", as every JSON output (the plan's, access's, output's): 2.0 since it was the
+# integer 1 (a reader comparing with 1 must notice); it added `kept`.
+FORMAT_VERSION = "2.0"
 STATUSES = ("changed", "missing", "unmanaged")
 
 
@@ -34,7 +39,7 @@ class DriftItem:
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"address": self.address, "kind": self.status, "detail": self.detail,
                "before": self.before, "after": self.after}
-        if self.address.startswith("policy."):
+        if parse_address(self.address)[0] == POLICY.name:
             out["access_changes"] = [a.to_dict() for a in self.access_changes]
         if self.access_not_computed:
             out["access_not_computed"] = self.access_not_computed
@@ -46,6 +51,7 @@ class DriftReport:
     target: Target
     items: tuple[DriftItem, ...]
     outside_scope: tuple[str, ...]
+    kept: tuple[Kept, ...] = ()
 
     @property
     def in_sync(self) -> bool:
@@ -62,6 +68,7 @@ class DriftReport:
             "summary": {s: len(self.with_status(s)) for s in STATUSES},
             "items": [i.to_dict() for i in self.items],
             "outside_scope": list(self.outside_scope),
+            "kept": [k.to_dict() for k in self.kept],
         }
 
 
@@ -72,4 +79,4 @@ def drift_report(plan: Plan) -> DriftReport:
     items = tuple(DriftItem(c.address, _STATUS[c.action], c.reason, c.before, c.after, c.access_changes,
                             c.access_not_computed)
                   for c in plan.changes)
-    return DriftReport(plan.target, items, plan.outside_scope)
+    return DriftReport(plan.target, items, plan.outside_scope, plan.kept)

@@ -20,11 +20,12 @@ from types import MappingProxyType
 from typing import Any
 
 from reconciler.rules.access import ANYONE, PUBLIC_UNKNOWN, AccessChange, new_public_statements
-from reconciler.rules.kinds import KINDS, bucket_of
+from reconciler.rules.kinds import KINDS, POLICY, bucket_of
 
 # "MAJOR.MINOR": a minor version only adds fields or reason codes; a major one breaks readers.
 # A string, so that a public JSON is never mistaken for a saved plan (planfile: an integer).
-PUBLIC_FORMAT_VERSION = "2.0"
+# 2.1: destroy, targets and partial (a --target plan), kept (in the prune scope, left alone).
+PUBLIC_FORMAT_VERSION = "2.1"
 
 # Terraform's action lists: a replace deletes first, then creates.
 _ACTIONS: dict[str, tuple[str, ...]] = {
@@ -64,7 +65,7 @@ class Change:
     """
 
     address: str
-    kind: str  # "bucket" | "index" | "policy"
+    kind: str  # a name of rules.kinds.KINDS
     action: Action
     before: dict[str, Any] | None
     after: dict[str, Any] | None
@@ -98,7 +99,7 @@ class Change:
             return True
         if PUBLIC_UNKNOWN in self.access_not_computed:  # past the evaluator's bounds: apply fails safe
             return True
-        if self.kind != "policy" or self.after is None:
+        if self.kind != POLICY.name or self.after is None:
             return False
         return bool(new_public_statements((self.before or {}).get("document"), self.after.get("document"),
                                           self.bucket))
@@ -120,9 +121,25 @@ class Change:
             "forces_replacement": list(self.forces_replacement),
             "depends_on": list(self.depends_on),
             **({"access_changes": [a.to_dict() for a in self.access_changes], "public": self.public}
-               if self.kind == "policy" else {}),
+               if self.kind == POLICY.name else {}),
             **({"access_not_computed": self.access_not_computed} if self.access_not_computed else {}),
         }
+
+
+@dataclass(frozen=True)
+class Kept:
+    """A live resource inside the prune scope that the plan keeps, and why (a bucket
+    younger than prune.olderThan)."""
+
+    address: str
+    reason: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"address": self.address, "reason": self.reason}
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> Kept:
+        return cls(str(d["address"]), str(d["reason"]))
 
 
 @dataclass(frozen=True)
@@ -156,13 +173,22 @@ class Plan:
     can refuse to run against a world that moved. It is read-only (a mapping proxy over
     a private copy, sorted by address). `outside_scope` lists live resources
     seen inside the refresh that the manifest neither declares nor prunes (left alone; the
-    JSON forms keep their historical key, `unmanaged`).
+    JSON forms keep their historical key, `unmanaged`): every live bucket of the account
+    the manifests do not manage, unless the plan is partial. `kept` are resources inside
+    the prune scope that the plan keeps (younger than prune.olderThan).
+
+    `destroy`: made by `plan --destroy` / `destroy`. `targets`: the --target addresses the
+    plan was limited to; a plan with targets is partial (Terraform's "Resource targeting
+    is in effect"): it may not show every change the manifests call for.
     """
 
     target: Target
     changes: tuple[Change, ...]
     fingerprints: Mapping[str, str] = field(default_factory=dict)
     outside_scope: tuple[str, ...] = ()
+    kept: tuple[Kept, ...] = ()
+    destroy: bool = False
+    targets: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         # A copy the caller cannot reach, behind a proxy nobody can assign through.
@@ -171,6 +197,10 @@ class Plan:
     @property
     def is_empty(self) -> bool:
         return not self.changes
+
+    @property
+    def partial(self) -> bool:
+        return bool(self.targets)
 
     def counts(self) -> dict[str, int]:
         counts = {a.value: 0 for a in Action}
@@ -192,6 +222,10 @@ class Plan:
             "summary": self.counts(),
             "changes": [c.to_dict() for c in self.changes],
             "unmanaged": list(self.outside_scope),
+            "kept": [k.to_dict() for k in self.kept],
+            "destroy": self.destroy,
+            "partial": self.partial,
+            "targets": list(self.targets),
         }
 
 

@@ -12,6 +12,12 @@ MAX_PLAN_BYTES), validated against schemas/saved-plan.schema.json, and refused u
 agree with each other (summary, kinds, data loss, dependency graph, fingerprints). What a
 step destroys is derived again from its kind and action (plan.Change), never read.
 
+Versions: SAVED_FORMAT_VERSION is written; READ_FORMAT_VERSIONS are read (a version 2 file,
+from before `kept`, `destroy` and `targets`, reads as a plan without them).
+
+In CI (the CI variable set, `util.ci.in_ci`) a file to apply must be signed: an unsigned
+file that crossed a job boundary can carry any policy and any `prevent_destroy`.
+
 Signing: with RECONCILER_PLAN_KEY set, `plan --out` ends the JSON object with a last field
 
     "signature": "hmac-sha256:<64 hex digits>"
@@ -33,9 +39,10 @@ from pathlib import Path
 from typing import Any
 
 from reconciler.errors import ConfigError, PlanFileError, RefusedError
-from reconciler.plan.model import Action, Change, Plan, Target, graph_problem, json_copy
+from reconciler.plan.model import Action, Change, Kept, Plan, Target, graph_problem, json_copy
 from reconciler.rules.access import AccessChange
-from reconciler.rules.kinds import parse_address
+from reconciler.rules.kinds import POLICY, parse_address
+from reconciler.util.ci import in_ci
 from reconciler.util.files import read_bounded, write_regular
 from reconciler.util.jsontext import unique_keys
 from reconciler.util.schemacheck import SchemaCheck
@@ -46,7 +53,9 @@ SCHEMAS = Path(__file__).parents[1] / "schemas"  # reconciler/schemas: a link to
 MAX_PLAN_BYTES = 64 << 20  # a 10,000-index plan is a few MiB; stops /dev/zero and the like
 KEY_VARIABLE = "RECONCILER_PLAN_KEY"
 MIN_KEY_LENGTH = 16
-SAVED_FORMAT_VERSION = 2  # 2: reason_code; the public JSON split off (its own version, a string)
+# 2: reason_code; the public JSON split off (its own version, a string). 3: kept, destroy, targets
+SAVED_FORMAT_VERSION = 3
+READ_FORMAT_VERSIONS = (2, 3)
 _PUBLIC_VERSION = re.compile(r"[0-9]+\.[0-9]+\Z")  # how Plan.to_dict's format_version looks
 _SIGNED_TAIL = re.compile(rb',\n  "signature": "hmac-sha256:([0-9a-f]{64})"\n}\n\Z')
 
@@ -75,6 +84,9 @@ def to_saved(plan: Plan) -> dict[str, Any]:
         "summary": plan.counts(),
         "changes": [_saved_change(c) for c in plan.changes],
         "unmanaged": list(plan.outside_scope),
+        "kept": [k.to_dict() for k in plan.kept],
+        "destroy": plan.destroy,
+        "targets": list(plan.targets),
         "fingerprints": dict(plan.fingerprints),
     }
 
@@ -94,7 +106,7 @@ def _saved_change(c: Change) -> dict[str, Any]:
         "forces_replacement": list(c.forces_replacement),
         "depends_on": list(c.depends_on),
         **({"access_changes": [a.to_dict() for a in c.access_changes], "public": c.public}
-           if c.kind == "policy" else {}),
+           if c.kind == POLICY.name else {}),
         **({"access_not_computed": c.access_not_computed} if c.access_not_computed else {}),
     }
 
@@ -107,7 +119,19 @@ def from_saved(d: Mapping[str, Any]) -> Plan:
         changes=tuple(_change_from_saved(c) for c in d["changes"]),
         fingerprints=dict(d["fingerprints"]),
         outside_scope=tuple(d["unmanaged"]),
+        kept=tuple(Kept.from_dict(k) for k in d.get("kept", ())),
+        destroy=bool(d.get("destroy", False)) or _made_by_destroy(d),
+        targets=tuple(d.get("targets", ())),
     )
+
+
+def _made_by_destroy(d: Mapping[str, Any]) -> bool:
+    """A version 2 file, which did not say: every step a delete with a "destroy:" reason
+    (only the title and wording follow from this; consent never does)."""
+    if "destroy" in d:
+        return False
+    changes = d["changes"]
+    return bool(changes) and all(c["action"] == "delete" and str(c["reason"]).startswith("destroy:") for c in changes)
 
 
 def _change_from_saved(d: Mapping[str, Any]) -> Change:
@@ -183,6 +207,10 @@ def _verify(path: str, signature: str | None, signed: bytes, key: bytes | None) 
         if signature is not None:
             raise RefusedError(f"{path} is signed, but {KEY_VARIABLE} is not set, so the signature cannot "
                                "be checked; set it to the key the plan was made with. Nothing was changed")
+        if in_ci():
+            raise RefusedError(f"{path} is not signed, and CI is set: a plan file applied in CI must be signed; "
+                               f"set {KEY_VARIABLE} (the same secret) for both `plan --out` and `apply`. "
+                               "Nothing was changed")
         return (f"warning: {path} is not signed; set {KEY_VARIABLE} for `plan --out` and `apply` "
                 "to detect a plan file changed in between")
     if signature is None:
@@ -216,10 +244,11 @@ def _parse_json(path: str, text: str) -> dict[str, Any]:
     if isinstance(version, str) and _PUBLIC_VERSION.match(version):
         raise PlanFileError(f"{path}: this is the JSON of `plan --format json` (for reading), not a saved plan; "
                             "save one with `reconciler plan --out FILE`")
-    if version != SAVED_FORMAT_VERSION or isinstance(version, bool):
+    if version not in READ_FORMAT_VERSIONS or isinstance(version, bool) or not isinstance(version, int):
+        readable = " and ".join(str(v) for v in READ_FORMAT_VERSIONS)
         raise PlanFileError(
             f"{path}: plan format version {version!r} is not supported "
-            f"(this reconciler reads version {SAVED_FORMAT_VERSION}); run `reconciler plan --out` again"
+            f"(this reconciler reads versions {readable}); run `reconciler plan --out` again"
         )
     return data
 
@@ -257,7 +286,7 @@ def _policy_problem(plan: Plan) -> str | None:
 
     check = policy_validator()
     for c in plan.changes:
-        document = c.after.get("document") if c.kind == "policy" and isinstance(c.after, dict) else None
+        document = c.after.get("document") if c.kind == POLICY.name and isinstance(c.after, dict) else None
         if document is None or check.surely_valid(document):
             continue
         from jsonschema.exceptions import best_match

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from reconciler.rules.access import principal_label, resource_label
+from reconciler.rules.kinds import BUCKET, KINDS
 from reconciler.util.text import printable, printable_in, printable_json
 
 ChangeDict = dict[str, Any]
@@ -20,7 +21,8 @@ ChangeDict = dict[str, Any]
 ACTIONS = ("create", "update", "replace", "delete")
 SYMBOL = {"create": "+", "update": "~", "replace": "-/+", "delete": "-"}
 NO_CHANGES = "No changes. The live state matches the manifest."
-LEFT_ALONE = "not managed by this manifest, left alone"
+LEFT_ALONE = "not managed by these manifests, left alone"
+KEPT = "kept in the prune scope"
 PREVENTED = "preventDestroy is set: this change will be refused, even with --allow-destroy"
 FORCES = "forces replacement"
 
@@ -36,6 +38,28 @@ def target_phrase(target: dict[str, Any]) -> str:
     if target.get("embedded"):
         where = "the embedded emulator (" + where.removeprefix("embedded:") + ")"
     return f"account {target['account_id']} in {target['region']} at {where}"
+
+
+def title(doc: dict[str, Any], destroy: bool = False) -> str:
+    """`plan` or `destroy plan`: what the plan was made for (`plan --destroy`, `destroy`)."""
+    return "destroy plan" if destroy or doc.get("destroy") else "plan"
+
+
+def partial_warning(doc: dict[str, Any]) -> str:
+    """Terraform's "Resource targeting is in effect" for a plan limited by --target; empty
+    for a full plan."""
+    targets = doc.get("targets") or []
+    if not targets:
+        return ""
+    shown = ", ".join(targets[:10]) + (f" and {len(targets) - 10} more" if len(targets) > 10 else "")
+    needs = "what it needs" if len(targets) == 1 else "what they need"
+    return (f"Resource targeting is in effect: this plan is partial, limited to --target {shown} and {needs}. "
+            "It may not hold every change the manifests call for, nor name every live bucket they do not "
+            "manage; run plan without --target to see them all.")
+
+
+def kept_line(k: dict[str, Any]) -> str:
+    return f"{k['address']}: {k['reason']}"
 
 
 def untrusted(doc: dict[str, Any]) -> dict[str, Any]:
@@ -74,7 +98,8 @@ def headline(c: ChangeDict) -> str:
 
 def data_note(c: ChangeDict) -> str:
     """What a destroying index change loses, with the ListVectors probe's answer."""
-    if c["kind"] != "index" and c["holds_vectors"] is None:
+    probed = KINDS.get(c["kind"])
+    if not (probed and probed.probe_vectors) and c["holds_vectors"] is None:
         return ""
     return f" ({_HOLDS[c['holds_vectors']]})"
 
@@ -193,7 +218,7 @@ def value(v: Any) -> str:
 
 def attr_rows(c: ChangeDict) -> list[AttrRow]:
     """Scalar attributes (not documents) worth showing; a bucket's only one is its name."""
-    if c["kind"] == "bucket":
+    if c["kind"] == BUCKET.name:
         return []
     before, after = c["before"] or {}, c["after"] or {}
     names = list(dict.fromkeys([*after, *before]))

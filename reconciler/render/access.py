@@ -18,7 +18,9 @@ from reconciler.rules.access import (
     resource_label,
 )
 
-FORMAT_VERSION = 1
+# "MAJOR.MINOR", as every JSON output of reconciler (plan, drift, output); 2.0 since it was the
+# integer 1, which a reader comparing with 1 must notice.
+FORMAT_VERSION = "2.0"
 _CELL = {Verdict.ALLOW: "allow", Verdict.DENY: "deny", Verdict.CONDITIONAL: "conditional", Verdict.NOT_GRANTED: "-"}
 _COLOR = {Verdict.ALLOW: GREEN, Verdict.DENY: RED, Verdict.CONDITIONAL: YELLOW, Verdict.NOT_GRANTED: ""}
 LEGEND = ("allow: allowed; deny: denied by a Deny statement; conditional: allowed only under a Condition; "

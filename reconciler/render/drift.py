@@ -14,10 +14,11 @@ from reconciler.render.markdown import (
     fenced,
     finish,
     fit,
+    kept_list,
     size,
     truncation_note,
 )
-from reconciler.render.text import body_lines
+from reconciler.render.text import body_lines, kept_lines
 from reconciler.rules.kinds import KINDS, parse_address
 
 if TYPE_CHECKING:
@@ -30,7 +31,7 @@ _TITLE = {
 }
 _SYMBOL = {"changed": "~", "missing": "+", "unmanaged": "-"}
 _COLOR = {"changed": YELLOW, "missing": GREEN, "unmanaged": RED}
-OUTSIDE = "Outside the scope, for information only"
+OUTSIDE = "Not managed by these manifests, for information (not drift)"
 IN_SYNC = "No drift. The managed resources match the manifest."
 
 
@@ -57,6 +58,7 @@ def drift_text(report: DriftReport, *, color: bool = False) -> str:
             if status == "changed":
                 out += body_lines(_as_change(item), paint, indent=6)
         out.append("")
+    out += kept_lines(doc["kept"])
     if doc["outside_scope"]:
         out += [f"{OUTSIDE} ({len(doc['outside_scope'])}):"] + [f"  {a}" for a in doc["outside_scope"]] + [""]
     out.append(paint(drift_summary(doc["summary"]), BOLD))
@@ -72,6 +74,7 @@ def drift_markdown(report: DriftReport, *, max_chars: int = MAX_CHARS) -> str:
     out = ["### reconciler drift", "", f"**{escape(drift_summary(doc['summary']))}**", "",
            f"Target: {escape(target_phrase(doc['target']))}", ""]
     outside = address_list(f"{OUTSIDE} ({len(doc['outside_scope'])})", doc["outside_scope"], max_chars // 8)
+    outside = kept_list(doc["kept"], max_chars // 8) + outside
     room = max_chars - 600 - size(out) - size(outside)
     groups = [(k, [i for i in doc["items"] if i["kind"] == k]) for k in STATUSES]
     groups = [(k, items) for k, items in groups if items]

@@ -15,6 +15,7 @@ from reconciler.render._common import (
     ACCESS_SAME,
     ACTIONS,
     FORCES,
+    KEPT,
     LEFT_ALONE,
     PREVENTED,
     PUBLIC,
@@ -26,12 +27,16 @@ from reconciler.render._common import (
     destroy_warning,
     document_diffs,
     headline,
+    kept_line,
     ordered,
+    partial_warning,
     plan_summary,
     public_warning,
     target_phrase,
+    title,
     untrusted,
 )
+from reconciler.rules.kinds import POLICY
 
 if TYPE_CHECKING:
     from reconciler.plan.model import Plan
@@ -45,9 +50,12 @@ def plan_markdown(plan: Plan, *, max_chars: int = MAX_CHARS) -> str:
     """Markdown for a PR comment, at most `max_chars` characters long."""
     doc = untrusted(plan.to_dict())
     changes: list[ChangeDict] = ordered(doc["changes"])
-    head = ["### reconciler plan", "",
+    head = [f"### reconciler {title(doc)}", "",
             f"**{plan_summary(doc['summary'])}**", "",
             f"Target: {escape(target_phrase(doc['target']))}", ""]
+    partial = partial_warning(doc)
+    if partial:
+        head += ["> [!WARNING]", f"> {escape(partial)}", ""]
     if changes:
         head += ["| " + " | ".join(f"`{SYMBOL[a]}` {a}" for a in ACTIONS) + " |",
                  "|" + "---:|" * len(ACTIONS),
@@ -55,6 +63,7 @@ def plan_markdown(plan: Plan, *, max_chars: int = MAX_CHARS) -> str:
     budget = max_chars - _NOTE_RESERVE - size(head)
     warning = _warning(changes, budget // 4) + _public_warning(changes, budget // 8)
     unmanaged = address_list(f"{LEFT_ALONE.capitalize()} ({len(doc['unmanaged'])})", doc["unmanaged"], budget // 8)
+    unmanaged = kept_list(doc["kept"], budget // 8) + unmanaged
     budget -= size(warning) + size(unmanaged)
     body, shown, brief = _changes(changes, budget)
     out = head + warning + body + unmanaged
@@ -148,7 +157,7 @@ def section(c: ChangeDict) -> list[str]:
 
 def access_table(c: ChangeDict) -> list[str]:
     """A policy change's access delta as a table: who gains or loses which actions, where."""
-    if c["kind"] != "policy" or "access_changes" not in c:
+    if c["kind"] != POLICY.name or "access_changes" not in c:
         return []
     grouped = access_lines(c["access_changes"])
     unknown = str(c.get("access_not_computed") or "")  # a bound was hit: never "unchanged"
@@ -214,6 +223,16 @@ def fit(items: list[str], budget: int) -> tuple[list[str], int]:
         kept.append(item)
         used += len(item) + 1
     return kept, len(items) - len(kept)
+
+
+def kept_list(kept: list[dict[str, str]], cap: int) -> list[str]:
+    """The buckets of the prune scope that the plan keeps, with why, cut to `cap` characters."""
+    if not kept:
+        return []
+    lines = [f"#### {escape(KEPT.capitalize())} ({len(kept)})", ""]
+    items = [f"- `{k['address']}`: {escape(kept_line(k).removeprefix(k['address'] + ': '))}" for k in kept]
+    shown, rest = fit(items, cap - size(lines) - 40)
+    return lines + shown + ([f"- … and {rest} more"] if rest else []) + [""]
 
 
 def address_list(title: str, addresses: list[str], cap: int) -> list[str]:

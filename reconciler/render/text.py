@@ -10,6 +10,7 @@ from reconciler.render._common import (
     BOLD,
     FORCES,
     GREEN,
+    KEPT,
     LEFT_ALONE,
     PREVENTED,
     PUBLIC,
@@ -24,12 +25,16 @@ from reconciler.render._common import (
     destroy_warning,
     document_diffs,
     headline,
+    kept_line,
     ordered,
+    partial_warning,
     plan_summary,
     public_warning,
     target_phrase,
+    title,
     untrusted,
 )
+from reconciler.rules.kinds import POLICY
 
 if TYPE_CHECKING:
     from reconciler.plan.model import Plan
@@ -42,12 +47,14 @@ _ROW_COLOR = {"add": GREEN, "del": RED, "chg": YELLOW, "same": ""}
 
 def plan_text(plan: Plan, *, color: bool = False, destroy: bool = False) -> str:
     """The whole plan as terminal text, ending with the `Plan: …` / `No changes.` line;
-    `destroy` titles it as what `destroy` (or `plan --destroy`) will do."""
+    a plan made by `destroy` (or `plan --destroy`, or with `destroy`) is titled as such."""
     doc = untrusted(plan.to_dict())
     paint = Paint(color)
     changes: list[ChangeDict] = doc["changes"]
-    title = "destroy plan" if destroy else "plan"
-    out = [paint(f"reconciler {title} for {target_phrase(doc['target'])}", BOLD), ""]
+    out = [paint(f"reconciler {title(doc, destroy)} for {target_phrase(doc['target'])}", BOLD), ""]
+    partial = partial_warning(doc)
+    if partial:
+        out += [paint("Warning:", BOLD, YELLOW) + f" {partial}", ""]
     if changes:
         used = {c["action"] for c in changes}
         out += ["Symbols: " + ", ".join(f"{paint(SYMBOL[a], ACTION_COLOR[a])} {text}"
@@ -61,6 +68,7 @@ def plan_text(plan: Plan, *, color: bool = False, destroy: bool = False) -> str:
             out += [paint("Warning:", BOLD, RED) + f" {public}", ""]
         for c in ordered(changes):
             out += change_block(c, paint) + [""]
+    out += kept_lines(doc["kept"])
     out += unmanaged_lines(doc["unmanaged"])
     out.append(paint(plan_summary(doc["summary"]), BOLD))
     return "\n".join(out) + "\n"
@@ -102,7 +110,7 @@ def body_lines(c: ChangeDict, paint: Paint, *, indent: int) -> list[str]:
 
 def access_block(c: ChangeDict, paint: Paint, *, indent: int) -> list[str]:
     """A policy change's access delta: `+ P gains A on R` / `- P loses A on R`, grouped."""
-    if c["kind"] != "policy" or "access_changes" not in c:
+    if c["kind"] != POLICY.name or "access_changes" not in c:
         return []
     pad = " " * indent
     grouped = access_lines(c["access_changes"])
@@ -113,6 +121,13 @@ def access_block(c: ChangeDict, paint: Paint, *, indent: int) -> list[str]:
     return [f"{pad}access:" + (f" {paint(unknown, YELLOW)}" if unknown else "")] + [
         f"{pad}  {paint(line.symbol, color[line.symbol], BOLD if line.principal == '*' else '')}"
         f"{line.text()[1:]}" for line in grouped]
+
+
+def kept_lines(kept: list[dict[str, Any]]) -> list[str]:
+    """Buckets of the prune scope that the plan keeps (prune.olderThan), with why."""
+    if not kept:
+        return []
+    return [f"{KEPT.capitalize()} ({len(kept)}):"] + [f"  {kept_line(k)}" for k in kept] + [""]
 
 
 def unmanaged_lines(addresses: list[Any]) -> list[str]:

@@ -33,13 +33,15 @@ class LiveBucket:
 class LiveState:
     """The buckets that were read; `absent` ones were read and not found.
 
-    `listed` holds the account's bucket names when the scope needed the list
-    (a `prune.buckets` pattern), else None.
+    `listed` holds the account's bucket names when the account was listed (every refresh
+    but one narrowed by --target without a prune scope), else None; `created` the
+    service's creationTime (Unix seconds) of each listed bucket.
     """
 
     buckets: dict[str, LiveBucket] = field(default_factory=dict)
     absent: set[str] = field(default_factory=set)
     listed: tuple[str, ...] | None = None
+    created: dict[str, int] = field(default_factory=dict)
 
     def bucket(self, name: str) -> LiveBucket | None:
         return self.buckets.get(name)

@@ -1,7 +1,8 @@
 """Live state: what exists in the service, read concurrently and only as far as needed.
 
-`refresh` reads the buckets a manifest's scope names: the declared ones, plus the
-account's bucket list when a `prune.buckets` scope asks for it. Per bucket it lists
+`refresh` reads the buckets a manifest's scope names: the declared ones and those of the
+account's bucket list that a `prune.buckets` scope claims (the list also names the buckets
+nobody manages). Per bucket it lists
 indexes and reads the policy in parallel, then reads each index it must compare or
 may delete. A 404 means absent. Everything is gathered under one bounded semaphore.
 `read_buckets` is the same read for `export`, of whole buckets, where a named bucket that
@@ -68,14 +69,18 @@ async def refresh(
 ) -> LiveState:
     """Read the live state the manifest's scope needs.
 
-    `only_buckets` narrows the read (used by --target); prune scopes still list.
+    The account's buckets are listed once (ListVectorBuckets): the prune scope needs the
+    list, and the plan names every live bucket the manifests do not manage, so a removed
+    bucket block never disappears silently. `only_buckets` (--target) narrows the read,
+    and skips the list unless a prune scope needs it: a partial plan says it is partial.
     """
     reader = _Reader(client, parallelism, progress)
     state = LiveState()
     names = {b.name for b in manifest.buckets}
-    if manifest.prune_buckets:
+    if manifest.prune_buckets or only_buckets is None:
         listed = await reader.run(lambda: client.all_vector_buckets())
         state.listed = tuple(sorted(b.name for b in listed))
+        state.created = {b.name: b.creation_time for b in listed}
         names |= {n for n in state.listed if in_prune_scope(n, manifest.prune_buckets)}
     if only_buckets is not None:
         names &= only_buckets
@@ -103,6 +108,7 @@ async def read_buckets(
     if list_account:
         listed = await reader.run(lambda: client.all_vector_buckets(prefix=prefix))
         state.listed = tuple(sorted(b.name for b in listed))
+        state.created = {b.name: b.creation_time for b in listed}
         wanted.update(state.listed)
 
     async def one(name: str) -> None:

@@ -24,9 +24,11 @@ class Cli:
     extra_env: dict[str, str]
 
     def env(self) -> dict[str, str]:
-        # hermetic: no TOS_* settings and no proxy of the machine's (a test sets its own)
+        # hermetic: no TOS_* settings and no proxy of the machine's (a test sets its own); nor CI,
+        # under which `apply FILE` refuses an unsigned plan: a test of the CI rules sets it itself
         env = {k: v for k, v in os.environ.items()
-               if not k.startswith("TOS_") and k.lower() not in ("http_proxy", "https_proxy", "all_proxy")}
+               if not k.startswith("TOS_") and k.lower() not in ("http_proxy", "https_proxy", "all_proxy")
+               and k != "CI"}
         env.update({"TOS_ENDPOINT": self.url, "TOS_ACCOUNT_ID": ACCOUNT, "NO_COLOR": "1"})
         env.update(self.extra_env)
         return env

@@ -73,7 +73,7 @@ def test_in_sync_is_exit_0_and_lists_outside_scope_for_information(pcli: Cli, pr
     r = pcli("drift", "-f", path)
     assert r.returncode == 0, r.stdout + r.stderr
     assert "No drift." in r.stdout
-    after = r.stdout.split("Outside the scope, for information only (3):", 1)[1]
+    after = r.stdout.split("Not managed by these manifests, for information (not drift) (3):", 1)[1]
     assert all(f"  {a}" in after for a in OUTSIDE), r.stdout
     code, report = drift_json(pcli, path)
     assert code == 0 and report["in_sync"] is True and report["items"] == []
@@ -146,7 +146,7 @@ def test_all_kinds_in_text_and_markdown(pcli: Cli, proxy, sdk) -> None:
     unmanaged = text.split("Unmanaged in scope: inside the prune scope, but not declared (3):")[1]
     assert "- index.dr-app/stray" in unmanaged and "- bucket.dr-extra" in unmanaged
     assert "- index.dr-extra/old" in unmanaged
-    outside = text.split("Outside the scope, for information only (3):")[1]
+    outside = text.split("Not managed by these manifests, for information (not drift) (3):")[1]
     assert all(a in outside for a in OUTSIDE)
     assert "Drift: 2 changed, 2 missing, 3 unmanaged." in text
 

@@ -316,9 +316,10 @@ NO_TARGET = ("error: no target: CI is set and none of TOS_ENDPOINT, TOS_ACCESS_K
 @pytest.mark.parametrize("ci", ["true", "1", "yes", "TRUE"])
 def test_in_ci_with_no_target_every_api_command_refuses_and_creates_nothing(tmp_path: Path, ci: str) -> None:
     (tmp_path / "m.yaml").write_text("version: 1\nbuckets:\n  - name: ci-app\n")
-    env = offline_env(CI=ci)
+    key = {"RECONCILER_PLAN_KEY": "k" * 32}  # in CI a plan file must be signed to get as far as the target
+    env = offline_env(CI=ci, **key)
     # a plan saved outside CI, for `apply FILE`
-    assert reconciler(tmp_path, offline_env(), "plan", "-f", "m.yaml", "--out", "p.plan").returncode == 0
+    assert reconciler(tmp_path, offline_env(**key), "plan", "-f", "m.yaml", "--out", "p.plan").returncode == 0
     import shutil
 
     shutil.rmtree(tmp_path / ".reconciler")
@@ -337,7 +338,8 @@ def test_in_ci_with_no_target_every_api_command_refuses_and_creates_nothing(tmp_
 @pytest.mark.parametrize("how", ["flag", "environment"])
 def test_in_ci_the_embedded_emulator_can_be_chosen_on_purpose(tmp_path: Path, how: str) -> None:
     (tmp_path / "m.yaml").write_text("version: 1\nbuckets:\n  - name: ci-app\n")
-    env = offline_env(CI="true", **({"TOS_ENDPOINT": "embedded"} if how == "environment" else {}))
+    env = offline_env(CI="true", RECONCILER_PLAN_KEY="k" * 32,  # in CI a saved plan must be signed
+                      **({"TOS_ENDPOINT": "embedded"} if how == "environment" else {}))
     flag = ["--endpoint", "embedded"] if how == "flag" else []
     r = reconciler(tmp_path, env, "apply", "-f", "m.yaml", "--auto-approve", *flag)
     assert r.returncode == 0, r.stderr
@@ -413,7 +415,10 @@ def test_the_engine_refuses_a_destroying_plan_without_consent(tmp_path: Path) ->
 
 def test_a_targeted_index_destroy_leaves_the_policy_and_the_other_index(pcli: Cli, proxy, sdk) -> None:
     rag_prod(sdk)
-    pcli.write("m.yaml", RAG_PROD_YAML)
+    # the bucket's preventDestroy covers its indexes: this one opts out
+    pcli.write("m.yaml", RAG_PROD_YAML.replace("{name: faq-v1, dimension: 4, distanceMetric: cosine}",
+                                               "{name: faq-v1, dimension: 4, distanceMetric: cosine, "
+                                               "preventDestroy: false}"))
     proxy.clear()
     r = pcli("destroy", "-f", "m.yaml", "--target", "index.rag-prod/faq-v1", "--auto-approve")
     assert r.returncode == 0, r.stdout + r.stderr

@@ -71,7 +71,7 @@ def in_process(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[st
 
     def run(cli: Cli, *args: str) -> tuple[int, str, str]:
         with monkeypatch.context() as m:
-            for name in [k for k in os.environ if k.startswith("TOS_")]:
+            for name in [k for k in os.environ if k.startswith("TOS_") or k == "CI"]:  # as Cli.env()
                 m.delenv(name)
             for name, value in cli.env().items():
                 if name.startswith("TOS_") or name == "NO_COLOR":
@@ -331,7 +331,7 @@ _ONE_CREATE = {"create": 1, "update": 0, "replace": 0, "delete": 0}
     ("version: 1\nbuckets: []\n", "not a reconciler plan file"),  # a manifest given by mistake
     (json.dumps({**_VALID_SHAPE, "format_version": 99}), "version 99"),
     (json.dumps({**_VALID_SHAPE, "format_version": 1}),  # written before the saved form had its own
-     "plan format version 1 is not supported (this reconciler reads version 2); run `reconciler plan --out` again"),
+     "plan format version 1 is not supported (this reconciler reads versions 2 and 3); run `reconciler plan --out` again"),
     (json.dumps({**_VALID_SHAPE, "format_version": "2.0"}), "this is the JSON of `plan --format json`"),
     (json.dumps({**_VALID_SHAPE, "changes": [{"address": "bucket.x", "action": "explode"}]}), "corrupt plan file"),
     (json.dumps({**_VALID_SHAPE, "summary": _ONE_CREATE, "changes": [_CREATE_X]}), "no fingerprint for bucket.x"),
@@ -373,11 +373,11 @@ def test_the_public_json_is_not_a_saved_plan(pcli: Cli, proxy, sdk) -> None:
     r = pcli("plan", "-f", path, "--format", "json")
     assert r.returncode == 0, r.stderr
     public = json.loads(r.stdout)
-    assert public["format_version"] == "2.0" and public["changes"][0]["actions"] == ["create"]
+    assert public["format_version"] == "2.1" and public["changes"][0]["actions"] == ["create"]
     assert public["changes"][0]["reason_code"] == "not-found"
     pcli.write("public.json", r.stdout)
     plan_file, saved = save(pcli, buckets_yaml("sp-json"))
-    assert saved["format_version"] == 2 and "actions" not in saved["changes"][0]
+    assert saved["format_version"] == 3 and "actions" not in saved["changes"][0]
     proxy.clear()
     r = pcli("apply", "public.json")
     assert r.returncode == 1 and r.stdout == ""
@@ -464,8 +464,15 @@ def test_saved_plan_keeps_prevent_destroy(pcli: Cli, proxy, sdk) -> None:
     sdk.create_index("pd-app", ACCOUNT, "docs", "float32", 4, "cosine")
     manifest = (buckets_yaml("pd-app") + "    indexes:\n"
                 "      - {name: docs, dimension: 8, distanceMetric: cosine, preventDestroy: true}\n")
-    plan_file, saved = save(pcli, manifest)
-    assert saved["changes"][0]["action"] == "replace" and saved["changes"][0]["prevent_destroy"] is True
+    # a plan that would destroy a protected resource is an error: no file is written
+    r = pcli("plan", "-f", pcli.write("m.yaml", manifest), "--out", "protected.plan")
+    assert r.returncode == 1 and "index.pd-app/docs" in r.stderr and "preventDestroy" in r.stderr
+    assert not (pcli.cwd / "protected.plan").exists()
+    # a file's prevent_destroy can only add a refusal (here set by hand on an unprotected plan)
+    plan_file, saved = save(pcli, manifest.replace("preventDestroy: true", "preventDestroy: false"))
+    assert saved["changes"][0]["action"] == "replace" and saved["changes"][0]["prevent_destroy"] is False
+    saved["changes"][0]["prevent_destroy"] = True
+    Path(plan_file).write_text(json.dumps(saved))
     proxy.clear()
     r = pcli("apply", plan_file, "--allow-destroy")
     assert r.returncode == 1 and "preventDestroy" in r.stderr and "index.pd-app/docs" in r.stderr

@@ -67,11 +67,11 @@ def test_public_names() -> None:
     [
         (Source, ["file", "line", "col"]),
         (IndexSpec, ["bucket", "name", "dimension", "distance_metric", "data_type",
-                     "non_filterable_metadata_keys", "prevent_destroy", "source"]),
+                     "non_filterable_metadata_keys", "prevent_destroy", "source", "declared_prevent_destroy"]),
         (BucketSpec, ["name", "prevent_destroy", "prune_indexes", "policy", "indexes", "source",
                       "allow_public_access", "access_tests"]),
         (AccessTest, ["principal", "action", "index", "expect", "source"]),
-        (Manifest, ["account", "region", "prune_buckets", "buckets", "files", "warnings"]),
+        (Manifest, ["account", "region", "prune_buckets", "buckets", "files", "warnings", "prune_older_than"]),
     ],
 )
 def test_model_fields_are_the_contract(cls: type, fields: list[str]) -> None:
@@ -89,9 +89,10 @@ def test_full_manifest(load: Load) -> None:
     assert prod.policy is not None and prod.policy["Statement"][0]["Effect"] == "Allow"
     docs, faq = prod.indexes
     assert docs == IndexSpec("rag-prod", "docs-v1", 768, "cosine", "float32", frozenset({"body", "source_url"}),
-                             False, Source("m.yaml", 19, 9))
-    assert (faq.name, faq.data_type, faq.non_filterable_metadata_keys, faq.prevent_destroy) == (
-        "faq.v2", "float32", frozenset(), False)
+                             False, Source("m.yaml", 19, 9), declared_prevent_destroy=False)
+    # not set on the index: the bucket's preventDestroy covers it
+    assert (faq.name, faq.data_type, faq.non_filterable_metadata_keys, faq.prevent_destroy,
+            faq.declared_prevent_destroy) == ("faq.v2", "float32", frozenset(), True, None)
     staging = m.bucket("rag-staging")
     assert staging == BucketSpec("rag-staging", False, False, None, (), Source("m.yaml", 28, 5))
     assert str(docs.source) == "m.yaml:19:9"

@@ -102,7 +102,7 @@ MANIFEST_PATTERNS = _patterns(_schema.manifest_schema())
 def test_every_manifest_pattern_is_covered() -> None:
     assert {path for path, _ in MANIFEST_PATTERNS} == {
         "/properties/account", "/properties/region", "/$defs/bucketName", "/$defs/indexName",
-        "/$defs/bucket/properties/accessTests/items/properties/principal"}
+        "/$defs/bucket/properties/accessTests/items/properties/principal", "/properties/prune/properties/olderThan"}
 
 
 @pytest.mark.parametrize("path, pattern", MANIFEST_PATTERNS, ids=[p for p, _ in MANIFEST_PATTERNS])
@@ -111,7 +111,8 @@ def test_patterns_are_anchored_at_the_very_end(path: str, pattern: str, tail: st
     # Python's re (jsonschema) lets `$` match before a final newline; ECMA-262 and
     # jsonschema-rs do not: the schema must be read the same way by both
     check = SchemaCheck({"type": "string", "pattern": pattern})
-    good = "2100000000" if path == "/properties/account" else "2100000001/ci-bot" if "principal" in path else "docs-v1"
+    good = ("2100000000" if path == "/properties/account" else "2100000001/ci-bot" if "principal" in path
+            else "7d" if path.endswith("olderThan") else "docs-v1")
     assert agree(check, good) == (True, True)
     assert agree(check, good + tail) == (False, False)
     assert agree(check, tail + good) == (False, False)

@@ -20,6 +20,12 @@ TARGET = Target("http://127.0.0.1:9", "cn-beijing", "2100000000")
 IDX = {"dataType": "float32", "dimension": 4, "distanceMetric": "cosine", "nonFilterableMetadataKeys": []}
 
 
+@pytest.fixture(autouse=True)
+def _not_in_ci(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Unsigned files are applied here as outside CI (in CI they are refused: test_planfile_v3)."""
+    monkeypatch.delenv("CI", raising=False)
+
+
 def deleting_plan() -> Plan:
     changes = link([
         Change("index.b/i", "index", Action.DELETE, IDX, None, "pruned"),
@@ -144,7 +150,7 @@ def test_a_saved_plan_reads_back_equal_to_what_was_saved(tmp_path: Path, key: by
 def test_the_saved_form_is_a_copy_and_not_the_public_json() -> None:
     plan = _every_field_plan()
     saved = planfile.to_saved(plan)
-    assert saved["format_version"] == planfile.SAVED_FORMAT_VERSION == 2
+    assert saved["format_version"] == planfile.SAVED_FORMAT_VERSION == 3
     assert saved["fingerprints"] == {"bucket.b": "present", "index.b/i": "fedcba9876543210", "policy.b": "absent"}
     assert "actions" not in saved["changes"][0] and "fingerprints" not in plan.to_dict()
     saved["changes"][0]["after"]["dimension"] = 99
@@ -162,7 +168,7 @@ def test_a_saved_plan_without_reason_codes_is_corrupt(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(("version", "message"), [
-    (1, "plan format version 1 is not supported (this reconciler reads version 2); "
+    (1, "plan format version 1 is not supported (this reconciler reads versions 2 and 3); "
         "run `reconciler plan --out` again"),
     (True, "plan format version True is not supported"),
     ("2.0", "this is the JSON of `plan --format json` (for reading), not a saved plan; "

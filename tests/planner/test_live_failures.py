@@ -45,7 +45,7 @@ class RefusingClient:
         return ""
 
     async def all_vector_buckets(self, prefix: str | None = None) -> list[object]:
-        return [SimpleNamespace(name=f"b-{i}") for i in range(1, 4)]
+        return [SimpleNamespace(name=f"b-{i}", creation_time=1) for i in range(1, 4)]
 
 
 def _manifest(tmp_path: Path) -> object:

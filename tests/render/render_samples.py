@@ -11,7 +11,7 @@ from typing import Any
 
 from reconciler.apply.result import ApplyResult, Status, StepResult
 from reconciler.plan.drift import DriftReport, drift_report
-from reconciler.plan.model import Action, Change, Plan, Target
+from reconciler.plan.model import Action, Change, Kept, Plan, Target
 from reconciler.render import apply_verdict, step_line
 from reconciler.rules.access import AccessDeltaNotComputed, access_delta
 
@@ -129,6 +129,43 @@ def empty_plan() -> Plan:
     return Plan(EMBEDDED, (), outside_scope=("bucket.analytics",))
 
 
+def partial_plan() -> Plan:
+    """A plan limited by --target: it says so (Terraform's "Resource targeting is in effect")."""
+    full = create_plan()
+    return Plan(TARGET, full.changes[:2], fingerprints={"bucket.rag-dev": "absent", "index.rag-dev/docs-v1": "absent"},
+                targets=("index.rag-dev/docs-v1",))
+
+
+def destroy_plan() -> Plan:
+    """What `plan --destroy` makes: titled as a destroy plan; an index the manifest does not
+    declare says why it goes too."""
+    why = "destroy: declared in the manifest"
+    changes = (
+        change("index.rag-dev/docs-v1", Action.DELETE, index(), None, why, destroys_data=True, holds_vectors=True,
+               reason_code="destroy"),
+        change("index.rag-dev/scratch", Action.DELETE, index(8), None,
+               "destroy: not declared; in bucket 'rag-dev', which is destroyed (pruneIndexes: true)",
+               destroys_data=True, holds_vectors=False, reason_code="destroy-contents"),
+        change("bucket.rag-dev", Action.DELETE, {"name": "rag-dev"}, None, why, destroys_data=True,
+               depends_on=("index.rag-dev/docs-v1", "index.rag-dev/scratch"), reason_code="destroy"),
+    )
+    return Plan(TARGET, changes, fingerprints={c.address: "9f86d081884c7d65" for c in changes}, destroy=True)
+
+
+def nightly_plan() -> Plan:
+    """A nightly clean-up: prune.olderThan deletes an old preview bucket and keeps a young one;
+    the buckets nobody manages are listed."""
+    why = "not declared; matches prune pattern 'pr-*' and is older than 7d"
+    changes = (
+        change("bucket.pr-11", Action.DELETE, {"name": "pr-11"}, None, why, destroys_data=True,
+               reason_code="pruned-bucket"),
+    )
+    return Plan(TARGET, changes, fingerprints={"bucket.pr-11": "9f86d081884c7d65"},
+                outside_scope=("bucket.analytics", "bucket.rag-prod"),
+                kept=(Kept("bucket.pr-12", "matches prune pattern 'pr-*', but it was created 1d 13h ago, "
+                                           "less than prune.olderThan (7d)"),))
+
+
 def big_plan(n: int = 5000) -> Plan:
     """Thousands of index deletes (each destroying) and policy updates: tests the Markdown cap."""
     changes = []
@@ -145,6 +182,10 @@ def big_plan(n: int = 5000) -> Plan:
 
 def mixed_drift() -> DriftReport:
     return drift_report(mixed_plan())
+
+
+def nightly_drift() -> DriftReport:
+    return drift_report(nightly_plan())
 
 
 def empty_drift() -> DriftReport:

@@ -61,8 +61,10 @@ def planner_plan(destroy: bool = False) -> Plan:
             "rag-tmp": LiveBucket("rag-tmp", {"old": live_index("rag-tmp", "old", 8)}, {"Version": "1"}),
         },
         absent={"rag-dev"}, listed=("analytics", "rag-prod", "rag-tmp"))
+    # refresh_only: the plan destroys protected indexes, which planning refuses; the renderers
+    # still show such changes (a drift report, a saved plan of an older version)
     plan = build_plan(manifest, live, Target("https://e.example", "cn-beijing", "2100000000"),
-                      PlanOptions(destroy=destroy))
+                      PlanOptions(destroy=destroy, refresh_only=True))
     return with_vector_probe(plan, {("rag-prod", "docs-v1"): True, ("rag-prod", "scratch"): False})
 
 
@@ -78,7 +80,7 @@ def test_plan_json_is_schema_valid_with_action_lists_and_reason_codes(name: str)
     assert text.endswith("}\n")
     data = json.loads(text)
     PLAN_SCHEMA.validate(data)
-    assert data["format_version"] == PUBLIC_FORMAT_VERSION == "2.0"
+    assert data["format_version"] == PUBLIC_FORMAT_VERSION == "2.1"
     assert "fingerprints" not in data and "signature" not in data  # the saved form's business
     want = {"create": ["create"], "update": ["update"], "replace": ["delete", "create"], "delete": ["delete"]}
     for c, d in zip(plan.changes, data["changes"], strict=True):
@@ -95,8 +97,10 @@ def test_the_planner_gives_every_reason_a_code() -> None:
         "index.rag-prod/scratch": "pruned-index", "policy.rag-prod": "policy-changed",
         "policy.rag-tmp": "pruned-bucket", "index.rag-tmp/old": "pruned-bucket", "bucket.rag-tmp": "pruned-bucket",
     }
-    destroy = planner_plan(destroy=True)
-    assert destroy.changes and {c.reason_code for c in destroy.changes} == {"destroy"}
+    # what destroy takes without the manifest declaring it says so (pruneIndexes: true)
+    destroy = {c.address: c.reason_code for c in planner_plan(destroy=True).changes}
+    assert destroy == {"policy.rag-prod": "destroy", "index.rag-prod/docs-v1": "destroy",
+                       "index.rag-prod/scratch": "destroy-contents", "bucket.rag-prod": "destroy"}
 
 
 @pytest.mark.parametrize("name", sorted(PLANS))

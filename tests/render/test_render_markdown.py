@@ -35,7 +35,7 @@ def test_mixed_plan_layout() -> None:
     assert listed == [c.address for c in mixed_plan().changes if c.destroys_data]
     assert md.count("<details><summary>") == len(mixed_plan().changes)
     assert "```diff\n--- live\n+++ manifest\n@@" in md
-    assert "Not managed by this manifest, left alone (3)" in md
+    assert "Not managed by these manifests, left alone (3)" in md
     assert "forces replacement" in md
     assert "rag-\\*" in md  # free text is escaped: the glob does not start emphasis
 
@@ -113,7 +113,7 @@ def test_drift_markdown() -> None:
     _well_formed(md)
     assert "**Drift: 2 changed, 3 missing, 4 unmanaged.**" in md
     assert "```diff" in md and "- dimension = 768" in md and "+ dimension = 1024" in md
-    assert "Outside the scope, for information only (3)" in md
+    assert "Not managed by these manifests, for information (not drift) (3)" in md
 
 
 def test_drift_markdown_in_sync() -> None:

@@ -110,7 +110,7 @@ def test_policy_update_is_a_unified_diff() -> None:
 
 def test_unmanaged_listed_after_changes() -> None:
     text = plan_text(mixed_plan())
-    i = text.index("Not managed by this manifest, left alone (3):")
+    i = text.index("Not managed by these manifests, left alone (3):")
     assert i > text.rindex("# policy.rag-dev will be created")
     assert "  bucket.analytics\n  index.rag-prod/experiments\n  policy.team-shared\n" in text[i:]
 
@@ -126,7 +126,7 @@ def test_drift_text_counts_and_kinds() -> None:
     text = drift_text(mixed_drift())
     assert "\x1b" not in text
     assert text.rstrip("\n").splitlines()[-1] == "Drift: 2 changed, 3 missing, 4 unmanaged."
-    for title in ("Changed", "Missing", "Unmanaged in scope", "Outside the scope"):
+    for title in ("Changed", "Missing", "Unmanaged in scope", "Not managed by these manifests"):
         assert f"\n{title}" in text
     assert "~ dimension                 = 768 → 1024" in text  # the difference is shown
     assert "+        \"2100000001/search-api\"" in text

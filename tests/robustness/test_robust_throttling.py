@@ -67,7 +67,8 @@ def _plan_via_proxy(tmp_path: Path, work: Path, prefix: str, buckets: int, index
 
 def test_plan_through_an_inflight_quota_adapts_and_stays_in_sync(tmp_path: Path, work: Path, note) -> None:
     buckets, indexes = 6, 20  # the first wave (a ListIndexes and a policy read per bucket) is 12 > 8
-    reads = buckets * (1 + 1 + indexes)  # per bucket: ListIndexes, GetVectorBucketPolicy, a GetIndex each
+    # one ListVectorBuckets, then per bucket: ListIndexes, GetVectorBucketPolicy, a GetIndex each
+    reads = 1 + buckets * (1 + 1 + indexes)
     r, proxy, _ = _plan_via_proxy(tmp_path, work, "thr", buckets, indexes, "--parallelism", str(PARALLELISM),
                                   latency_ms=LATENCY_MS, max_inflight=QUOTA, retry_after="0")
     records = proxy.snapshot()
@@ -141,7 +142,7 @@ def test_retry_after_is_honoured(tmp_path: Path, work: Path, note) -> None:
     latest. (Many calls in flight against a rate quota: the next test.)
     """
     buckets, indexes = 1, 10
-    reads = buckets * (2 + indexes)
+    reads = 1 + buckets * (2 + indexes)  # and the one ListVectorBuckets
     r, proxy, _ = _plan_via_proxy(tmp_path, work, "ra", buckets, indexes, "--parallelism", "1",
                                   rps=5, burst=5, retry_after="1")
     calls, records = proxy.calls(), proxy.snapshot()
@@ -179,7 +180,7 @@ def test_plan_through_a_rate_quota_converges_without_max_rps(tmp_path: Path, wor
     refused six times. Now the pace drops below the quota within a few cuts, and every
     refused call gets through on a later attempt."""
     buckets, indexes = 2, 20
-    reads = buckets * (2 + indexes)
+    reads = 1 + buckets * (2 + indexes)  # and the one ListVectorBuckets
     r, proxy, _ = _plan_via_proxy(tmp_path, work, "rate", buckets, indexes, "--parallelism", str(PARALLELISM),
                                   rps=10, burst=2, retry_after="1")
     calls, records = proxy.calls(), proxy.snapshot()
@@ -208,7 +209,7 @@ def test_max_rps_caps_the_request_rate(tmp_path: Path, work: Path, note) -> None
     1/R apart; the token bucket's own bound (at most 1 + R*W grants in any W seconds) is
     asserted on a fake clock in tests/client/test_client_limits.py."""
     rate, buckets, indexes = 20, 2, 22
-    reads = buckets * (2 + indexes)
+    reads = 1 + buckets * (2 + indexes)  # and the one ListVectorBuckets
     r, proxy, wall = _plan_via_proxy(tmp_path, work, "rps", buckets, indexes, "--parallelism", str(PARALLELISM),
                                      "--max-rps", str(rate))
     records = proxy.snapshot()
