@@ -6,7 +6,7 @@ function accepts a live policy of any shape, however big or deep, without raisin
 (malformed parts are ignored, never trusted); the one exception is `access_delta`, which
 raises AccessDeltaNotComputed past its bounds rather than run for minutes.
 
-Evaluation of one request (principal P, action A, resource R), DESIGN.md §2:
+Evaluation of one request (principal P, action A, resource R), README.md, "Access":
 
 - A statement *matches* when its principal, action and resource parts all match. Each
   part is either the positive key (`Principal`, `Action`, `Resource`: the request must

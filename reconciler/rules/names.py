@@ -13,7 +13,7 @@ import string
 from dataclasses import dataclass
 from typing import Any
 
-# --- names (the API reference; index names per WIRE.md §0) ---------------------------------
+# --- names (the API reference; index names per docs/wire.md §0) -----------------------------
 
 ALNUM = frozenset(string.ascii_lowercase + string.digits)
 BUCKET_CHARS = ALNUM | {"-"}
@@ -59,9 +59,9 @@ def name_fault(rule: NameRule, name: str) -> NameFault | None:
     return None
 
 
-# --- index limits (the reference; [AWS] where it is silent, as WIRE.md §0 says) -------------
+# --- index limits (the reference; [AWS] where it is silent, as docs/wire.md §0 says) --------
 
-# the reference documents float32 only; the official SDKs also send int8 (WIRE.md §0)
+# the reference documents float32 only; the official SDKs also send int8 (docs/wire.md §0)
 DATA_TYPES = ("float32", "int8")
 DISTANCE_METRICS = ("euclidean", "cosine")
 MIN_DIMENSION = 1

@@ -1,7 +1,7 @@
 """Bucket policy documents: parsing, canonical form, semantic equality and lint.
 
 Shared by the manifest layer (validation and lint warnings) and the planner (a policy
-changes only when its canonical form changes, DESIGN §2).
+changes only when its canonical form changes: README.md, "How it works").
 
 Canonical form (`canonical_policy`):
 
