@@ -12,7 +12,7 @@ An empty value counts as defined for ${NAME} (it yields ""), as in the shell.
 The secrets (TOS_SECRET_KEY, TOS_SECURITY_TOKEN, RECONCILER_PLAN_KEY) cannot be
 interpolated: their values would end up in plans, PR comments and error messages, and be
 sent to the service (in a bucket policy). Nor can their values under any other name: a
-string whose result is or contains one is refused (DESIGN.md §4), whether it came from a
+string whose result is or contains one is refused (README.md, "Manifest reference"), whether it came from a
 variable or was written in the file, and the refused value never reaches the document.
 """
 

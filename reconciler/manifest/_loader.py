@@ -1,7 +1,7 @@
 """load_manifests: files -> YAML documents -> schema -> semantic checks -> Manifest.
 
 Every problem is collected as a Diagnostic and all are raised together, sorted by
-file, line and column (STYLE practice 6). Nothing here touches the network.
+file, line and column. Nothing here touches the network.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Naming rules (WIRE.md §0, §5) and prune-pattern rules, each explained in its message."""
+"""Naming rules (docs/wire.md §0, §5) and prune-pattern rules, each explained in its message."""
 
 from __future__ import annotations
 

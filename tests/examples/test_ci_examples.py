@@ -410,7 +410,7 @@ def test_the_preview_manifest_validates() -> None:
 
 
 def test_the_prune_manifest_validates() -> None:
-    # prune.olderThan is DESIGN.md section 2's; this passes once the schema has it
+    # prune.olderThan (README.md, "Preview environments that expire"): this passes once the schema has it
     r = validate("-f", "examples/preview-environments/prune-previews.yaml")
     assert r.returncode == 0, r.stderr
     assert r.stdout.startswith("Valid: 1 file, 0 buckets")

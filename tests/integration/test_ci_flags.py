@@ -1,4 +1,4 @@
-"""Terraform's CI spellings through the real CLI (DESIGN.md §4): `-no-color`, `-input=false`
+"""Terraform's CI spellings through the real CLI (README.md, "Commands"): `-no-color`, `-input=false`
 and `plan -refresh-only`, and the line every Terraform CI template runs.
 
 Colour and prompts only happen on a terminal, so those tests run the CLI on a pseudo-

@@ -1,4 +1,4 @@
-"""`reconciler output` end to end: what a pipeline's next job reads (DESIGN.md §4, `output`).
+"""`reconciler output` end to end: what a pipeline's next job reads (README.md, "output").
 
 The estate is applied with the real CLI against `reconciler serve`; the official SDK reads
 the same resources, and the identifiers `output` prints must be the ones it reads: TRNs,
