@@ -174,7 +174,8 @@ def test_check_gives_the_plan_and_its_drift_report_from_one_refresh(tmp_path: Pa
     asyncio.run(go())
 
 
-def test_a_saved_plan_goes_only_to_its_own_target(tmp_path: Path) -> None:
+def test_a_saved_plan_goes_only_to_its_own_target(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("CI", raising=False)  # an unsigned file outside CI: applied with a warning
     manifest, target = _manifest(tmp_path), _resolved(tmp_path).target
     path = str(tmp_path / "p.plan")
 
