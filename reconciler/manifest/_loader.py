@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from reconciler.errors import ConfigError, Diagnostic, ManifestError
-from reconciler.manifest import _access_tests, _schema
+from reconciler.manifest import _schema
 from reconciler.manifest._interpolate import Interpolator
 from reconciler.manifest._rules import bucket_name_problem, duration_seconds, index_name_problem, prune_pattern_problem
 from reconciler.manifest._yaml import Doc, YamlPath, json_positions, load_documents
@@ -446,6 +446,8 @@ def _run_access_tests(state: _State, account: str | None, region: str | None) ->
             continue  # an invalid policy has its own errors; a verdict on it would mislead
         if b.policy is None and ("policy" in b.data or "policyFile" in b.data):
             continue  # declared, but unreadable: reported where it is
+        from reconciler.manifest import _access_tests  # the evaluator, for a manifest with tests only
+
         document = b.policy.document if b.policy is not None else None
         locate = _statement_locator(b.policy, b.doc.file)
         for test, message in _access_tests.failures(b.tests, document, name, account, region, locate):

@@ -10,6 +10,7 @@ tests/test_rules_agree.py holds the JSON Schema, the client and the emulator to 
 from __future__ import annotations
 
 import string
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -68,6 +69,44 @@ MIN_DIMENSION = 1
 MAX_DIMENSION = 4096
 MAX_NON_FILTERABLE_KEYS = 10  # [AWS]
 MAX_METADATA_KEY_LENGTH = 63  # [AWS] for non-filterable keys
+
+# --- bucket policies: the actions, and how deep a document may nest ---------------------------
+
+# The service's actions that a bucket policy can grant (ListVectorBuckets included: the
+# reference's own PutVectorBucketPolicy example grants it). `reconciler.rules.access`
+# evaluates requests for them; `reconciler.rules.policy` (lint) checks Action entries
+# against them without loading the evaluator.
+ACTIONS: tuple[str, ...] = tuple(
+    f"tosvectors:{name}"
+    for name in (
+        "CreateVectorBucket", "DeleteVectorBucket", "GetVectorBucket", "ListVectorBuckets",
+        "PutVectorBucketPolicy", "GetVectorBucketPolicy", "DeleteVectorBucketPolicy",
+        "CreateIndex", "DeleteIndex", "GetIndex", "ListIndexes",
+        "PutVectors", "GetVectors", "DeleteVectors", "ListVectors", "QueryVectors",
+    )
+)
+# A policy nests about 6 levels (document, Statement, statement, Condition, operator, values);
+# a deeper one is no policy and is never walked recursively (json and copy would overflow
+# the stack near 1,000 levels): it is read as unreadable.
+MAX_DEPTH = 32
+
+
+def too_deep(value: Any, limit: int = MAX_DEPTH) -> bool:
+    """Whether `value` nests lists and mappings more than `limit` levels deep (iterative)."""
+    todo: list[tuple[Any, int]] = [(value, 1)]
+    while todo:
+        item, depth = todo.pop()
+        if isinstance(item, Mapping):
+            children: Iterable[Any] = item.values()
+        elif isinstance(item, (list, tuple)):
+            children = item
+        else:
+            continue
+        if depth > limit:
+            return True
+        todo.extend((child, depth + 1) for child in children)
+    return False
+
 
 # --- where requests go ----------------------------------------------------------------------
 

@@ -36,8 +36,7 @@ import json
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from reconciler.rules.access import ACTIONS, MAX_DEPTH, AccessDeltaNotComputed, access_delta, named_principals, too_deep
-from reconciler.rules.names import json_type
+from reconciler.rules.names import ACTIONS, MAX_DEPTH, json_type, too_deep
 from reconciler.util.jsontext import RepeatedKey, unique_keys
 from reconciler.util.text import cut, lone_escape_at, lone_surrogate_in
 
@@ -472,6 +471,9 @@ def _shadowed_allows(doc: Any, bucket: str, account: str | None, region: str | N
               if _canon_effect(st.get("Effect")) == "Deny" and st.get("Condition") in (None, {})]
     if not denies:
         return []
+    # the evaluator loads here, for a document with a Deny to weigh: `validate` of one without does not
+    from reconciler.rules.access import AccessDeltaNotComputed, access_delta, named_principals
+
     accounts, regions = _named(doc, 3), _named(doc, 2)
     acct = account or (next(iter(accounts)) if len(accounts) == 1 else "0")
     reg = region or (next(iter(regions)) if len(regions) == 1 else "cn-beijing")
