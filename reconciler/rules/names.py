@@ -9,20 +9,18 @@ tests/test_rules_agree.py holds the JSON Schema, the client and the emulator to 
 
 from __future__ import annotations
 
-import string
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 # --- names (the API reference; index names per docs/wire.md §0) -----------------------------
 
-ALNUM = frozenset(string.ascii_lowercase + string.digits)
+ALNUM = frozenset("abcdefghijklmnopqrstuvwxyz0123456789")
 BUCKET_CHARS = ALNUM | {"-"}
 INDEX_CHARS = ALNUM | {"-", "."}
 
 
-@dataclass(frozen=True)
-class NameRule:
+# NamedTuples, not frozen dataclasses: ~0.5 ms of start-up less each (`validate` loads this)
+class NameRule(NamedTuple):
     """`low`-`high` characters from `chars`, starting and ending with one of `edges`."""
 
     what: str  # "bucket" or "index", for messages
@@ -36,8 +34,7 @@ BUCKET_NAME = NameRule("bucket", 3, 32, BUCKET_CHARS, ALNUM)
 INDEX_NAME = NameRule("index", 3, 63, INDEX_CHARS, ALNUM)
 
 
-@dataclass(frozen=True)
-class NameFault:
+class NameFault(NamedTuple):
     """Why a name breaks its rule: `kind` is "length", "char", "start" or "end"; `char` is
     the offending character (the first one not allowed, or the bad first/last one)."""
 

@@ -30,11 +30,9 @@ form is the `UNREADABLE` placeholder and lint reports it in one finding.
 from __future__ import annotations
 
 import copy
-import difflib
 import fnmatch
 import json
-from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from reconciler.rules.names import ACTIONS, MAX_DEPTH, json_type, too_deep
 from reconciler.util.jsontext import RepeatedKey, unique_keys
@@ -197,8 +195,7 @@ def policies_equal(a: dict[str, Any], b: dict[str, Any]) -> bool:
 # --- lint -------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class PolicyFinding:
+class PolicyFinding(NamedTuple):
     """A lint finding and where in the document it applies (a JSON path of keys/indexes).
     An "error" is certainly a mistake (an action the service does not have); the rest warn."""
 
@@ -244,6 +241,8 @@ def action_problem(action: str) -> tuple[Literal["warning", "error"], str] | Non
         return None
     if wild:
         return "error", f"{action!r} matches none of the TOS Vectors actions, so it grants or denies nothing"
+    import difflib  # for an unknown action only: a valid policy does not load it
+
     by_lower = {a.lower(): a for a in (ALL_ACTIONS, *ACTIONS)}
     close = difflib.get_close_matches(action.lower(), list(by_lower), n=1, cutoff=0.6)
     if close:
