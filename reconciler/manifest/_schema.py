@@ -144,7 +144,7 @@ def _expected_types(path: JsonPath) -> tuple[str, ...]:
     return tuple(types)
 
 
-_INT = re.compile(r"[+-]?[0-9]+")
+_INT = r"[+-]?[0-9]+"  # compiled on first use (re caches it): only ${...} values need it
 _BOOLS = {"true": True, "false": False}
 # YAML 1.1 spelled booleans so; YAML 1.2, editors and the JSON Schema read them as strings
 YAML11_BOOLS = frozenset({"yes", "no", "on", "off", "y", "n"})
@@ -163,7 +163,7 @@ def convert_scalar(value: Any, path: JsonPath, *, interpolated: bool, plain_raw:
         types = expected_types(path)
         if types and "string" not in types:
             text = value.strip()
-            if ("integer" in types or "number" in types) and _INT.fullmatch(text):
+            if ("integer" in types or "number" in types) and re.fullmatch(_INT, text):
                 return int(text)
             if "boolean" in types and text.lower() in _BOOLS:
                 return _BOOLS[text.lower()]
