@@ -129,6 +129,28 @@ def test_validate_and_access_load_no_emulator_numpy_uvicorn_or_http_client(tmp_p
     assert heavy(modules, (*HEAVY, "reconciler.client", "asyncio")) == []
 
 
+# What a valid `validate` of the quickstart (a policy without a Deny, no access tests) has no
+# use for (issue 18: start-up is the floor of every CI run): jsonschema, which only locates
+# the errors of an invalid manifest (jsonschema-rs says "valid"); the policy evaluator and the
+# access tests, for a Deny to weigh or a test to run; the planner; difflib, for "did you mean".
+NOT_FOR_A_VALID_MANIFEST = ("jsonschema", "difflib",
+                            "reconciler.rules.access", "reconciler.manifest._access_tests", "reconciler.plan",
+                            "reconciler.rules.kinds")
+
+
+def test_a_valid_validate_loads_no_schema_library_evaluator_or_planner(tmp_path: Path) -> None:
+    code, text, modules = loaded_by_command(tmp_path, "validate", "-f", "examples/quickstart.yaml")
+    assert code == 0, text
+    assert heavy(modules, NOT_FOR_A_VALID_MANIFEST) == []
+    # an invalid one still gets jsonschema's located errors, in the same words
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("version: 1\nbuckets:\n  - name: abc\n    indexes:\n"
+                   "      - {name: docs, dimension: 0, distanceMetric: cosine}\n")
+    code, text, modules = loaded_by_command(tmp_path, "validate", "-f", str(bad))
+    assert code == 1 and f"{bad}:5:33: dimension: must be between 1 and 4096, got 0" in text, text
+    assert "jsonschema" in modules
+
+
 @pytest.mark.slow  # it starts `reconciler serve`
 def test_plan_over_http_and_show_load_no_emulator_numpy_or_uvicorn(tmp_path: Path) -> None:
     from tests.support.emulator import running_emulator

@@ -80,7 +80,6 @@ def _main(argv: list[str]) -> int:
     from reconciler.cli import commands
     from reconciler.cli.console import Console
     from reconciler.errors import ManifestError, ReconcilerError
-    from reconciler.plan.protection import ProtectedDestroyError
 
     console = Console(interactive=getattr(args, "input", "true") != "false")
     no_color = os.environ.get("NO_COLOR")
@@ -99,11 +98,15 @@ def _main(argv: list[str]) -> int:
         tail = "" if args.command == "validate" else "; nothing was changed"
         print(f"{n} error{'s' if n != 1 else ''} in the manifest{tail}", file=sys.stderr)
         return EXIT_ERROR
-    except ProtectedDestroyError as e:  # one line per protected resource, as Terraform's; one alone is its message
-        for line in (*e.refused, e.summary) if len(e.refused) > 1 else (str(e),):
-            print(printable(f"error: {line}"), file=sys.stderr)
-        return EXIT_ERROR
     except ReconcilerError as e:
+        # A plan that would destroy protected resources (plan.protection.ProtectedDestroyError,
+        # read by its fields: importing it would load the planner for every `validate`): one
+        # line per resource, as Terraform's; one alone is its message.
+        refused, summary = getattr(e, "refused", ()), getattr(e, "summary", None)
+        if summary is not None and len(refused) > 1:
+            for line in (*refused, summary):
+                print(printable(f"error: {line}"), file=sys.stderr)
+            return EXIT_ERROR
         print(printable(f"error: {e}"), file=sys.stderr)
         return int(getattr(e, "exit_code", EXIT_ERROR))  # Ctrl-C at a prompt: 130
     except Exception as e:  # a bug: say so in one line unless asked for the traceback
