@@ -15,6 +15,7 @@ GuardrailRefused with one line per step; a bad manifest or flag a ConfigError).
     destroy(client, manifest, target, hooks=)          -> ApplyResult
     apply_plan(client, plan, consent)                  -> ApplyResult   execute a Plan value (consent checked)
     export(client, target, buckets=, prefix=)          -> dict          a manifest of what is live
+    output(client, manifest, target)                   -> Outputs       the declared resources' live identifiers
     access(manifest, account, region, principals)      -> AccessReport  no client
     load_plan(path)                                    -> Plan          `show`: a saved plan as data
 
@@ -63,7 +64,8 @@ from reconciler.state.model import LiveState
 if TYPE_CHECKING:
     import asyncio
 
-    from reconciler.client.protocol import RefreshApi, VectorsApi
+    from reconciler.client.protocol import OutputApi, RefreshApi, VectorsApi
+    from reconciler.state.outputs import Outputs
 
 Warn = Callable[[str], None]
 ProgressCallback = Callable[[int, int], None]  # (done, total): state.refresh.ProgressCallback, without loading it
@@ -176,12 +178,14 @@ async def check(
     progress: ProgressCallback | None = None,
     warn: Warn | None = None,
     probe: bool = True,
+    targets: Sequence[str] = (),
 ) -> Check:
-    """The cycle of a long-running drift check: one refresh of the whole manifest gives both.
-    `probe` costs one ListVectors per index the plan would destroy (none when in sync)."""
+    """The cycle of a long-running drift check: one refresh of the whole manifest (or of
+    what `targets` select) gives both. `probe` costs one ListVectors per index the plan
+    would destroy (none when in sync)."""
     # refresh_only: a protected resource that would be replaced is drift to report, not a refusal
-    plan = await make_plan(client, manifest, target, PlanOptions(refresh_only=True), parallelism=parallelism,
-                           progress=progress, probe=probe, warn=warn)
+    plan = await make_plan(client, manifest, target, PlanOptions(targets=tuple(targets), refresh_only=True),
+                           parallelism=parallelism, progress=progress, probe=probe, warn=warn)
     return Check(plan, drift_report(plan))
 
 
@@ -193,11 +197,13 @@ async def drift(
     parallelism: int = 10,
     progress: ProgressCallback | None = None,
     warn: Warn | None = None,
+    targets: Sequence[str] = (),
 ) -> DriftReport:
-    """What differs between the manifest and what is live (`in_sync` when nothing does). No
-    probe: drift reports, it never destroys."""
+    """What differs between the manifest and what is live (`in_sync` when nothing does),
+    limited to `targets` and their dependencies when given (`plan -refresh-only -target`).
+    No probe: drift reports, it never destroys."""
     return (await check(client, manifest, target, parallelism=parallelism, progress=progress, warn=warn,
-                        probe=False)).report
+                        probe=False, targets=targets)).report
 
 
 # --- writing: apply, apply a saved plan, destroy ---------------------------------------------------
@@ -215,13 +221,16 @@ async def apply(
     allow_destroy: bool = False,
     allow_public_access: bool = False,
     parallelism: int = 10,
+    read_parallelism: int | None = None,
     hooks: Hooks = NO_HOOKS,
 ) -> ApplyResult:
     """`reconciler apply -f`: plan, check consent, confirm, execute. A step that destroys data
     needs `allow_destroy`; a grant to anyone needs `allow_public_access` unless the bucket
-    declares `allowPublicAccess: true`. An empty plan returns an ApplyResult with no steps."""
-    plan = await make_plan(client, manifest, target, options, parallelism=parallelism, progress=hooks.progress,
-                           warn=hooks.warn)
+    declares `allowPublicAccess: true`. An empty plan returns an ApplyResult with no steps.
+    `parallelism` bounds the changes in flight, `read_parallelism` the refresh's reads
+    (default: `parallelism`)."""
+    plan = await make_plan(client, manifest, target, options, parallelism=read_parallelism or parallelism,
+                           progress=hooks.progress, warn=hooks.warn)
     public = frozenset(b.name for b in manifest.buckets if b.allow_public_access)
     consent = Consent(allow_destroy=allow_destroy, allow_public_access=allow_public_access, public_buckets=public)
     return await _approve_and_execute(client, plan, consent, "apply", parallelism, hooks)
@@ -234,12 +243,13 @@ async def destroy(
     *,
     targets: Sequence[str] = (),
     parallelism: int = 10,
+    read_parallelism: int | None = None,
     hooks: Hooks = NO_HOOKS,
 ) -> ApplyResult:
     """`reconciler destroy`: delete what the manifest declares (or `targets` of it). The verb
     is the consent to destroy data; `preventDestroy: true` refuses even then."""
     plan = await make_plan(client, manifest, target, PlanOptions(destroy=True, targets=tuple(targets)),
-                           parallelism=parallelism, progress=hooks.progress, warn=hooks.warn)
+                           parallelism=read_parallelism or parallelism, progress=hooks.progress, warn=hooks.warn)
     return await _approve_and_execute(client, plan, Consent(destroy_verb=True), "destroy", parallelism, hooks)
 
 
@@ -251,6 +261,7 @@ async def apply_saved(
     allow_destroy: bool = False,
     allow_public_access: bool = False,
     parallelism: int = 10,
+    read_parallelism: int | None = None,
     hooks: Hooks = NO_HOOKS,
 ) -> ApplyResult:
     """`reconciler apply FILE` (`saved` from `load_saved`): refuse a target other than the
@@ -261,7 +272,7 @@ async def apply_saved(
     refuse_other_target(saved, target)
     if saved.warning and hooks.warn is not None:
         hooks.warn(saved.warning)
-    plan, stale = await recheck_saved(client, saved.plan, parallelism=parallelism)
+    plan, stale = await recheck_saved(client, saved.plan, parallelism=read_parallelism or parallelism)
     if stale:
         raise RefusedError(f"{saved.path} is stale: {', '.join(stale)} changed since the plan was made; "
                            "nothing was changed. Run `reconciler plan --out` again.")
@@ -399,7 +410,7 @@ def made_by_destroy(plan: Plan) -> bool:
                                       for c in plan.changes)
 
 
-# --- export and access ---------------------------------------------------------------------------
+# --- export, output and access -----------------------------------------------------------------
 
 
 async def export(
@@ -417,6 +428,30 @@ async def export(
 
     return await export_manifest(client, buckets=buckets, prefix=prefix, region=target.region,
                                  account_id=target.account_id, parallelism=parallelism)
+
+
+async def output(
+    client: OutputApi,
+    manifest: Manifest,
+    target: Target,
+    *,
+    parallelism: int = 10,
+) -> Outputs:
+    """`reconciler output`: the live identifiers of what `manifest` declares, for the next job
+    of a pipeline (each bucket's TRN, endpoint host and creation time; each index's TRN and
+    attributes). A declared resource that does not exist raises `state.outputs.MissingResources`
+    naming every one, so a deploy job never starts against half an environment. The endpoint is
+    the host a client connects to for the bucket, `{bucket}-{account}.{endpoint host[:port]}`;
+    None on the embedded emulator, which has no network endpoint."""
+    from reconciler.client.addressing import Endpoint
+    from reconciler.state.outputs import read_outputs
+
+    endpoint = None if target.embedded else Endpoint.parse(target.endpoint, target.region)
+
+    def endpoint_of(bucket: str) -> str | None:
+        return None if endpoint is None else endpoint.virtual_host(bucket, target.account_id)
+
+    return await read_outputs(client, manifest, target.to_dict(), endpoint_of, parallelism=parallelism)
 
 
 @dataclass(frozen=True)

@@ -174,7 +174,8 @@ def test_check_gives_the_plan_and_its_drift_report_from_one_refresh(tmp_path: Pa
     asyncio.run(go())
 
 
-def test_a_saved_plan_goes_only_to_its_own_target(tmp_path: Path) -> None:
+def test_a_saved_plan_goes_only_to_its_own_target(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("CI", raising=False)  # an unsigned file outside CI: applied with a warning
     manifest, target = _manifest(tmp_path), _resolved(tmp_path).target
     path = str(tmp_path / "p.plan")
 
@@ -231,3 +232,42 @@ def test_show_and_access_load_no_client_and_no_event_loop() -> None:
     done = subprocess.run([sys.executable, "-c", program], cwd=CHECKOUT, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"
+
+
+def test_output_gives_the_live_identifiers_and_names_what_is_missing(tmp_path: Path) -> None:
+    from reconciler.client.models import Index, VectorBucket
+    from reconciler.errors import NotFoundError
+    from reconciler.state.outputs import MissingResources
+
+    manifest, target = _manifest(tmp_path), _resolved(tmp_path).target
+
+    async def go() -> None:
+        async with _client(tmp_path) as client:
+            with pytest.raises(MissingResources) as missing:
+                await engine.output(client, manifest, target)
+            assert missing.value.addresses == ["bucket.lib-app"]
+            assert (await engine.apply(client, manifest, target)).ok
+            out = await engine.output(client, manifest, target)
+            bucket = await client.get_vector_bucket("lib-app")
+            assert [(b.name, b.trn, b.endpoint, b.creation_time) for b in out.buckets] == \
+                [("lib-app", bucket.trn, None, bucket.creation_time)]  # the embedded emulator has no endpoint
+            assert [(i.name, i.dimension) for i in out.buckets[0].indexes] == [("docs", 8)]
+            assert out.to_dict()["target"] == target.to_dict()
+
+    asyncio.run(go())
+
+    class Service:
+        """Any client that answers the two reads will do (client/protocol.py, OutputApi)."""
+
+        async def get_vector_bucket(self, bucket: str, /) -> VectorBucket:
+            return VectorBucket(bucket, f"trn:tosvectors:cn-shanghai:2100000007:bucket/{bucket}", 1_700_000_000)
+
+        async def get_index(self, bucket: str, index: str, /) -> Index:
+            raise NotFoundError("GetIndex", 404, "NotFound", "no such index", "req-1")
+
+    network = Target("https://tosvectors-cn-shanghai.volces.com", "cn-shanghai", "2100000007")
+    with pytest.raises(MissingResources, match=r"^1 declared resource not found: index.lib-app/docs; "):
+        asyncio.run(engine.output(Service(), manifest, network))
+    no_index = _manifest(tmp_path, "version: 1\nbuckets:\n  - name: lib-app\n")
+    out = asyncio.run(engine.output(Service(), no_index, network))
+    assert out.buckets[0].endpoint == "lib-app-2100000007.tosvectors-cn-shanghai.volces.com"

@@ -77,3 +77,116 @@ def test_the_check_sees_the_client_when_a_module_loads_it() -> None:
     """The probe itself works: the reads module does load the client and asyncio."""
     found = loaded_forbidden("import reconciler.state.refresh\n")
     assert {"reconciler.client", "reconciler.state.refresh", "asyncio"} <= set(found)
+
+
+# --- what each CLI command loads (issue 18, "Fast from the first millisecond") -------------------
+
+# Run one command line as `python -m reconciler` does, then write the modules it loaded.
+_RUNNER = """
+import atexit, os, runpy, sys
+def dump():
+    loaded = sorted(sys.modules)  # before json loads to write them
+    import json
+    with open(os.environ["MODULES_OUT"], "w") as f:
+        f.write(json.dumps(loaded))
+atexit.register(dump)
+sys.argv = ["reconciler", *sys.argv[1:]]
+runpy.run_module("reconciler", run_name="__main__", alter_sys=True)
+"""
+HEAVY = ("numpy", "uvicorn", "reconciler.emulator", "httpx", "httpcore", "deepdiff")
+ANY_IO = (*HEAVY, "reconciler.engine", "reconciler.client", "reconciler.manifest", "asyncio", "uvloop", "yaml")
+
+
+def loaded_by_command(tmp_path: Path, *argv: str, env: dict[str, str] | None = None) -> tuple[int, str, set[str]]:
+    """(exit code, stdout + stderr, the modules loaded) of one CLI run in a fresh interpreter."""
+    import os
+
+    out = tmp_path / "modules.json"
+    run_env = {**os.environ, **(env or {}), "MODULES_OUT": str(out), "NO_COLOR": "1"}
+    done = subprocess.run([sys.executable, "-c", _RUNNER, *argv], cwd=CHECKOUT, env=run_env,
+                          capture_output=True, text=True, timeout=120)
+    return done.returncode, done.stdout + done.stderr, set(json.loads(out.read_text()))
+
+
+def heavy(modules: set[str], forbidden: tuple[str, ...] = HEAVY) -> list[str]:
+    return sorted(m for m in modules if any(m == f or m.startswith(f + ".") for f in forbidden))
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["plan", "--help"], ["--version"]])
+def test_help_loads_no_emulator_no_client_and_no_manifest_code(tmp_path: Path, argv: list[str]) -> None:
+    code, text, modules = loaded_by_command(tmp_path, *argv)
+    assert code == 0, text
+    assert heavy(modules, ANY_IO) == []
+    if len(argv) == 1:  # the program's own text: argparse and the flags alone, not even the masking
+        assert heavy(modules, ("typing", "dataclasses", "inspect", "json", "reconciler.util", "reconciler.rules")) == []
+
+
+@pytest.mark.parametrize("argv", [["validate", "-f", "examples/quickstart.yaml"],
+                                  ["access", "-f", "examples/ci-read-access.yaml"]])
+def test_validate_and_access_load_no_emulator_numpy_uvicorn_or_http_client(tmp_path: Path, argv: list[str]) -> None:
+    code, text, modules = loaded_by_command(tmp_path, *argv)
+    assert code == 0, text
+    assert heavy(modules, (*HEAVY, "reconciler.client", "asyncio")) == []
+
+
+# What a valid `validate` of the quickstart (a policy without a Deny, no access tests) has no
+# use for (issue 18: start-up is the floor of every CI run): jsonschema, which only locates
+# the errors of an invalid manifest (jsonschema-rs says "valid"); the policy evaluator and the
+# access tests, for a Deny to weigh or a test to run; the planner; difflib, for "did you mean".
+NOT_FOR_A_VALID_MANIFEST = ("jsonschema", "difflib",
+                            "reconciler.rules.access", "reconciler.manifest._access_tests", "reconciler.plan",
+                            "reconciler.rules.kinds")
+
+
+def test_a_valid_validate_loads_no_schema_library_evaluator_or_planner(tmp_path: Path) -> None:
+    code, text, modules = loaded_by_command(tmp_path, "validate", "-f", "examples/quickstart.yaml")
+    assert code == 0, text
+    assert heavy(modules, NOT_FOR_A_VALID_MANIFEST) == []
+    # an invalid one still gets jsonschema's located errors, in the same words
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("version: 1\nbuckets:\n  - name: abc\n    indexes:\n"
+                   "      - {name: docs, dimension: 0, distanceMetric: cosine}\n")
+    code, text, modules = loaded_by_command(tmp_path, "validate", "-f", str(bad))
+    assert code == 1 and f"{bad}:5:33: dimension: must be between 1 and 4096, got 0" in text, text
+    assert "jsonschema" in modules
+
+
+@pytest.mark.slow  # it starts `reconciler serve`
+def test_plan_over_http_and_show_load_no_emulator_numpy_or_uvicorn(tmp_path: Path) -> None:
+    from tests.support.emulator import running_emulator
+    from tests.support.sdk import ACCOUNT
+
+    with running_emulator(tmp_path / "data") as emu:
+        env = {"TOS_ENDPOINT": emu.url, "TOS_ACCOUNT_ID": ACCOUNT}
+        plan_file = str(tmp_path / "plan.json")
+        code, text, modules = loaded_by_command(tmp_path, "plan", "-f", "examples/quickstart.yaml",
+                                                "--out", plan_file, env=env)
+        assert code == 0 and "Plan: 3 to create" in text, text
+        assert "reconciler.client" in modules  # it did talk to the service
+        assert heavy(modules) == []
+    code, text, modules = loaded_by_command(tmp_path, "show", plan_file)
+    assert code == 0 and "Plan: 3 to create" in text, text
+    assert heavy(modules, (*HEAVY, "reconciler.client", "asyncio")) == []
+
+
+def test_serve_still_gets_its_flags(tmp_path: Path) -> None:
+    code, text, modules = loaded_by_command(tmp_path, "serve", "--help")
+    assert code == 0 and "--latency-ms" in text and "--data-dir" in text, text
+    code, text, _ = loaded_by_command(tmp_path, "completion", "bash")
+    assert code == 0 and "--latency-ms" in text
+
+
+def test_the_parser_built_for_one_command_is_that_command_in_full() -> None:
+    """The entry point builds only the flags of the command it runs (build_parser(only=...));
+    each command built that way takes exactly the flags of the full parser, and the light
+    help of the endpoint flag says what the client would use."""
+    from reconciler.cli.flags import ENDPOINT_HELP, build_parser, subcommands
+    from reconciler.rules.names import default_endpoint
+
+    full = subcommands(build_parser())
+    for name, parser in full.items():
+        alone = subcommands(build_parser(only={name}))[name]
+        assert [(a.dest, a.option_strings, a.default, a.choices) for a in alone._actions] == \
+            [(a.dest, a.option_strings, a.default, a.choices) for a in parser._actions], name
+        assert alone.format_help() == parser.format_help()
+    assert ENDPOINT_HELP == default_endpoint("REGION")

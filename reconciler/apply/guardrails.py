@@ -1,4 +1,4 @@
-"""What apply refuses before making any call (DESIGN.md §2).
+"""What apply refuses before making any call (README.md, "How it works").
 
 Consent is a value the caller states (the CLI from its flags); whether a change needs it
 is decided here from the plan itself: `Change.destroys_data` follows from kind and action,

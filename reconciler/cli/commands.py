@@ -16,15 +16,16 @@ from typing import TYPE_CHECKING
 
 from reconciler.cli.console import Console
 from reconciler.cli.exitcodes import EXIT_CHANGES, EXIT_OK
-from reconciler.cli.target import Resolved, Settings, resolve, resolve_for_access, resolve_for_saved
 from reconciler.errors import ConfigError
-from reconciler.manifest import Manifest, load_manifests, parse_var_assignments, read_var_files
 
-# The engine, client and renderers (asyncio, uvloop, deepdiff: most of start-up time) load on
-# first use, so `validate` in a pre-commit hook stays quick.
+# The manifest loader, engine, client and renderers (YAML, the schema, asyncio, uvloop) load
+# on first use: `validate` in a pre-commit hook loads no client, `show` no manifest code.
 if TYPE_CHECKING:
+    from reconciler.cli.target import Resolved, Settings
     from reconciler.client import VectorsClient
+    from reconciler.manifest import Manifest
     from reconciler.plan.build import PlanOptions
+    from reconciler.plan.drift import DriftReport
     from reconciler.plan.model import Plan
 
 
@@ -32,6 +33,8 @@ if TYPE_CHECKING:
 
 
 def _load(args: argparse.Namespace, console: Console) -> Manifest:
+    from reconciler.manifest import load_manifests, parse_var_assignments, read_var_files
+
     if not args.files:
         raise ConfigError("no manifest given: pass -f PATH (a file or a directory)")
     # --var wins over every --var-file, a later file over an earlier one, all over the environment
@@ -43,11 +46,15 @@ def _load(args: argparse.Namespace, console: Console) -> Manifest:
 
 
 def _settings(args: argparse.Namespace) -> Settings:
+    from reconciler.cli.target import Settings
+
     return Settings(endpoint=args.endpoint, region=args.region, account_id=args.account_id,
-                    parallelism=args.parallelism, max_rps=args.max_rps)
+                    parallelism=args.parallelism, max_rps=args.max_rps, read_parallelism=args.read_parallelism)
 
 
 def _resolve(args: argparse.Namespace, console: Console, manifest: Manifest | None) -> Resolved:
+    from reconciler.cli.target import resolve
+
     resolved = resolve(_settings(args), manifest_account=manifest.account if manifest else None,
                        manifest_region=manifest.region if manifest else None)
     return _announced(resolved, console)
@@ -82,6 +89,8 @@ def validate(args: argparse.Namespace, console: Console) -> int:
 def plan(args: argparse.Namespace, console: Console) -> int:
     from reconciler.plan.planfile import plan_key, save
 
+    if args.refresh_only:
+        return _refresh_only(args, console)
     manifest = _load(args, console)
     key = plan_key() if args.out else None  # a key too short to sign with fails before the refresh
     resolved = _resolve(args, console, manifest)
@@ -104,7 +113,7 @@ def _planned(args: argparse.Namespace, console: Console, manifest: Manifest, res
 
     bar = Progress("refreshing")
     return session.call(console, resolved, _settings(args), lambda client: session.closing(bar, engine.make_plan(
-        client, manifest, resolved.target, options, parallelism=args.parallelism, progress=bar.update,
+        client, manifest, resolved.target, options, parallelism=args.read_parallelism, progress=bar.update,
         probe=probe, warn=console.say)))
 
 
@@ -132,7 +141,21 @@ def show(args: argparse.Namespace, console: Console) -> int:
     return EXIT_OK
 
 
-def drift(args: argparse.Namespace, console: Console) -> int:
+def _refresh_only(args: argparse.Namespace, console: Console) -> int:
+    """`plan -refresh-only`, Terraform's spelling for "what changed outside the manifests":
+    the drift report, with plan's exit codes. There is no state file to update, so there is
+    nothing to save or apply: the plan that removes the drift is `plan --out`'s."""
+    if args.out:
+        raise ConfigError("plan -refresh-only reports drift and has nothing to save (reconciler keeps no state "
+                          "file to refresh); save the plan that removes the drift with: reconciler plan --out FILE")
+    if args.destroy:
+        raise ConfigError("plan -refresh-only and --destroy cannot be used together")
+    report = _drift_report(args, console)
+    return EXIT_CHANGES if args.detailed_exitcode and not report.in_sync else EXIT_OK
+
+
+def _drift_report(args: argparse.Namespace, console: Console) -> DriftReport:
+    """Refresh, compare, print the drift report in --format; the report, for the exit code."""
     from reconciler import engine
     from reconciler.cli import session
     from reconciler.cli.progress import Progress
@@ -143,14 +166,19 @@ def drift(args: argparse.Namespace, console: Console) -> int:
     resolved = _resolve(args, console, manifest)
     bar = Progress("refreshing")
     report = session.call(console, resolved, _settings(args), lambda client: session.closing(bar, engine.drift(
-        client, manifest, resolved.target, parallelism=args.parallelism, progress=bar.update, warn=console.say)))
+        client, manifest, resolved.target, parallelism=args.read_parallelism, progress=bar.update, warn=console.say,
+        targets=getattr(args, "targets", ()))))
     if args.format == "json":
         console.out(drift_json(report))
     elif args.format == "markdown":
         console.out(drift_markdown(report))
     else:
         console.out(drift_text(report, color=console.color))
-    return EXIT_OK if report.in_sync else EXIT_CHANGES
+    return report
+
+
+def drift(args: argparse.Namespace, console: Console) -> int:
+    return EXIT_OK if _drift_report(args, console).in_sync else EXIT_CHANGES
 
 
 def export(args: argparse.Namespace, console: Console) -> int:
@@ -160,7 +188,22 @@ def export(args: argparse.Namespace, console: Console) -> int:
 
     resolved = _resolve(args, console, None)
     console.out(to_yaml(session.call(console, resolved, _settings(args), lambda client: engine.export(
-        client, resolved.target, buckets=args.buckets, prefix=args.prefix, parallelism=args.parallelism))))
+        client, resolved.target, buckets=args.buckets, prefix=args.prefix, parallelism=args.read_parallelism))))
+    return EXIT_OK
+
+
+def output(args: argparse.Namespace, console: Console) -> int:
+    """The live identifiers of the declared resources, for the next job of a pipeline; a
+    declared resource that does not exist fails the command naming it (engine.output)."""
+    from reconciler import engine
+    from reconciler.cli import session
+    from reconciler.render.output import output_json, output_text
+
+    manifest = _load(args, console)
+    resolved = _resolve(args, console, manifest)
+    outputs = session.call(console, resolved, _settings(args), lambda client: engine.output(
+        client, manifest, resolved.target, parallelism=args.read_parallelism))
+    console.out(output_text(outputs) if args.format == "text" else output_json(outputs))
     return EXIT_OK
 
 
@@ -178,6 +221,7 @@ def access(args: argparse.Namespace, console: Console) -> int:
     """Who may do what on each declared bucket and index, from the declared policies alone:
     no target is resolved and no API is called (so CI needs no credentials for it)."""
     from reconciler import engine
+    from reconciler.cli.target import resolve_for_access
     from reconciler.render.access import BucketAccess, access_json, access_text
 
     manifest = _load(args, console)
@@ -211,7 +255,8 @@ def apply(args: argparse.Namespace, console: Console) -> int:
         view = session.ApplyView(console, confirm=confirm)
         return await view.run(engine.apply(
             client, manifest, resolved.target, options=_options(args), allow_destroy=args.allow_destroy,
-            allow_public_access=args.allow_public_access, parallelism=args.parallelism, hooks=view.hooks()))
+            allow_public_access=args.allow_public_access, parallelism=args.parallelism,
+            read_parallelism=args.read_parallelism, hooks=view.hooks()))
 
     return session.call(console, resolved, _settings(args), work)
 
@@ -220,6 +265,7 @@ def _apply_saved(args: argparse.Namespace, console: Console) -> int:
     """A saved plan runs as reviewed: no prompt (as Terraform applies a saved plan)."""
     from reconciler import engine
     from reconciler.cli import session
+    from reconciler.cli.target import resolve_for_saved
     from reconciler.plan.planfile import plan_key
 
     saved = engine.load_saved(args.plan_file, plan_key())
@@ -230,7 +276,8 @@ def _apply_saved(args: argparse.Namespace, console: Console) -> int:
         view = session.ApplyView(console, destroy=None)
         return await view.run(engine.apply_saved(
             client, saved, resolved.target, allow_destroy=args.allow_destroy,
-            allow_public_access=args.allow_public_access, parallelism=args.parallelism, hooks=view.hooks()))
+            allow_public_access=args.allow_public_access, parallelism=args.parallelism,
+            read_parallelism=args.read_parallelism, hooks=view.hooks()))
 
     return session.call(console, resolved, _settings(args), work)
 
@@ -250,7 +297,8 @@ def destroy(args: argparse.Namespace, console: Console) -> int:
     async def work(client: VectorsClient) -> int:
         view = session.ApplyView(console, destroy=True, confirm=None if args.auto_approve else confirm)
         return await view.run(engine.destroy(client, manifest, resolved.target, targets=args.targets,
-                                             parallelism=args.parallelism, hooks=view.hooks()))
+                                             parallelism=args.parallelism,
+                                             read_parallelism=args.read_parallelism, hooks=view.hooks()))
 
     return session.call(console, resolved, _settings(args), work)
 
@@ -276,6 +324,7 @@ def watch(args: argparse.Namespace, console: Console) -> int:
     """Drift detection as a running service (README, "Drift detection as a service")."""
     from reconciler import watch as watcher
     from reconciler.cli.target import open_client
+    from reconciler.manifest import load_manifests, parse_var_assignments, read_var_files
 
     config = watcher.config_from_args(args)  # flags that do not go together fail before any read
 

@@ -12,13 +12,19 @@ import sys
 from typing import TextIO
 
 
+def no_color() -> bool:
+    """NO_COLOR (https://no-color.org: set and not empty), or -no-color, which sets it."""
+    return bool(os.environ.get("NO_COLOR"))
+
+
 class Console:
-    def __init__(self) -> None:
+    def __init__(self, *, interactive: bool = True) -> None:
         self.lost: str | None = None  # why standard output could not be written, once it could not
+        self.interactive = interactive  # False: -input=false, never ask (as with no terminal)
 
     @property
     def color(self) -> bool:
-        return sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+        return sys.stdout.isatty() and not no_color()
 
     def out(self, text: str) -> None:
         """A result, on standard output, ending in a newline."""

@@ -16,16 +16,21 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+# defined with the flags' help, which loads nothing else
+from reconciler.cli.flags import DEFAULT_PARALLELISM, DEFAULT_READ_PARALLELISM, DEFAULT_REGION
 from reconciler.errors import ConfigError
 from reconciler.rules.names import default_endpoint
 from reconciler.util.ci import in_ci
 
 if TYPE_CHECKING:  # the client loads only when a command talks to a service; the plan when
-    # a target is resolved (the parser reads default_endpoint for its help, and stays quick)
+    # a target is resolved
     from reconciler.client import Credentials, VectorsClient
     from reconciler.plan.model import Target
 
-DEFAULT_REGION = "cn-beijing"
+__all__ = ["DEFAULT_PARALLELISM", "DEFAULT_READ_PARALLELISM", "DEFAULT_REGION", "EMBEDDED_ACCOUNT", "EMBEDDED_DIR",
+           "EMBEDDED_ENDPOINT", "Resolved", "Settings", "in_ci", "open_client", "resolve", "resolve_for_access",
+           "resolve_for_saved"]
+
 EMBEDDED_ACCOUNT = "2100000000"
 EMBEDDED_DIR = Path(".reconciler") / "local"
 EMBEDDED_ENDPOINT = "embedded"  # --endpoint embedded / TOS_ENDPOINT=embedded
@@ -39,8 +44,12 @@ class Settings:
     endpoint: str | None = None
     region: str | None = None
     account_id: str | None = None
-    parallelism: int = 10
+    parallelism: int = DEFAULT_PARALLELISM  # changes in flight (apply's DAG)
     max_rps: float | None = None
+    # Reads in flight (refresh, probes, re-reads, output, export): a read changes nothing, so
+    # more at once only shortens the wait; on 429 the client's limiter cuts. `--parallelism N`
+    # sets both.
+    read_parallelism: int = DEFAULT_READ_PARALLELISM
 
 
 @dataclass(frozen=True)
@@ -151,6 +160,6 @@ def open_client(resolved: Resolved, settings: Settings) -> VectorsClient:
         credentials=resolved.credentials,
         sender=sender,
         # the limiter starts at the parallelism: above it, a cut on throttling would change nothing
-        max_connections=max(settings.parallelism, 1),
+        max_connections=max(settings.read_parallelism, settings.parallelism, 1),
         max_rps=settings.max_rps,
     )

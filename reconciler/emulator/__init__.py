@@ -1,4 +1,4 @@
-"""A faithful local TOS Vectors service (DESIGN.md §5), split like moto's services.
+"""A faithful local TOS Vectors service (README.md, "The emulator"), split like moto.
 
     app.py          ASGI app: routing on method, path and Host; JSON errors; faults, latency
     routes.py       the one table of actions: each one's parser, handler and endpoint kind
@@ -11,7 +11,10 @@
     errors.py       one exception per service error code
     server.py       `reconciler serve`: flags and the uvicorn runner
 
-Owns: the local service, its state and its answers. May import: rules (the service's
+Owns: the local service, its state and its answers: the request and response shapes of
+docs/wire.md §3, its error bodies and codes (§4), its limits (§5), the decisions of §0
+where the reference is silent, signature checks (§2), and bucket policies enforced for
+`--user` identities (README.md, "Emulator enforcement"). May import: rules (the service's
 names, limits and policy evaluation, shared with the client and the manifest), util,
 errors. Nothing from the client: the CLI's in-process sender over this app is
 `reconciler.cli.inprocess.embedded_sender`, and tests that want the app behind httpx use

@@ -14,9 +14,10 @@
     ├── InternalServerException         500  injected by --fault-rate, or an emulator bug
     └── ServiceUnavailableException     503  injected by --fault-rate
 
-Codes and statuses are those of the API reference and WIRE.md §0/§4. The reference gives
-no EC values, so the emulator's own ECs all start with "9999-" and never collide with a
-real EC a client might special-case (the Go SDK retries 400s with EC 0005-00000044).
+Codes and statuses are those of the API reference and docs/wire.md §0 and §4. The
+reference gives no EC values, so the emulator's own ECs all start with "9999-" and never
+collide with a real EC a client might special-case (the Go SDK retries 400s with EC
+0005-00000044).
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ def shown(value: object, limit: int = SHOWN_CHARS) -> str:
 
 
 class EmulatorError(Exception):
-    """An error answer: the app turns it into the JSON error body of WIRE.md §4."""
+    """An error answer: the app turns it into the JSON error body of docs/wire.md §4."""
 
     code: ClassVar[str] = "InternalServerException"
     status: ClassVar[int] = 500

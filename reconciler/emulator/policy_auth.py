@@ -1,8 +1,8 @@
 """`serve --user AK:SK:PRINCIPAL`: identities besides the owner, held to bucket policies.
 
 A request signed with a --user key is allowed only as the target bucket's stored policy
-allows (DESIGN.md §2), decided by `reconciler.rules.access.evaluate`, the same evaluator the
-plan and `validate` use:
+allows (README.md, "Emulator enforcement"), decided by `reconciler.rules.access.evaluate`,
+the same evaluator the plan and `validate` use:
 
 - principal: the PRINCIPAL of --user (`ACCOUNT/NAME` or `ACCOUNT`);
 - action: `tosvectors:<Action>` of the request path;
@@ -35,7 +35,7 @@ from reconciler.emulator.store import Store
 from reconciler.rules.access import ACTION_SCOPE, Verdict, bucket_trn, evaluate, index_trn
 from reconciler.rules.policy import too_wild
 
-MAX_NAME = 63  # the longest index name (WIRE.md §0)
+MAX_NAME = 63  # the longest index name (docs/wire.md §0)
 READ_VECTORS = "tosvectors:GetVectors"  # what reading vector data or metadata needs, whatever the action
 
 
@@ -103,7 +103,7 @@ def authorize(user: User, action: str, *, region: str, account: str | None, buck
     """Raise AccessDeniedException unless `user` may do `action` (a path name, e.g. GetIndex).
 
     Returns whether the answer may carry vector data: QueryVectors hits carry their `data`
-    (WIRE.md §0), and reading data needs tosvectors:GetVectors whatever the action; a
+    (docs/wire.md §0), and reading data needs tosvectors:GetVectors whatever the action; a
     plain query by a principal without it is answered, as in AWS S3 Vectors, with keys
     (and distances) only."""
     qualified = f"tosvectors:{action}"
@@ -132,10 +132,10 @@ def _asks(body: Mapping[str, Any], flag: str) -> bool:
 
 def required_actions(action: str, body: Mapping[str, Any]) -> list[str]:
     """The actions a request needs. Reading vector data or metadata needs
-    tosvectors:GetVectors whatever the action (DESIGN.md §5), as in AWS S3 Vectors: a
-    QueryVectors that filters on metadata (a filter reveals metadata by probing) or
-    returns it, and a ListVectors with returnData or returnMetadata, need it too (what the
-    policy linter warns about)."""
+    tosvectors:GetVectors whatever the action (README.md, "Emulator enforcement"), as in
+    AWS S3 Vectors: a QueryVectors that filters on metadata (a filter reveals metadata by
+    probing) or returns it, and a ListVectors with returnData or returnMetadata, need it too
+    (what the policy linter warns about)."""
     needed = [f"tosvectors:{action}"]
     if action == "QueryVectors" and (_asks(body, "returnMetadata") or body.get("filter") is not None):
         needed.append(READ_VECTORS)

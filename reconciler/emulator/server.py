@@ -1,4 +1,4 @@
-"""`reconciler serve`: the emulator over HTTP with uvicorn (DESIGN.md §4).
+"""`reconciler serve`: the emulator over HTTP with uvicorn (README.md, "The emulator").
 
     reconciler serve [--host 127.0.0.1] [--port 8765] [--data-dir DIR]
                      [--access-key AK [--secret-key SK] [--user AK:SK:PRINCIPAL|@FILE]...]

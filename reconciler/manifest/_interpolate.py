@@ -12,7 +12,7 @@ An empty value counts as defined for ${NAME} (it yields ""), as in the shell.
 The secrets (TOS_SECRET_KEY, TOS_SECURITY_TOKEN, RECONCILER_PLAN_KEY) cannot be
 interpolated: their values would end up in plans, PR comments and error messages, and be
 sent to the service (in a bucket policy). Nor can their values under any other name: a
-string whose result is or contains one is refused (DESIGN.md §4), whether it came from a
+string whose result is or contains one is refused (README.md, "Manifest reference"), whether it came from a
 variable or was written in the file, and the refused value never reaches the document.
 """
 
@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from reconciler.errors import ConfigError
 from reconciler.util.secrets import MASK, SECRET_VARIABLES, refused_values, secret_in
@@ -28,12 +28,13 @@ from reconciler.util.text import cut
 
 _NAME = r"[A-Za-z_][A-Za-z0-9_]*"
 _TOKEN = re.compile(r"\$\$\{|\$\{([^}]*)\}|\$\{")
-_REFERENCE = re.compile(rf"({_NAME})(?::-(.*))?", re.DOTALL)
-_ASSIGNMENT = re.compile(rf"({_NAME})=(.*)", re.DOTALL)
+# Compiled on first use (re caches them): a manifest without ${...} or --var needs neither,
+# and start-up is the floor of every run.
+_REFERENCE = rf"(?s)({_NAME})(?::-(.*))?"
+_ASSIGNMENT = rf"(?s)({_NAME})=(.*)"
 
 
-@dataclass(frozen=True)
-class VarProblem:
+class VarProblem(NamedTuple):  # not a frozen dataclass: ~0.5 ms of start-up less
     offset: int  # where in the source string the reference starts
     token: str  # the reference as written, to find it again in the raw YAML text
     message: str
@@ -84,7 +85,7 @@ class Interpolator:
                 problems.append(VarProblem(m.start(), token, "unterminated '${': expected ${NAME} or "
                                                              "${NAME:-default} (write $${ for a literal ${)"))
                 continue
-            ref = _REFERENCE.fullmatch(m.group(1))
+            ref = re.fullmatch(_REFERENCE, m.group(1))
             if ref is None:
                 problems.append(VarProblem(
                     m.start(), token,
@@ -131,7 +132,7 @@ def parse_var_assignments(items: Sequence[str]) -> dict[str, str]:
     """`--var KEY=VALUE` flags to a dict (the last of a repeated KEY wins). VALUE may be empty."""
     result: dict[str, str] = {}
     for item in items:
-        m = _ASSIGNMENT.fullmatch(item)
+        m = re.fullmatch(_ASSIGNMENT, item)
         if m is None:
             if "=" not in item:
                 raise ConfigError(f"--var {cut(item)!r}: expected KEY=VALUE")

@@ -1,8 +1,6 @@
-"""Naming rules (WIRE.md §0, §5) and prune-pattern rules, each explained in its message."""
+"""Naming rules (docs/wire.md §0, §5) and prune-pattern rules, each explained in its message."""
 
 from __future__ import annotations
-
-import string
 
 from reconciler.rules.names import BUCKET_CHARS, BUCKET_NAME, INDEX_NAME, NameFault, NameRule, name_fault
 from reconciler.util.text import cut
@@ -21,7 +19,7 @@ def _reason(fault: NameFault) -> str:
     if fault.kind == "length":
         return f"it is {_chars(fault.length)} long"
     if fault.kind == "char":
-        if fault.char in string.ascii_uppercase:
+        if fault.char in "ABCDEFGHIJKLMNOPQRSTUVWXYZ":
             return f"{fault.char!r} is not allowed (names are lowercase)"
         return f"{fault.char!r} is not allowed"
     return f"it {fault.kind}s with {fault.char!r}"

@@ -6,15 +6,13 @@ jsonschema reports errors by JSON path; the caller maps paths back to file:line:
 
 from __future__ import annotations
 
-import difflib
 import functools
 import json
 import re
 from collections import defaultdict
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from reconciler.rules.names import json_type
 from reconciler.rules.policy import ACTIONS
@@ -146,7 +144,7 @@ def _expected_types(path: JsonPath) -> tuple[str, ...]:
     return tuple(types)
 
 
-_INT = re.compile(r"[+-]?[0-9]+")
+_INT = r"[+-]?[0-9]+"  # compiled on first use (re caches it): only ${...} values need it
 _BOOLS = {"true": True, "false": False}
 # YAML 1.1 spelled booleans so; YAML 1.2, editors and the JSON Schema read them as strings
 YAML11_BOOLS = frozenset({"yes", "no", "on", "off", "y", "n"})
@@ -165,7 +163,7 @@ def convert_scalar(value: Any, path: JsonPath, *, interpolated: bool, plain_raw:
         types = expected_types(path)
         if types and "string" not in types:
             text = value.strip()
-            if ("integer" in types or "number" in types) and _INT.fullmatch(text):
+            if ("integer" in types or "number" in types) and re.fullmatch(_INT, text):
                 return int(text)
             if "boolean" in types and text.lower() in _BOOLS:
                 return _BOOLS[text.lower()]
@@ -187,8 +185,7 @@ def convert_scalar(value: Any, path: JsonPath, *, interpolated: bool, plain_raw:
 # --- errors to messages -----------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Problem:
+class Problem(NamedTuple):  # a NamedTuple: a frozen dataclass costs ~0.5 ms of start-up to create
     path: JsonPath  # JSON path relative to the validated instance
     message: str
     at_key: bool = False  # locate at the key of `path` rather than its value
@@ -259,6 +256,8 @@ def object_label(path: JsonPath, instance: Any) -> str:
 
 
 def _suggest(word: str, choices: Any) -> str:
+    import difflib  # for a misspelt word only: a valid manifest does not load it
+
     by_lower = {str(c).lower(): str(c) for c in choices}
     close = difflib.get_close_matches(word.lower(), list(by_lower), n=1, cutoff=0.6)
     if close and by_lower[close[0]] != word:

@@ -20,8 +20,9 @@ from reconciler.errors import ConfigError
 from reconciler.util.files import read_bounded
 from reconciler.util.text import cut
 
-_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-_LINE = re.compile(r"(?:export\s+)?([^=\s]*)\s*=\s*(.*)")
+# compiled on first use (re caches them): only --var-file needs them
+_NAME = r"[A-Za-z_][A-Za-z0-9_]*"
+_LINE = r"(?:export\s+)?([^=\s]*)\s*=\s*(.*)"
 _ESCAPES = {'"': '"', "\\": "\\", "n": "\n", "t": "\t", "$": "$"}
 MAX_BYTES = 1 << 20  # a variables file is small; this stops /dev/zero
 
@@ -52,12 +53,12 @@ def parse_var_file(text: str, path: str) -> dict[str, str]:
         line = raw.strip()
         if not line or line.startswith("#"):
             continue
-        m = _LINE.fullmatch(line)
+        m = re.fullmatch(_LINE, line)
         if m is None:
             # the line itself is not shown: it may hold a value that is a secret
             raise ConfigError(f"{path}:{number}: expected KEY=VALUE (no '=' on this line)")
         key, rest = m.group(1), m.group(2)
-        if not _NAME.fullmatch(key):
+        if not re.fullmatch(_NAME, key):
             raise ConfigError(f"{path}:{number}: {_shown(key)} is not a variable name "
                               "(letters, digits and '_', not starting with a digit)")
         try:

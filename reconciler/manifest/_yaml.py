@@ -13,7 +13,6 @@ is not plain data (no object construction, ever), report duplicate keys, and app
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
@@ -60,25 +59,29 @@ class _FastLoader(_CachedResolver, getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     error messages are vaguer, so a document it rejects is parsed again with _Loader."""
 
 
-@dataclass
 class Doc:
     """One YAML document (or JSON text) as plain data plus where each part came from.
 
     Positions are kept as the parser's marks and become a Source only when asked for: a
     manifest of thousands of indexes has tens of thousands of values, and only the few
-    with a problem are ever reported.
+    with a problem are ever reported. (A plain class: a dataclass costs ~0.5 ms of every
+    `validate` to create.)
     """
 
-    file: str
-    value: Any
-    start: Source
-    positions: dict[YamlPath, Any] = field(default_factory=dict)  # path -> mark of the value's start
-    key_positions: dict[YamlPath, Any] = field(default_factory=dict)  # path -> mark of its key
-    interpolated: set[YamlPath] = field(default_factory=set)  # strings that had ${...}
-    plain_raw: dict[YamlPath, str] = field(default_factory=dict)  # unquoted non-strings: source text
-    literal_blocks: dict[YamlPath, tuple[int, int]] = field(default_factory=dict)  # '|' strings: 0-based content start
-    broken: set[YamlPath] = field(default_factory=set)  # values already reported (bad tag, undefined ${VAR}, ...)
-    offset: Callable[[Source], Source] | None = None  # maps positions in embedded text to the file's
+    __slots__ = ("file", "value", "start", "positions", "key_positions", "interpolated", "plain_raw",
+                 "literal_blocks", "broken", "offset")
+
+    def __init__(self, file: str, value: Any, start: Source) -> None:
+        self.file = file
+        self.value = value
+        self.start = start
+        self.positions: dict[YamlPath, Any] = {}  # path -> mark of the value's start
+        self.key_positions: dict[YamlPath, Any] = {}  # path -> mark of its key
+        self.interpolated: set[YamlPath] = set()  # strings that had ${...}
+        self.plain_raw: dict[YamlPath, str] = {}  # unquoted non-strings: source text
+        self.literal_blocks: dict[YamlPath, tuple[int, int]] = {}  # '|' strings: 0-based content start
+        self.broken: set[YamlPath] = set()  # values already reported (bad tag, undefined ${VAR}, ...)
+        self.offset: Callable[[Source], Source] | None = None  # maps positions in embedded text to the file's
 
     def is_broken(self, path: YamlPath) -> bool:
         """Whether `path` is at or under a value that already has an error (so no more are piled on)."""

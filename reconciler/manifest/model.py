@@ -54,7 +54,7 @@ class BucketSpec:
     policy: dict[str, Any] | None
     indexes: tuple[IndexSpec, ...]
     source: Source
-    allow_public_access: bool = False  # its policy may grant access to "*" (DESIGN §2)
+    allow_public_access: bool = False  # its policy may grant access to "*" (README.md, "Access")
     access_tests: tuple[AccessTest, ...] = ()
 
 

@@ -1,7 +1,7 @@
 """Build a plan from desired (manifest) and live state. Pure: no I/O (the clock is read for
 prune.olderThan only when `PlanOptions.now` is not given).
 
-Rules (DESIGN.md §2): buckets and indexes are create/delete only, an index whose
+Rules (README.md, "How it works"): buckets and indexes are create/delete only, an index whose
 immutable attributes differ is replaced, policies are compared semantically and
 updated in place. Ownership is stateless: the manifest owns what it declares plus
 what its prune scope claims; every other live resource it saw is left alone and listed in

@@ -1,4 +1,4 @@
-"""preventDestroy at plan time (DESIGN.md §2), as Terraform's `lifecycle.prevent_destroy`:
+"""preventDestroy at plan time (README.md, "apply"), as Terraform's `lifecycle.prevent_destroy`:
 a plan that would destroy a protected resource is an error, before anything is applied
 or even saved.
 

@@ -1,12 +1,13 @@
 """Bucket policy evaluation: who may do what, and what a policy change grants or revokes.
 
 Pure: imports only the standard library, `reconciler.rules.names` and `reconciler.util.text`
-(`reconciler.rules.policy`, the lint, imports this module, never the other way). Every
+(`reconciler.rules.policy`, the lint, imports this module when a policy has a Deny to weigh,
+never the other way). Every
 function accepts a live policy of any shape, however big or deep, without raising
 (malformed parts are ignored, never trusted); the one exception is `access_delta`, which
 raises AccessDeltaNotComputed past its bounds rather than run for minutes.
 
-Evaluation of one request (principal P, action A, resource R), DESIGN.md §2:
+Evaluation of one request (principal P, action A, resource R), README.md, "Access":
 
 - A statement *matches* when its principal, action and resource parts all match. Each
   part is either the positive key (`Principal`, `Action`, `Resource`: the request must
@@ -65,7 +66,9 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from reconciler.rules.names import INDEX_NAME, name_fault
+# ACTIONS, MAX_DEPTH and too_deep live in rules.names, which the lint (and `validate`) can
+# import without this module; they stay part of this one's interface
+from reconciler.rules.names import ACTIONS, INDEX_NAME, MAX_DEPTH, name_fault, too_deep
 from reconciler.util.text import printable  # one escaping for every terminal line
 
 __all__ = [
@@ -105,18 +108,6 @@ __all__ = [
     "too_deep",
 ]
 
-# The service's actions that a bucket policy can grant (ListVectorBuckets included: the
-# reference's own PutVectorBucketPolicy example grants it). Defined here, where requests
-# are evaluated; `reconciler.rules.policy` (lint) reads them from here.
-ACTIONS: tuple[str, ...] = tuple(
-    f"tosvectors:{name}"
-    for name in (
-        "CreateVectorBucket", "DeleteVectorBucket", "GetVectorBucket", "ListVectorBuckets",
-        "PutVectorBucketPolicy", "GetVectorBucketPolicy", "DeleteVectorBucketPolicy",
-        "CreateIndex", "DeleteIndex", "GetIndex", "ListIndexes",
-        "PutVectors", "GetVectors", "DeleteVectors", "ListVectors", "QueryVectors",
-    )
-)
 REGION_ACTIONS: frozenset[str] = frozenset({"tosvectors:CreateVectorBucket", "tosvectors:ListVectorBuckets"})
 _INDEX_ACTIONS = frozenset(
     f"tosvectors:{n}"
@@ -800,29 +791,6 @@ _MAX_DOCUMENT = 64 * 1024
 
 # The service's policy size limit (the reference gives none; the emulator enforces AWS's).
 SERVICE_POLICY_LIMIT = 20 * 1024
-# A policy nests about 6 levels (document, Statement, statement, Condition, operator, values);
-# a deeper one is no policy and is never walked recursively (json and copy would overflow
-# the stack near 1,000 levels): it is read as unreadable.
-MAX_DEPTH = 32
-
-
-def too_deep(value: Any, limit: int = MAX_DEPTH) -> bool:
-    """Whether `value` nests lists and mappings more than `limit` levels deep (iterative)."""
-    todo: list[tuple[Any, int]] = [(value, 1)]
-    while todo:
-        item, depth = todo.pop()
-        if isinstance(item, Mapping):
-            children: Iterable[Any] = item.values()
-        elif isinstance(item, (list, tuple)):
-            children = item
-        else:
-            continue
-        if depth > limit:
-            return True
-        todo.extend((child, depth + 1) for child in children)
-    return False
-
-
 def too_big(document: Any) -> bool:
     """Whether the document is far above what the service holds (a forged plan file), or
     nests too deep to read: it is then read coarsely, and not evaluated triple by triple."""

@@ -1,7 +1,7 @@
 """Bucket policy documents: parsing, canonical form, semantic equality and lint.
 
 Shared by the manifest layer (validation and lint warnings) and the planner (a policy
-changes only when its canonical form changes, DESIGN §2).
+changes only when its canonical form changes: README.md, "How it works").
 
 Canonical form (`canonical_policy`):
 
@@ -30,14 +30,11 @@ form is the `UNREADABLE` placeholder and lint reports it in one finding.
 from __future__ import annotations
 
 import copy
-import difflib
 import fnmatch
 import json
-from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
-from reconciler.rules.access import ACTIONS, MAX_DEPTH, AccessDeltaNotComputed, access_delta, named_principals, too_deep
-from reconciler.rules.names import json_type
+from reconciler.rules.names import ACTIONS, MAX_DEPTH, json_type, too_deep
 from reconciler.util.jsontext import RepeatedKey, unique_keys
 from reconciler.util.text import cut, lone_escape_at, lone_surrogate_in
 
@@ -198,8 +195,7 @@ def policies_equal(a: dict[str, Any], b: dict[str, Any]) -> bool:
 # --- lint -------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class PolicyFinding:
+class PolicyFinding(NamedTuple):
     """A lint finding and where in the document it applies (a JSON path of keys/indexes).
     An "error" is certainly a mistake (an action the service does not have); the rest warn."""
 
@@ -245,6 +241,8 @@ def action_problem(action: str) -> tuple[Literal["warning", "error"], str] | Non
         return None
     if wild:
         return "error", f"{action!r} matches none of the TOS Vectors actions, so it grants or denies nothing"
+    import difflib  # for an unknown action only: a valid policy does not load it
+
     by_lower = {a.lower(): a for a in (ALL_ACTIONS, *ACTIONS)}
     close = difflib.get_close_matches(action.lower(), list(by_lower), n=1, cutoff=0.6)
     if close:
@@ -472,6 +470,9 @@ def _shadowed_allows(doc: Any, bucket: str, account: str | None, region: str | N
               if _canon_effect(st.get("Effect")) == "Deny" and st.get("Condition") in (None, {})]
     if not denies:
         return []
+    # the evaluator loads here, for a document with a Deny to weigh: `validate` of one without does not
+    from reconciler.rules.access import AccessDeltaNotComputed, access_delta, named_principals
+
     accounts, regions = _named(doc, 3), _named(doc, 2)
     acct = account or (next(iter(accounts)) if len(accounts) == 1 else "0")
     reg = region or (next(iter(regions)) if len(regions) == 1 else "cn-beijing")

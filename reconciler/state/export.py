@@ -8,7 +8,7 @@ validates as well as plans clean.
 
 The file carries no `$schema` modeline: export writes to stdout and cannot know where the
 file will live, so a relative path would be wrong in any repository but ours, and the
-schema's `$id` is a URN, not a URL an editor could fetch (README, "Editors"). It does carry
+schema's `$id` is a URN, not a URL an editor could fetch (README.md, "Manifest reference", Editors). It does carry
 the ownership scope of what it exported, commented out: a prune scope grants deletion, and
 turning that on is the adopter's decision.
 """

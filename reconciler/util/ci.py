@@ -1,5 +1,6 @@
-"""Whether the process runs in a CI job (README, "CI/CD and GitOps"): the rules that make a pipeline fail
-rather than fall back (the implicit embedded target, an unsigned plan file) ask this."""
+"""Whether the process runs in a CI job: the rules that make a pipeline fail rather than fall
+back ask this (the implicit embedded target, README.md, "Pointing it at TOS Vectors"; an
+unsigned plan file, "apply")."""
 
 from __future__ import annotations
 

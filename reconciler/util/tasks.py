@@ -40,3 +40,15 @@ async def all_of(*coros: Coroutine[Any, Any, Any]) -> tuple[Any, ...]:
     else:
         return tuple(t.result() for t in tasks)
     raise first  # outside the handler: its __cause__ and __context__ stay its own
+
+
+def run(coro: Coroutine[Any, Any, T]) -> T:
+    """Run `coro` to its end on uvloop where it exists (not on Windows): a third less CPU per
+    request than asyncio's own loop, which is what a refresh of thousands of reads spends
+    its CPU on. Every command and the watch run their event loop through here."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.run(coro)
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        return runner.run(coro)

@@ -13,14 +13,15 @@ from typing import Any
 
 from reconciler.util.secrets import MASK, mask, mask_cut_end
 
-_SURROGATE = re.compile("[\ud800-\udfff]")
+# Compiled on first use (re caches them): ASCII text, most of it, needs neither.
+_SURROGATE = "[\ud800-\udfff]"
 
 
 def lone_surrogate(text: str) -> str | None:
     """Why `text` is not valid Unicode, or None when it is."""
     if text.isascii():
         return None
-    found = _SURROGATE.search(text)
+    found = re.search(_SURROGATE, text)
     if found is None:
         return None
     return f"{found.group()!r} is a lone UTF-16 surrogate, not a character"
@@ -42,18 +43,19 @@ def lone_surrogate_in(value: Any) -> str | None:
     return None
 
 
-_ESCAPE = re.compile(r"\\u[dD]([89abAB]|[c-fC-F])[0-9a-fA-F]{2}")
+_ESCAPE = r"\\u[dD]([89abAB]|[c-fC-F])[0-9a-fA-F]{2}"
 
 
 def lone_escape_at(json_text: str) -> tuple[int, int]:
     """(line, column) of the first \\uD800-\\uDFFF escape in JSON text that is not half of a
     pair; (1, 1) when there is none to point at."""
     paired_low = -1
-    for m in _ESCAPE.finditer(json_text):
+    escape = re.compile(_ESCAPE)
+    for m in escape.finditer(json_text):
         high = m.group(1) in "89abAB"
         if m.start() == paired_low:
             continue
-        nxt = _ESCAPE.match(json_text, m.end())
+        nxt = escape.match(json_text, m.end())
         if high and nxt and nxt.group(1) not in "89abAB":
             paired_low = m.end()
             continue

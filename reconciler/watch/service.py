@@ -18,11 +18,10 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Coroutine
-from typing import Any, TypeVar
 
 from reconciler.manifest import Manifest
 from reconciler.plan.model import Target
+from reconciler.util.tasks import run as run_loop
 from reconciler.watch.check import ERROR, EXIT_CODES, LoadManifest, OpenClient, Say, Watcher
 from reconciler.watch.config import WatchConfig
 from reconciler.watch.endpoint import Endpoint, Page
@@ -32,7 +31,6 @@ from reconciler.watch.metrics import CONTENT_TYPE, WatchMetrics
 STOP_GRACE = 10.0  # seconds a check in flight may take to finish once asked to stop
 HEALTHY_INTERVALS = 3  # /healthz: 200 while the last check finished within this many intervals
 
-T = TypeVar("T")
 
 
 def _stderr(line: str) -> None:
@@ -185,17 +183,7 @@ def run(config: WatchConfig, *, open_client: OpenClient, target: Target, load_ma
     when `first_manifest` is what the caller already read). ReconcilerError for a start
     that cannot be (--listen on a port in use)."""
     watch = Watch(config, open_client, target, load_manifest, say, first_manifest)
-    return _run(watch.main())
-
-
-def _run(coro: Coroutine[Any, Any, T]) -> T:
-    """On uvloop where it exists (not on Windows), as the other commands."""
-    try:
-        import uvloop
-    except ImportError:
-        return asyncio.run(coro)
-    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
-        return runner.run(coro)
+    return run_loop(watch.main())
 
 
 __all__: list[str] = ["Watch", "run"]

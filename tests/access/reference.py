@@ -1,4 +1,4 @@
-"""The brute-force reference for the access delta: `evaluate` (DESIGN.md section 2, the
+"""The brute-force reference for the access delta: `evaluate` (README.md, "Access", the
 evaluator the emulator enforces) on every (principal, action, resource) of the delta's
 universe, one triple at a time, as the delta was first computed. Slow (its work grows
 with principals x resources x statements), exact by construction."""

@@ -387,7 +387,9 @@ def test_preview_workflow_creates_and_destroys_its_own_bucket() -> None:
     assert set(wf["on"]["pull_request"]["types"]) >= {"opened", "synchronize", "closed"}
     runs = [s.get("run", "") for job in wf["jobs"].values() for s in job["steps"]]
     commands = [parse(c) for run in runs for c in reconciler_commands(run)]
-    assert {a.command for a in commands} == {"apply", "destroy"}
+    assert {a.command for a in commands} == {"apply", "output", "destroy"}
+    [output] = [a for a in commands if a.command == "output"]
+    assert output.format == "text" and any('--format text >> "$GITHUB_OUTPUT"' in run for run in runs)
     for args in commands:
         assert [example_path(f).name for f in args.files] == ["preview.yaml"]
         assert args.vars == ["PR_NUMBER=$PR_NUMBER"]
@@ -408,7 +410,7 @@ def test_the_preview_manifest_validates() -> None:
 
 
 def test_the_prune_manifest_validates() -> None:
-    # prune.olderThan is DESIGN.md section 2's; this passes once the schema has it
+    # prune.olderThan (README.md, "Preview environments that expire"): this passes once the schema has it
     r = validate("-f", "examples/preview-environments/prune-previews.yaml")
     assert r.returncode == 0, r.stderr
     assert r.stdout.startswith("Valid: 1 file, 0 buckets")

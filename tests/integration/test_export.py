@@ -236,7 +236,7 @@ def test_export_prints_the_estate_exactly(cli: Cli, sdk) -> None:
 
 def test_the_file_names_no_schema_path_that_cannot_resolve(cli: Cli, sdk) -> None:
     """The modeline `$schema=../schemas/...` resolved only inside this repository: export
-    cannot know where its output will live, so it writes none (README, "Editors")."""
+    cannot know where its output will live, so it writes none (README.md, "Manifest reference", Editors)."""
     build_estate(sdk)
     text, _ = export(cli)
     assert "$schema" not in text and "../" not in text

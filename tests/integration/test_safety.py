@@ -258,7 +258,7 @@ def test_a_secret_in_a_manifest_is_an_error_at_its_position(keyed: Cli, variable
 def test_a_secret_smuggled_in_by_another_name_is_refused_by_every_command(keyed: Cli) -> None:
     """`--var NAME=<the secret key>` got past the name check, was masked in every output,
     and was then sent to the service inside a bucket policy by `apply -f`. A value equal to
-    (or containing) a secret is refused whatever its variable is called (DESIGN.md §4): every
+    (or containing) a secret is refused whatever its variable is called (README.md, "Manifest reference"): every
     command that reads the manifest exits 1 with a line naming the variable and the secret,
     the value appears nowhere, and nothing is created."""
     keyed.write("m.yaml", "version: 1\nbuckets:\n  - name: \"${APP}\"\n    indexes:\n"

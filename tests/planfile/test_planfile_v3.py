@@ -1,5 +1,5 @@
 """Saved plans, version 3: they keep what a plan says about itself (partial, destroy, kept),
-version 2 files still load, and in CI an unsigned file is refused (DESIGN.md §4)."""
+version 2 files still load, and in CI an unsigned file is refused (README.md, "apply")."""
 
 from __future__ import annotations
 

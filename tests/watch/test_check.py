@@ -15,8 +15,6 @@ import pytest
 from reconciler import engine
 from reconciler.apply.guardrails import Consent
 from reconciler.errors import ServerError, ThrottledError, TransportError
-from reconciler.plan.build import PlanOptions
-from reconciler.plan.drift import drift_report
 from reconciler.plan.model import Action, Change, Plan, Target
 from reconciler.watch import config as config_module
 from reconciler.watch.check import split_by_consent
@@ -28,9 +26,9 @@ RFC3339_UTC = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z\Z")
 def drift_items(estate: Estate) -> dict[str, dict[str, Any]]:
     """The items `reconciler drift --format json` prints, by address."""
     async def go(c: Any) -> Any:
-        return await engine.make_plan(c, estate.load(), estate.target, PlanOptions(), probe=False)
+        return await engine.drift(c, estate.load(), estate.target)
 
-    return {i["address"]: i for i in drift_report(estate.call(go)).to_dict()["items"]}
+    return {i["address"]: i for i in estate.call(go).to_dict()["items"]}
 
 
 class Failing:
