@@ -44,8 +44,7 @@ from tests.watch.conftest import MANIFEST as WATCH_MANIFEST
 from tests.watch.conftest import estate, harness  # noqa: F401  (pytest fixtures)
 
 # --- `output`: what a hostile endpoint's identifiers can do to $GITHUB_OUTPUT ---------------------
-# (`reconciler output` is in DESIGN.md's verb table but not wired into the CLI: the data and
-# the renderers are tested here as the CLI would call them, and the CLI case is xfail.)
+# (the data and the renderers, as the CLI calls them; the CLI case is in test_attack_round18_cli.py)
 
 class _Hostile:
     """GetVectorBucket / GetIndex answers the way a hostile endpoint chooses them."""

@@ -81,14 +81,12 @@ def test_prune_lists_a_bucket_named_twice_once(tmp_path: Path, monkeypatch: pyte
 
 # --- `output` -------------------------------------------------------------------------------------
 
-@pytest.mark.xfail(strict=True, reason="`reconciler output` (DESIGN.md) is not wired into reconciler/cli; "
-                   "when it is, this passes: remove the mark")
 def test_output_cli_refuses_an_injected_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     (tmp_path / "m.yaml").write_text(MANIFEST)
     answer = {"vectorBucket": {**bucket_summary(), "vectorBucketTrn": "trn:x" + INJECTED}}
     monkeypatch.setitem(hostile_server.NORMAL, "GetVectorBucket", (200, answer))
     with hostile_endpoint(None) as server:
-        proc = run_cli(server.url, tmp_path, "output", "-f", "m.yaml")
+        proc = run_cli(server.url, tmp_path, "output", "-f", "m.yaml", "--format", "text")
     line = _one_error_line(proc)
     assert proc.stdout == "" and "BUCKET_HOSTILE_TRN" in line, (proc.stdout, line)
 
@@ -114,3 +112,14 @@ def test_plan_out_never_writes_a_file_that_apply_then_calls_corrupt(odd: str, tm
     line = [ln for ln in proc.stderr.splitlines() if ln.startswith("error: ")]
     assert len(line) == 1 and "not written" in line[0], proc.stderr
     assert not (tmp_path / "p.plan").exists()
+
+
+def test_output_cli_a_creation_time_past_any_date_is_one_error_line(tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "m.yaml").write_text(MANIFEST)
+    answer = {"vectorBucket": {**bucket_summary(), "creationTime": 10**17}}
+    monkeypatch.setitem(hostile_server.NORMAL, "GetVectorBucket", (200, answer))
+    with hostile_endpoint(None) as server:
+        proc = run_cli(server.url, tmp_path, "output", "-f", "m.yaml")
+    line = _one_error_line(proc)
+    assert "creationTime 100000000000000000" in line, line
