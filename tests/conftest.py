@@ -27,7 +27,7 @@ _SLOW_FILES = ("test_packaging.py", "test_precommit.py", "test_sdk_required.py",
                "examples/test_ci_examples.py", "emulator/test_faults.py",
                "emulator/test_concurrency.py", "emulator/test_durability.py", "emulator/test_server.py",
                "watch/test_watch_cli.py", "watch/test_prometheus.py", "watch/test_secrets.py",
-               "watch/test_examples.py")
+               "watch/test_examples.py", "attack/test_attack_round18_cli.py")
 _TESTS = Path(__file__).resolve().parent
 
 

@@ -70,7 +70,7 @@ def build_plan(manifest: Manifest, live: LiveState, target: Target, options: Pla
         else:
             changes += _converge_bucket(spec, bucket, left_alone)
     if not options.destroy:
-        for name in live.listed or ():
+        for name in sorted(set(live.listed or ())):  # each once, however often a list named it
             if name in declared:
                 continue
             if in_prune_scope(name, manifest.prune_buckets) and name in live.buckets:
@@ -85,7 +85,7 @@ def build_plan(manifest: Manifest, live: LiveState, target: Target, options: Pla
             elif not in_prune_scope(name, manifest.prune_buckets):
                 left_alone.append(bucket_address(name))
     if options.targets:
-        changes = _select(changes, options.targets)
+        changes = select_targets(changes, options.targets)
         kept = [k for k in kept if k.address in _select_addresses(options.targets)]
     changes = link(changes)  # after selection: ordering edges to what was left out do not exist
     changes = [_with_access(c, manifest, live, target) for c in changes]
@@ -106,6 +106,8 @@ def _too_young(manifest: Manifest, created: int | None, now: float) -> str | Non
     age = now - created
     if age >= limit.seconds:
         return None
+    if age < 0:  # not "created 0s ago": one of the two clocks is wrong, and nobody can tell the age
+        return f"its creation time is {_age(-age)} in the future (a clock is off), and prune.olderThan is {limit.text}"
     return f"it was created {_age(age)} ago, less than prune.olderThan ({limit.text})"
 
 
@@ -264,20 +266,20 @@ def link(changes: list[Change]) -> list[Change]:
     going up (create, replace, update), a change waits for its bucket's earlier kinds coming
     into existence; going down (delete), for the deletion of its bucket's later kinds.
     A saved plan's `depends_on` must equal what this gives for its changes."""
-    by_bucket: dict[str, list[Change]] = {}
+    by_kind: dict[tuple[str, str], list[Change]] = {}  # (bucket, kind): in the changes' order
     for c in changes:
-        by_bucket.setdefault(c.bucket, []).append(c)
+        by_kind.setdefault((c.bucket, c.kind), []).append(c)
     down = list(reversed(KINDS))  # policy, index, bucket
     linked = []
+    found: dict[tuple[str, str, bool], tuple[str, ...]] = {}  # 10,000 indexes: one scan, not 10,000
     for c in changes:
-        siblings = by_bucket[c.bucket]
-        actions: tuple[Action, ...]
-        if c.action == Action.DELETE:
-            kinds, actions = down[:down.index(c.kind)], (Action.DELETE,)
-        else:
-            kinds, actions = list(KINDS)[:rank(c.kind)], (Action.CREATE, Action.REPLACE)
-        deps = [s.address for k in kinds for s in siblings if s.kind == k and s.action in actions]
-        linked.append(replace(c, depends_on=tuple(deps)))
+        deleting = c.action == Action.DELETE
+        key = (c.bucket, c.kind, deleting)
+        if key not in found:
+            kinds = down[:down.index(c.kind)] if deleting else list(KINDS)[:rank(c.kind)]
+            actions = (Action.DELETE,) if deleting else (Action.CREATE, Action.REPLACE)
+            found[key] = tuple(s.address for k in kinds for s in by_kind.get((c.bucket, k), ()) if s.action in actions)
+        linked.append(replace(c, depends_on=found[key]))
     return _ordered(linked)
 
 
@@ -286,7 +288,7 @@ def _ordered(changes: list[Change]) -> list[Change]:
     return topological(sorted(changes, key=lambda c: (c.bucket, rank(c.kind), c.address)))
 
 
-def _select(changes: list[Change], targets: Sequence[str]) -> list[Change]:
+def select_targets(changes: list[Change], targets: Sequence[str]) -> list[Change]:
     """Keep what the targets name, and what those changes cannot do without.
 
     A bucket address selects its own indexes and policy (as Terraform's -target of a

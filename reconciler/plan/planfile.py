@@ -161,14 +161,22 @@ def render(plan: Plan, key: bytes | None) -> bytes:
     return signed + f',\n  "signature": "hmac-sha256:{_mac(key, signed)}"\n}}\n'.encode("ascii")
 
 
-def save(plan: Plan, path: str, key: bytes | None) -> None:
+def save(plan: Plan, path: str, key: bytes | None, *, exclusive: bool = False) -> None:
+    """Write the plan file (`exclusive`: a new file only; FileExistsError otherwise)."""
     data = render(plan, key)
     # Masking a secret inside a plan would change what it applies: refuse to write it instead.
     leaked = secrets_in(data.decode("ascii")) or secrets_in(json.dumps(to_saved(plan), ensure_ascii=False))
     if leaked:
         raise PlanFileError(f"{path}: not written: the plan holds the value of {', '.join(leaked)}")
+    try:  # a file `apply` would call corrupt is refused now, not in the job that applies it
+        _checked_plan(path, json.loads(render(plan, None)))
+    except PlanFileError as e:
+        why = str(e).removeprefix(f"{path}: corrupt plan file").lstrip(": ")
+        raise PlanFileError(f"{path}: not written: `apply` could not read it back ({why})") from None
     try:
-        write_regular(path, data)
+        write_regular(path, data, exclusive=exclusive)
+    except FileExistsError:
+        raise
     except OSError as e:
         raise PlanFileError(f"{path}: cannot write plan file: {e.strerror or e}") from None
 
@@ -319,8 +327,34 @@ def disagreement(plan: Plan, data: dict[str, Any]) -> str | None:
         if set(c.depends_on) != expected[c.address]:
             return (f"{c.address} depends on [{', '.join(sorted(c.depends_on))}] but its order requires "
                     f"[{', '.join(sorted(expected[c.address]))}]")
+    told = _told_otherwise(plan)
+    if told:
+        return told
     # without a fingerprint a change could not be checked for staleness
     unchecked = sorted(set(fingerprint_addresses(plan)) - set(plan.fingerprints))
     if unchecked:
         return f"no fingerprint for {', '.join(unchecked)}"
+    return None
+
+
+def _told_otherwise(plan: Plan) -> str | None:
+    """What the plan says about itself for a reviewer (`show FILE`: kept, left alone, partial,
+    a destroy plan) against what it does; a disagreement, or None. Only the wording follows
+    from these fields, so a forged one could make a delete read as something left alone."""
+    from reconciler.plan.build import select_targets
+
+    changed = {c.address for c in plan.changes}
+    for what, addresses in (("kept", [k.address for k in plan.kept]), ("unmanaged (left alone)", plan.outside_scope)):
+        both = sorted(changed.intersection(addresses))
+        if both:
+            return f"{both[0]} is listed as {what}, but the plan changes it"
+    if plan.targets:
+        selected = {c.address for c in select_targets(list(plan.changes), plan.targets)}
+        outside = [c.address for c in plan.changes if c.address not in selected]
+        if outside:
+            return f"{outside[0]} is changed, but the plan is limited to {', '.join(plan.targets)}"
+    if plan.destroy:
+        other = [c for c in plan.changes if c.action != Action.DELETE]
+        if other:
+            return f"{other[0].address}: a destroy plan only deletes, but this step is a {other[0].action.value}"
     return None

@@ -10,6 +10,7 @@ from reconciler.render.markdown import (
     MAX_CHARS,
     access_table,
     address_list,
+    code,
     escape,
     fenced,
     finish,
@@ -110,7 +111,7 @@ def drift_markdown(report: DriftReport, *, max_chars: int = MAX_CHARS) -> str:
 
 
 def _md_line(status: str, item: dict[str, Any]) -> str:
-    return f"- `{_SYMBOL[status]}` `{item['address']}`: {escape(item['detail'])}"
+    return f"- `{_SYMBOL[status]}` {code(item['address'])}: {escape(item['detail'])}"
 
 
 def _md_difference(item: dict[str, Any]) -> list[str]:

@@ -151,7 +151,7 @@ def section(c: ChangeDict) -> list[str]:
         lines += [f"| {r.name} | {code(r.new() if r.tag == 'add' else r.old())} |" for r in rows]
         lines.append("")
     for name, diff in document_diffs(c):
-        lines += [f"`{name}`:", ""] + fenced("diff", diff) + [""]
+        lines += [f"{code(name)}:", ""] + fenced("diff", diff) + [""]
     return lines + access_table(c) + ["</details>", ""]
 
 
@@ -176,7 +176,7 @@ def access_table(c: ChangeDict) -> list[str]:
 def inline(c: ChangeDict) -> str:
     """One line: `-/+` `index.b/i` will be **DESTROYED** and re-created (…)."""
     rest = escape(headline(c).removeprefix(c["address"]).strip()).replace("DESTROYED", "**DESTROYED**")
-    text = f"`{SYMBOL[c['action']]}` `{c['address']}` {rest}"
+    text = f"`{SYMBOL[c['action']]}` {code(c['address'])} {rest}"
     text += " — **preventDestroy: will be refused**" if c["prevent_destroy"] else ""
     return text + (f" — **{PUBLIC.lower()}**" if c.get("public") else "")
 
@@ -195,9 +195,12 @@ def escape(text: str) -> str:
 
 
 def code(text: str) -> str:
-    """An inline code span that survives backticks and table pipes in the value."""
-    ticks = "``" if "`" in text else "`"
-    pad = " " if ticks == "``" else ""
+    """An inline code span that survives backticks and table pipes in the value: its fence
+    is longer than any run of backticks inside (CommonMark closes a span at the first run
+    of the same length, so a name holding `` would end a `` span and go on as markup)."""
+    longest = max((len(m) for m in re.findall(r"`+", text)), default=0)
+    ticks = "`" * (longest + 1)
+    pad = " " if longest else ""
     return f"{ticks}{pad}{text}{pad}{ticks}".replace("|", "\\|")
 
 
@@ -230,7 +233,7 @@ def kept_list(kept: list[dict[str, str]], cap: int) -> list[str]:
     if not kept:
         return []
     lines = [f"#### {escape(KEPT.capitalize())} ({len(kept)})", ""]
-    items = [f"- `{k['address']}`: {escape(kept_line(k).removeprefix(k['address'] + ': '))}" for k in kept]
+    items = [f"- {code(k['address'])}: {escape(kept_line(k).removeprefix(k['address'] + ': '))}" for k in kept]
     shown, rest = fit(items, cap - size(lines) - 40)
     return lines + shown + ([f"- … and {rest} more"] if rest else []) + [""]
 
@@ -240,7 +243,7 @@ def address_list(title: str, addresses: list[str], cap: int) -> list[str]:
     if not addresses:
         return []
     lines = [f"#### {escape(title)}", ""]
-    kept, rest = fit([f"- `{a}`" for a in addresses], cap - size(lines) - 40)
+    kept, rest = fit([f"- {code(a)}" for a in addresses], cap - size(lines) - 40)
     lines += kept + ([f"- … and {rest} more"] if rest else [])
     return lines + [""]
 

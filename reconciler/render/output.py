@@ -7,7 +7,8 @@ import json
 import re
 from typing import TYPE_CHECKING
 
-from reconciler.errors import ConfigError
+from reconciler.errors import ConfigError, RefusedError
+from reconciler.util.text import printable
 
 if TYPE_CHECKING:
     from reconciler.state.outputs import Outputs
@@ -26,12 +27,20 @@ def _key(*parts: str) -> str:
 def output_text(outputs: Outputs) -> str:
     """One `KEY=VALUE` line per identifier, keys usable as shell, GitHub Actions output and
     dotenv variable names: `BUCKET_RAG_PROD_TRN`, `INDEX_RAG_PROD__DOCS_V1_DIMENSION`."""
-    lines: dict[str, str] = {}
+    lines: dict[str, str] = {}  # all checked before any is returned: never half the variables
 
     def put(key: str, value: object) -> None:
         if key in lines:  # `docs-v1` and `docs.v1` in one bucket would share a key
             raise ConfigError(f"output: two resources map to the variable {key}; use --format json")
-        lines[key] = "" if value is None else str(value)
+        text = "" if value is None else str(value)
+        if not text.isprintable():
+            # Appended to $GITHUB_OUTPUT or a dotenv report, a line break in a value the
+            # service chose (a TRN) would set a variable of its choosing for later steps.
+            bad = next(c for c in text if not c.isprintable())
+            raise RefusedError(f"output: the service's value for {key} holds {printable(bad)} (a line break or "
+                               "control character), which KEY=VALUE lines cannot carry; nothing was written; "
+                               "use --format json, which escapes it")
+        lines[key] = text
 
     for b in outputs.buckets:
         d = b.to_dict()

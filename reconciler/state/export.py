@@ -51,7 +51,7 @@ def _bucket_doc(bucket: LiveBucket) -> dict[str, Any]:
     doc: dict[str, Any] = {"name": bucket.name}
     if bucket.policy_text is not None:
         parsed = policy_object(bucket.policy_text)
-        doc["policy"] = bucket.policy_text if parsed is None else readable_policy(parsed)
+        doc["policy"] = literal(bucket.policy_text if parsed is None else readable_policy(parsed))
     # an index deleted between ListIndexes and GetIndex has no attributes: it is gone, so left out
     read = sorted((i.name, i.attrs) for i in bucket.indexes.values() if i.attrs is not None)  # names unique
     doc["indexes"] = [
@@ -60,11 +60,25 @@ def _bucket_doc(bucket: LiveBucket) -> dict[str, Any]:
             "dimension": attrs["dimension"],
             "distanceMetric": attrs["distanceMetric"],
             "dataType": attrs["dataType"],
-            "nonFilterableMetadataKeys": attrs["nonFilterableMetadataKeys"],
+            "nonFilterableMetadataKeys": literal(attrs["nonFilterableMetadataKeys"]),
         }
         for name, attrs in read
     ]
     return doc
+
+
+def literal(value: Any) -> Any:
+    """`value` with each `${` in its strings written `$${`, which a manifest reads back as
+    `${`. The service's strings are data: a policy someone planted with `${GITHUB_TOKEN}`
+    must not become a reference that the job applying the adopted file fills in (and sends
+    to the service for the planter to read back)."""
+    if isinstance(value, str):
+        return value.replace("${", "$${")
+    if isinstance(value, list):
+        return [literal(v) for v in value]
+    if isinstance(value, dict):
+        return {k: literal(v) for k, v in value.items()}  # keys are not interpolated
+    return value
 
 
 _POLICY_KEYS = ("Version", "Id", "Statement")

@@ -65,8 +65,20 @@ class Outputs:
                 "buckets": {b.name: b.to_dict() for b in self.buckets}}
 
 
+# What RFC 3339 can write (years 1 to 9999); the service's int64 can say more
+_FIRST, _LAST = -62135596800, 253402300799
+
+
 def rfc3339(seconds: int) -> str:
     return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _time(action: str, address: str, seconds: int) -> int:
+    """The service's creationTime, refused when no date can show it (1e17 was an OSError)."""
+    if not _FIRST <= seconds <= _LAST:
+        raise RefusedError(f"{action}: {address}: the service answered creationTime {seconds}, which is not a "
+                           "time (past year 9999 or before year 1)")
+    return seconds
 
 
 class MissingResources(RefusedError):
@@ -97,7 +109,8 @@ async def read_outputs(client: OutputApi, manifest: Manifest, target: dict[str, 
             except NotFoundError:
                 missing.append(index_address(bucket, name))
                 return None
-        return IndexOutput(name, i.trn, i.creation_time, i.dimension, i.distance_metric, i.data_type,
+        created = _time("GetIndex", index_address(bucket, name), i.creation_time)
+        return IndexOutput(name, i.trn, created, i.dimension, i.distance_metric, i.data_type,
                            tuple(i.non_filterable_metadata_keys))
 
     async def bucket(spec: Any) -> BucketOutput | None:
@@ -108,7 +121,8 @@ async def read_outputs(client: OutputApi, manifest: Manifest, target: dict[str, 
                 missing.append(bucket_address(spec.name))
                 return None  # its indexes cannot exist either: one line names the bucket
         found = await all_of(*(index(spec.name, i.name) for i in spec.indexes)) if spec.indexes else ()
-        return BucketOutput(spec.name, b.trn, endpoint_of(spec.name), b.creation_time,
+        return BucketOutput(spec.name, b.trn, endpoint_of(spec.name),
+                            _time("GetVectorBucket", bucket_address(spec.name), b.creation_time),
                             tuple(sorted((i for i in found if i is not None), key=lambda i: i.name)))
 
     specs = sorted(manifest.buckets, key=lambda b: b.name)

@@ -17,6 +17,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from functools import partial
 from typing import TypeVar
 
+from reconciler.client.models import VectorBucketSummary
 from reconciler.client.protocol import RefreshApi
 from reconciler.errors import NotFoundError
 from reconciler.manifest import Manifest
@@ -78,10 +79,8 @@ async def refresh(
     state = LiveState()
     names = {b.name for b in manifest.buckets}
     if manifest.prune_buckets or only_buckets is None:
-        listed = await reader.run(lambda: client.all_vector_buckets())
-        state.listed = tuple(sorted(b.name for b in listed))
-        state.created = {b.name: b.creation_time for b in listed}
-        names |= {n for n in state.listed if in_prune_scope(n, manifest.prune_buckets)}
+        listed = _note_listed(state, await reader.run(lambda: client.all_vector_buckets()))
+        names |= {n for n in listed if in_prune_scope(n, manifest.prune_buckets)}
     if only_buckets is not None:
         names &= only_buckets
 
@@ -95,6 +94,21 @@ async def refresh(
     return state
 
 
+def _note_listed(state: LiveState, listed: Iterable[VectorBucketSummary]) -> tuple[str, ...]:
+    """The account's list into `state`, each name once. An endpoint that lists a bucket
+    twice does not get two deletes of it, nor the older of two creation times: the
+    youngest counts, and an unknown one (0) over any, so prune.olderThan never deletes on
+    the older claim."""
+    created: dict[str, int] = {}
+    for b in listed:
+        seen = created.get(b.name)
+        created[b.name] = b.creation_time if seen is None else 0 if 0 in (seen, b.creation_time) \
+            else max(seen, b.creation_time)
+    state.listed = tuple(sorted(created))
+    state.created = created
+    return state.listed
+
+
 async def read_buckets(
     client: RefreshApi, names: Iterable[str] = (), *, prefix: str | None = None,
     list_account: bool = False, parallelism: int = 10,
@@ -106,10 +120,7 @@ async def read_buckets(
     state = LiveState()
     wanted = set(names)
     if list_account:
-        listed = await reader.run(lambda: client.all_vector_buckets(prefix=prefix))
-        state.listed = tuple(sorted(b.name for b in listed))
-        state.created = {b.name: b.creation_time for b in listed}
-        wanted.update(state.listed)
+        wanted.update(_note_listed(state, await reader.run(lambda: client.all_vector_buckets(prefix=prefix))))
 
     async def one(name: str) -> None:
         state.record(name, await _read_bucket(reader, name, wanted_indexes=None, all_indexes=True, must_exist=True))

@@ -57,9 +57,19 @@ def _bounded(data: bytes, limit: int) -> bytes:
     return data
 
 
-def write_regular(path: str, data: bytes) -> None:
+def write_regular(path: str, data: bytes, *, exclusive: bool = False) -> None:
     """Write `data` to a regular file (created if need be); refuse a FIFO (opening it would
-    wait for a reader), a device or a directory instead of writing into it."""
+    wait for a reader), a device or a directory instead of writing into it. `exclusive`:
+    only a new file (FileExistsError if there is one), never one another writer made."""
+    if exclusive:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view):]
+        finally:
+            os.close(fd)
+        return
     try:
         mode: int | None = os.stat(path).st_mode
     except FileNotFoundError:
@@ -75,5 +85,27 @@ def write_regular(path: str, data: bytes) -> None:
         view = memoryview(data)
         while view:
             view = view[os.write(fd, view):]
+    finally:
+        os.close(fd)
+
+
+def append_whole(path: str, data: bytes, *, wait: float = 1.0) -> None:
+    """Append `data` to a file as one write, so that a reader tailing it sees whole lines.
+
+    Never blocks for long: a FIFO (`--events` into a log shipper) is opened non-blocking,
+    so one nobody reads is an error at once (ENXIO) instead of a wait for ever, and a pipe
+    or device whose reader stopped reading gets `wait` seconds to take the data."""
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NONBLOCK, 0o644)
+    try:
+        if stat.S_ISREG(os.fstat(fd).st_mode):
+            os.set_blocking(fd, True)  # a file: one write, which the kernel does not split
+        view, poller = memoryview(data), select.poll()
+        poller.register(fd, select.POLLOUT)
+        while view:
+            try:
+                view = view[os.write(fd, view):]
+            except BlockingIOError:
+                if not poller.poll(wait * 1000):
+                    raise OSError(0, f"its reader took nothing for {wait:g} s") from None
     finally:
         os.close(fd)

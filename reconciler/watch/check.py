@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -56,9 +56,10 @@ class Split:
     refused: dict[str, str]  # address -> why
 
 
-def split_by_consent(plan: Plan, consent: Consent) -> Split:
-    """The steps the guardrails refuse, and those that wait on a refused step, are left out.
-    A refusal line that names no step of the plan refuses the whole plan (never guess)."""
+def split_by_consent(plan: Plan, consent: Consent, held: Mapping[str, str] | None = None) -> Split:
+    """The steps the guardrails refuse, those `held` (address -> why) and those that wait on
+    a refused step are left out. A refusal line that names no step of the plan refuses the
+    whole plan (never guess)."""
     addresses = sorted((c.address for c in plan.changes), key=len, reverse=True)
     refused: dict[str, str] = {}
     for line in guardrails.refusals(plan, consent):
@@ -66,6 +67,8 @@ def split_by_consent(plan: Plan, consent: Consent) -> Split:
         if owner is None:
             return Split(plan.with_changes(()), {c.address: line for c in plan.changes})
         refused[owner] = f"{refused[owner]}; {line}" if owner in refused else line
+    for address, line in (held or {}).items():
+        refused.setdefault(address, line)
     changed = True
     while changed:  # a step waiting on a refused one cannot run either (its dependents neither)
         changed = False
@@ -116,6 +119,7 @@ class Watcher:
         self.retry_remediation = False
         self.warnings: tuple[str, ...] = ()
         self.plans_saved = 0
+        self.last_manifest: Manifest | None = None  # what the previous check read
 
     # --- one check ---------------------------------------------------------------------------
 
@@ -140,6 +144,10 @@ class Watcher:
 
     async def _check(self, stop: asyncio.Event) -> tuple[str, dict[str, int]]:
         manifest = self._manifest()
+        # a file caught mid-write reads as a valid, shorter manifest: destroy nothing on one
+        # that no earlier check read (the first check has nothing to compare with)
+        settled = self.last_manifest is None or manifest == self.last_manifest
+        self.last_manifest = manifest
         need_plan = self.config.plan_dir is not None or self.config.remediate
         async with self.open_client() as client:
             # plan --out probes the indexes a plan destroys (does each hold vectors?); drift does not
@@ -167,7 +175,7 @@ class Watcher:
                 self.sink.emit(ev.make_event(ev.DRIFT_DETECTED, self.target, **fields))
             self.drifted = current
             if self.config.remediate and not plan.is_empty and (new or self.retry_remediation):
-                await self._remediate(client, plan, manifest, stop)
+                await self._remediate(client, plan, manifest, stop, settled)
             elif plan.is_empty:
                 self.retry_remediation = False
         return (IN_SYNC if report.in_sync else DRIFT), counts
@@ -194,22 +202,33 @@ class Watcher:
         its path, or None (said on stderr) when it could not be written."""
         assert self.config.plan_dir is not None
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-        self.plans_saved += 1
-        path = self.config.plan_dir / f"drift-{stamp}-{self.plans_saved}.json"
         try:
             self.config.plan_dir.mkdir(parents=True, exist_ok=True)
-            planfile.save(plan, str(path), self.config.plan_key)
+            # a new file, never over one another watch on the same directory wrote in the same
+            # second: its event names that file, and whoever applies it must get that plan
+            for _ in range(100):
+                self.plans_saved += 1
+                path = self.config.plan_dir / f"drift-{stamp}-{self.plans_saved}.json"
+                try:
+                    planfile.save(plan, str(path), self.config.plan_key, exclusive=True)
+                    return str(path.resolve())
+                except FileExistsError:
+                    continue
+            raise OSError(0, f"every name drift-{stamp}-N.json tried is taken in {self.config.plan_dir}")
         except (ReconcilerError, OSError) as e:
             self.say(f"warning: the plan for this drift was not saved: {one_line(e)}")
             return None
-        return str(path.resolve())
 
     # --- remediation -------------------------------------------------------------------------
 
-    async def _remediate(self, client: VectorsApi, plan: Plan, manifest: Manifest, stop: asyncio.Event) -> None:
+    async def _remediate(self, client: VectorsApi, plan: Plan, manifest: Manifest, stop: asyncio.Event,
+                         settled: bool = True) -> None:
         consent = consent_of(self.config, manifest)
-        split = split_by_consent(plan, consent)
-        self.retry_remediation = False
+        held = {} if settled else {
+            c.address: f"{c.address}: {c.action.value} destroys data, and the manifests changed since the last "
+                       "check: it waits for a check that reads them unchanged" for c in plan.destroying()}
+        split = split_by_consent(plan, consent, held)
+        self.retry_remediation = bool(held)  # the next check, with the same manifests, goes on
         if split.refused:
             self._report(ev.REMEDIATION_REFUSED, sorted(split.refused), "; ".join(split.refused.values()))
         if split.runnable.is_empty:

@@ -56,6 +56,9 @@ def masked_url(url: str) -> str:
 
 
 def webhook_url(text: str) -> str:
+    if not text.strip().isprintable():  # urlsplit drops CR, LF and tab silently; httpx refuses them at each event
+        raise argparse.ArgumentTypeError("expected an http:// or https:// URL, got one with a control character "
+                                         "(a line break pasted with it?)")
     try:
         parts = urlsplit(text.strip())
         ok = parts.scheme in ("http", "https") and bool(parts.hostname)

@@ -27,6 +27,8 @@ class Endpoint:
         self.pages = {"/metrics": metrics, "/healthz": health}
         self.server: asyncio.Server | None = None
         self.slots = asyncio.Semaphore(MAX_CONNECTIONS)
+        # connections still waiting for their request head, oldest first
+        self.waiting: dict[asyncio.StreamWriter, None] = {}
 
     async def start(self, host: str, port: int) -> tuple[str, int]:
         """Listen; (host, port) bound (port 0 picks one). ConfigError when it cannot."""
@@ -44,11 +46,22 @@ class Endpoint:
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         if self.slots.locked():
-            writer.close()
-            return
+            if not self.waiting:  # every slot is being answered: a real overload
+                writer.close()
+                return
+            # Every slot held by clients that sent nothing (a slowloris, a port scan) would
+            # lock out the health probe for HEAD_TIMEOUT at a time: the one that has waited
+            # longest gives its slot up instead (a real client sends its head at once).
+            stalled = next(iter(self.waiting))
+            del self.waiting[stalled]
+            stalled.close()
         async with self.slots:
             try:
-                head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), HEAD_TIMEOUT)
+                self.waiting[writer] = None
+                try:
+                    head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), HEAD_TIMEOUT)
+                finally:
+                    self.waiting.pop(writer, None)
                 status, ctype, body, head_only = self._answer(head)
                 writer.write(f"HTTP/1.1 {status} {_REASONS[status]}\r\nContent-Type: {ctype}\r\n"
                              f"Content-Length: {len(body)}\r\nCache-Control: no-store\r\n"

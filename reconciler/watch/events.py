@@ -14,8 +14,8 @@ event, and says so.
 from __future__ import annotations
 
 import asyncio
+import errno
 import json
-import os
 import random
 from collections import deque
 from collections.abc import Callable, Mapping
@@ -28,7 +28,9 @@ import httpx
 
 from reconciler import __version__
 from reconciler.plan.model import Target
+from reconciler.util.files import append_whole
 from reconciler.util.secrets import mask, secret_values
+from reconciler.util.text import printable
 from reconciler.watch.config import masked_url
 
 Say = Callable[[str], None]
@@ -124,15 +126,22 @@ class _Webhook:
             if attempt:
                 await asyncio.sleep(random.uniform(0, min(d.max_wait, d.backoff * 2.0 ** (attempt - 1))))
             try:
-                reply = await self.client.post(self.url, content=body, timeout=d.timeout,
-                                               headers={"Content-Type": "application/json"})
+                # the whole attempt in `timeout` (httpx's is per read: a trickle never ends),
+                # and the status only: the body is never read (an endless one would be, for ever)
+                async with asyncio.timeout(d.timeout), self.client.stream(
+                        "POST", self.url, content=body, timeout=d.timeout,
+                        headers={"Content-Type": "application/json"}) as reply:
+                    status, reason = reply.status_code, reply.reason_phrase
+            except TimeoutError:
+                problem = f"ReadTimeout: no whole answer within {d.timeout:g} s"
+                continue
             except httpx.HTTPError as e:
                 problem = f"{type(e).__name__}{': ' + self._hide(str(e)) if str(e) else ''}"
                 continue
-            if 200 <= reply.status_code < 300:
+            if 200 <= status < 300:
                 return None
-            problem = f"answered {reply.status_code} {reply.reason_phrase}".rstrip()
-            if not _retryable(reply.status_code):
+            problem = f"answered {status} {printable(reason[:64])}".rstrip()  # the receiver's words
+            if not _retryable(status):
                 return problem  # a 4xx (a revoked token, a wrong path) is not cured by retrying
         return f"{problem} ({d.attempts} attempts)"
 
@@ -179,13 +188,10 @@ class EventSink:
         # one write of the whole line to a file opened for appending: a line is never
         # interleaved with another writer's, and a reader tailing the file sees whole lines
         try:
-            fd = os.open(self.events_file or "", os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-            try:
-                os.write(fd, line.encode("utf-8"))
-            finally:
-                os.close(fd)
+            append_whole(str(self.events_file or ""), line.encode("utf-8"))
         except OSError as e:
-            self.say(f"warning: cannot append to {self.events_file}: {e.strerror or e}")
+            why = "a FIFO nobody reads" if e.errno == errno.ENXIO else e.strerror or e
+            self.say(f"warning: cannot append to {self.events_file}: {why}")
 
     async def drain(self, timeout: float) -> None:
         """Wait until every webhook has delivered or given up on what is queued, at most `timeout` s."""

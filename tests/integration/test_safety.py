@@ -91,6 +91,8 @@ def forged_plan(pcli: Cli, *, destroys_data: bool) -> str:
     innocent["changes"] += deletes
     innocent["summary"]["delete"] = len(deletes)
     innocent["fingerprints"].update({a: d for a, d in evil["fingerprints"].items() if "rag-prod" in a})
+    # no longer "left alone": a file that lists what it deletes as unmanaged is corrupt
+    innocent["unmanaged"] = [a for a in innocent["unmanaged"] if "rag-prod" not in a]
     (pcli.cwd / "forged.plan").write_text(json.dumps(innocent, indent=2) + "\n")  # a signature stays last
     return "forged.plan"
 
