@@ -56,7 +56,7 @@ from reconciler.plan.build import (
     with_vector_probe,
 )
 from reconciler.plan.drift import DriftReport, drift_report
-from reconciler.plan.model import Action, Change, Plan, Target
+from reconciler.plan.model import Change, Plan, Target
 from reconciler.rules.access import ResourceAccess, access_matrix, resource_accounts
 from reconciler.rules.kinds import POLICY, parse_address
 from reconciler.state.model import LiveState
@@ -403,11 +403,10 @@ def refuse_other_target(saved: SavedPlan, target: Target) -> None:
 
 
 def made_by_destroy(plan: Plan) -> bool:
-    """Whether a saved plan came from `plan --destroy` (every step a delete the planner gave
-    a "destroy:" reason). Only the words that show it follow from this (its title and
-    summary); consent never does: the guardrails judge each step by its action."""
-    return bool(plan.changes) and all(c.action == Action.DELETE and c.reason.startswith("destroy:")
-                                      for c in plan.changes)
+    """Whether the plan came from `plan --destroy` (the plan records it; a saved file from
+    before it did is read by the planfile). Only the words that show it follow from this (its
+    title and summary); consent never does: the guardrails judge each step by its action."""
+    return plan.destroy
 
 
 # --- export, output and access -----------------------------------------------------------------
