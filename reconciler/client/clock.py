@@ -74,7 +74,11 @@ def parse_http_date(value: str | None) -> float | None:
 
     try:
         when = parsedate_to_datetime(v)
-        return (when if when.tzinfo is not None else when.replace(tzinfo=UTC)).timestamp()
+        if when.tzinfo is None:
+            if not v.rsplit(None, 1)[-1].lstrip("-").isdigit():  # a zone it does not know: no instant
+                return None
+            when = when.replace(tzinfo=UTC)  # asctime (no zone) is GMT by definition, as is -0000
+        return when.timestamp()
     except (TypeError, ValueError, IndexError, OverflowError):
         return None
 
