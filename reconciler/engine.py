@@ -127,7 +127,9 @@ async def make_plan(
     """The plan workflow: refresh what the scope needs, diff, and probe the indexes the plan
     would destroy (do they hold vectors?). A malformed --target is a ConfigError before any
     call; `warn` hears of each target that selects nothing (one the manifest neither declares
-    nor prunes, before the refresh; one that names nothing declared and nothing live, after)."""
+    nor prunes, before the refresh; one that names nothing declared and nothing live, after).
+    prune.olderThan counts ages to the service's time (`client.service_time()`, its Date
+    header) unless `options.now` is given; `warn` hears when this machine's clock is off it."""
     from reconciler.state import refresh as live_state
 
     _check_targets(manifest, options.targets, warn)
