@@ -49,6 +49,7 @@ from reconciler.plan.build import (
     destroying_indexes,
     fingerprint_addresses,
     live_attrs,
+    service_now,
     stale_objects,
     target_buckets,
     targets_matching_nothing,
@@ -126,7 +127,9 @@ async def make_plan(
     """The plan workflow: refresh what the scope needs, diff, and probe the indexes the plan
     would destroy (do they hold vectors?). A malformed --target is a ConfigError before any
     call; `warn` hears of each target that selects nothing (one the manifest neither declares
-    nor prunes, before the refresh; one that names nothing declared and nothing live, after)."""
+    nor prunes, before the refresh; one that names nothing declared and nothing live, after).
+    prune.olderThan counts ages to the service's time (`client.service_time()`, its Date
+    header) unless `options.now` is given; `warn` hears when this machine's clock is off it."""
     from reconciler.state import refresh as live_state
 
     _check_targets(manifest, options.targets, warn)
@@ -136,12 +139,25 @@ async def make_plan(
         for t in targets_matching_nothing(manifest, state, options.targets):
             warn(f"warning: --target {t} matches nothing declared in the manifest and nothing live: "
                  "it selects nothing")
+    if manifest.prune_older_than is not None and options.now is None and options.time_unknown is None:
+        options = _with_service_now(client, target, options, warn)
     plan = build_plan(manifest, state, target, options)
     pairs = list(destroying_indexes(plan).values())
     if probe and pairs:
         holds = await live_state.probe_holds_vectors(client, pairs, parallelism=parallelism)
         plan = with_vector_probe(plan, holds)
     return plan
+
+
+def _with_service_now(client: RefreshApi, target: Target, options: PlanOptions, warn: Warn | None) -> PlanOptions:
+    """prune.olderThan's "now" is the service's, as the refresh's last answer said it
+    (plan.build.service_now has the rules); a caller's own `options.now` wins."""
+    service = client.service_time()
+    clock = service_now(None if service is None else service.timestamp(), client.local_time().timestamp(),
+                        embedded=target.embedded)
+    if clock.warning is not None and warn is not None:
+        warn(clock.warning)
+    return replace(options, now=clock.now, time_unknown=clock.unknown)
 
 
 def _check_targets(manifest: Manifest, targets: Sequence[str], warn: Warn | None) -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -143,6 +143,21 @@ class VectorsClient:
     def retry_stats(self) -> RetryStats:
         """Retries so far, by cause, and the time spent waiting between them."""
         return self._transport.retry_stats
+
+    def service_time(self) -> datetime | None:
+        """The service's time now, as its latest answer said it (the HTTP Date header, RFC
+        7231) plus the time elapsed since on the monotonic clock; None before any answer or
+        when that answer carried no readable Date (the embedded emulator sends none)."""
+        t = self._transport.service_clock.now(self._transport.clock.monotonic())
+        try:
+            return None if t is None else datetime.fromtimestamp(t, UTC)
+        except (OverflowError, OSError, ValueError):  # a date no datetime holds
+            return None
+
+    def local_time(self) -> datetime:
+        """This machine's clock as the client reads it (the Clock it signs requests with)."""
+        now = self._transport.clock.now()
+        return now if now.tzinfo is not None else now.replace(tzinfo=UTC)
 
     async def aclose(self) -> None:
         await self._http.aclose()

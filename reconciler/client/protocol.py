@@ -10,6 +10,7 @@ positional-only: a fake may name them as it likes.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Protocol
 
 from reconciler.client.models import Index, IndexSummary, Page, Vector, VectorBucket, VectorBucketSummary
@@ -25,6 +26,14 @@ class RefreshApi(Protocol):
     async def get_vector_bucket_policy(self, bucket: str, /) -> str: ...
 
     async def list_vectors(self, bucket: str, index: str, /, *, max_results: int | None = None) -> Page[Vector]: ...
+
+    def service_time(self) -> datetime | None:
+        """The service's time per its latest answer's Date header; None when unknown."""
+        ...
+
+    def local_time(self) -> datetime:
+        """This machine's clock as the client reads it (aware, UTC)."""
+        ...
 
 
 class ApplyApi(Protocol):

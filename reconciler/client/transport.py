@@ -15,7 +15,7 @@ from typing import Any
 from reconciler import __version__
 from reconciler.client import signing
 from reconciler.client.addressing import Endpoint
-from reconciler.client.clock import Clock
+from reconciler.client.clock import Clock, ServiceClock
 from reconciler.client.credentials import Credentials
 from reconciler.client.limits import AdaptiveRate, AimdLimiter, TokenBucket
 from reconciler.client.models import Malformed, loads
@@ -97,6 +97,7 @@ class Transport:
         self._who = self.credentials.masked_access_key if self.credentials else "anonymous"
         self._unresponsive: str | None = None  # why calls are no longer sent (see call)
         self.retry_stats = RetryStats()
+        self.service_clock = ServiceClock()  # the Date of the latest answer, error answers included
 
     def headers(self, action: str, host: str, attempt: int, limit: int) -> dict[str, str]:
         """Headers for one attempt of at most `limit`, signed with a fresh date (SDK order and names)."""
@@ -217,6 +218,7 @@ class Transport:
                 action, where, of, self.clock.monotonic() - start, error.message,
             )
             return error
+        self.service_clock.observe(response.headers.get("date"), self.clock.monotonic())
         if debug:
             logger.debug(
                 "response %s host=%s status=%d request_id=%s attempt=%s elapsed=%.3fs",

@@ -50,6 +50,9 @@ class PlanOptions:
     # resource is reported as drift, not refused (Terraform's -refresh-only)
     refresh_only: bool = False
     now: float | None = None  # Unix time the ages of prune.olderThan count to; None: the clock
+    # why the service's time is unknown (engine.make_plan: no usable Date header): then
+    # prune.olderThan keeps every bucket in its scope, saying so, instead of guessing an age
+    time_unknown: str | None = None
 
 
 def build_plan(manifest: Manifest, live: LiveState, target: Target, options: PlanOptions = PlanOptions()) -> Plan:
@@ -75,7 +78,7 @@ def build_plan(manifest: Manifest, live: LiveState, target: Target, options: Pla
                 continue
             if in_prune_scope(name, manifest.prune_buckets) and name in live.buckets:
                 pattern = next(p for p in manifest.prune_buckets if in_prune_scope(name, [p]))
-                young = _too_young(manifest, live.created.get(name), now)
+                young = _too_young(manifest, live.created.get(name), now, options.time_unknown)
                 if young:
                     kept.append(Kept(bucket_address(name), f"matches prune pattern '{pattern}', but {young}"))
                     continue
@@ -96,11 +99,13 @@ def build_plan(manifest: Manifest, live: LiveState, target: Target, options: Pla
     return replace(plan, fingerprints=fingerprints(plan, live))
 
 
-def _too_young(manifest: Manifest, created: int | None, now: float) -> str | None:
+def _too_young(manifest: Manifest, created: int | None, now: float, time_unknown: str | None = None) -> str | None:
     """Why prune.olderThan keeps a bucket created at `created` (Unix seconds), or None."""
     limit = manifest.prune_older_than
     if limit is None:
         return None
+    if time_unknown is not None:
+        return f"the service's time is unknown ({time_unknown}), and prune.olderThan is {limit.text}"
     if not created or created <= 0:  # the service did not say: never delete on a guess
         return f"its creation time is unknown, and prune.olderThan is {limit.text}"
     age = now - created
@@ -109,6 +114,42 @@ def _too_young(manifest: Manifest, created: int | None, now: float) -> str | Non
     if age < 0:  # not "created 0s ago": one of the two clocks is wrong, and nobody can tell the age
         return f"its creation time is {_age(-age)} in the future (a clock is off), and prune.olderThan is {limit.text}"
     return f"it was created {_age(age)} ago, less than prune.olderThan ({limit.text})"
+
+
+WARN_SKEW = 300.0  # this machine's clock this far off the service's is said (a runner to fix)
+TRUSTED_SKEW = 86400.0  # a Date further off is not believed: a hostile endpoint would age every bucket
+
+
+@dataclass(frozen=True)
+class ServiceNow:
+    """What prune.olderThan counts ages to (`now`), or why it cannot (`unknown`), and a
+    warning line for a person when this machine's clock is off the service's."""
+
+    now: float | None = None
+    unknown: str | None = None
+    warning: str | None = None
+
+
+def service_now(service: float | None, local: float, *, embedded: bool) -> ServiceNow:
+    """The ages of prune.olderThan are the service's: its creation times against its own
+    clock (the Date header of its latest answer), so a runner whose clock is days ahead
+    does not make young buckets look old. No Date: unknown, except on the embedded
+    emulator, whose clock is this machine's. A Date more than TRUSTED_SKEW from this
+    machine's clock is unknown too: one of the two is badly wrong, and nobody can tell which."""
+    if service is None:
+        if embedded:
+            return ServiceNow(now=local)
+        return ServiceNow(unknown="its answers carry no usable Date header")
+    skew = local - service
+    way = "ahead of" if skew > 0 else "behind"
+    off = f"this machine's clock is {_age(abs(skew))} {way} the service's (its Date header)"
+    if abs(skew) > TRUSTED_SKEW:
+        return ServiceNow(unknown=f"{off}, more than {_age(TRUSTED_SKEW)}",
+                          warning=f"warning: {off}, more than {_age(TRUSTED_SKEW)}: neither is trusted, so "
+                                  "prune.olderThan deletes nothing this run")
+    if abs(skew) > WARN_SKEW:
+        return ServiceNow(now=service, warning=f"warning: {off}; prune.olderThan counts ages by the service's clock")
+    return ServiceNow(now=service)
 
 
 def _age(seconds: float) -> str:

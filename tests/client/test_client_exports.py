@@ -57,7 +57,10 @@ def test_client_methods_and_signatures():
         assert inspect.iscoroutinefunction(method), name
         assert str(inspect.signature(method)) == sig, name
     public = {n for n, v in vars(VectorsClient).items() if not n.startswith("_") and callable(v)}
-    assert public == set(expected) | {"aclose"}
+    # not calls: the service's time as its latest answer said it (prune.olderThan), and this machine's
+    assert str(inspect.signature(VectorsClient.service_time)) == "(self) -> 'datetime | None'"
+    assert str(inspect.signature(VectorsClient.local_time)) == "(self) -> 'datetime'"
+    assert public == set(expected) | {"aclose", "service_time", "local_time"}
 
 
 def test_constructor_keywords():

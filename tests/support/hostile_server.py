@@ -22,6 +22,7 @@ import zlib
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from email.utils import formatdate
 from dataclasses import dataclass
 from typing import Any
 
@@ -257,7 +258,9 @@ class _Handler(socketserver.StreamRequestHandler):
             return scenario.keep_alive
         status, body = NORMAL.get(action, (404, {"Code": "NotFoundException", "Message": action}))
         data = json.dumps(body).encode()
-        self._write(_head(status, [f"Content-Length: {len(data)}", "Content-Type: application/json"]) + data)
+        # a Date, as the service sends on every answer (prune.olderThan counts ages by it)
+        self._write(_head(status, [f"Content-Length: {len(data)}", "Content-Type: application/json",
+                                   f"Date: {formatdate(usegmt=True)}"]) + data)
         return True
 
     def _write(self, data: bytes) -> None:
