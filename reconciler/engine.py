@@ -58,7 +58,7 @@ from reconciler.plan.build import (
 )
 from reconciler.plan.drift import DriftReport, drift_report
 from reconciler.plan.model import Change, Plan, Target
-from reconciler.rules.access import ResourceAccess, access_matrix, resource_accounts
+from reconciler.rules.access import BucketAccess, access_matrix, resource_accounts
 from reconciler.rules.kinds import POLICY, parse_address
 from reconciler.state.model import LiveState
 
@@ -470,17 +470,10 @@ async def output(
 
 
 @dataclass(frozen=True)
-class BucketMatrix:
-    name: str
-    policy_declared: bool
-    resources: tuple[ResourceAccess, ...]  # the bucket, each declared index, any other index
-
-
-@dataclass(frozen=True)
 class AccessReport:
     account: str
     region: str
-    buckets: tuple[BucketMatrix, ...]  # by name
+    buckets: tuple[BucketAccess, ...]  # by name
 
 
 def policy_accounts(manifest: Manifest) -> set[str]:
@@ -494,6 +487,6 @@ def access(manifest: Manifest, account: str, region: str, principals: Sequence[s
     the decision on every action on every declared resource, as the service would decide it,
     for `principals` (default: anyone `*` and every principal the policies name)."""
     return AccessReport(account, region, tuple(
-        BucketMatrix(b.name, b.policy is not None, tuple(access_matrix(
+        BucketAccess(b.name, b.policy is not None, tuple(access_matrix(
             b.policy, region, account, b.name, [i.name for i in b.indexes], list(principals) or None)))
         for b in sorted(manifest.buckets, key=lambda b: b.name)))

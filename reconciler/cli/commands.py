@@ -222,14 +222,13 @@ def access(args: argparse.Namespace, console: Console) -> int:
     no target is resolved and no API is called (so CI needs no credentials for it)."""
     from reconciler import engine
     from reconciler.cli.target import resolve_for_access
-    from reconciler.render.access import BucketAccess, access_json, access_text
+    from reconciler.render.access import access_json, access_text
 
     manifest = _load(args, console)
     account, region = resolve_for_access(manifest.account, manifest.region, engine.policy_accounts(manifest))
     report = engine.access(manifest, account, region, args.principals)
-    buckets = [BucketAccess(b.name, b.policy_declared, b.resources) for b in report.buckets]
-    console.out(access_json(buckets, account, region) if args.format == "json"
-                else access_text(buckets, account, region, color=console.color))
+    console.out(access_json(report.buckets, account, region) if args.format == "json"
+                else access_text(report.buckets, account, region, color=console.color))
     return EXIT_OK
 
 

@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from reconciler.render._common import BOLD, GREEN, RED, YELLOW, Paint
 from reconciler.rules.access import (
+    BucketAccess,
     ResourceAccess,
     Verdict,
     principal_label,
@@ -25,13 +25,6 @@ _CELL = {Verdict.ALLOW: "allow", Verdict.DENY: "deny", Verdict.CONDITIONAL: "con
 _COLOR = {Verdict.ALLOW: GREEN, Verdict.DENY: RED, Verdict.CONDITIONAL: YELLOW, Verdict.NOT_GRANTED: ""}
 LEGEND = ("allow: allowed; deny: denied by a Deny statement; conditional: allowed only under a Condition; "
           "-: not granted.")
-
-
-@dataclass(frozen=True)
-class BucketAccess:
-    name: str
-    policy_declared: bool
-    resources: tuple[ResourceAccess, ...]
 
 
 def _who(principal: str) -> str:

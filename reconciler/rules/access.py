@@ -963,6 +963,15 @@ class ResourceAccess:
     decisions: dict[str, dict[str, Decision]]  # principal -> action -> decision
 
 
+@dataclass(frozen=True)
+class BucketAccess:
+    """A declared bucket's access matrix: what `reconciler access` shows for it."""
+
+    name: str
+    policy_declared: bool
+    resources: tuple[ResourceAccess, ...]  # the bucket, each declared index, any other index
+
+
 def access_matrix(
     document: Mapping[str, Any] | None,
     region: str,
