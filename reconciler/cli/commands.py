@@ -32,14 +32,18 @@ if TYPE_CHECKING:
 # --- reading the command line ------------------------------------------------------------------
 
 
-def _load(args: argparse.Namespace, console: Console) -> Manifest:
+def _read_manifests(args: argparse.Namespace) -> Manifest:
     from reconciler.manifest import load_manifests, parse_var_assignments, read_var_files
 
     if not args.files:
         raise ConfigError("no manifest given: pass -f PATH (a file or a directory)")
     # --var wins over every --var-file, a later file over an earlier one, all over the environment
     variables = {**read_var_files(getattr(args, "var_files", [])), **parse_var_assignments(args.vars)}
-    manifest = load_manifests(args.files, variables)
+    return load_manifests(args.files, variables)
+
+
+def _load(args: argparse.Namespace, console: Console) -> Manifest:
+    manifest = _read_manifests(args)
     for warning in manifest.warnings:
         console.say(str(warning))
     return manifest
@@ -323,15 +327,13 @@ def watch(args: argparse.Namespace, console: Console) -> int:
     """Drift detection as a running service (README, "Drift detection as a service")."""
     from reconciler import watch as watcher
     from reconciler.cli.target import open_client
-    from reconciler.manifest import load_manifests, parse_var_assignments, read_var_files
 
     config = watcher.config_from_args(args)  # flags that do not go together fail before any read
 
-    def load() -> Manifest:  # read again at every check: -f and --var-file are re-read too
-        return load_manifests(args.files, {**read_var_files(args.var_files), **parse_var_assignments(args.vars)})
-
-    manifest = _load(args, console)  # the first read decides the target, as for `drift` (the CI rule too)
+    # the first read decides the target, as for `drift` (the CI rule too); each check reads the
+    # manifests and var files again
+    manifest = _load(args, console)
     resolved = _resolve(args, console, manifest)
     settings = _settings(args)
     return watcher.run(config, open_client=lambda: open_client(resolved, settings), target=resolved.target,
-                       load_manifest=load, say=console.say, first_manifest=manifest)
+                       load_manifest=lambda: _read_manifests(args), say=console.say, first_manifest=manifest)
