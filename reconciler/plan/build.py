@@ -39,7 +39,7 @@ from reconciler.rules.kinds import (
     policy_attrs,
     rank,
 )
-from reconciler.state.model import LiveBucket, LiveState, in_prune_scope
+from reconciler.state.model import LiveBucket, LiveState, in_prune_scope, unread_policy
 
 
 @dataclass(frozen=True)
@@ -291,12 +291,20 @@ def _with_access(change: Change, manifest: Manifest, live: LiveState, target: Ta
     spec, bucket = manifest.bucket(change.bucket), live.bucket(change.bucket)
     indexes = {i.name for i in spec.indexes} if spec else set()
     indexes |= set(bucket.indexes) if bucket else set()
+    before = (change.before or {}).get("document")
     try:
-        delta = access_delta((change.before or {}).get("document"), (change.after or {}).get("document"),
-                             target.region, target.account_id, change.bucket, indexes)
+        delta = access_delta(before, (change.after or {}).get("document"), target.region, target.account_id,
+                             change.bucket, indexes)
     except AccessDeltaNotComputed as e:  # past a bound: said so, with the rows for `*` when known
         return replace(change, access_changes=e.anyone or (), access_not_computed=e.reason)
-    return replace(change, access_changes=tuple(delta))
+    # A live policy kept as text grants nothing as far as the evaluator knows, so its "gains"
+    # may already be held: said so, not shown as fact (the guard counts them as new: fails safe).
+    unknown = UNREAD_LIVE_POLICY if unread_policy(before) else ""
+    return replace(change, access_changes=tuple(delta), access_not_computed=unknown)
+
+
+UNREAD_LIVE_POLICY = ("computed as if the live policy granted nothing: it could not be read as a policy (not a "
+                      "JSON object, or nested too deep), so what it grants today is not known")
 
 
 # --- dependencies and selection ----------------------------------------------------------

@@ -78,7 +78,8 @@ class Change:
     # A policy change's access delta (access.access_delta): it explains; the public-access
     # guard recomputes it from the documents and never trusts this copy.
     access_changes: tuple[AccessChange, ...] = ()
-    # why the delta was not computed (a bound hit: `access_changes` then holds at most the rows for `*`)
+    # why the delta is not exact: a bound hit (`access_changes` then holds at most the rows for
+    # `*`), or a live policy that could not be read (the delta counts it as granting nothing)
     access_not_computed: str = ""
     reason_code: str = "unspecified"  # set by the planner beside each reason
 

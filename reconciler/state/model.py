@@ -86,5 +86,11 @@ def parse_live_policy(text: str) -> dict[str, Any]:
     return {"raw": text} if doc is None else doc
 
 
+def unread_policy(doc: Any) -> bool:
+    """Whether a live document is one `parse_live_policy` (or `canonical_policy`, past its
+    depth) could only keep as text: what it grants is not known."""
+    return isinstance(doc, dict) and list(doc) == ["raw"] and isinstance(doc["raw"], str)
+
+
 def in_prune_scope(bucket: str, patterns: Iterable[str]) -> bool:
     return any(fnmatch.fnmatchcase(bucket, p) for p in patterns)

@@ -53,7 +53,7 @@ SAYS = {
     "slowloris": "slow",
 }
 # shown as text, not an error
-TEXT_POLICIES = {"deep_policy_statement", "deep_policy_principal", "deep_policy_condition"}
+TEXT_POLICIES = {"deep_policy_statement", "deep_policy_principal", "deep_policy_condition", "policy_not_json"}
 
 
 def _limit() -> None:

@@ -199,6 +199,8 @@ SCENARIOS: dict[str, Scenario] = {
     "deep_policy_condition": Scenario("GetVectorBucketPolicy", _fixed(200, _policy(_stmt(
         condition='{"StringEquals": {"tosvectors:prefix": ' + deep() + "}}"))),
         "a policy whose Condition is nested deep"),
+    "policy_not_json": Scenario("GetVectorBucketPolicy", _fixed(200, b"Allow: everyone (draft, see ticket 42)"),
+                                "a policy that is not JSON"),
     "policy_not_utf8": Scenario("GetVectorBucketPolicy", _fixed(200, _policy(_stmt()).replace(b'"s"', b'"\xff\xfe"')),
                                 "a policy that is not UTF-8"),
     "endless_buckets": Scenario("ListVectorBuckets", _endless_pages(
