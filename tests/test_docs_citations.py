@@ -1,9 +1,10 @@
 """Every citation resolves inside the repository (issue 19).
 
 A maintainer who clones the repository has only what it holds, so code, tests and docs
-cite `docs/wire.md §N` (a `§` anywhere means a section of that file) and README sections
-(`README.md, "Exit codes"`), never the project's contracts outside it (DESIGN.md, WIRE.md,
-STYLE.md, the shared/ folder they live in).
+cite the README's wire protocol as `README "Wire protocol" §N` (a `§` anywhere means one of
+its numbered sections) and other README sections (`README.md, "Exit codes"`), never the
+project's contracts outside it (DESIGN.md, WIRE.md, STYLE.md, the shared/ folder they live
+in). The repository's top level is fixed, so there is no docs/ folder to cite.
 """
 
 from __future__ import annotations
@@ -14,8 +15,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
-WIRE = ROOT / "docs" / "wire.md"
-SCANNED_DIRS = ("reconciler", "tests", "docs", "examples", "schemas", ".ci")
+WIRE_SECTION = "Wire protocol"  # the README section whose numbered subsections a `§` cites
+SCANNED_DIRS = ("reconciler", "tests", "examples", "schemas", ".ci")
 SUFFIXES = {".py", ".md", ".yaml", ".yml", ".json", ".toml", ".txt", ".sh", ".service", ".cfg", ""}
 SELF = Path(__file__).resolve()
 
@@ -76,8 +77,16 @@ def headings(markdown: str) -> list[str]:
     return titles
 
 
+def wire_protocol() -> str:
+    """The README's wire protocol section, up to the next section of the same level."""
+    text = text_of(README)
+    start = text.index(f"\n## {WIRE_SECTION}\n")
+    end = text.find("\n## ", start + 1)
+    return text[start:end if end >= 0 else None]
+
+
 def wire_sections() -> set[str]:
-    return {m.group(1) for t in headings(text_of(WIRE)) if (m := re.match(r"(\d+)\.", t))}
+    return {m.group(1) for t in headings(wire_protocol()) if (m := re.match(r"(\d+)\.", t))}
 
 
 def slug(title: str) -> str:
@@ -97,7 +106,7 @@ def outside_citations() -> dict[str, list[str]]:
 def test_nothing_cites_documents_outside_the_repository() -> None:
     found = outside_citations()
     new = [line for path in sorted(set(found) - ALLOWED_OUTSIDE) for line in found[path]]
-    assert not new, "cite docs/wire.md or a README section instead:\n" + "\n".join(new)
+    assert not new, "cite a README section instead:\n" + "\n".join(new)
 
 
 def test_the_allow_list_only_shrinks() -> None:
@@ -117,8 +126,7 @@ def test_every_cited_readme_section_is_a_heading() -> None:
     assert not broken, "no such heading in README.md:\n" + "\n".join(broken)
 
 
-def test_every_section_sign_names_a_section_of_docs_wire() -> None:
-    assert WIRE.is_file(), "docs/wire.md is missing"
+def test_every_section_sign_names_a_section_of_the_wire_protocol() -> None:
     sections = wire_sections()
     assert sections == {str(n) for n in range(7)}, sections  # §0..§6, as the code cites them
     broken = []
@@ -127,13 +135,13 @@ def test_every_section_sign_names_a_section_of_docs_wire() -> None:
             if rel(path) in ALLOWED_OUTSIDE and OUTSIDE.search(line):
                 continue  # an outside document's §, reported by the allow-list above
             broken += [f"{rel(path)}:{n}: §{s}" for s in SECTION_SIGN.findall(line) if s not in sections]
-    assert not broken, "docs/wire.md has no such section:\n" + "\n".join(broken)
+    assert not broken, f"README {WIRE_SECTION!r} has no such section:\n" + "\n".join(broken)
 
 
 def test_every_cited_docs_file_and_link_exists() -> None:
     broken = [f"{rel(p)}: {cited}" for p in scanned_files() for cited in DOCS_PATH.findall(text_of(p))
               if not (ROOT / cited).exists()]
-    for md in [README, *sorted((ROOT / "docs").glob("*.md"))]:
+    for md in [p for p in scanned_files() if p.suffix == ".md"]:
         for target in MD_LINK.findall(text_of(md)):
             if re.match(r"[a-z]+:", target):
                 continue  # a URL: not this test's to fetch

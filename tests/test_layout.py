@@ -3,12 +3,14 @@ two modules of a package import each other, directly or round a longer circle.
 
 Read from the source (every import statement, also those inside functions and under
 TYPE_CHECKING, which importing a module would not run), so an upward arrow or a circle
-cannot hide in a lazy import. The rules are those the package docstrings state.
+cannot hide in a lazy import. The rules are those the package docstrings state. Above the package, the top level of the
+repository is fixed too.
 """
 
 from __future__ import annotations
 
 import ast
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -211,3 +213,17 @@ def test_the_circle_check_sees_a_circle_even_through_a_lazy_import(tmp_path: Pat
     assert circles(fake) == [("cli/commands.py", "cli/output.py", "cli/parser.py")]
     (fake / "cli" / "output.py").write_text("LOST = []\n")  # what both need, in a module of its own
     assert circles(fake) == []
+
+
+# The top level is fixed; besides it, only what a tool requires at the root: CI's entry
+# point, git's ignore list and the hook manifest pre-commit reads from a repository's root.
+TOP_LEVEL = {"pyproject.toml", "reconciler", "schemas", "examples", "tests", "README.md"}
+TOOLS_AT_THE_ROOT = {".ci", ".gitignore", ".pre-commit-hooks.yaml"}
+
+
+def test_the_top_level_is_the_fixed_one() -> None:
+    tracked = subprocess.run(["git", "ls-files"], cwd=ROOT.parent, capture_output=True, text=True)
+    if tracked.returncode != 0:
+        pytest.skip("not a git checkout: nothing says which files are the project's")
+    top = {line.split("/", 1)[0] for line in tracked.stdout.splitlines() if line}
+    assert top - TOOLS_AT_THE_ROOT == TOP_LEVEL, sorted(top - TOOLS_AT_THE_ROOT ^ TOP_LEVEL)

@@ -14,7 +14,7 @@ the failures and the limits an answer is held to), which senders.open_sender pic
 transports) or any other `wire.Sender` (the CLI's `cli.inprocess` calls the embedded
 emulator in-process). Errors come from reconciler.errors.
 
-Owns: the wire protocol as the official SDKs speak it (docs/wire.md: hosts §1, signing
+Owns: the wire protocol as the official SDKs speak it (README "Wire protocol": hosts §1, signing
 §2, bodies and answers §3, errors §4, the decisions of §0), retries, limits, senders and
 the typed results. May import: rules (names and limits), errors. Usable on
 its own: it knows nothing of manifests, plans or the emulator.

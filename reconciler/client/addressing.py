@@ -1,4 +1,4 @@
-"""Where a request goes (docs/wire.md §1).
+"""Where a request goes (README "Wire protocol" §1).
 
 Bucket actions go to the virtual host `{bucket}-{account}.{endpoint host[:port]}`;
 CreateVectorBucket and ListVectorBuckets go to the endpoint host itself. When the endpoint

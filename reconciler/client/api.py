@@ -1,6 +1,6 @@
 """VectorsClient: one async method per TOS Vectors action, plus `all_*` pagination helpers.
 
-Request bodies use the official SDK's keys and key order (docs/wire.md §3), so the same call
+Request bodies use the official SDK's keys and key order (README "Wire protocol" §3), so the same call
 gives the same bytes and the same signature as `tos.vector_client.VectorClient`.
 """
 

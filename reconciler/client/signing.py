@@ -1,7 +1,7 @@
 """TOS4-HMAC-SHA256 request signing, byte-compatible with the official SDK (tos 2.9.3 auth.py).
 
 Pure functions of their inputs (no clock, no I/O), so the emulator can reuse them to verify.
-docs/wire.md §2 has the algorithm and worked vectors; in short:
+README "Wire protocol" §2 has the algorithm and worked vectors; in short:
 
     canonical request = METHOD \\n quote(path) \\n query \\n "k:v\\n"... \\n k;k;k \\n payload-hash
     string to sign    = TOS4-HMAC-SHA256 \\n date \\n day/region/service/request \\n sha256(canonical)

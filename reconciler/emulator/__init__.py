@@ -12,7 +12,7 @@
     server.py       `reconciler serve`: flags and the uvicorn runner
 
 Owns: the local service, its state and its answers: the request and response shapes of
-docs/wire.md §3, its error bodies and codes (§4), its limits (§5), the decisions of §0
+README "Wire protocol" §3, its error bodies and codes (§4), its limits (§5), the decisions of §0
 where the reference is silent, signature checks (§2), and bucket policies enforced for
 `--user` identities (README.md, "Emulator enforcement"). May import: rules (the service's
 names, limits and policy evaluation, shared with the client and the manifest), util,

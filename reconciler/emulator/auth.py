@@ -1,4 +1,4 @@
-"""TOS4-HMAC-SHA256 request verification (docs/wire.md §2), on when the emulator has keys.
+"""TOS4-HMAC-SHA256 request verification (README "Wire protocol" §2), on when the emulator has keys.
 
 The signature math is in three pure functions (canonical_request, string_to_sign,
 signing_key) checked against the SDK's own worked vectors in the tests. Verification

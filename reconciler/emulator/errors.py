@@ -14,7 +14,7 @@
     ├── InternalServerException         500  injected by --fault-rate, or an emulator bug
     └── ServiceUnavailableException     503  injected by --fault-rate
 
-Codes and statuses are those of the API reference and docs/wire.md §0 and §4. The
+Codes and statuses are those of the API reference and README "Wire protocol" §0 and §4. The
 reference gives no EC values, so the emulator's own ECs all start with "9999-" and never
 collide with a real EC a client might special-case (the Go SDK retries 400s with EC
 0005-00000044).
@@ -44,7 +44,7 @@ def shown(value: object, limit: int = SHOWN_CHARS) -> str:
 
 
 class EmulatorError(Exception):
-    """An error answer: the app turns it into the JSON error body of docs/wire.md §4."""
+    """An error answer: the app turns it into the JSON error body of README "Wire protocol" §4."""
 
     code: ClassVar[str] = "InternalServerException"
     status: ClassVar[int] = 500

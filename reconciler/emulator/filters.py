@@ -1,4 +1,4 @@
-"""QueryVectors' metadata filter language (docs/wire.md §0, §5): parse, validate, evaluate.
+"""QueryVectors' metadata filter language (README "Wire protocol" §0, §5): parse, validate, evaluate.
 
     {"genre": "drama"}                          implicit $eq
     {"year": {"$gte": 2000, "$lt": 2010}}       several operators on one key: all must hold
@@ -333,7 +333,7 @@ def parse_filter(node: Any) -> Filter:
 
 
 def check_filterable(flt: Filter, non_filterable: tuple[str, ...] | frozenset[str]) -> None:
-    """Filtering on a non-filterable metadata key is a 400 (docs/wire.md §0)."""
+    """Filtering on a non-filterable metadata key is a 400 (README "Wire protocol" §0)."""
     bad = sorted(flt.keys() & frozenset(non_filterable))
     if bad:
         raise ValidationException(

@@ -35,7 +35,7 @@ from reconciler.emulator.store import Store
 from reconciler.rules.access import ACTION_SCOPE, Verdict, bucket_trn, evaluate, index_trn
 from reconciler.rules.policy import too_wild
 
-MAX_NAME = 63  # the longest index name (docs/wire.md §0)
+MAX_NAME = 63  # the longest index name (README "Wire protocol" §0)
 READ_VECTORS = "tosvectors:GetVectors"  # what reading vector data or metadata needs, whatever the action
 
 
@@ -103,7 +103,7 @@ def authorize(user: User, action: str, *, region: str, account: str | None, buck
     """Raise AccessDeniedException unless `user` may do `action` (a path name, e.g. GetIndex).
 
     Returns whether the answer may carry vector data: QueryVectors hits carry their `data`
-    (docs/wire.md §0), and reading data needs tosvectors:GetVectors whatever the action; a
+    (README "Wire protocol" §0), and reading data needs tosvectors:GetVectors whatever the action; a
     plain query by a principal without it is answered, as in AWS S3 Vectors, with keys
     (and distances) only."""
     qualified = f"tosvectors:{action}"

@@ -1,7 +1,7 @@
 """One handler per action: check a parsed request against state, act, shape the answer.
 
 Handlers take the validated request of validation.py and return the JSON document of the
-success response (docs/wire.md §3), or `bytes` for GetVectorBucketPolicy, whose body is the
+success response (README "Wire protocol" §3), or `bytes` for GetVectorBucketPolicy, whose body is the
 stored policy text itself. Lists are always present ([]), never null, because the Python
 SDK crashes on null; optional fields (`nextToken`, `distance`, `metadata`, `data`) are
 left out rather than sent as null.
@@ -319,7 +319,7 @@ def list_vectors(ctx: Context, req: v.ListVectorsRequest) -> Answer:
 def query_vectors(ctx: Context, req: v.QueryRequest) -> Answer:
     """QueryVectors: exact top-K after the filter. Hits carry their `data` (unless the caller
     may not read vectors); distance and metadata only when asked; no match at all answers
-    without a `vectors` key (docs/wire.md §0)."""
+    without a `vectors` key (README "Wire protocol" §0)."""
     index = ctx.store.get_index(ctx.account, req.bucket, req.index)
     _check_vector(index, req.vector)
     if req.filter is not None:

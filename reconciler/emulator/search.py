@@ -1,6 +1,6 @@
 """QueryVectors: exact top-K over a cached float32 matrix per index.
 
-Distances (docs/wire.md §0): euclidean is the *squared* L2 distance, cosine is 1 - cosine
+Distances (README "Wire protocol" §0): euclidean is the *squared* L2 distance, cosine is 1 - cosine
 similarity, both in float32. The reference's own example ([0.1]*5 against [0.2]*5 gives
 0.050000004) is the float32 squared distance. int8 indexes are searched the same way on
 the same values (an int8 value is exact in float32).

@@ -7,7 +7,7 @@ here; checks against an index (data type and vector length, no zero vector on a 
 index, filters on non-filterable keys) are made by the handlers once the index is known,
 so a malformed request is a 400 whether or not its bucket exists.
 
-Where the reference is silent the emulator follows docs/wire.md §0 and, after that, AWS S3
+Where the reference is silent the emulator follows README "Wire protocol" §0 and, after that, AWS S3
 Vectors (noted "[AWS]" below). Unknown body fields are ignored (SDKs add fields over
 time); JSON null counts as "absent".
 """

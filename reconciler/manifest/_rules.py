@@ -1,4 +1,4 @@
-"""Naming rules (docs/wire.md §0, §5) and prune-pattern rules, each explained in its message."""
+"""Naming rules (README "Wire protocol" §0, §5) and prune-pattern rules, each explained in its message."""
 
 from __future__ import annotations
 

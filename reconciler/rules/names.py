@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any, NamedTuple
 
-# --- names (the API reference; index names per docs/wire.md §0) -----------------------------
+# --- names (the API reference; index names per README "Wire protocol" §0) -----------------------------
 
 ALNUM = frozenset("abcdefghijklmnopqrstuvwxyz0123456789")
 BUCKET_CHARS = ALNUM | {"-"}
@@ -57,9 +57,9 @@ def name_fault(rule: NameRule, name: str) -> NameFault | None:
     return None
 
 
-# --- index limits (the reference; [AWS] where it is silent, as docs/wire.md §0 says) --------
+# --- index limits (the reference; [AWS] where it is silent, as README "Wire protocol" §0 says) --------
 
-# the reference documents float32 only; the official SDKs also send int8 (docs/wire.md §0)
+# the reference documents float32 only; the official SDKs also send int8 (README "Wire protocol" §0)
 DATA_TYPES = ("float32", "int8")
 DISTANCE_METRICS = ("euclidean", "cosine")
 MIN_DIMENSION = 1

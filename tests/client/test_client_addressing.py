@@ -1,4 +1,4 @@
-"""Target selection and virtual-host addressing (README.md, "Pointing it at TOS Vectors"; docs/wire.md §1)."""
+"""Target selection and virtual-host addressing (README.md, "Pointing it at TOS Vectors"; README "Wire protocol" §1)."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """The official SDK (tos 2.9.3 VectorClient) drives every action of `reconciler serve` over HTTP.
 
 Like moto's tests with boto3: the real client, unchanged, pointed at 127.0.0.1 with a
-requests adapter (docs/wire.md §6 C), so its URLs, Host headers, bodies, signatures and
+requests adapter (README "Wire protocol" §6 C), so its URLs, Host headers, bodies, signatures and
 response parsing are all the SDK's own.
 """
 
@@ -173,7 +173,7 @@ class BodyRecorder:
 
 def test_query_shapes(server: Any) -> None:
     """Hits carry `data` (the SDK parses data.float32); a query matching nothing answers
-    without a `vectors` key, which the SDK reads as no hits (docs/wire.md §0)."""
+    without a `vectors` key, which the SDK reads as no hits (README "Wire protocol" §0)."""
     sdk = sdk_client(server.url)
     recorder = BodyRecorder(sdk)
     try:

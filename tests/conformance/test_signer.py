@@ -1,4 +1,4 @@
-"""Our signer against docs/wire.md §2's worked vectors and against the official SDK (tos 2.9.3).
+"""Our signer against README "Wire protocol" §2's worked vectors and against the official SDK (tos 2.9.3).
 
 The SDK's requests are captured by a requests adapter that answers locally and sends
 nothing; ours by an httpx MockTransport. Same inputs and date -> same Host, body bytes and
@@ -44,7 +44,7 @@ REPLY = json.dumps({
 }).encode()
 
 
-# --- the worked vectors of docs/wire.md §2 --------------------------------------------------
+# --- the worked vectors of README "Wire protocol" §2 --------------------------------------------------
 
 
 def ours(

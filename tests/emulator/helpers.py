@@ -102,7 +102,7 @@ class Api:
               with_data: bool = False, **extra: Any) -> list[dict[str, Any]]:
         """The hits of a QueryVectors. Checked here for every query: each hit carries its
         data, of the query's type and length, and no match means no `vectors` key at all
-        (docs/wire.md §0), never an empty list. The data is dropped unless `with_data`."""
+        (README "Wire protocol" §0), never an empty list. The data is dropped unless `with_data`."""
         body = {"vectorBucketName": bucket, "indexName": index, "topK": top_k,
                 "queryVector": {data_type: vector}, **extra}
         reply = self.ok("QueryVectors", body)

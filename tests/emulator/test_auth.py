@@ -1,4 +1,4 @@
-"""TOS4-HMAC-SHA256 verification: the docs/wire.md §2 vectors, both SDK dialects, every refusal."""
+"""TOS4-HMAC-SHA256 verification: the README "Wire protocol" §2 vectors, both SDK dialects, every refusal."""
 
 from __future__ import annotations
 
@@ -58,7 +58,7 @@ def test_wire_signatures(path: str, headers: list[tuple[str, str]], payload: str
 
 
 def test_the_captured_sdk_request_verifies() -> None:
-    """The exact request of docs/wire.md §2, checked at the moment it was signed."""
+    """The exact request of README "Wire protocol" §2, checked at the moment it was signed."""
     when = datetime(2025, 1, 2, 3, 4, 5, tzinfo=UTC).timestamp()
     headers = {"host": WIRE_HOST, "x-tos-content-sha256": UNSIGNED_PAYLOAD, "date": WIRE_DATE,
                "x-tos-date": WIRE_DATE, "user-agent": "ve-tos-python-sdk/v2.9.3(linux/x86_64;3.11.7)",

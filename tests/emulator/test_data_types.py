@@ -119,7 +119,7 @@ def test_float32_json_is_the_shortest_decimal_that_reads_back(values: list[float
 
 def test_a_tiny_cosine_query_ranks_as_its_direction(api: Api, unique: Any) -> None:
     """Issue 17: `[1e-30, 0, 0, 0]`, whose squared norm underflows float32, must answer the
-    order of its direction, with the contract's float32 distances (docs/wire.md §0); a float32
+    order of its direction, with the contract's float32 distances (README "Wire protocol" §0); a float32
     norm made it NaN and the order arbitrary. Scaled by 1e-42 (float32 subnormals: a
     coarser direction, checked against its own) and 1e30 the same."""
     bucket = api.bucket(unique("cos-tiny"))

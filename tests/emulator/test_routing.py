@@ -114,7 +114,7 @@ def test_absolute_form_target_is_cut_to_its_path() -> None:
 
 
 def test_absolute_form_over_http(http_server: Any) -> None:
-    """The SDK's proxy mode sends `POST http://host/Action HTTP/1.1` (docs/wire.md §6 A)."""
+    """The SDK's proxy mode sends `POST http://host/Action HTTP/1.1` (README "Wire protocol" §6 A)."""
     host = "tosvectors-cn-beijing.volces.com"
     request = (f"POST http://{host}/ListVectorBuckets HTTP/1.1\r\nHost: {host}\r\nContent-Length: 17\r\n"
                f"Connection: close\r\n\r\n{{\"maxResults\": 1}}").encode()

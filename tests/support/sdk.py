@@ -7,7 +7,7 @@
     sdk.create_index("app", ACCOUNT, "docs", "float32", 4, "cosine")
 
 The SDK builds production URLs (`https://app-2100000000.tosvectors-cn-beijing.volces.com
-/GetIndex`) and signs that Host. A requests adapter mounted on its session (docs/wire.md §6 C)
+/GetIndex`) and signs that Host. A requests adapter mounted on its session (README "Wire protocol" §6 C)
 sends each request to the emulator's address instead, keeping the SDK's Host header, its
 signature and its retry behaviour (max_retries=0 at the adapter level) unchanged.
 `create_index` also takes plain strings for the data type and metric.
