@@ -7,6 +7,7 @@ nothing here loads the engine, asyncio or an HTTP library.
 from __future__ import annotations
 
 import argparse
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -55,10 +56,27 @@ def masked_url(url: str) -> str:
     return f"{parts.scheme or '?'}://{host}{port}/…"
 
 
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+
+
 def webhook_url(text: str) -> str:
+    """An http(s) URL, or `env:NAME`: the URL held by environment variable NAME, so that a
+    URL with a token in it is not in the process's command line (`ps`, /proc/PID/cmdline)."""
+    if text.startswith("env:"):
+        name = text[len("env:"):]
+        if not _ENV_NAME.match(name):
+            raise argparse.ArgumentTypeError(f"expected env:NAME, NAME an environment variable's name, got {text!r}")
+        value = os.environ.get(name, "")
+        if not value.strip():
+            raise argparse.ArgumentTypeError(f"environment variable {name} (from {text}) is not set or is empty")
+        return _checked_url(value, f" (from {text})")
+    return _checked_url(text, "")
+
+
+def _checked_url(text: str, source: str) -> str:
     if not text.strip().isprintable():  # urlsplit drops CR, LF and tab silently; httpx refuses them at each event
-        raise argparse.ArgumentTypeError("expected an http:// or https:// URL, got one with a control character "
-                                         "(a line break pasted with it?)")
+        raise argparse.ArgumentTypeError(f"expected an http:// or https:// URL{source}, got one with a control "
+                                         "character (a line break pasted with it?)")
     try:
         parts = urlsplit(text.strip())
         ok = parts.scheme in ("http", "https") and bool(parts.hostname)
@@ -66,7 +84,8 @@ def webhook_url(text: str) -> str:
     except ValueError:
         ok = False
     if not ok:  # the value itself is not echoed: it may hold a token
-        raise argparse.ArgumentTypeError(f"expected an http:// or https:// URL with a host, got {masked_url(text)}")
+        raise argparse.ArgumentTypeError(f"expected an http:// or https:// URL with a host{source}, got "
+                                         f"{masked_url(text)}")
     return text.strip()
 
 
@@ -81,7 +100,8 @@ def add_watch_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--events", type=Path, metavar="FILE",
                         help="append each event to FILE as one JSON object per line")
     parser.add_argument("--webhook", dest="webhooks", action="append", default=[], type=webhook_url, metavar="URL",
-                        help="POST each event as JSON to URL (repeatable; retried with backoff)")
+                        help="POST each event as JSON to URL (repeatable; retried with backoff); env:NAME "
+                             "takes the URL from environment variable NAME, out of the command line")
     parser.add_argument("--plan-dir", type=Path, metavar="DIR",
                         help="save the plan that brings the estate back for each drift.detected "
                              "(as `plan --out`: `reconciler show FILE`, `reconciler apply FILE`)")

@@ -97,3 +97,15 @@ def test_manifests_are_required() -> None:
     args.files = []
     with pytest.raises(ConfigError, match="no manifest given"):
         config_from_args(args)
+
+
+def test_a_webhook_url_may_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CHAT_HOOK", " https://hooks.example.com/services/T0KEN \n")
+    assert config_from_args(parse("--webhook", "env:CHAT_HOOK")).webhooks == ("https://hooks.example.com/services/T0KEN",)
+
+
+@pytest.mark.parametrize("flag", ["env:", "env:1ABC", "env:A-B", "env:A B"])
+def test_env_needs_a_variable_name(flag: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        parse("--webhook", flag)
+    assert "expected env:NAME" in capsys.readouterr().err

@@ -38,9 +38,15 @@ def kind(name: str) -> dict[str, Any]:
 
 
 def watch_args(container: dict[str, Any]) -> Any:
-    """The container's `reconciler watch` arguments, parsed by the CLI (with $(VAR) as k8s expands it)."""
-    args = [re.sub(r"\$\((\w+)\)", "https://hooks.example.com/x", a) for a in container["args"]]
-    return build_parser().parse_args(args)
+    """The container's `reconciler watch` arguments, parsed by the CLI with the container's
+    variables set. No argument names a secret as $(VAR): kubelet would expand its value into
+    the command line, which `ps` shows (`--webhook=env:VAR` reads it from the environment)."""
+    secrets = {e["name"] for e in container["env"] if "secretKeyRef" in e.get("valueFrom", {})}
+    assert not [a for a in container["args"] if set(re.findall(r"\$\((\w+)\)", a)) & secrets], container["args"]
+    with pytest.MonkeyPatch.context() as mp:
+        for e in container["env"]:
+            mp.setenv(e["name"], "https://hooks.example.com/x")
+        return build_parser().parse_args(container["args"])
 
 
 @pytest.mark.parametrize("path", KUBE, ids=lambda p: p.name)
@@ -77,7 +83,8 @@ def test_the_deployment_is_one_watch_per_estate() -> None:
 def test_the_cronjob_checks_once_from_a_configmap(tmp_path: Path) -> None:
     job = kind("CronJob")["spec"]["jobTemplate"]["spec"]
     container = job["template"]["spec"]["containers"][0]
-    assert watch_args(container).once
+    args = watch_args(container)
+    assert args.once and args.webhooks == ["https://hooks.example.com/x"]
     assert job["backoffLimit"] == 0  # exit 2 (drift) is the answer, not a reason to run again
     config = kind("ConfigMap")
     volume = job["template"]["spec"]["volumes"][0]

@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from tests.support.emulator import ACCOUNT, free_port, running_emulator
-from tests.watch.cli import hermetic_env, watching
+from tests.watch.cli import hermetic_env, run_cli, watching
 from tests.watch.receiver import receiving
 
 AK = "AKLTwatchtest0123456789"
@@ -64,3 +64,33 @@ def test_no_secret_in_any_output(tmp_path: Path) -> None:
         assert ACCOUNT in outputs["events"]  # the target is there, only the secrets are not
     finally:
         emu_cm.__exit__(None, None, None)
+
+
+def test_a_webhook_url_from_the_environment_stays_out_of_the_command_line(tmp_path: Path) -> None:
+    """`--webhook env:NAME`: the events reach the URL, and `ps` (the process's cmdline)
+    shows only the variable's name, where `--webhook "$URL"` showed the token to every user."""
+    (tmp_path / "m.yaml").write_text(MANIFEST)
+    with running_emulator(tmp_path / "data") as emu, receiving(f"/hooks/{HOOK_TOKEN}") as rec:
+        env = hermetic_env(emu.url, CHAT_HOOK=f"{rec.url}?token={HOOK_TOKEN}")
+        with watching(tmp_path, env, "-f", "m.yaml", "--interval", "1h", "--webhook", "env:CHAT_HOOK") as w:
+            events = rec.wait_for(1)
+            cmdline = Path(f"/proc/{w.process.pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+            assert w.stop() == 0
+    assert events[0]["type"] == "drift.detected"
+    assert "env:CHAT_HOOK" in cmdline and HOOK_TOKEN not in cmdline
+    assert HOOK_TOKEN not in w.stderr()
+
+
+@pytest.mark.parametrize(("value", "says"), [
+    (None, "environment variable CHAT_HOOK (from env:CHAT_HOOK) is not set or is empty"),
+    ("ftp://hooks.example.com/T0KEN-x", "expected an http:// or https:// URL with a host (from env:CHAT_HOOK), got "
+                                        "ftp://hooks.example.com/…"),
+])
+def test_a_missing_or_bad_webhook_variable_is_one_line_at_start(tmp_path: Path, value: str | None,
+                                                                 says: str) -> None:
+    (tmp_path / "m.yaml").write_text(MANIFEST)
+    env = hermetic_env(None, **({"CHAT_HOOK": value} if value else {}))
+    done = run_cli(tmp_path, env, "watch", "-f", "m.yaml", "--once", "--endpoint", "embedded",
+                   "--webhook", "env:CHAT_HOOK")
+    assert done.returncode == 1 and says in done.stderr, done.stderr
+    assert "T0KEN" not in done.stderr and "Traceback" not in done.stderr
