@@ -100,8 +100,6 @@ def in_memory(buckets: int, per_bucket: int, *, changed_every: int = 0, live_emp
     """(Manifest, LiveState) for the estate. `changed_every=10` makes every 10th index
     differ (a replace) and every 10th bucket's policy differ (an update): 10% changes.
     `live_empty` gives an empty account (every object is a create: a first plan)."""
-    from dataclasses import replace
-
     from reconciler.manifest import BucketSpec, IndexSpec, Manifest, Source
     from reconciler.rules.kinds import index_attrs
     from reconciler.state.model import LiveBucket, LiveIndex, LiveState
@@ -120,7 +118,7 @@ def in_memory(buckets: int, per_bucket: int, *, changed_every: int = 0, live_emp
             if changed_every and (b * per_bucket + i) % changed_every == 0:
                 dim += 1
             live_indexes[index_name(i)] = LiveIndex(name, index_name(i),
-                                                    index_attrs(replace(indexes[-1], dimension=dim)))
+                                                    index_attrs(indexes[-1]._replace(dimension=dim)))
         policy = policy_doc(name)
         specs.append(BucketSpec(name, False, False, policy, tuple(indexes), Source("bench.yaml", line, 5)))
         live_policy = json.loads(json.dumps(policy))

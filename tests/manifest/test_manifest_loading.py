@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -75,8 +74,7 @@ def test_public_names() -> None:
     ],
 )
 def test_model_fields_are_the_contract(cls: type, fields: list[str]) -> None:
-    assert [f.name for f in dataclasses.fields(cls)] == fields
-    assert cls.__dataclass_params__.frozen  # type: ignore[attr-defined]
+    assert list(cls._fields) == fields  # type: ignore[attr-defined]
 
 
 def test_full_manifest(load: Load) -> None:
@@ -96,7 +94,7 @@ def test_full_manifest(load: Load) -> None:
     staging = m.bucket("rag-staging")
     assert staging == BucketSpec("rag-staging", False, False, None, (), Source("m.yaml", 28, 5))
     assert str(docs.source) == "m.yaml:19:9"
-    with pytest.raises(dataclasses.FrozenInstanceError):
+    with pytest.raises(AttributeError):  # frozen
         prod.name = "x"  # type: ignore[misc]
 
 

@@ -27,9 +27,16 @@ TARGET = Target("http://x", "cn-beijing", "2100000000")
 SRC = Source("m.yaml", 1, 1)
 
 
-@dataclass(frozen=True)
 class EncryptedIndexSpec(IndexSpec):
-    encryption: str = "none"
+    """An IndexSpec with one attribute more (a NamedTuple's subclass keeps its fields, so
+    the new one is an instance attribute)."""
+
+    encryption: str
+
+    def __new__(cls, *args: Any, encryption: str = "none", **kwargs: Any) -> EncryptedIndexSpec:
+        spec = super().__new__(cls, *args, **kwargs)
+        spec.encryption = encryption
+        return spec
 
 
 @dataclass(frozen=True)
