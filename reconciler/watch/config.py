@@ -61,31 +61,33 @@ _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 
 def webhook_url(text: str) -> str:
     """An http(s) URL, or `env:NAME`: the URL held by environment variable NAME, so that a
-    URL with a token in it is not in the process's command line (`ps`, /proc/PID/cmdline)."""
-    if text.startswith("env:"):
-        name = text[len("env:"):]
-        if not _ENV_NAME.match(name):
-            raise argparse.ArgumentTypeError(f"expected env:NAME, NAME an environment variable's name, got {text!r}")
-        value = os.environ.get(name, "")
-        if not value.strip():
-            raise argparse.ArgumentTypeError(f"environment variable {name} (from {text}) is not set or is empty")
-        return _checked_url(value, f" (from {text})")
-    return _checked_url(text, "")
+    URL with a token in it is not in the process's command line (`ps`, /proc/PID/cmdline).
+    No error echoes a value: it may hold a token (`env:$URL` is a mistake worth expecting)."""
+    if not text.startswith("env:"):
+        return _checked_url(text, "an http:// or https:// URL", f", got {masked_url(text)}")
+    name = text[len("env:"):]
+    if not _ENV_NAME.match(name):
+        raise argparse.ArgumentTypeError("expected env:NAME, NAME an environment variable's name (letters, digits "
+                                         "and _, not starting with a digit)")
+    value = os.environ.get(name, "")
+    if not value.strip():
+        raise argparse.ArgumentTypeError(f"environment variable {name} (from {text}) is not set or is empty")
+    return _checked_url(value, f"environment variable {name} (from {text}) to hold an http:// or https:// URL", "")
 
 
-def _checked_url(text: str, source: str) -> str:
+def _checked_url(text: str, expected: str, shown: str) -> str:
+    """`text` stripped if it is an http(s) URL with a host; else "expected {expected}…{shown}"."""
     if not text.strip().isprintable():  # urlsplit drops CR, LF and tab silently; httpx refuses them at each event
-        raise argparse.ArgumentTypeError(f"expected an http:// or https:// URL{source}, got one with a control "
-                                         "character (a line break pasted with it?)")
+        raise argparse.ArgumentTypeError(f"expected {expected}, got one with a control character (a line break "
+                                         "pasted with it?)")
     try:
         parts = urlsplit(text.strip())
         ok = parts.scheme in ("http", "https") and bool(parts.hostname)
         parts.port  # noqa: B018 (raises ValueError for a port out of range)
     except ValueError:
         ok = False
-    if not ok:  # the value itself is not echoed: it may hold a token
-        raise argparse.ArgumentTypeError(f"expected an http:// or https:// URL with a host{source}, got "
-                                         f"{masked_url(text)}")
+    if not ok:
+        raise argparse.ArgumentTypeError(f"expected {expected} with a host{shown}")
     return text.strip()
 
 

@@ -109,3 +109,11 @@ def test_env_needs_a_variable_name(flag: str, capsys: pytest.CaptureFixture[str]
     with pytest.raises(SystemExit):
         parse("--webhook", flag)
     assert "expected env:NAME" in capsys.readouterr().err
+
+
+def test_env_with_a_url_in_place_of_a_name_does_not_echo_it(capsys: pytest.CaptureFixture[str]) -> None:
+    """`--webhook env:$URL`: the shell put the URL, token and all, where the name goes."""
+    with pytest.raises(SystemExit):
+        parse("--webhook", "env:https://hooks.example.com/services/T0KEN")
+    err = capsys.readouterr().err
+    assert "expected env:NAME" in err and "T0KEN" not in err and "hooks.example.com" not in err

@@ -83,8 +83,10 @@ def test_a_webhook_url_from_the_environment_stays_out_of_the_command_line(tmp_pa
 
 @pytest.mark.parametrize(("value", "says"), [
     (None, "environment variable CHAT_HOOK (from env:CHAT_HOOK) is not set or is empty"),
-    ("ftp://hooks.example.com/T0KEN-x", "expected an http:// or https:// URL with a host (from env:CHAT_HOOK), got "
-                                        "ftp://hooks.example.com/…"),
+    ("ftp://hooks.example.com/T0KEN-x", "expected environment variable CHAT_HOOK (from env:CHAT_HOOK) to hold an "
+                                        "http:// or https:// URL with a host"),
+    ("T0KEN:0123456789", "to hold an http:// or https:// URL with a host"),
+    ("https://hooks.example.com/T0KEN\nx", "to hold an http:// or https:// URL, got one with a control character"),
 ])
 def test_a_missing_or_bad_webhook_variable_is_one_line_at_start(tmp_path: Path, value: str | None,
                                                                  says: str) -> None:
@@ -93,4 +95,4 @@ def test_a_missing_or_bad_webhook_variable_is_one_line_at_start(tmp_path: Path, 
     done = run_cli(tmp_path, env, "watch", "-f", "m.yaml", "--once", "--endpoint", "embedded",
                    "--webhook", "env:CHAT_HOOK")
     assert done.returncode == 1 and says in done.stderr, done.stderr
-    assert "T0KEN" not in done.stderr and "Traceback" not in done.stderr
+    assert "T0KEN" not in done.stderr and "Traceback" not in done.stderr and "hooks.example.com" not in done.stderr
