@@ -21,6 +21,7 @@ from reconciler.cli.flags import DEFAULT_PARALLELISM, DEFAULT_READ_PARALLELISM, 
 from reconciler.errors import ConfigError
 from reconciler.rules.names import default_endpoint
 from reconciler.util.ci import in_ci
+from reconciler.util.secrets import shown_url
 
 if TYPE_CHECKING:  # the client loads only when a command talks to a service; the plan when
     # a target is resolved
@@ -92,8 +93,9 @@ def resolve(settings: Settings, *, manifest_account: str | None = None, manifest
     endpoint = (settings.endpoint or "").strip() or env.get("TOS_ENDPOINT", "").strip() or None
     # 127.0.0.1:8765 would otherwise mean https, which an emulator is not ("embedded" is a name, not a URL)
     if endpoint is not None and "://" not in endpoint and endpoint.lower() != EMBEDDED_ENDPOINT:
-        raise ConfigError(f"invalid endpoint {endpoint!r}: no scheme; write {'http://' + endpoint!r} "
-                          f"(an emulator) or {'https://' + endpoint!r}")
+        shown = shown_url(endpoint)  # a pasted endpoint may carry a key pair (AK:SK@host)
+        raise ConfigError(f"invalid endpoint {shown!r}: no scheme; write {'http://' + shown!r} "
+                          f"(an emulator) or {'https://' + shown!r}")
     credentials = Credentials.from_env(env)
     if account is not None and not account.isdigit():
         raise ConfigError(f"account id must be digits, got {account!r}")

@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 
 from reconciler.errors import ConfigError
 from reconciler.rules.names import BUCKET_NAME, default_endpoint, name_fault
+from reconciler.util.secrets import shown_url
 
 __all__ = ["Endpoint", "bucket_name_problem", "default_endpoint"]
 
@@ -52,7 +53,7 @@ class Endpoint:
             endpoint = default_endpoint(region.strip())
         text = endpoint.strip()
         if not text.isascii():  # it becomes the Host header, which is ASCII
-            raise ConfigError(f"invalid endpoint {endpoint!r}: the host must be ASCII (an internationalised "
+            raise ConfigError(f"invalid endpoint {shown_url(endpoint)!r}: the host must be ASCII (an internationalised "
                               "name in its xn-- form)")
         if "://" not in text:
             text = "https://" + text
@@ -60,14 +61,14 @@ class Endpoint:
             parts = urlsplit(text)
             parts.port  # noqa: B018 - raises ValueError on a bad port
         except ValueError as exc:
-            raise ConfigError(f"invalid endpoint {endpoint!r}: {exc}") from None
+            raise ConfigError(f"invalid endpoint {shown_url(endpoint)!r}: {exc}") from None
         scheme = parts.scheme.lower()
         if scheme not in ("http", "https"):
-            raise ConfigError(f"invalid endpoint {endpoint!r}: scheme must be http or https")
+            raise ConfigError(f"invalid endpoint {shown_url(endpoint)!r}: scheme must be http or https")
         if not parts.hostname or "@" in parts.netloc:
-            raise ConfigError(f"invalid endpoint {endpoint!r}: expected [http[s]://]host[:port]")
+            raise ConfigError(f"invalid endpoint {shown_url(endpoint)!r}: expected [http[s]://]host[:port]")
         if parts.path not in ("", "/") or parts.query or parts.fragment:
-            raise ConfigError(f"invalid endpoint {endpoint!r}: must not have a path or query")
+            raise ConfigError(f"invalid endpoint {shown_url(endpoint)!r}: must not have a path or query")
         return cls(scheme, parts.netloc, _is_direct(parts.hostname))
 
     def virtual_host(self, bucket: str, account_id: str) -> str:

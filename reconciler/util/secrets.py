@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -24,6 +25,19 @@ MASK = "****"
 # A shorter value is not masked: replacing every "short" or "true" in the output would garble
 # it, and a value that short protects nothing (real keys and tokens are tens of characters).
 MIN_MASKED_LENGTH = 8
+
+
+_URL = re.compile(r"(?:([^:/?#@]*)://)?([^/?#]*)(.*)\Z", re.S)
+
+
+def shown_url(url: str) -> str:
+    """A URL as output may show it: scheme, host and port. A user part (user:password@)
+    shows as `…@` and any path, query or fragment as `/…`: each may hold a token (webhook
+    relays put one in the path, a pasted endpoint may carry a key pair)."""
+    scheme, netloc, tail = _URL.match(url.strip()).groups()  # type: ignore[union-attr]  # matches any text
+    if "@" in netloc:
+        netloc = "…@" + netloc.rpartition("@")[2]
+    return (f"{scheme}://" if scheme is not None else "") + netloc + ("/…" if tail.strip("/") else "")
 
 
 def secret_values(environ: Mapping[str, str] | None = None) -> dict[str, str]:

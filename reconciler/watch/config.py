@@ -14,6 +14,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from reconciler.errors import ConfigError
+from reconciler.util.secrets import shown_url
 
 DEFAULT_INTERVAL = "5m"
 JITTER = 0.10  # each wait is the interval, up to 10 % longer or shorter
@@ -43,19 +44,6 @@ def listen_address(text: str) -> tuple[str, int]:
     return host or "0.0.0.0", int(port)
 
 
-def masked_url(url: str) -> str:
-    """What may be shown of a webhook URL: scheme and host (with the port). Its path,
-    query and user part often hold a token (Slack, Teams, generic webhook relays)."""
-    try:
-        parts = urlsplit(url)
-        host = parts.hostname or "?"
-        port = f":{parts.port}" if parts.port else ""
-    except ValueError:
-        return "<invalid URL>"
-    host = f"[{host}]" if ":" in host else host
-    return f"{parts.scheme or '?'}://{host}{port}/…"
-
-
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 
 
@@ -64,7 +52,7 @@ def webhook_url(text: str) -> str:
     URL with a token in it is not in the process's command line (`ps`, /proc/PID/cmdline).
     No error echoes a value: it may hold a token (`env:$URL` is a mistake worth expecting)."""
     if not text.startswith("env:"):
-        return _checked_url(text, "an http:// or https:// URL", f", got {masked_url(text)}")
+        return _checked_url(text, "an http:// or https:// URL", f", got {shown_url(text)}")
     name = text[len("env:"):]
     if not _ENV_NAME.match(name):
         raise argparse.ArgumentTypeError("expected env:NAME, NAME an environment variable's name (letters, digits "

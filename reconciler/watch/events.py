@@ -29,9 +29,8 @@ import httpx
 from reconciler import __version__
 from reconciler.plan.model import Target
 from reconciler.util.files import append_whole
-from reconciler.util.secrets import mask, secret_values
+from reconciler.util.secrets import mask, secret_values, shown_url
 from reconciler.util.text import printable
-from reconciler.watch.config import masked_url
 
 Say = Callable[[str], None]
 Event = dict[str, Any]
@@ -83,7 +82,7 @@ def _retryable(status: int) -> bool:
 class _Webhook:
     def __init__(self, url: str, client: httpx.AsyncClient, delivery: Delivery, say: Say):
         self.url = url
-        self.shown = masked_url(url)
+        self.shown = shown_url(url)
         self.client = client
         self.delivery = delivery
         self.say = say

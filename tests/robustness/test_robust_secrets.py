@@ -143,3 +143,24 @@ def test_exception_text_of_a_denied_request_holds_no_secret() -> None:
         text = "".join(traceback.format_exception(e)) + repr(e) + str(e.args) + repr(vars(e))
         for secret in SECRETS:
             assert secret not in text, f"{secret!r} in {text}"
+
+
+def test_an_endpoint_pasted_with_a_key_pair_or_a_token_is_not_echoed(tmp_path: Path) -> None:
+    """An endpoint is refused with one line that names what is wrong, never its user part
+    (`AK:SK@host`) or its path and query (`?token=`): they are not in the environment, so
+    the output's masking of secret variables would not catch them."""
+    (tmp_path / "m.yaml").write_text(manifest("sec", 1, 1))
+    env = base_env(None)  # no TOS_ACCESS_KEY / TOS_SECRET_KEY: nothing for the output's masking to know
+    endpoints = {
+        f"https://{AK}:{SK}@127.0.0.1:9": "'https://…@127.0.0.1:9': expected [http[s]://]host[:port]",
+        f"{AK}:{SK}@127.0.0.1:9": "no scheme; write 'http://…@127.0.0.1:9'",
+        f"https://127.0.0.1:9/x?token={TOKEN}": "'https://127.0.0.1:9/…': must not have a path or query",
+        f"https://{AK}:{SK}@ví.example.com": "the host must be ASCII",
+    }
+    for endpoint, says in endpoints.items():
+        for how in (["--endpoint", endpoint], []):
+            run_env = env if how else {**env, "TOS_ENDPOINT": endpoint}
+            done = subprocess.run([sys.executable, "-m", "reconciler", "plan", "-f", "m.yaml", "--account-id", ACCOUNT,
+                                   *how], cwd=tmp_path, env=run_env, capture_output=True, text=True, timeout=60)
+            assert done.returncode == 1 and says in done.stderr, done.stderr
+            assert not [s for s in SECRETS if s in done.stderr + done.stdout], done.stderr

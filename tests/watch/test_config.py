@@ -9,7 +9,8 @@ import pytest
 
 from reconciler.errors import ConfigError
 from reconciler.watch import add_watch_arguments, config_from_args
-from reconciler.watch.config import duration, listen_address, masked_url
+from reconciler.util.secrets import shown_url
+from reconciler.watch.config import duration, listen_address
 
 
 def parse(*argv: str) -> argparse.Namespace:
@@ -49,7 +50,8 @@ def test_bad_listen(text: str) -> None:
 
 def test_a_webhook_url_is_shown_by_scheme_and_host_only() -> None:
     url = "https://user:pw@hooks.example.com:8443/services/T000/B000/XXXXSECRETXXXX?token=abc"
-    assert masked_url(url) == "https://hooks.example.com:8443/…"
+    assert shown_url(url) == "https://…@hooks.example.com:8443/…"
+    assert shown_url("https://hooks.example.com") == "https://hooks.example.com"
 
 
 def test_a_bad_webhook_url_is_refused_without_echoing_it(capsys: pytest.CaptureFixture[str]) -> None:
