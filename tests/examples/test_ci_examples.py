@@ -12,7 +12,9 @@ environments' workflows, and what all of them share.
   merge-request note (created, then updated), an error fails the job after the note,
   --allow-destroy only from a pipeline run by hand, drift fails on exit 2 and 1;
 - the nightly prune applies the prune manifest with --auto-approve --allow-destroy, and
-  the preview manifests validate.
+  the preview manifests validate;
+- every shell script in them (GitHub `run:` steps, GitLab scripts) passes ShellCheck, the
+  linter a user's own pipeline review would run on what they copy.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import stat
 import subprocess
 import sys
@@ -414,3 +417,43 @@ def test_the_prune_manifest_validates() -> None:
     r = validate("-f", "examples/preview-environments/prune-previews.yaml")
     assert r.returncode == 0, r.stderr
     assert r.stdout.startswith("Valid: 1 file, 0 buckets")
+
+
+# --- ShellCheck ---------------------------------------------------------------------------------
+
+SHELLCHECK = shutil.which("shellcheck")
+
+
+def shell_scripts() -> Iterator[tuple[str, str]]:
+    """(where, script) for every shell script the CI examples run. GitHub substitutes its
+    `${{ ... }}` expressions before the shell starts, so they stand as a plain word here."""
+    for path in GITHUB:
+        for name, job in load(path)["jobs"].items():
+            for n, step in enumerate(job.get("steps", []), 1):
+                if "run" in step:
+                    yield (f"{path.relative_to(ROOT)} {name} step {n}",
+                           re.sub(r"\$\{\{.*?\}\}", "EXPR", step["run"], flags=re.S))
+    for name, job in gitlab_jobs(load(GITLAB)).items():
+        for key in ("before_script", "script", "after_script"):
+            if job.get(key):
+                yield f"{GITLAB.relative_to(ROOT)} {name} {key}", gitlab_script(job, key)
+
+
+@pytest.mark.skipif(SHELLCHECK is None, reason="Debian's shellcheck is not installed (.ci/run does)")
+def test_every_ci_script_passes_shellcheck() -> None:
+    scripts = list(shell_scripts())
+    assert len(scripts) >= 10, scripts  # every workflow's steps, and the GitLab jobs
+    found = []
+    for where, script in scripts:
+        done = subprocess.run([SHELLCHECK, "--shell=bash", "--format=gcc", "-"], input=script, capture_output=True,
+                              text=True, timeout=TIMEOUT)
+        found += [f"{where}: {line.removeprefix('-:')}" for line in done.stdout.splitlines()]
+    assert not found, "\n".join(found)
+
+
+@pytest.mark.skipif(SHELLCHECK is None, reason="Debian's shellcheck is not installed (.ci/run does)")
+def test_shellcheck_sees_what_it_should() -> None:
+    """The control: an unquoted variable in a copied step is reported."""
+    done = subprocess.run([SHELLCHECK, "--shell=bash", "--format=gcc", "-"], input='rm -rf $PLAN_DIR/*\n',
+                          capture_output=True, text=True, timeout=TIMEOUT)
+    assert "SC2086" in done.stdout
