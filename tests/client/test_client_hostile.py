@@ -160,9 +160,14 @@ async def test_a_head_stops_at_the_limit(raw_server, sender, answer) -> None:
 
 @pytest.mark.parametrize("answer", [slowloris, slow_head], ids=["body", "head"])
 async def test_a_trickle_is_stalled_after_the_grace(small_limits, raw_server, sender, answer) -> None:
-    if isinstance(sender, HttpxSender) and answer is slow_head:
-        pytest.skip("httpx's head phase is bounded by the call's timeout")
     url, _ = await raw_server(answer)
+    if isinstance(sender, HttpxSender) and answer is slow_head:
+        # the sender behind a proxy sees no head until httpx has it whole: the pace rule
+        # cannot apply there, and the call's own timeout is what ends it
+        with pytest.raises(wire.TimedOut) as timed_out:
+            await asyncio.wait_for(_send(sender, url, timeout=2.0), 30)
+        assert not isinstance(timed_out.value, Stalled)
+        return
     with pytest.raises(Stalled) as info:  # not TimedOut: the pace rule, long before the call's timeout
         await asyncio.wait_for(_send(sender, url, timeout=60.0), 30)
     assert "too slow" in str(info.value) and not info.value.retryable
