@@ -20,6 +20,8 @@ from reconciler.util.secrets import shown_url
 __all__ = ["Endpoint", "bucket_name_problem", "default_endpoint"]
 
 _REGION_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]*$")
+# A host name or an IP address (urlsplit takes `host\TOKEN` or `ho st` as a host name)
+_HOST = re.compile(r"[A-Za-z0-9._-]+|[0-9A-Fa-f:.]+")
 
 
 def bucket_name_problem(bucket: str) -> str | None:
@@ -60,12 +62,13 @@ class Endpoint:
         try:
             parts = urlsplit(text)
             parts.port  # noqa: B018 - raises ValueError on a bad port
-        except ValueError as exc:
-            raise ConfigError(f"invalid endpoint {shown_url(endpoint)!r}: {exc}") from None
+        except ValueError as exc:  # not its words: "as 'PW9z'" may quote a pasted secret key's start
+            what = "the IPv6 address is not closed" if "IPv6" in str(exc) else "the port must be a number 0-65535"
+            raise ConfigError(f"invalid endpoint {shown_url(endpoint)!r}: {what}") from None
         scheme = parts.scheme.lower()
         if scheme not in ("http", "https"):
             raise ConfigError(f"invalid endpoint {shown_url(endpoint)!r}: scheme must be http or https")
-        if not parts.hostname or "@" in parts.netloc:
+        if not parts.hostname or "@" in parts.netloc or not _HOST.fullmatch(parts.hostname):
             raise ConfigError(f"invalid endpoint {shown_url(endpoint)!r}: expected [http[s]://]host[:port]")
         if parts.path not in ("", "/") or parts.query or parts.fragment:
             raise ConfigError(f"invalid endpoint {shown_url(endpoint)!r}: must not have a path or query")

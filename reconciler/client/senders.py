@@ -7,6 +7,8 @@ import os
 from typing import Any
 
 from reconciler.client.wire import Sender
+from reconciler.errors import ConfigError
+from reconciler.util.secrets import shown_url
 
 PROXY_VARS = ("http_proxy", "https_proxy", "all_proxy")
 
@@ -25,6 +27,18 @@ def open_sender(*, transport: Any, max_connections: int, tls: bool) -> Sender:
         from reconciler.client.direct import DirectSender
 
         return DirectSender(max_connections=max_connections)
+    import httpx
+
     from reconciler.client.pool import HttpxSender
 
-    return HttpxSender(transport=transport, max_connections=max_connections, tls=tls)
+    try:  # httpx reads the proxy variables here; its words may quote a pasted password
+        return HttpxSender(transport=transport, max_connections=max_connections, tls=tls)
+    except (httpx.InvalidURL, ValueError):
+        raise ConfigError(f"invalid proxy setting: {proxy_settings()} (expected http://host:port or "
+                          "https://host:port, with user:password@ if the proxy needs one)") from None
+
+
+def proxy_settings(environ: Any = os.environ) -> str:
+    """The proxy variables that are set, each as output may show its value."""
+    return ", ".join(f"{name}={shown_url(environ[name])!r}" for name in sorted(environ)
+                     if name.lower() in PROXY_VARS and environ[name])

@@ -27,17 +27,27 @@ MASK = "****"
 MIN_MASKED_LENGTH = 8
 
 
-_URL = re.compile(r"(?:([^:/?#@]*)://)?([^/?#]*)(.*)\Z", re.S)
+_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
+_AUTHORITY_END = re.compile(r"[/?#\\\s]")  # a backslash or a space ends it too, as for browsers
+_HOST_PORT = re.compile(r"(\[[0-9A-Fa-f:.]*\]|[A-Za-z0-9._-]*)(:[0-9]*)?\Z")
 
 
 def shown_url(url: str) -> str:
-    """A URL as output may show it: scheme, host and port. A user part (user:password@)
-    shows as `…@` and any path, query or fragment as `/…`: each may hold a token (webhook
-    relays put one in the path, a pasted endpoint may carry a key pair)."""
-    scheme, netloc, tail = _URL.match(url.strip()).groups()  # type: ignore[union-attr]  # matches any text
-    if "@" in netloc:
-        netloc = "…@" + netloc.rpartition("@")[2]
-    return (f"{scheme}://" if scheme is not None else "") + netloc + ("/…" if tail.strip("/") else "")
+    """A URL as output may show it: scheme, host and port, when they are plainly that.
+    Everything up to the last `@` shows as `…@` (a secret key may hold `/`, `?` or `#`, so
+    the user part is not cut where a URL parser would cut it), anything after the host
+    as `/…`, and a host or port that is not plainly one as `…`: each may hold a token
+    (webhook relays put one in the path; a pasted endpoint may carry a key pair)."""
+    text = url.strip()
+    scheme = m.group(0) if (m := _SCHEME.match(text)) else ""
+    rest = text[len(scheme):]
+    user = "…@" if "@" in rest else ""
+    rest = rest.rpartition("@")[2]
+    cut = _AUTHORITY_END.search(rest)
+    authority, tail = (rest[:cut.start()], rest[cut.start():]) if cut else (rest, "")
+    if not _HOST_PORT.match(authority):
+        authority = "…"
+    return scheme + user + authority + ("/…" if tail.strip("/") else "")
 
 
 def secret_values(environ: Mapping[str, str] | None = None) -> dict[str, str]:

@@ -164,3 +164,18 @@ def test_an_endpoint_pasted_with_a_key_pair_or_a_token_is_not_echoed(tmp_path: P
                                    *how], cwd=tmp_path, env=run_env, capture_output=True, text=True, timeout=60)
             assert done.returncode == 1 and says in done.stderr, done.stderr
             assert not [s for s in SECRETS if s in done.stderr + done.stdout], done.stderr
+
+
+def test_a_bad_proxy_setting_is_one_line_without_its_password(tmp_path: Path) -> None:
+    """httpx refuses it while reading the proxy variables, in words that quote the value
+    ("Invalid port: …"): it was an internal error naming the proxy's user."""
+    (tmp_path / "m.yaml").write_text(manifest("sec", 1, 1))
+    for value in (f"http://proxyuser:{SK}@proxy.example:notaport", "socks9://proxy.example:1080"):
+        env = base_env(None, {"HTTPS_PROXY": value})
+        done = subprocess.run([sys.executable, "-m", "reconciler", "plan", "-f", "m.yaml", "--account-id", ACCOUNT,
+                               "--endpoint", "https://127.0.0.1:9"], cwd=tmp_path, env=env, capture_output=True,
+                              text=True, timeout=60)
+        lines = done.stderr.strip().splitlines()
+        assert done.returncode == 1 and len(lines) == 1 and lines[0].startswith("error: invalid proxy setting: "
+                                                                                 "HTTPS_PROXY="), done.stderr
+        assert SK not in done.stderr and "proxyuser" not in done.stderr and "internal error" not in done.stderr
