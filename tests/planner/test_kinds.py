@@ -168,3 +168,9 @@ def test_consumers_do_not_spell_index_attributes(module: str) -> None:
     source = (Path(__file__).resolve().parents[2] / "reconciler" / f"{module}.py").read_text()
     spelled = [a.name for a in INDEX.attributes if f'"{a.name}"' in source or f"'{a.name}'" in source]
     assert spelled == []
+
+
+def test_every_index_attribute_is_a_field_of_the_spec() -> None:
+    """attrs_of reads attributes by name, and IndexSpec is a NamedTuple: an attribute named
+    `count` or `index` that is not a field would read the tuple's method, not fail."""
+    assert {a.field for a in INDEX.attributes} <= set(IndexSpec._fields)
