@@ -29,7 +29,7 @@ MIN_MASKED_LENGTH = 8
 
 _SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
 _AUTHORITY_END = re.compile(r"[/?#\\\s]")  # a backslash or a space ends it too, as for browsers
-_HOST_PORT = re.compile(r"(\[[0-9A-Fa-f:.]*\]|[A-Za-z0-9._-]*)(:[0-9]*)?\Z")
+_HOST_PORT = re.compile(r"(\[[0-9A-Fa-f:.]*\]|[^:\[\]]*)(:[0-9]*)?\Z")  # a name, or an IPv6 address; a port of digits
 
 
 def shown_url(url: str) -> str:
