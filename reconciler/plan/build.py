@@ -111,11 +111,16 @@ def _too_young(manifest: Manifest, created: int | None, now: float, time_unknown
     age = now - created
     if age >= limit.seconds:
         return None
+    if -DATE_SLACK <= age < 0:  # just created: the Date header lags the creation time it is compared with
+        age = 0.0
     if age < 0:  # not "created 0s ago": one of the two clocks is wrong, and nobody can tell the age
         return f"its creation time is {_age(-age)} in the future (a clock is off), and prune.olderThan is {limit.text}"
     return f"it was created {_age(age)} ago, less than prune.olderThan ({limit.text})"
 
 
+# A Date header counts whole seconds, and servers reuse it for up to a second (uvicorn
+# renews it once a second): a bucket created just now can look up to 2 s in the future.
+DATE_SLACK = 2.0
 WARN_SKEW = 300.0  # this machine's clock this far off the service's is said (a runner to fix)
 TRUSTED_SKEW = 86400.0  # a Date further off is not believed: a hostile endpoint would age every bucket
 
