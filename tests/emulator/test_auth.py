@@ -388,8 +388,8 @@ def test_reading_vector_data_or_metadata_needs_get_vectors_whatever_the_action(w
     assert _send(with_users, "PutVectorBucketPolicy", {"vectorBucketName": "team",
                                                        "policy": json.dumps(ONLY_LIST_AND_QUERY)},
                  BUCKET_HOST).status_code == 200
-    vectors = [{"key": "a", "data": {"float32": [1.0, 0.0]}, "metadata": {"pin": "1234"}},
-               {"key": "b", "data": {"float32": [0.0, 1.0]}, "metadata": {"pin": "9876"}}]
+    vectors = [{"key": "a", "data": {"float32": [1.0, 0.0]}, "metadata": {"pin": "pin-qz-1234"}},
+               {"key": "b", "data": {"float32": [0.0, 1.0]}, "metadata": {"pin": "pin-qz-9876"}}]
     assert _send(with_users, "PutVectors", {"vectorBucketName": "team", "indexName": "docs", "vectors": vectors},
                  BUCKET_HOST).status_code == 200
     listing = {"vectorBucketName": "team", "indexName": "docs"}
@@ -402,7 +402,7 @@ def test_reading_vector_data_or_metadata_needs_get_vectors_whatever_the_action(w
         r = _send(with_users, "ListVectors", {**listing, **extra}, BUCKET_HOST, **as_other)
         assert (r.status_code, r.json()["Code"]) == (403, "AccessDeniedException"), (extra, r.text)
         assert "not allowed to perform tosvectors:GetVectors" in r.json()["Message"]
-        assert "1234" not in r.text and "9876" not in r.text
+        assert "pin-qz-1234" not in r.text and "pin-qz-9876" not in r.text
     for extra in ({"returnData": False}, {"returnMetadata": False}):  # asking for nothing is not reading
         assert _send(with_users, "ListVectors", {**listing, **extra}, BUCKET_HOST, **as_other).status_code == 200
 
@@ -410,7 +410,8 @@ def test_reading_vector_data_or_metadata_needs_get_vectors_whatever_the_action(w
     hits = _send(with_users, "QueryVectors", query, BUCKET_HOST, **as_other)
     assert hits.status_code == 200
     assert hits.json()["vectors"] == [{"key": "a", "distance": 0.0}, {"key": "b", "distance": 1.0}]
-    for extra in ({"returnMetadata": True}, {"filter": {"pin": "1234"}}, {"filter": {"pin": {"$exists": True}}}):
+    for extra in ({"returnMetadata": True}, {"filter": {"pin": "pin-qz-1234"}},
+                  {"filter": {"pin": {"$exists": True}}}):
         r = _send(with_users, "QueryVectors", {**query, **extra}, BUCKET_HOST, **as_other)
         assert r.status_code == 403 and "tosvectors:GetVectors" in r.json()["Message"], extra
     r = _send(with_users, "GetVectors", {**listing, "keys": ["a"], "returnData": True}, BUCKET_HOST, **as_other)
