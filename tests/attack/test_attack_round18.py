@@ -222,11 +222,8 @@ WEBHOOK_TOKEN = "T0KEN-7c4a8d09ca3762af61e5"
 @contextmanager
 def _receiver(how: str) -> Iterator[_Receiver]:
     server = _Receiver(how)
-    with serving(server, f"receiver-{how}"):
-        try:
-            yield server
-        finally:
-            server.stopping.set()
+    with serving(server, f"receiver-{how}", server.stopping):
+        yield server
 
 
 def _deliver(url: str, delivery: Delivery, drain: float) -> tuple[list[str], int]:

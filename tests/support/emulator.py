@@ -84,15 +84,20 @@ def start_emulator(data_dir: str | os.PathLike[str], *extra_args: str, timeout: 
     return emu
 
 
+def stop_process(process: subprocess.Popen[bytes], timeout: float) -> None:
+    """Terminate a child process, and kill it if it has not stopped within `timeout` s."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
 def stop_emulator(emu: RunningEmulator) -> None:
     """Terminate the server (kill it if it does not stop within 5 s) and release its files."""
-    if emu.process.poll() is None:
-        emu.process.terminate()
-        try:
-            emu.process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            emu.process.kill()
-            emu.process.wait()
+    stop_process(emu.process, 5)
     emu._stderr.close()
 
 

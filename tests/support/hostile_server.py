@@ -290,8 +290,5 @@ class HostileServer(socketserver.ThreadingTCPServer):
 def hostile_endpoint(scenario: str | None) -> Iterator[HostileServer]:
     """The server for one scenario (None: the estate's normal answers only), for a block."""
     server = HostileServer(scenario)
-    with serving(server, f"hostile-{scenario}"):
-        try:
-            yield server
-        finally:
-            server.stopping.set()
+    with serving(server, f"hostile-{scenario}", server.stopping):
+        yield server

@@ -97,12 +97,16 @@ class ProxyHandler(BaseHTTPRequestHandler):
 
 
 @contextmanager
-def serving(server: socketserver.BaseServer, name: str) -> Iterator[None]:
+def serving(server: socketserver.BaseServer, name: str, stopping: threading.Event | None = None) -> Iterator[None]:
+    """`server` on a thread for the block. `stopping` is set first at the end, for handlers
+    that loop until it is (an endless answer), so that shutdown does not wait on them."""
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, name=name, daemon=True)
     thread.start()
     try:
         yield
     finally:
+        if stopping is not None:
+            stopping.set()
         server.shutdown()
         server.server_close()
         thread.join(timeout=5)

@@ -16,7 +16,7 @@ from typing import Any
 
 import httpx
 
-from tests.support.emulator import ACCOUNT, free_port
+from tests.support.emulator import ACCOUNT, free_port, stop_process
 
 CLI = [sys.executable, "-m", "reconciler"]
 
@@ -107,10 +107,4 @@ def watching(cwd: Path, env: dict[str, str], *args: str) -> Iterator[Watching]:
     try:
         yield w
     finally:
-        if process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        stop_process(process, 20)

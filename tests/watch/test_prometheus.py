@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.support.emulator import free_port, running_emulator
+from tests.support.emulator import free_port, running_emulator, stop_process
 from tests.watch.cli import hermetic_env, watching
 from tests.watch.test_watch_cli import MANIFEST, build
 
@@ -67,10 +67,5 @@ def test_prometheus_scrapes_the_watch(tmp_path: Path) -> None:
                              "reconciler_remediations_total"):
                     assert query(base, name), name
             finally:
-                prom.terminate()
-                try:
-                    prom.wait(timeout=20)
-                except subprocess.TimeoutExpired:
-                    prom.kill()
-                    prom.wait()
+                stop_process(prom, 20)
             assert w.stop() == 0
