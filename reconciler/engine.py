@@ -418,13 +418,6 @@ def refuse_other_target(saved: SavedPlan, target: Target) -> None:
         raise RefusedError(f"{saved.path}: {mismatch}; nothing was changed")
 
 
-def made_by_destroy(plan: Plan) -> bool:
-    """Whether the plan came from `plan --destroy` (the plan records it; a saved file from
-    before it did is read by the planfile). Only the words that show it follow from this (its
-    title and summary); consent never does: the guardrails judge each step by its action."""
-    return plan.destroy
-
-
 # --- export, output and access -----------------------------------------------------------------
 
 

@@ -225,7 +225,7 @@ def test_show_and_access_load_no_client_and_no_event_loop() -> None:
     """The engine loads its reads and writes when a workflow that calls the service runs."""
     program = ("import sys\nfrom reconciler import engine\nfrom reconciler.manifest import load_manifests\n"
                "engine.access(load_manifests(['examples/quickstart.yaml']), '2100000000', 'cn-beijing')\n"
-               "engine.load_plan, engine.made_by_destroy\n"
+               "engine.load_plan\n"
                "io = ('reconciler.client', 'reconciler.state.refresh', 'reconciler.apply.executor')\n"
                "print(sorted(m for m in sys.modules\n"
                "             if m.split('.')[0] in ('asyncio', 'httpx', 'uvloop') or m.startswith(io)))")

@@ -141,7 +141,7 @@ def show(args: argparse.Namespace, console: Console) -> int:
     from reconciler import engine
 
     saved = engine.load_plan(args.plan_file)
-    console.out(_rendered(saved, args.format, console, destroy=engine.made_by_destroy(saved)))
+    console.out(_rendered(saved, args.format, console, destroy=saved.destroy))
     return EXIT_OK
 
 
@@ -276,7 +276,7 @@ def _apply_saved(args: argparse.Namespace, console: Console) -> int:
     engine.refuse_other_target(saved, resolved.target)  # before the client opens (no store made for it)
 
     async def work(client: VectorsClient) -> int:
-        view = session.ApplyView(console, destroy=None)
+        view = session.ApplyView(console)
         return await view.run(engine.apply_saved(
             client, saved, resolved.target, allow_destroy=args.allow_destroy,
             allow_public_access=args.allow_public_access, parallelism=args.parallelism,
@@ -298,7 +298,7 @@ def destroy(args: argparse.Namespace, console: Console) -> int:
         return session.prompt(console, "destroy", f"Do you really want to destroy {what}? There is no undo.")
 
     async def work(client: VectorsClient) -> int:
-        view = session.ApplyView(console, destroy=True, confirm=None if args.auto_approve else confirm)
+        view = session.ApplyView(console, confirm=None if args.auto_approve else confirm)
         return await view.run(engine.destroy(client, manifest, resolved.target, targets=args.targets,
                                              parallelism=args.parallelism,
                                              read_parallelism=args.read_parallelism, hooks=view.hooks()))

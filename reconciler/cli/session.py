@@ -20,7 +20,7 @@ from reconciler.cli.console import Console
 from reconciler.cli.exitcodes import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK
 from reconciler.cli.progress import Progress
 from reconciler.cli.target import Resolved, Settings, open_client
-from reconciler.engine import Cancelled, Hooks, made_by_destroy
+from reconciler.engine import Cancelled, Hooks
 from reconciler.errors import RefusedError
 from reconciler.plan.model import Plan
 from reconciler.render.apply import apply_aborted, apply_verdict, step_line
@@ -116,14 +116,11 @@ def can_trap_signals() -> bool:
 class ApplyView:
     """The terminal side of a write workflow: the refresh progress, the plan, the prompt,
     one line per finished step, and the verdict. Ctrl-C once the plan runs: the first stops
-    new steps and lets running ones finish, a second abandons the running ones.
+    new steps and lets running ones finish, a second abandons the running ones. The words of
+    a destroy follow the plan, which records whether `destroy` (or `plan --destroy`) made it."""
 
-    `destroy`: the words of a destroy (None: decided from the plan, for a saved plan)."""
-
-    def __init__(self, console: Console, *, destroy: bool | None = False,
-                 confirm: Callable[[Plan], bool] | None = None) -> None:
+    def __init__(self, console: Console, *, confirm: Callable[[Plan], bool] | None = None) -> None:
         self.console = console
-        self.destroy = destroy
         self.confirm = confirm
         self.plan: Plan | None = None
         self.refreshing = Progress("refreshing")
@@ -163,7 +160,7 @@ class ApplyView:
                 asyncio.get_running_loop().remove_signal_handler(signal.SIGINT)  # a no-op after a second Ctrl-C
         if self.plan is None or self.plan.is_empty:
             return EXIT_OK
-        self.console.out("\n" + apply_verdict(result, color=self.console.color, destroy=bool(self.destroy)))
+        self.console.out("\n" + apply_verdict(result, color=self.console.color, destroy=self.plan.destroy))
         if result.interrupted:
             return EXIT_INTERRUPTED
         return EXIT_OK if result.ok else EXIT_ERROR
@@ -171,9 +168,7 @@ class ApplyView:
     def _show(self, plan: Plan) -> None:
         self.refreshing.close()
         self.plan = plan
-        if self.destroy is None:
-            self.destroy = made_by_destroy(plan)
-        self.console.out(plan_text(plan, color=self.console.color, destroy=self.destroy))
+        self.console.out(plan_text(plan, color=self.console.color, destroy=plan.destroy))
 
     def _arm(self, plan: Plan) -> None:
         loop = asyncio.get_running_loop()

@@ -188,6 +188,8 @@ class Plan:
     fingerprints: Mapping[str, str] = field(default_factory=dict)
     outside_scope: tuple[str, ...] = ()
     kept: tuple[Kept, ...] = ()
+    # made by `destroy` / `plan --destroy`: only the words follow from it (title, summary),
+    # never consent: the guardrails judge each step by its action
     destroy: bool = False
     targets: tuple[str, ...] = ()
 
