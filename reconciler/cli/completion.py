@@ -201,16 +201,11 @@ complete -o bashdefault -F {fn} {prog}
 
 
 def _sh(text: str) -> str:
-    """A single-quoted shell word."""
+    """A single-quoted word, for bash and zsh alike."""
     return "'" + text.replace("'", "'\\''") + "'"
 
 
 # --- zsh ----------------------------------------------------------------------------------
-
-
-def _zq(text: str) -> str:
-    """A single-quoted zsh word."""
-    return "'" + text.replace("'", "'\\''") + "'"
 
 
 def _zsh_spec(o: Option, terraform: bool = True) -> str:
@@ -229,24 +224,22 @@ def _zsh_spec(o: Option, terraform: bool = True) -> str:
     # a long option's value may follow in the same word after '=' (`--format=json`)
     spellings = o.spellings if terraform else o.flags  # the single-dash ones are a command's
     names = [f + "=" if o.takes_value and len(f) > 2 else f for f in spellings]
-    head = "*" if o.repeatable or o.multiple else _zq("(" + " ".join(spellings) + ")")
-    if head == "*":
-        head = _zq("*")
+    head = _sh("*" if o.repeatable or o.multiple else "(" + " ".join(spellings) + ")")
     flags = names[0] if len(names) == 1 else "{" + ",".join(names) + "}"
-    return f"{head}{flags}{_zq(f'[{desc}]{action}')}"
+    return f"{head}{flags}{_sh(f'[{desc}]{action}')}"
 
 
 def _zsh(prog: str, top: tuple[Option, ...], commands: tuple[Command, ...]) -> str:
     fn = "_" + prog.replace("-", "_")
-    described = "\n".join(f"        {_zq(c.name + ':' + c.help.replace(':', ' '))}" for c in commands)
+    described = "\n".join(f"        {_sh(c.name + ':' + c.help.replace(':', ' '))}" for c in commands)
     top_specs = " \\\n        ".join(_zsh_spec(o, terraform=False) for o in top)
     cases = []
     for c in commands:
         specs = [_zsh_spec(o) for o in c.options]
         if c.positional_choices:
-            specs.append(_zq(f"1:{c.name}:({' '.join(c.positional_choices)})"))
+            specs.append(_sh(f"1:{c.name}:({' '.join(c.positional_choices)})"))
         if c.rest_files:
-            specs.append(_zq("*:file:_files"))
+            specs.append(_sh("*:file:_files"))
         body = " \\\n                ".join(specs)
         cases.append(f"            {c.name})\n                _arguments \\\n"
                      f"                {body}\n                ;;")

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import signal
 import sys
-import threading
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -25,6 +24,7 @@ from reconciler.errors import RefusedError
 from reconciler.plan.model import Plan
 from reconciler.render.apply import apply_aborted, apply_verdict, step_line
 from reconciler.render.text import plan_text
+from reconciler.util.tasks import can_trap_signals
 from reconciler.util.tasks import run as run_loop
 
 if TYPE_CHECKING:
@@ -106,11 +106,6 @@ def prompt(console: Console, verb: str, question: str) -> bool:
     if not line:  # end of input (Ctrl-D)
         console.emit(sys.stderr, "\n")
     return line.strip() == "yes"
-
-
-def can_trap_signals() -> bool:
-    """asyncio takes signal handlers only in the main thread, and not on Windows loops."""
-    return sys.platform != "win32" and threading.current_thread() is threading.main_thread()
 
 
 class ApplyView:

@@ -9,6 +9,8 @@ asyncio prints that error's traceback. A TaskGroup cancels the rest and waits fo
 from __future__ import annotations
 
 import asyncio
+import sys
+import threading
 from collections.abc import Coroutine
 from typing import Any, TypeVar, overload
 
@@ -52,3 +54,8 @@ def run(coro: Coroutine[Any, Any, T]) -> T:
         return asyncio.run(coro)
     with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
         return runner.run(coro)
+
+
+def can_trap_signals() -> bool:
+    """asyncio takes signal handlers only in the main thread, and not on Windows loops."""
+    return sys.platform != "win32" and threading.current_thread() is threading.main_thread()

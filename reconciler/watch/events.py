@@ -164,7 +164,6 @@ class EventSink:
         self.secrets = secret_values(environ)
         self.client: httpx.AsyncClient | None = None
         self.hooks: list[_Webhook] = []
-        self.count: dict[str, int] = {}
 
     async def start(self) -> None:
         if self.urls:
@@ -176,7 +175,6 @@ class EventSink:
 
     def emit(self, event: Event) -> None:
         text = mask(json.dumps(event, separators=(",", ":")), self.secrets)
-        self.count[event["type"]] = self.count.get(event["type"], 0) + 1
         if self.events_file is not None:
             self._append(text + "\n")
         body = text.encode("utf-8")

@@ -16,11 +16,11 @@ import asyncio
 import random
 import signal
 import sys
-import threading
 import time
 
 from reconciler.manifest import Manifest
 from reconciler.plan.model import Target
+from reconciler.util.tasks import can_trap_signals
 from reconciler.util.tasks import run as run_loop
 from reconciler.watch.check import ERROR, EXIT_CODES, LoadManifest, OpenClient, Say, Watcher
 from reconciler.watch.config import WatchConfig
@@ -155,15 +155,14 @@ class Watch:
             stop.cancel()
 
     def _trap_signals(self) -> None:
-        # asyncio takes signal handlers only in the main thread, and not on Windows loops
-        if sys.platform == "win32" or threading.current_thread() is not threading.main_thread():
+        if not can_trap_signals():
             return
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, self.request_stop, signum)
 
     def _untrap_signals(self) -> None:
-        if sys.platform == "win32" or threading.current_thread() is not threading.main_thread():
+        if not can_trap_signals():
             return
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):
