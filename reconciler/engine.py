@@ -247,9 +247,15 @@ async def apply(
     (default: `parallelism`)."""
     plan = await make_plan(client, manifest, target, options, parallelism=read_parallelism or parallelism,
                            progress=hooks.progress, warn=hooks.warn)
-    public = frozenset(b.name for b in manifest.buckets if b.allow_public_access)
-    consent = Consent(allow_destroy=allow_destroy, allow_public_access=allow_public_access, public_buckets=public)
+    consent = manifest_consent(manifest, allow_destroy=allow_destroy, allow_public_access=allow_public_access)
     return await _approve_and_execute(client, plan, consent, "apply", parallelism, hooks)
+
+
+def manifest_consent(manifest: Manifest, *, allow_destroy: bool, allow_public_access: bool) -> Consent:
+    """The consent of `apply -f` (and of a watch's remediation): the flags, and the buckets
+    whose manifest declares `allowPublicAccess: true`, which may open themselves."""
+    return Consent(allow_destroy=allow_destroy, allow_public_access=allow_public_access,
+                   public_buckets=frozenset(b.name for b in manifest.buckets if b.allow_public_access))
 
 
 async def destroy(

@@ -89,7 +89,8 @@ def build_plan(manifest: Manifest, live: LiveState, target: Target, options: Pla
                 left_alone.append(bucket_address(name))
     if options.targets:
         changes = select_targets(changes, options.targets)
-        kept = [k for k in kept if k.address in _select_addresses(options.targets)]
+        selected = _select_addresses(options.targets)
+        kept = [k for k in kept if k.address in selected]
     changes = link(changes)  # after selection: ordering edges to what was left out do not exist
     changes = [_with_access(c, manifest, live, target) for c in changes]
     plan = Plan(target=target, changes=tuple(changes), outside_scope=tuple(sorted(left_alone)), kept=tuple(kept),

@@ -32,8 +32,7 @@ from reconciler.client.protocol import VectorsApi
 from reconciler.errors import ConfigError, ManifestError, ReconcilerError
 from reconciler.manifest import Manifest
 from reconciler.plan import planfile
-from reconciler.plan.build import PlanOptions
-from reconciler.plan.drift import STATUSES, drift_report
+from reconciler.plan.drift import STATUSES
 from reconciler.plan.model import Plan, Target
 from reconciler.watch import events as ev
 from reconciler.watch.config import WatchConfig
@@ -79,13 +78,6 @@ def split_by_consent(plan: Plan, consent: Consent, held: Mapping[str, str] | Non
                 changed = True
     runnable = tuple(c for c in plan.changes if c.address not in refused)
     return Split(plan.with_changes(runnable), refused)
-
-
-def consent_of(config: WatchConfig, manifest: Manifest) -> Consent:
-    """The consent of `apply -f` with the same flags: a bucket that declares
-    `allowPublicAccess: true` may open itself."""
-    return Consent(allow_destroy=config.allow_destroy, allow_public_access=config.allow_public_access,
-                   public_buckets=frozenset(b.name for b in manifest.buckets if b.allow_public_access))
 
 
 def one_line(error: BaseException) -> str:
@@ -154,10 +146,11 @@ class Watcher:
             # the read is bounded (a service that stops answering is a failed check, not a hung
             # watch); a remediation is not cut short: the client bounds each of its calls
             async with asyncio.timeout(self.config.check_deadline):
-                # refresh_only: a protected replace is drift to report (remediation refuses it)
-                plan = await engine.make_plan(client, manifest, self.target, PlanOptions(refresh_only=True),
-                                              parallelism=self.config.parallelism, probe=need_plan)
-            report = drift_report(plan)
+                # the plan, as `plan` shows it, and the drift read from it (a protected replace is
+                # drift to report, which remediation then refuses)
+                checked = await engine.check(client, manifest, self.target, parallelism=self.config.parallelism,
+                                             probe=need_plan)
+            plan, report = checked.plan, checked.report
             current = {item.address: item.to_dict() for item in report.items}
             new = sorted(set(current) - set(self.drifted))
             gone = sorted(set(self.drifted) - set(current))
@@ -223,7 +216,8 @@ class Watcher:
 
     async def _remediate(self, client: VectorsApi, plan: Plan, manifest: Manifest, stop: asyncio.Event,
                          settled: bool = True) -> None:
-        consent = consent_of(self.config, manifest)
+        consent = engine.manifest_consent(manifest, allow_destroy=self.config.allow_destroy,
+                                          allow_public_access=self.config.allow_public_access)
         held = {} if settled else {
             c.address: f"{c.address}: {c.action.value} destroys data, and the manifests changed since the last "
                        "check: it waits for a check that reads them unchanged" for c in plan.destroying()}
