@@ -31,7 +31,7 @@ from reconciler.rules.access import (
 from reconciler.rules.kinds import INDEX, POLICY, parse_address
 
 __all__ = ["CHECKS", "Consent", "GuardrailRefused", "ProtectedDestroyError", "check", "check_protected",
-           "destroy_refusals", "protected_destroys", "public_refusals", "refusals"]
+           "destroy_refusals", "protected_destroys", "public_refusals", "refusals", "refused_steps"]
 
 
 @dataclass(frozen=True)
@@ -64,15 +64,19 @@ class GuardrailRefused(RefusedError):
 def destroy_refusals(plan: Plan, consent: Consent) -> list[str]:
     """One line per destroying change that may not run. `preventDestroy` wins over
     `--allow-destroy` (in a saved plan it can only add a refusal, never lift one)."""
+    return [line for _, line in _destroys_refused(plan, consent)]
+
+
+def _destroys_refused(plan: Plan, consent: Consent) -> list[tuple[str, str]]:
     out = []
     for c in plan.destroying():
         what = f"{c.address}: {c.action.value} destroys data"
         if c.holds_vectors:
             what += " (the index holds vectors)"
         if c.prevent_destroy:
-            out.append(f"{what}, and it has preventDestroy: true")
+            out.append((c.address, f"{what}, and it has preventDestroy: true"))
         elif not (consent.allow_destroy or consent.destroy_verb):
-            out.append(f"{what}; pass --allow-destroy to allow it")
+            out.append((c.address, f"{what}; pass --allow-destroy to allow it"))
     return out
 
 
@@ -84,6 +88,10 @@ def public_refusals(plan: Plan, consent: Consent) -> list[str]:
     hide a grant). `buckets_allowing` are the buckets whose manifest declares
     `allowPublicAccess: true`; None means a saved plan, which has no manifest to verify
     and so needs --allow-public-access whatever the file says."""
+    return [line for _, line in _opens_refused(plan, consent)]
+
+
+def _opens_refused(plan: Plan, consent: Consent) -> list[tuple[str, str]]:
     if consent.allow_public_access:
         return []
     buckets_allowing = consent.public_buckets
@@ -119,7 +127,7 @@ def public_refusals(plan: Plan, consent: Consent) -> list[str]:
             what = " (it could not be ruled out: the access delta was not computed)"
         how = ("a saved plan needs it, whatever its manifest declared" if buckets_allowing is None
                else f"or declare allowPublicAccess: true on bucket {c.bucket}")
-        out.append(f"{c.address}: grants anyone (*) access{what}; pass --allow-public-access ({how})")
+        out.append((c.address, f"{c.address}: grants anyone (*) access{what}; pass --allow-public-access ({how})"))
     return out
 
 
@@ -128,19 +136,29 @@ def _document(attrs: dict[str, Any] | None) -> dict[str, Any] | None:
     return doc if isinstance(doc, dict) else None
 
 
-# Each kind of refusal is one function (plan, consent) -> lines, all decided from the plan's
-# own kinds, actions and documents; the name is how the summary line counts them.
-CHECKS: tuple[tuple[str, Callable[[Plan, Consent], list[str]]], ...] = (
-    ("destroying", destroy_refusals), ("public", public_refusals))
+# Each kind of refusal is one function (plan, consent) -> (address, line) per refused change,
+# all decided from the plan's own kinds, actions and documents; the name is how the summary
+# line counts them.
+CHECKS: tuple[tuple[str, Callable[[Plan, Consent], list[tuple[str, str]]]], ...] = (
+    ("destroying", _destroys_refused), ("public", _opens_refused))
 
 
 def refusals(plan: Plan, consent: Consent) -> list[str]:
-    return [line for _, check in CHECKS for line in check(plan, consent)]
+    return [line for _, check in CHECKS for _, line in check(plan, consent)]
+
+
+def refused_steps(plan: Plan, consent: Consent) -> dict[str, str]:
+    """Each refused change's address -> why (its lines joined), for running the rest."""
+    out: dict[str, str] = {}
+    for _, check in CHECKS:
+        for address, line in check(plan, consent):
+            out[address] = f"{out[address]}; {line}" if address in out else line
+    return out
 
 
 def check(plan: Plan, consent: Consent) -> None:
     """Raise GuardrailRefused listing every step the consent does not cover."""
-    found = {kind: check(plan, consent) for kind, check in CHECKS}
+    found = {kind: [line for _, line in check(plan, consent)] for kind, check in CHECKS}
     refused = [line for lines in found.values() for line in lines]
     if refused:
         raise GuardrailRefused(refused, {kind: len(lines) for kind, lines in found.items()})

@@ -57,15 +57,8 @@ class Split:
 
 def split_by_consent(plan: Plan, consent: Consent, held: Mapping[str, str] | None = None) -> Split:
     """The steps the guardrails refuse, those `held` (address -> why) and those that wait on
-    a refused step are left out. A refusal line that names no step of the plan refuses the
-    whole plan (never guess)."""
-    addresses = sorted((c.address for c in plan.changes), key=len, reverse=True)
-    refused: dict[str, str] = {}
-    for line in guardrails.refusals(plan, consent):
-        owner = next((a for a in addresses if line.startswith(a + ":")), None)
-        if owner is None:
-            return Split(plan.with_changes(()), {c.address: line for c in plan.changes})
-        refused[owner] = f"{refused[owner]}; {line}" if owner in refused else line
+    a refused step are left out."""
+    refused = guardrails.refused_steps(plan, consent)
     for address, line in (held or {}).items():
         refused.setdefault(address, line)
     changed = True
