@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import fnmatch
 import json
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
+
+from reconciler.rules.names import too_deep
 
 
 @dataclass(frozen=True)
@@ -54,30 +55,16 @@ class LiveState:
             self.buckets[name] = bucket
 
 
-# A policy nests 6 levels (Statement, a statement, Condition, an operator, a key, its
-# values); one nested deeper is kept as text, so that nothing that walks a policy meets it.
-MAX_POLICY_DEPTH = 32
-_JSON_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"')
-_BRACKETS = re.compile(r"[^\[\]{}]+")
-
-
 def policy_object(text: str) -> dict[str, Any] | None:
-    """The policy text as a JSON object, or None when it is not one (or nests too deep)."""
-    # each pass drops the innermost brackets (strings out, one kind of bracket left)
-    left = _BRACKETS.sub("", _JSON_STRING.sub("", text)).replace("{", "[").replace("}", "]")
-    for _ in range(MAX_POLICY_DEPTH):
-        inner = left.replace("[]", "")
-        if len(inner) == len(left):
-            break  # all gone, or not JSON (the parser says so below)
-        left = inner
-    else:
-        if left:
-            return None
+    """The policy text as a JSON object, or None when it is not one, or when it nests deeper
+    than rules.names.MAX_DEPTH: a policy nests 6 levels (Statement, a statement, Condition,
+    an operator, a key, its values), and one deeper is kept as text, so that nothing that
+    walks a policy meets it."""
     try:
         doc = json.loads(text)
     except (ValueError, RecursionError):
         return None
-    return doc if isinstance(doc, dict) else None
+    return doc if isinstance(doc, dict) and not too_deep(doc) else None
 
 
 def parse_live_policy(text: str) -> dict[str, Any]:
