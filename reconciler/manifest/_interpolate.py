@@ -23,7 +23,7 @@ from collections.abc import Mapping, Sequence
 from typing import NamedTuple
 
 from reconciler.errors import ConfigError
-from reconciler.util.secrets import MASK, SECRET_VARIABLES, refused_values, secret_in
+from reconciler.util.secrets import SECRET_VARIABLES, mask, refused_values, secret_in
 from reconciler.util.text import cut
 
 _NAME = r"[A-Za-z_][A-Za-z0-9_]*"
@@ -55,11 +55,6 @@ class Interpolator:
                                          f"contain a secret, whatever its variable is called (manifests end up in "
                                          f"plans, PR comments, error messages and the service's policies)")
 
-    def _without_secrets(self, text: str) -> str:
-        for value in sorted(self._refused, key=len, reverse=True):
-            text = text.replace(value, MASK)
-        return text
-
     def lookup(self, name: str) -> str | None:
         if name in self._variables:
             return self._variables[name]
@@ -69,7 +64,7 @@ class Interpolator:
         """(result, whether any ${...} was substituted, problems)."""
         if "$" not in text:
             problem = self._secret_problem(text, "", 0, None)
-            return (text, False, []) if problem is None else (self._without_secrets(text), False, [problem])
+            return (text, False, []) if problem is None else (mask(text, self._refused), False, [problem])
         out: list[str] = []
         problems: list[VarProblem] = []
         substituted = False
@@ -123,7 +118,7 @@ class Interpolator:
         result = "".join(out)
         problem = self._secret_problem(result, "", 0, None)  # pieces harmless alone may spell one together
         if problem is not None:
-            result = self._without_secrets(result)
+            result = mask(result, self._refused)
             problems = problems or [problem]
         return result, substituted, problems
 

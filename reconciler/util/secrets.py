@@ -87,14 +87,15 @@ def mask_cut_end(head: str, values: Mapping[str, str] | None = None) -> str:
 
 def refused_values(environ: Mapping[str, str]) -> dict[str, str]:
     """The values a manifest may not hold, whatever a variable holding them is called: each
-    form of TOS_SECRET_KEY, TOS_SECURITY_TOKEN and RECONCILER_PLAN_KEY → that variable."""
+    form of TOS_SECRET_KEY, TOS_SECURITY_TOKEN and RECONCILER_PLAN_KEY → that variable,
+    longest first (as `mask` wants them)."""
     forms: dict[str, str] = {}
     for name in SECRET_VARIABLES:
         raw = environ.get(name, "")
         for value in (raw, raw.strip()):
             if value:
                 forms.setdefault(value, name)
-    return forms
+    return dict(sorted(forms.items(), key=lambda kv: -len(kv[0])))
 
 
 def secret_in(text: str, refused: Mapping[str, str]) -> str | None:
