@@ -154,7 +154,11 @@ def _change_from_saved(d: Mapping[str, Any]) -> Change:
 
 def render(plan: Plan, key: bytes | None) -> bytes:
     """The file's bytes: the plan as JSON, then the signature as its last field if keyed."""
-    body = json.dumps(to_saved(plan), indent=2)  # ASCII only; ends with "\n}"
+    return _file_bytes(json.dumps(to_saved(plan), indent=2), key)
+
+
+def _file_bytes(body: str, key: bytes | None) -> bytes:
+    """`body` (the saved plan as JSON: ASCII only, ending with "\n}") with its signature."""
     if key is None:
         return (body + "\n").encode("ascii")
     signed = body[:-2].encode("ascii")
@@ -163,13 +167,15 @@ def render(plan: Plan, key: bytes | None) -> bytes:
 
 def save(plan: Plan, path: str, key: bytes | None, *, exclusive: bool = False) -> None:
     """Write the plan file (`exclusive`: a new file only; FileExistsError otherwise)."""
-    data = render(plan, key)
+    saved = to_saved(plan)
+    body = json.dumps(saved, indent=2)
+    data = _file_bytes(body, key)
     # Masking a secret inside a plan would change what it applies: refuse to write it instead.
-    leaked = secrets_in(data.decode("ascii")) or secrets_in(json.dumps(to_saved(plan), ensure_ascii=False))
+    leaked = secrets_in(data.decode("ascii")) or secrets_in(json.dumps(saved, ensure_ascii=False))
     if leaked:
         raise PlanFileError(f"{path}: not written: the plan holds the value of {', '.join(leaked)}")
     try:  # a file `apply` would call corrupt is refused now, not in the job that applies it
-        _checked_plan(path, json.loads(render(plan, None)))
+        _checked_plan(path, json.loads(body))
     except PlanFileError as e:
         why = str(e).removeprefix(f"{path}: corrupt plan file").lstrip(": ")
         raise PlanFileError(f"{path}: not written: `apply` could not read it back ({why})") from None
