@@ -64,9 +64,7 @@ def write_regular(path: str, data: bytes, *, exclusive: bool = False) -> None:
     if exclusive:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
         try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view):]
+            _write_all(fd, data)
         finally:
             os.close(fd)
         return
@@ -82,11 +80,15 @@ def write_regular(path: str, data: bytes, *, exclusive: bool = False) -> None:
         if not stat.S_ISREG(os.fstat(fd).st_mode):
             raise OSError(0, "not a regular file")
         os.ftruncate(fd, 0)
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view):]
+        _write_all(fd, data)
     finally:
         os.close(fd)
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:  # a write may take less than all of it
+        view = view[os.write(fd, view):]
 
 
 def append_whole(path: str, data: bytes, *, wait: float = 1.0) -> None:
