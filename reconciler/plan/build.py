@@ -241,11 +241,12 @@ def _index_after(spec: IndexSpec) -> dict[str, Any]:
 # --- deleting ------------------------------------------------------------------------
 
 
-def _delete_bucket(bucket: LiveBucket, reason: str, code: str, prevent: bool = False,
-                   spec: BucketSpec | None = None) -> list[Change]:
+def _delete_bucket(bucket: LiveBucket, reason: str, code: str, spec: BucketSpec | None = None) -> list[Change]:
     """Delete a bucket with everything in it, children first. With the bucket's `spec`
     (`destroy`), each child's reason says whether the manifest declares it, and an index
-    it does not declare is protected as the bucket is."""
+    it does not declare is protected as the bucket is (a pruned bucket has no spec, and no
+    protection)."""
+    prevent = spec.prevent_destroy if spec else False
     out: list[Change] = []
     declared = {i.name: i for i in spec.indexes} if spec else {}
     contents = f"destroy: not declared; in bucket '{bucket.name}', which is destroyed (pruneIndexes: true)"
@@ -275,7 +276,7 @@ def _destroy_bucket(spec: BucketSpec, bucket: LiveBucket | None, left_alone: lis
     foreign = sorted(set(bucket.indexes) - set(declared)) if not spec.prune_indexes else []
     prevent = {n: i.prevent_destroy for n, i in declared.items()}
     if not foreign:
-        return _delete_bucket(bucket, "destroy: declared in the manifest", "destroy", spec.prevent_destroy, spec)
+        return _delete_bucket(bucket, "destroy: declared in the manifest", "destroy", spec)
     left_alone += [index_address(spec.name, n) for n in foreign]
     out = []
     for name in sorted(set(bucket.indexes) & set(declared)):
