@@ -116,9 +116,10 @@ def authorize(user: User, action: str, *, region: str, account: str | None, buck
     if unsafe:  # the evaluator's regexes would hold the event loop for minutes
         raise AccessDeniedException(f"{user.principal} is not allowed to perform {qualified} on {resource}: "
                                     f"the bucket policy is not evaluated ({unsafe})")
-    for needed in required_actions(action, body):
-        _require(user, policy, needed, resource)
-    if action == "QueryVectors":
+    needed = required_actions(action, body)
+    for one in needed:
+        _require(user, policy, one, resource)
+    if action == "QueryVectors" and READ_VECTORS not in needed:  # else required, and allowed just now
         return evaluate(policy, user.principal, READ_VECTORS, resource).verdict is Verdict.ALLOW
     return True
 
